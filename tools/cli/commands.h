@@ -1,0 +1,12 @@
+// Each `hdr` subcommand lives in its own file and registers itself on the app here.
+// A callback returns normally on success; errors travel as exceptions to main(), which prints
+// one line and sets the exit code (InputError -> 2, anything else -> 1).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace hdr::cli {
+
+void add_data_command(CLI::App& app);
+
+}  // namespace hdr::cli

