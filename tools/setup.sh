@@ -8,7 +8,7 @@ packages=(
   g++ cmake make pkg-config git ca-certificates
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   libfmt-dev libinih-dev libcli11-dev libdnnl-dev libstb-dev
-  libcpp-httplib-dev nlohmann-json3-dev
+  libcpp-httplib-dev nlohmann-json3-dev zlib1g-dev
 )
 
 missing=()

@@ -1,0 +1,76 @@
+// The interface the layers call. A backend owns device memory and runs every op of a training
+// step on its device; the CPU backend (oneDNN + kernels/cpu) and the CUDA backend (cuDNN,
+// cuBLAS + kernels/*.cu) implement it with the same semantics, so results can be compared op
+// by op. Pointers passed to an op live on the backend's device. Tensors are float NCHW.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "kernels/types.h"
+
+namespace hdr {
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string name() const = 0;  // "cpu (oneDNN 2.6.3, 2 threads)", "cuda:0 (NVIDIA H100 ...)"
+
+  // Memory. allocate() is for set-up only: nothing allocates inside the step loop.
+  virtual void* allocate(size_t bytes) = 0;
+  virtual void deallocate(void* p) = 0;
+  virtual void upload(void* device_dst, const void* host_src, size_t bytes) = 0;
+  virtual void download(void* host_dst, const void* device_src, size_t bytes) = 0;
+  virtual void fill_zero(void* p, size_t bytes) = 0;
+  virtual void synchronize() {}
+
+  // Row-major C (m x n) = alpha * op(A) * op(B) + beta * C, op(A) m x k, op(B) k x n; leading
+  // dimensions are the natural ones (A: trans_a ? m : k, B: trans_b ? k : n, C: n).
+  virtual void gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, const float* b,
+                    float beta, float* c) = 0;
+
+  // Convolution (cross-correlation, as every framework computes it). Weights k x c x kh x kw,
+  // bias k (may be null). Backward-weights writes dw and, when dbias is not null, dbias.
+  virtual void conv_forward(const ConvGeometry& g, const float* x, const float* w, const float* bias, float* y) = 0;
+  virtual void conv_backward_data(const ConvGeometry& g, const float* w, const float* dy, float* dx) = 0;
+  virtual void conv_backward_weights(const ConvGeometry& g, const float* x, const float* dy, float* dw,
+                                     float* dbias) = 0;
+
+  // The hand-written ops: same meaning as their declarations in kernels/ops.h.
+  virtual void augment(const AugmentParams& p, const RandomKey& key, const uint8_t* images, int h, int w,
+                       const int32_t* indices, int n, float* out) = 0;
+  virtual void bn_relu_forward_train(const BatchNormGeometry& g, const float* x, const float* gamma,
+                                     const float* beta, float* running_mean, float* running_var, float* save_mean,
+                                     float* save_inv_std, float* y) = 0;
+  virtual void bn_relu_forward_infer(const BatchNormGeometry& g, const float* x, const float* gamma,
+                                     const float* beta, const float* running_mean, const float* running_var,
+                                     float* y) = 0;
+  virtual void bn_relu_backward(const BatchNormGeometry& g, const float* x, const float* dy, const float* gamma,
+                                const float* beta, const float* save_mean, const float* save_inv_std, float* dx,
+                                float* dgamma, float* dbeta) = 0;
+  virtual void relu_forward(int64_t count, const float* x, float* y) = 0;
+  virtual void relu_backward(int64_t count, const float* y, const float* dy, float* dx) = 0;
+  virtual void bias_add(int rows, int cols, const float* bias, float* y) = 0;
+  virtual void bias_grad(int rows, int cols, const float* dy, float* db) = 0;
+  virtual void dropout_forward(float rate, const RandomKey& key, int first_sample, int n, int per_sample,
+                               const float* x, float* y) = 0;
+  virtual void dropout_backward(float rate, const RandomKey& key, int first_sample, int n, int per_sample,
+                                const float* dy, float* dx) = 0;
+  virtual void maxpool_forward(const PoolGeometry& g, const float* x, float* y, int32_t* argmax) = 0;
+  virtual void maxpool_backward(const PoolGeometry& g, const float* dy, const int32_t* argmax, float* dx) = 0;
+  virtual void softmax_xent(int n, int classes, const float* logits, const uint8_t* labels, float* dlogits,
+                            double* metrics) = 0;
+  virtual void softmax(int n, int classes, const float* logits, float* probs) = 0;
+  virtual void evaluate_batch(int n, int classes, const float* logits, const uint8_t* labels, int64_t* confusion,
+                              double* metrics) = 0;
+  virtual void optimizer_update(const OptimizerParams& p, float lr, int64_t step, const ParamSegment* segments,
+                                int num_segments, float* params, const float* grads, float* m, float* v) = 0;
+};
+
+// The CPU backend: oneDNN for convolutions and GEMM, kernels/cpu for the rest, one OpenMP pool
+// of `threads` threads (0: all cores) shared by both.
+std::unique_ptr<Backend> make_cpu_backend(int threads = 0);
+
+}  // namespace hdr
