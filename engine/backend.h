@@ -41,6 +41,7 @@ class Backend {
   // The hand-written ops: same meaning as their declarations in kernels/ops.h.
   virtual void augment(const AugmentParams& p, const RandomKey& key, const uint8_t* images, int h, int w,
                        const int32_t* indices, int n, float* out) = 0;
+  virtual void gather_labels(const uint8_t* labels, const int32_t* indices, int n, uint8_t* out) = 0;
   virtual void bn_relu_forward_train(const BatchNormGeometry& g, const float* x, const float* gamma,
                                      const float* beta, float* running_mean, float* running_var, float* save_mean,
                                      float* save_inv_std, float* y) = 0;

@@ -16,6 +16,9 @@ namespace hdr::cpu {
 void augment(const AugmentParams& p, const RandomKey& key, const uint8_t* images, int h, int w,
              const int32_t* indices, int n, float* out);
 
+// out[i] = labels[indices[i]] for the batch's slice of the shuffled index (kernels/labels.cuh).
+void gather_labels(const uint8_t* labels, const int32_t* indices, int n, uint8_t* out);
+
 // --- batch norm + ReLU (kernels/bn_relu.cuh) ---------------------------------------------
 // Training: batch statistics per channel; updates running_mean/var (unbiased variance) and
 // saves mean and 1/sqrt(var + eps) for backward.

@@ -63,22 +63,24 @@ struct AugmentParams {
 };
 
 // One optimizer for all parameters. Adam/AdamW use beta1, beta2, eps (Keras defaults);
-// SGD uses momentum (and nesterov). l2 adds 2 * l2 * w to the gradient of decayed parameters
-// (Keras kernel_regularizer=l2(l2)); weight_decay is AdamW/SGDW's decoupled w -= lr * wd * w.
+// SGD uses momentum (and nesterov). weight_decay is the decoupled w -= lr * wd * w (AdamW,
+// SGDW) on decay segments; the L2 penalty is per segment (ParamSegment::l2).
 enum class OptimizerKind : int { kAdam = 0, kAdamW = 1, kSgd = 2 };
 struct OptimizerParams {
   OptimizerKind kind = OptimizerKind::kAdam;
   float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-7f;
   float momentum = 0.9f;
   bool nesterov = false;
-  float l2 = 0.0f, weight_decay = 0.0f;
+  float weight_decay = 0.0f;
 };
 
-// A run of parameters in the flat parameter buffer; decay says whether l2 / weight decay apply
-// (conv and dense kernels: yes; biases and batch-norm scale/shift: no).
+// A run of parameters in the flat parameter buffer. decay: the decoupled weight decay applies
+// (conv and dense kernels: yes; biases and batch-norm scale/shift: no). l2: the layer's Keras
+// kernel_regularizer=l2(l2), which adds 2 * l2 * w to the gradient.
 struct ParamSegment {
   size_t offset = 0, size = 0;
   bool decay = false;
+  float l2 = 0.0f;
 };
 
 }  // namespace hdr

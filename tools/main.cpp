@@ -14,6 +14,9 @@ int main(int argc, char** argv) {
   app.name("hdr");
   app.require_subcommand(0, 1);
   app.set_version_flag("--version", [] { return hdr::version_report(); }, "Print version, libraries, CPU ISA and GPUs");
+  hdr::cli::add_train_command(app);
+  hdr::cli::add_eval_command(app);
+  hdr::cli::add_info_command(app);
   hdr::cli::add_data_command(app);
 
   try {

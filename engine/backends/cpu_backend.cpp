@@ -1,0 +1,120 @@
+// The CPU backend: oneDNN (through OneDnnOps) for convolutions and GEMM, the hand-written
+// kernels of kernels/cpu for everything else. One OpenMP pool, sized once here, serves both.
+#include <fmt/format.h>
+#include <omp.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "engine/backend.h"
+#include "engine/backends/onednn_ops.h"
+#include "kernels/ops.h"
+
+namespace hdr {
+namespace {
+
+class CpuBackend final : public Backend {
+ public:
+  explicit CpuBackend(int threads) {
+    if (threads > 0) omp_set_num_threads(threads);
+    threads_ = omp_get_max_threads();
+  }
+
+  std::string name() const override {
+    return fmt::format("cpu (oneDNN {}, {} thread{})", dnnl_.version(), threads_, threads_ == 1 ? "" : "s");
+  }
+
+  void* allocate(size_t bytes) override {
+    constexpr size_t kAlign = 64;  // one cache line, one AVX-512 vector
+    void* p = std::aligned_alloc(kAlign, (bytes + kAlign - 1) / kAlign * kAlign);
+    if (!p) throw std::bad_alloc();
+    return p;
+  }
+  void deallocate(void* p) override { std::free(p); }
+  void upload(void* dst, const void* src, size_t bytes) override { std::memcpy(dst, src, bytes); }
+  void download(void* dst, const void* src, size_t bytes) override { std::memcpy(dst, src, bytes); }
+  void fill_zero(void* p, size_t bytes) override { std::memset(p, 0, bytes); }
+
+  void gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, const float* b,
+            float beta, float* c) override {
+    dnnl_.gemm(trans_a, trans_b, m, n, k, alpha, a, b, beta, c);
+  }
+  void conv_forward(const ConvGeometry& g, const float* x, const float* w, const float* bias, float* y) override {
+    dnnl_.conv_forward(g, x, w, bias, y);
+  }
+  void conv_backward_data(const ConvGeometry& g, const float* w, const float* dy, float* dx) override {
+    dnnl_.conv_backward_data(g, w, dy, dx);
+  }
+  void conv_backward_weights(const ConvGeometry& g, const float* x, const float* dy, float* dw,
+                             float* dbias) override {
+    dnnl_.conv_backward_weights(g, x, dy, dw, dbias);
+  }
+
+  void augment(const AugmentParams& p, const RandomKey& key, const uint8_t* images, int h, int w,
+               const int32_t* indices, int n, float* out) override {
+    cpu::augment(p, key, images, h, w, indices, n, out);
+  }
+  void gather_labels(const uint8_t* labels, const int32_t* indices, int n, uint8_t* out) override {
+    cpu::gather_labels(labels, indices, n, out);
+  }
+  void bn_relu_forward_train(const BatchNormGeometry& g, const float* x, const float* gamma, const float* beta,
+                             float* running_mean, float* running_var, float* save_mean, float* save_inv_std,
+                             float* y) override {
+    cpu::bn_relu_forward_train(g, x, gamma, beta, running_mean, running_var, save_mean, save_inv_std, y);
+  }
+  void bn_relu_forward_infer(const BatchNormGeometry& g, const float* x, const float* gamma, const float* beta,
+                             const float* running_mean, const float* running_var, float* y) override {
+    cpu::bn_relu_forward_infer(g, x, gamma, beta, running_mean, running_var, y);
+  }
+  void bn_relu_backward(const BatchNormGeometry& g, const float* x, const float* dy, const float* gamma,
+                        const float* beta, const float* save_mean, const float* save_inv_std, float* dx,
+                        float* dgamma, float* dbeta) override {
+    cpu::bn_relu_backward(g, x, dy, gamma, beta, save_mean, save_inv_std, dx, dgamma, dbeta);
+  }
+  void relu_forward(int64_t count, const float* x, float* y) override { cpu::relu_forward(count, x, y); }
+  void relu_backward(int64_t count, const float* y, const float* dy, float* dx) override {
+    cpu::relu_backward(count, y, dy, dx);
+  }
+  void bias_add(int rows, int cols, const float* bias, float* y) override { cpu::bias_add(rows, cols, bias, y); }
+  void bias_grad(int rows, int cols, const float* dy, float* db) override { cpu::bias_grad(rows, cols, dy, db); }
+  void dropout_forward(float rate, const RandomKey& key, int first_sample, int n, int per_sample, const float* x,
+                       float* y) override {
+    cpu::dropout_forward(rate, key, first_sample, n, per_sample, x, y);
+  }
+  void dropout_backward(float rate, const RandomKey& key, int first_sample, int n, int per_sample, const float* dy,
+                        float* dx) override {
+    cpu::dropout_backward(rate, key, first_sample, n, per_sample, dy, dx);
+  }
+  void maxpool_forward(const PoolGeometry& g, const float* x, float* y, int32_t* argmax) override {
+    cpu::maxpool_forward(g, x, y, argmax);
+  }
+  void maxpool_backward(const PoolGeometry& g, const float* dy, const int32_t* argmax, float* dx) override {
+    cpu::maxpool_backward(g, dy, argmax, dx);
+  }
+  void softmax_xent(int n, int classes, const float* logits, const uint8_t* labels, float* dlogits,
+                    double* metrics) override {
+    cpu::softmax_xent(n, classes, logits, labels, dlogits, metrics);
+  }
+  void softmax(int n, int classes, const float* logits, float* probs) override {
+    cpu::softmax(n, classes, logits, probs);
+  }
+  void evaluate_batch(int n, int classes, const float* logits, const uint8_t* labels, int64_t* confusion,
+                      double* metrics) override {
+    cpu::evaluate_batch(n, classes, logits, labels, confusion, metrics);
+  }
+  void optimizer_update(const OptimizerParams& p, float lr, int64_t step, const ParamSegment* segments,
+                        int num_segments, float* params, const float* grads, float* m, float* v) override {
+    cpu::optimizer_update(p, lr, step, segments, num_segments, params, grads, m, v);
+  }
+
+ private:
+  int threads_ = 1;
+  OneDnnOps dnnl_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cpu_backend(int threads) { return std::make_unique<CpuBackend>(threads); }
+
+}  // namespace hdr

@@ -1,0 +1,35 @@
+// The data a run trains on: MNIST-format IDX files split into train / validation (a seeded
+// random split, seed 000's 48k / 12k) plus the test set, and their resident copies on a
+// backend (uint8, uploaded once; batches are built on the device by the augment kernel).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "engine/config.h"
+#include "engine/device_array.h"
+#include "engine/idx.h"
+
+namespace hdr {
+
+struct Datasets {
+  LabelledImages train, validation, test;
+};
+
+// Reads data.dir (the four IDX files) and splits it as the DataSpec says.
+Datasets load_datasets(const DataSpec& spec, int classes, uint64_t seed);
+
+// The rows of `set` at `rows`, in that order.
+LabelledImages subset(const LabelledImages& set, const std::vector<int32_t>& rows);
+
+// A Fisher-Yates permutation of 0..n-1 drawn from Philox under key: a pure function of the key.
+std::vector<int32_t> shuffled_indices(int n, const RandomKey& key);
+
+// A labelled set resident on a backend.
+struct DeviceImages {
+  DeviceImages(Backend& backend, const LabelledImages& set);
+  DeviceArray<uint8_t> images, labels;
+  int count, h, w;
+};
+
+}  // namespace hdr

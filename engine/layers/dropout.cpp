@@ -1,0 +1,27 @@
+// Dropout: the mask is a pure function of (seed, epoch, sample, element, layer), recomputed in
+// backward; at inference the layer passes values through (rate 0).
+#include "engine/layers/layers.h"
+
+namespace hdr {
+
+Dropout::Dropout(const LayerSpec& spec, int index, Shape in)
+    : Layer(spec.name, in, in), rate_(spec.rate), stream_(kStreamDropout + uint32_t(index)) {}
+
+RandomKey Dropout::key(const Pass& pass) const {
+  RandomKey k = pass.key;
+  k.stream = stream_;
+  return k;
+}
+
+void Dropout::forward(const Pass& pass, const float* x, float* y) {
+  pass.backend.dropout_forward(pass.training ? rate_ : 0.0f, key(pass), pass.first_sample, pass.n,
+                               int(input_shape().size()), x, y);
+}
+
+void Dropout::backward(const Pass& pass, const float*, const float*, float* dy, float* dx) {
+  if (dx)
+    pass.backend.dropout_backward(pass.training ? rate_ : 0.0f, key(pass), pass.first_sample, pass.n,
+                                  int(input_shape().size()), dy, dx);
+}
+
+}  // namespace hdr

@@ -1,0 +1,100 @@
+// The layer kinds a config can name. Each is defined in its own file here.
+#pragma once
+
+#include <fmt/format.h>
+
+#include "engine/device_array.h"
+#include "engine/layers/layer.h"
+
+namespace hdr {
+
+class Conv2D final : public Layer {
+ public:
+  Conv2D(const LayerSpec& spec, Shape in, bool relu);
+  const char* kind() const override { return "Conv2D"; }
+  std::vector<ParamInfo> params() const override;
+  void forward(const Pass& pass, const float* x, float* y) override;
+  void backward(const Pass& pass, const float* x, const float* y, float* dy, float* dx) override;
+  static ConvGeometry geometry_for(const LayerSpec& spec, Shape in, int n);
+
+ private:
+  static Shape output_for(const LayerSpec& spec, Shape in);
+  LayerSpec spec_;
+  bool relu_;
+};
+
+// y (n x units) = x (n x in) * kernel (in x units) + bias, through the backend's row-major gemm.
+class Dense final : public Layer {
+ public:
+  Dense(const LayerSpec& spec, Shape in, bool relu);
+  const char* kind() const override { return "Dense"; }
+  std::vector<ParamInfo> params() const override;
+  void forward(const Pass& pass, const float* x, float* y) override;
+  void backward(const Pass& pass, const float* x, const float* y, float* dy, float* dx) override;
+
+ private:
+  LayerSpec spec_;
+  bool relu_;
+};
+
+class BatchNorm final : public Layer {
+ public:
+  BatchNorm(const LayerSpec& spec, Shape in, BnActivation activation);
+  const char* kind() const override { return "BatchNormalization"; }
+  std::vector<ParamInfo> params() const override;
+  void allocate_workspace(Backend& backend, int max_batch) override;
+  void forward(const Pass& pass, const float* x, float* y) override;
+  void backward(const Pass& pass, const float* x, const float* y, float* dy, float* dx) override;
+
+ private:
+  BatchNormGeometry geometry(int n) const;
+  LayerSpec spec_;
+  BnActivation activation_;
+  DeviceArray<float> save_mean_, save_inv_std_;
+};
+
+class MaxPool2D final : public Layer {
+ public:
+  MaxPool2D(const LayerSpec& spec, Shape in);
+  const char* kind() const override { return "MaxPooling2D"; }
+  void allocate_workspace(Backend& backend, int max_batch) override;
+  void forward(const Pass& pass, const float* x, float* y) override;
+  void backward(const Pass& pass, const float* x, const float* y, float* dy, float* dx) override;
+
+ private:
+  PoolGeometry geometry(int n) const;
+  int size_, stride_;
+  DeviceArray<int32_t> argmax_;
+};
+
+class Dropout final : public Layer {
+ public:
+  Dropout(const LayerSpec& spec, int index, Shape in);
+  const char* kind() const override { return "Dropout"; }
+  void forward(const Pass& pass, const float* x, float* y) override;
+  void backward(const Pass& pass, const float* x, const float* y, float* dy, float* dx) override;
+
+ private:
+  RandomKey key(const Pass& pass) const;
+  float rate_;
+  uint32_t stream_;
+};
+
+class Flatten final : public Layer {
+ public:
+  Flatten(const LayerSpec& spec, Shape in) : Layer(spec.name, in, Shape{int(in.size()), 1, 1}) {}
+  const char* kind() const override { return "Flatten"; }
+  bool aliases_input() const override { return true; }
+  void forward(const Pass&, const float*, float*) override {}
+  void backward(const Pass&, const float*, const float*, float*, float*) override {}
+};
+
+class ReLU final : public Layer {
+ public:
+  ReLU(const LayerSpec& spec, Shape in) : Layer(spec.name, in, in) {}
+  const char* kind() const override { return "ReLU"; }
+  void forward(const Pass& pass, const float* x, float* y) override;
+  void backward(const Pass& pass, const float* x, const float* y, float* dy, float* dx) override;
+};
+
+}  // namespace hdr

@@ -1,0 +1,209 @@
+#include "engine/model.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "engine/errors.h"
+#include "kernels/philox.cuh"
+
+namespace hdr {
+
+Model::Model(const ModelSpec& spec, Backend& backend, int max_batch)
+    : spec_(spec), backend_(backend), max_batch_(max_batch) {
+  if (spec.layers.empty()) throw InputError("the model has no layers");
+  Shape shape = input_shape();
+  int64_t largest = shape.size();
+  // A conv/dense ReLU followed by a plain batch norm is folded into it (y = bn(relu(x))).
+  const size_t count = spec.layers.size();
+  std::vector<bool> relu_folded(count, false);
+  for (size_t i = 0; i + 1 < count; ++i) {
+    const LayerSpec& l = spec.layers[i];
+    const LayerSpec& next = spec.layers[i + 1];
+    relu_folded[i] = (l.type == LayerType::kConv2D || l.type == LayerType::kDense) &&
+                     l.activation == Activation::kRelu && next.type == LayerType::kBatchNorm &&
+                     next.activation == Activation::kNone;
+  }
+  for (size_t i = 0; i < count; ++i) {
+    LayerSpec ls = spec.layers[i];
+    if (relu_folded[i]) ls.activation = Activation::kNone;
+    const bool fused_relu = i > 0 && relu_folded[i - 1];
+    layers_.push_back(make_layer(ls, int(i), shape, fused_relu));
+    shape = layers_.back()->output_shape();
+    largest = std::max(largest, shape.size());
+  }
+  if (shape != Shape{spec.classes, 1, 1})
+    throw InputError(fmt::format("the last layer outputs {} but the model has {} classes", shape.str(), spec.classes));
+
+  size_t trainable = 0, state = 0;
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    for (const ParamInfo& p : layers_[i]->params()) {
+      Slot s{int(i), p, p.trainable, p.trainable ? trainable : state};
+      (p.trainable ? trainable : state) += size_t(p.size());
+      (p.trainable ? counts_.trainable : counts_.non_trainable) += p.size();
+      // Weight decay and L2 act on conv/dense kernels only (not biases, not batch-norm scale/shift).
+      const bool kernel = p.init == ParamInit::kGlorotUniform || p.init == ParamInit::kHeNormal;
+      if (p.trainable) segments_.push_back(ParamSegment{s.offset, size_t(p.size()), kernel, p.l2});
+      slots_.push_back(std::move(s));
+    }
+  }
+  values_ = DeviceArray<float>(backend, trainable);
+  grads_ = DeviceArray<float>(backend, trainable);
+  moment1_ = DeviceArray<float>(backend, trainable);
+  moment2_ = DeviceArray<float>(backend, trainable);
+  state_ = DeviceArray<float>(backend, state);
+  reset_optimizer_state();
+
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    std::vector<float*> vals, grads;
+    for (const Slot& s : slots_) {
+      if (s.layer != int(i)) continue;
+      vals.push_back((s.trainable ? values_.data() : state_.data()) + s.offset);
+      grads.push_back(s.trainable ? grads_.data() + s.offset : nullptr);
+    }
+    layers_[i]->bind(std::move(vals), std::move(grads));
+    layers_[i]->allocate_workspace(backend, max_batch);
+    activations_.emplace_back();
+    if (!layers_[i]->aliases_input())
+      activations_.back() = DeviceArray<float>(backend, size_t(max_batch) * layers_[i]->output_shape().size());
+  }
+  outputs_.resize(layers_.size());
+  grad_a_ = DeviceArray<float>(backend, size_t(max_batch) * largest);
+  grad_b_ = DeviceArray<float>(backend, size_t(max_batch) * largest);
+}
+
+namespace {
+
+// 242954 -> "242,954", as Keras prints parameter counts.
+std::string with_thousands(int64_t v) {
+  std::string digits = std::to_string(v < 0 ? -v : v), out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return v < 0 ? "-" + out : out;
+}
+
+}  // namespace
+
+std::string Model::summary() const {
+  std::string out = fmt::format("Model: \"{}\"\n", spec_.name);
+  const std::string rule(72, '-');
+  out += rule + "\n" + fmt::format("{:<34}{:<22}{:>16}\n", "Layer (type)", "Output Shape", "Param #") + rule + "\n";
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    int64_t n = 0;
+    for (const ParamInfo& p : layers_[i]->params()) n += p.size();
+    out += fmt::format("{:<34}{:<22}{:>16}\n", fmt::format("{} ({})", layers_[i]->name(), layers_[i]->kind()),
+                       layers_[i]->output_shape().str(), with_thousands(n));
+  }
+  out += rule + "\n";
+  out += fmt::format("Total params: {}\nTrainable params: {}\nNon-trainable params: {}\n",
+                     with_thousands(counts_.total()), with_thousands(counts_.trainable),
+                     with_thousands(counts_.non_trainable));
+  return out;
+}
+
+namespace {
+
+// One value of a parameter's initial distribution, a pure function of (seed, param, element).
+float initial_value(const ParamInfo& p, uint64_t seed, uint32_t param_index, int64_t element) {
+  const RandomKey key{seed, 0, kStreamInit};
+  switch (p.init) {
+    case ParamInit::kZeros: return 0.0f;
+    case ParamInit::kOnes: return 1.0f;
+    case ParamInit::kGlorotUniform: {
+      const float limit = std::sqrt(6.0f / float(p.fan_in + p.fan_out));
+      const Philox4 r = random_words(key, param_index, uint32_t(element / 4));
+      return (2.0f * uniform01(r.v[element % 4]) - 1.0f) * limit;
+    }
+    case ParamInit::kHeNormal: {
+      // Keras: truncated normal (|z| <= 2), stddev corrected by the truncation's 0.8796.
+      const float stddev = std::sqrt(2.0f / float(p.fan_in)) / 0.87962566103423978f;
+      for (uint32_t attempt = 0;; ++attempt) {
+        const Philox4 r = random_words(key, param_index, uint32_t(element) + (attempt << 24));
+        const float u1 = 1.0f - uniform01(r.v[0]), u2 = uniform01(r.v[1]);  // u1 in (0, 1]
+        const float z = std::sqrt(-2.0f * std::log(u1)) * std::cos(6.28318530718f * u2);
+        if (std::fabs(z) <= 2.0f) return z * stddev;
+      }
+    }
+  }
+  return 0.0f;
+}
+
+}  // namespace
+
+void Model::initialize(uint64_t seed) {
+  std::vector<float> values(values_.size()), state(state_.size());
+  for (uint32_t i = 0; i < slots_.size(); ++i) {
+    const Slot& s = slots_[i];
+    float* dst = (s.trainable ? values.data() : state.data()) + s.offset;
+    for (int64_t e = 0; e < s.info.size(); ++e) dst[e] = initial_value(s.info, seed, i, e);
+  }
+  values_.upload(values);
+  state_.upload(state);
+  reset_optimizer_state();
+}
+
+void Model::reset_optimizer_state() {
+  moment1_.zero();
+  moment2_.zero();
+  grads_.zero();
+}
+
+const float* Model::forward(const Pass& pass, const float* x) {
+  const float* in = x;
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    float* out = layers_[i]->aliases_input() ? const_cast<float*>(in) : activations_[i].data();
+    layers_[i]->forward(pass, in, out);
+    outputs_[i] = out;
+    in = out;
+  }
+  return in;
+}
+
+void Model::backward(const Pass& pass, const float* x, float* dlogits) {
+  float* dy = dlogits;
+  for (size_t i = layers_.size(); i-- > 0;) {
+    const float* in = i == 0 ? x : outputs_[i - 1];
+    float* dx = nullptr;
+    if (i > 0) dx = layers_[i]->aliases_input() ? dy : (dy == grad_a_.data() ? grad_b_.data() : grad_a_.data());
+    layers_[i]->backward(pass, in, outputs_[i], dy, dx);
+    dy = dx;
+  }
+}
+
+Model::Snapshot Model::snapshot() const { return Snapshot{values_.to_host(), state_.to_host()}; }
+
+void Model::restore(const Snapshot& s) {
+  values_.upload(s.values);
+  state_.upload(s.state);
+}
+
+std::vector<NamedTensor> Model::tensors() const {
+  const Snapshot s = snapshot();
+  std::vector<NamedTensor> out;
+  for (const Slot& slot : slots_) {
+    const float* src = (slot.trainable ? s.values.data() : s.state.data()) + slot.offset;
+    out.push_back(NamedTensor{layers_[slot.layer]->name() + "." + slot.info.name, slot.info.shape,
+                              std::vector<float>(src, src + slot.info.size())});
+  }
+  return out;
+}
+
+void Model::load_tensors(const std::vector<NamedTensor>& tensors, const std::string& source) {
+  Snapshot s{std::vector<float>(values_.size()), std::vector<float>(state_.size())};
+  for (const Slot& slot : slots_) {
+    const std::string name = layers_[slot.layer]->name() + "." + slot.info.name;
+    const auto it = std::find_if(tensors.begin(), tensors.end(), [&](const NamedTensor& t) { return t.name == name; });
+    if (it == tensors.end()) throw InputError(fmt::format("{}: tensor '{}' is missing", source, name));
+    if (it->shape != slot.info.shape || int64_t(it->data.size()) != slot.info.size())
+      throw InputError(fmt::format("{}: tensor '{}' has the wrong shape for this model", source, name));
+    std::copy(it->data.begin(), it->data.end(), (slot.trainable ? s.values.data() : s.state.data()) + slot.offset);
+  }
+  if (tensors.size() != slots_.size())
+    throw InputError(fmt::format("{}: holds {} tensors, the model has {}", source, tensors.size(), slots_.size()));
+  restore(s);
+}
+
+}  // namespace hdr

@@ -1,0 +1,80 @@
+// A sequential model built from a ModelSpec. Owns the layers, the activations (sized once for
+// max_batch), and the flat parameter buffers: trainable values, their gradients and the two
+// optimizer moments are each one contiguous array, so one optimizer pass updates everything;
+// the non-trainable state (batch-norm moving statistics) is a separate array.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/backend.h"
+#include "engine/checkpoint.h"
+#include "engine/config.h"
+#include "engine/device_array.h"
+#include "engine/layers/layer.h"
+
+namespace hdr {
+
+struct ParamCounts {
+  int64_t trainable = 0, non_trainable = 0;
+  int64_t total() const { return trainable + non_trainable; }
+};
+
+class Model {
+ public:
+  Model(const ModelSpec& spec, Backend& backend, int max_batch);
+
+  const ModelSpec& spec() const { return spec_; }
+  Shape input_shape() const { return Shape{spec_.input_c, spec_.input_h, spec_.input_w}; }
+  int classes() const { return spec_.classes; }
+  int max_batch() const { return max_batch_; }
+  ParamCounts counts() const { return counts_; }
+  std::string summary() const;  // Keras-like table: layer, output shape, parameters, totals
+
+  // Weights drawn from Philox keyed by seed (glorot uniform / he normal, Keras' formulas).
+  void initialize(uint64_t seed);
+
+  // x: n x input on the backend. Returns the logits (n x classes) on the backend.
+  const float* forward(const Pass& pass, const float* x);
+  // dlogits (n x classes, overwritten) -> gradients of every trainable parameter.
+  void backward(const Pass& pass, const float* x, float* dlogits);
+
+  float* values() { return values_.data(); }
+  float* grads() { return grads_.data(); }
+  float* moment1() { return moment1_.data(); }
+  float* moment2() { return moment2_.data(); }
+  const std::vector<ParamSegment>& segments() const { return segments_; }
+  void reset_optimizer_state();
+
+  // Host copies of all values and state: best-weights snapshots and checkpoints.
+  struct Snapshot {
+    std::vector<float> values, state;
+  };
+  Snapshot snapshot() const;
+  void restore(const Snapshot& s);
+  std::vector<NamedTensor> tensors() const;
+  void load_tensors(const std::vector<NamedTensor>& tensors, const std::string& source);
+
+ private:
+  struct Slot {  // where one ParamInfo lives
+    int layer = 0;
+    ParamInfo info;
+    bool trainable = true;
+    size_t offset = 0;  // in values_/grads_ (trainable) or state_
+  };
+
+  ModelSpec spec_;
+  Backend& backend_;
+  int max_batch_;
+  std::vector<std::unique_ptr<Layer>> layers_;
+  std::vector<Slot> slots_;
+  std::vector<ParamSegment> segments_;
+  ParamCounts counts_;
+  DeviceArray<float> values_, grads_, moment1_, moment2_, state_;
+  std::vector<DeviceArray<float>> activations_;  // one per layer (empty when it aliases its input)
+  std::vector<const float*> outputs_;            // per layer, after aliasing
+  DeviceArray<float> grad_a_, grad_b_;           // ping-pong buffers for backward
+};
+
+}  // namespace hdr

@@ -1,0 +1,60 @@
+// The training loop: shuffled epochs of augment -> forward -> loss -> backward -> optimizer
+// on one backend, validation after each epoch, learning-rate schedule, early stopping with
+// best-weight restore, history (CSV + JSON), checkpoints, and a final test-set evaluation.
+#pragma once
+
+#include <atomic>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "engine/backend.h"
+#include "engine/config.h"
+#include "engine/dataset.h"
+#include "engine/model.h"
+
+namespace hdr {
+
+struct EvalResult {
+  int count = 0, classes = 0;
+  double loss = 0, accuracy = 0;
+  std::vector<int64_t> confusion;  // classes x classes, row = true label, column = prediction
+};
+
+struct EpochRecord {
+  int epoch = 0;  // 1-based
+  double loss = 0, accuracy = 0, val_loss = 0, val_accuracy = 0;
+  double lr = 0, seconds = 0, images_per_second = 0;
+};
+
+struct TrainResult {
+  std::vector<EpochRecord> history;
+  int best_epoch = 0;
+  bool stopped_early = false, interrupted = false;
+  EvalResult test;
+  double seconds = 0;
+  std::filesystem::path checkpoint;
+};
+
+struct TrainOptions {
+  std::filesystem::path out_dir = "runs/default";
+  bool progress = true;                         // the per-epoch line and live bar on stdout
+  const std::atomic<bool>* stop_requested = nullptr;  // set by a signal handler: save and stop
+};
+
+// The batch size evaluation uses when none is given.
+inline constexpr int kEvalBatch = 256;
+
+// Scores a model (inference mode) on a labelled set resident on the backend.
+EvalResult evaluate(Model& model, Backend& backend, const DeviceImages& data, const AugmentParams& scaling,
+                    int batch = kEvalBatch);
+
+// The AugmentParams that only scale and normalise (what evaluation and prediction use).
+AugmentParams scaling_only(const DataSpec& data);
+
+TrainResult train(const Config& config, Backend& backend, const Datasets& data, const TrainOptions& options);
+
+// The metric an EpochRecord holds under a monitor name (loss, accuracy, val_loss, val_accuracy).
+double monitored_value(const EpochRecord& r, const std::string& monitor);
+
+}  // namespace hdr

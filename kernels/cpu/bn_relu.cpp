@@ -1,0 +1,143 @@
+// CPU twin of kernels/bn_relu.cuh: batch norm fused with ReLU over NCHW tensors (n x c x spatial).
+// Training forward and backward reduce over each channel's m = n * spatial values, so they run
+// one OpenMP iteration per channel (c is 32..128 in the reference models); inference has no
+// reduction and runs over (n, c) planes. Every inner loop walks one contiguous plane of
+// `spatial` values. The forward's one-pass variance sums u - pivot (the channel's first value),
+// which keeps its digits even when |mean| >> std; each plane (<= 26 x 26 values) is summed in
+// float so the loop vectorises (a float-to-double reduction did not, and ran 28x slower), and
+// planes are summed in double, so large batches lose nothing. The activation is a template
+// parameter, so the inner loops are branch-free after inlining.
+#include "kernels/bn_relu.cuh"
+
+#include <algorithm>
+#include <type_traits>
+
+#include "kernels/ops.h"
+
+namespace hdr::cpu {
+namespace {
+
+template <BnActivation kAct>
+using ActivationTag = std::integral_constant<BnActivation, kAct>;
+
+// Calls body(ActivationTag<act>{}) so that body's loops are compiled once per activation.
+template <class Body>
+void with_activation(BnActivation act, Body&& body) {
+  switch (act) {
+    case BnActivation::kNone: body(ActivationTag<BnActivation::kNone>{}); break;
+    case BnActivation::kReluAfter: body(ActivationTag<BnActivation::kReluAfter>{}); break;
+    case BnActivation::kReluBefore: body(ActivationTag<BnActivation::kReluBefore>{}); break;
+  }
+}
+
+}  // namespace
+
+void bn_relu_forward_train(const BatchNormGeometry& g, const float* x, const float* gamma, const float* beta,
+                           float* running_mean, float* running_var, float* save_mean, float* save_inv_std,
+                           float* y) {
+  if (g.n == 0 || g.spatial == 0) return;
+  const int64_t spatial = g.spatial;
+  const int64_t sample_stride = int64_t(g.c) * spatial;
+  const int64_t m = int64_t(g.n) * spatial;
+  with_activation(g.activation, [&](auto tag) {
+    constexpr BnActivation kAct = decltype(tag)::value;
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < g.c; ++c) {
+      const float pivot = bn_input(x[c * spatial], kAct);
+      double sum = 0.0, sum_sq = 0.0;  // of (u - pivot)
+      for (int i = 0; i < g.n; ++i) {
+        const float* plane = x + i * sample_stride + c * spatial;
+        float plane_sum = 0.0f, plane_sum_sq = 0.0f;
+#pragma omp simd reduction(+ : plane_sum, plane_sum_sq)
+        for (int64_t s = 0; s < spatial; ++s) {
+          const float d = bn_input(plane[s], kAct) - pivot;
+          plane_sum += d;
+          plane_sum_sq += d * d;
+        }
+        sum += plane_sum;
+        sum_sq += plane_sum_sq;
+      }
+      const double shifted_mean = sum / double(m);
+      const double var = std::max(sum_sq / double(m) - shifted_mean * shifted_mean, 0.0);
+      const double mean = double(pivot) + shifted_mean;
+      const float inv_std = bn_inv_std(var, g.eps);
+      save_mean[c] = float(mean);
+      save_inv_std[c] = inv_std;
+      running_mean[c] = bn_running_update(running_mean[c], mean, g.momentum);
+      running_var[c] = bn_running_update(running_var[c], bn_unbiased_var(var, m), g.momentum);
+
+      const float mean_f = save_mean[c], scale = bn_scale(gamma[c], inv_std), beta_c = beta[c];
+      for (int i = 0; i < g.n; ++i) {
+        const float* in = x + i * sample_stride + c * spatial;
+        float* out = y + i * sample_stride + c * spatial;
+#pragma omp simd
+        for (int64_t s = 0; s < spatial; ++s) out[s] = bn_relu_value(in[s], mean_f, scale, beta_c, kAct);
+      }
+    }
+  });
+}
+
+void bn_relu_forward_infer(const BatchNormGeometry& g, const float* x, const float* gamma, const float* beta,
+                           const float* running_mean, const float* running_var, float* y) {
+  const int64_t spatial = g.spatial;
+  with_activation(g.activation, [&](auto tag) {
+    constexpr BnActivation kAct = decltype(tag)::value;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int i = 0; i < g.n; ++i) {
+      for (int c = 0; c < g.c; ++c) {
+        const float mean = running_mean[c], beta_c = beta[c];
+        const float scale = bn_scale(gamma[c], bn_inv_std(running_var[c], g.eps));
+        const int64_t offset = (int64_t(i) * g.c + c) * spatial;
+        const float* in = x + offset;
+        float* out = y + offset;
+#pragma omp simd
+        for (int64_t s = 0; s < spatial; ++s) out[s] = bn_relu_value(in[s], mean, scale, beta_c, kAct);
+      }
+    }
+  });
+}
+
+void bn_relu_backward(const BatchNormGeometry& g, const float* x, const float* dy, const float* gamma,
+                      const float* beta, const float* save_mean, const float* save_inv_std, float* dx,
+                      float* dgamma, float* dbeta) {
+  const int64_t spatial = g.spatial;
+  const int64_t sample_stride = int64_t(g.c) * spatial;
+  const double m = double(g.n) * double(spatial);
+  with_activation(g.activation, [&](auto tag) {
+    constexpr BnActivation kAct = decltype(tag)::value;
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < g.c; ++c) {
+      const float mean = save_mean[c], inv_std = save_inv_std[c];
+      const float scale = bn_scale(gamma[c], inv_std), beta_c = beta[c];
+      double sum_dy = 0.0, sum_dy_xhat = 0.0;
+      for (int i = 0; i < g.n; ++i) {
+        const float* xp = x + i * sample_stride + c * spatial;
+        const float* dyp = dy + i * sample_stride + c * spatial;
+#pragma omp simd reduction(+ : sum_dy, sum_dy_xhat)
+        for (int64_t s = 0; s < spatial; ++s) {
+          const float dy_eff = bn_effective_dy(xp[s], dyp[s], mean, scale, beta_c, kAct);
+          sum_dy += dy_eff;
+          sum_dy_xhat += double(dy_eff) * bn_xhat(xp[s], mean, inv_std, kAct);
+        }
+      }
+      dbeta[c] = float(sum_dy);
+      dgamma[c] = float(sum_dy_xhat);
+      if (m == 0.0) continue;
+
+      const float mean_dy = float(sum_dy / m), mean_dy_xhat = float(sum_dy_xhat / m);
+      for (int i = 0; i < g.n; ++i) {
+        const float* xp = x + i * sample_stride + c * spatial;
+        const float* dyp = dy + i * sample_stride + c * spatial;
+        float* dxp = dx + i * sample_stride + c * spatial;
+#pragma omp simd
+        for (int64_t s = 0; s < spatial; ++s) {
+          const float dy_eff = bn_effective_dy(xp[s], dyp[s], mean, scale, beta_c, kAct);
+          dxp[s] = bn_relu_input_grad(xp[s], dy_eff, bn_xhat(xp[s], mean, inv_std, kAct), scale, mean_dy,
+                                      mean_dy_xhat, kAct);
+        }
+      }
+    }
+  });
+}
+
+}  // namespace hdr::cpu

@@ -1,0 +1,12 @@
+// CPU twin of kernels/labels.cuh.
+#include "kernels/labels.cuh"
+
+#include "kernels/ops.h"
+
+namespace hdr::cpu {
+
+void gather_labels(const uint8_t* labels, const int32_t* indices, int n, uint8_t* out) {
+  for (int i = 0; i < n; ++i) out[i] = gathered_label(labels, indices, i);
+}
+
+}  // namespace hdr::cpu

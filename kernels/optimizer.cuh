@@ -1,0 +1,75 @@
+// Optimizer step of one weight, element math shared by the CUDA kernel and cpu/optimizer.cpp.
+//
+// Keras formulations (tf.keras / Keras 3), t = step (1-based):
+//   gradient   g = grad + 2 * l2 * w                    (the segment's l2: Keras l2(l2) regulariser)
+//   decoupled  w = w * (1 - lr * weight_decay)          (on decay segments, before the step: Keras
+//                                                        applies weight decay first; AdamW / SGDW)
+//   Adam       m = b1 * m + (1 - b1) * g;  v = b2 * v + (1 - b2) * g * g
+//              w -= lr_t * m / (sqrt(v) + eps),  lr_t = lr * sqrt(1 - b2^t) / (1 - b1^t)
+//              (bias correction folded into the rate, so eps acts as Keras's "epsilon hat": it is
+//               added to sqrt(v), not to sqrt(v_hat); with eps = 1e-7 this is tf.keras Adam)
+//   SGD        m = momentum * m - lr * g  (m is the velocity);  w += m
+//              nesterov: w += momentum * m - lr * g (with the updated m)
+// AdamW is Adam plus the decoupled decay; Adam and SGD apply the decoupled decay too when
+// weight_decay > 0 (Keras 3 gives every optimizer a weight_decay argument).
+// l2's gradient uses the weight before the decoupled decay.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#include "kernels/hd.h"
+#include "kernels/types.h"
+
+namespace hdr {
+
+// Constants of one update, computed once per step (on the host, or per thread: it is cheap).
+struct OptimizerStep {
+  float lr = 0;       // this step's learning rate
+  float adam_lr = 0;  // lr * sqrt(1 - beta2^t) / (1 - beta1^t)
+  float beta1 = 0, beta2 = 0, eps = 0, momentum = 0;
+  bool nesterov = false;
+  float decay_factor = 1;  // 1 - lr * weight_decay (decay segments)
+};
+
+HDR_HD inline OptimizerStep make_optimizer_step(const OptimizerParams& p, float lr, int64_t step) {
+  OptimizerStep s;
+  s.lr = lr;
+  const double t = double(step);
+  s.adam_lr = float(double(lr) * sqrt(1.0 - pow(double(p.beta2), t)) / (1.0 - pow(double(p.beta1), t)));
+  s.beta1 = p.beta1;
+  s.beta2 = p.beta2;
+  s.eps = p.eps;
+  s.momentum = p.momentum;
+  s.nesterov = p.nesterov;
+  s.decay_factor = 1.0f - lr * p.weight_decay;
+  return s;
+}
+
+// What decay means for one segment: the L2 gradient coefficient 2 * l2 and the decoupled factor
+// (0 and 1, exact no-ops, where neither applies).
+struct SegmentDecay {
+  float l2_grad = 0, decay_factor = 1;
+};
+
+HDR_HD inline SegmentDecay segment_decay(const OptimizerStep& s, const ParamSegment& segment) {
+  return SegmentDecay{2.0f * segment.l2, segment.decay ? s.decay_factor : 1.0f};
+}
+
+// One Adam / AdamW step of weight w with moments m, v.
+HDR_HD inline void adam_update(const OptimizerStep& s, SegmentDecay d, float grad, float& w, float& m, float& v) {
+  const float g = grad + d.l2_grad * w;
+  m = s.beta1 * m + (1.0f - s.beta1) * g;
+  v = s.beta2 * v + (1.0f - s.beta2) * g * g;
+  w = w * d.decay_factor - s.adam_lr * m / (sqrtf(v) + s.eps);
+}
+
+// One SGD (momentum, optionally Nesterov) step of weight w with velocity m.
+HDR_HD inline void sgd_update(const OptimizerStep& s, SegmentDecay d, float grad, float& w, float& m) {
+  const float g = grad + d.l2_grad * w;
+  m = s.momentum * m - s.lr * g;
+  const float delta = s.nesterov ? s.momentum * m - s.lr * g : m;
+  w = w * d.decay_factor + delta;
+}
+
+}  // namespace hdr

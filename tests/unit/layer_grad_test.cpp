@@ -1,0 +1,106 @@
+// Numerical gradient checks of every layer's backward, through whole (tiny) models: the
+// analytic gradient of each trainable parameter against central finite differences of the mean
+// softmax cross-entropy. A layer under test sits after a parameterised layer, so the
+// parameters upstream of it see its backward pass (pooling, dropout, batch norm, ReLU, flatten).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "engine/backend.h"
+#include "engine/config.h"
+#include "engine/model.h"
+
+namespace hdr {
+namespace {
+
+constexpr int kBatch = 4;
+
+ModelSpec spec_of(const std::string& layers_ini) {
+  return parse_config("[model]\nname = grad\ninput = 7x7x2\nclasses = 3\n" + layers_ini, "<grad test>").model;
+}
+
+// Mean loss of the batch, in double, with the model in training mode (batch statistics,
+// dropout on: the mask is a pure function of the key, so every evaluation sees the same one).
+double loss_of(Model& model, Backend& backend, const std::vector<float>& x, const std::vector<uint8_t>& labels,
+               std::vector<float>* dlogits = nullptr) {
+  const Pass pass{backend, kBatch, true, RandomKey{99, 3, 0}, 17};
+  const float* logits = model.forward(pass, x.data());
+  std::vector<float> d(size_t(kBatch) * model.classes());
+  double metrics[2] = {0, 0};
+  backend.softmax_xent(kBatch, model.classes(), logits, labels.data(), d.data(), metrics);
+  if (dlogits) *dlogits = d;
+  return metrics[0] / kBatch;
+}
+
+void expect_gradients_match(const std::string& layers_ini) {
+  auto backend = make_cpu_backend(1);
+  Model model(spec_of(layers_ini), *backend, kBatch);
+  model.initialize(5);
+  std::vector<float> x(size_t(kBatch) * model.input_shape().size());
+  for (size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.37f * float(i)) + 0.1f * float(i % 5);
+  const std::vector<uint8_t> labels{0, 2, 1, 2};
+
+  std::vector<float> dlogits;
+  loss_of(model, *backend, x, labels, &dlogits);
+  const Pass pass{*backend, kBatch, true, RandomKey{99, 3, 0}, 17};
+  model.backward(pass, x.data(), dlogits.data());
+  size_t total = 0;
+  for (const ParamSegment& s : model.segments()) total = std::max(total, s.offset + s.size);
+  const std::vector<float> analytic(model.grads(), model.grads() + total);
+  // The CPU backend's memory is host memory: perturb the weights in place.
+  float* w = model.values();
+  const Model::Snapshot clean = model.snapshot();  // batch-norm moving statistics change per forward
+  int checked = 0;
+  for (size_t i = 0; i < total; ++i) {
+    const float h = 1e-3f * std::max(1.0f, std::fabs(w[i]));  // small: few ReLU kinks crossed
+    const float saved = w[i];
+    w[i] = saved + h;
+    const double up = loss_of(model, *backend, x, labels);
+    w[i] = saved - h;
+    const double down = loss_of(model, *backend, x, labels);
+    model.restore(clean);
+    const double numeric = (up - down) / (2.0 * double(h));
+    EXPECT_NEAR(analytic[i], numeric, 2e-3 + 2e-2 * std::fabs(numeric)) << "parameter element " << i;
+    ++checked;
+  }
+  EXPECT_GT(checked, 0);
+}
+
+const char* const kOutput = "[layer.out]\ntype = dense\nunits = 3\nactivation = softmax\n";
+
+TEST(LayerGradient, Conv2DValidAndSameWithRelu) {
+  expect_gradients_match(
+      "[layer.c1]\ntype = conv2d\nfilters = 3\nkernel = 3\nactivation = relu\n"
+      "[layer.c2]\ntype = conv2d\nfilters = 2\nkernel = 3\npadding = same\nstride = 2\n"
+      "[layer.f]\ntype = flatten\n" + std::string(kOutput));
+}
+
+TEST(LayerGradient, DenseWithRelu) {
+  expect_gradients_match("[layer.f]\ntype = flatten\n[layer.d]\ntype = dense\nunits = 5\nactivation = relu\n" +
+                         std::string(kOutput));
+}
+
+TEST(LayerGradient, BatchNormEveryOrder) {
+  // conv -> relu -> bn (folded, seed 000's order), bn with relu after, dense -> bn.
+  expect_gradients_match(
+      "[layer.c1]\ntype = conv2d\nfilters = 3\nkernel = 3\nactivation = relu\n[layer.bn1]\ntype = batchnorm\n"
+      "[layer.c2]\ntype = conv2d\nfilters = 2\nkernel = 3\n[layer.bn2]\ntype = batchnorm\nactivation = relu\n"
+      "[layer.f]\ntype = flatten\n[layer.d]\ntype = dense\nunits = 4\n[layer.bn3]\ntype = batchnorm\n" +
+      std::string(kOutput));
+}
+
+TEST(LayerGradient, MaxPool) {
+  expect_gradients_match(
+      "[layer.c1]\ntype = conv2d\nfilters = 2\nkernel = 2\n[layer.p]\ntype = maxpool\nsize = 2\n"
+      "[layer.f]\ntype = flatten\n" + std::string(kOutput));
+}
+
+TEST(LayerGradient, DropoutAndStandaloneRelu) {
+  expect_gradients_match(
+      "[layer.c1]\ntype = conv2d\nfilters = 2\nkernel = 3\n[layer.r]\ntype = relu\n[layer.drop]\ntype = dropout\n"
+      "rate = 0.4\n[layer.f]\ntype = flatten\n" + std::string(kOutput));
+}
+
+}  // namespace
+}  // namespace hdr

@@ -1,0 +1,275 @@
+// OneDnnOps against plain double-precision loops: GEMM in every transpose combination, and
+// each convolution op on odd shapes (channel counts that are not multiples of oneDNN's block
+// of 16, both paddings, both strides, non-square inputs) and on seed 000's shapes. Tolerances
+// scale with the sum of |terms| of each output, so they hold for long sums yet catch any
+// wrong index. The cache tests check that a cached primitive picks up new pointers and data.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <limits>
+#include <oneapi/dnnl/dnnl_version.h>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "engine/backends/onednn_ops.h"
+
+namespace hdr {
+namespace {
+
+std::vector<float> random_vector(size_t size, uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> v(size);
+  for (float& x : v) x = dist(gen);
+  return v;
+}
+
+// Reference values with, per element, the sum of the absolute values of its terms.
+struct Reference {
+  std::vector<double> value, magnitude;
+  explicit Reference(size_t size) : value(size, 0.0), magnitude(size, 0.0) {}
+  void add(size_t i, double term) {
+    value[i] += term;
+    magnitude[i] += std::fabs(term);
+  }
+};
+
+void expect_close(const std::vector<float>& got, const Reference& want, const std::string& what) {
+  ASSERT_EQ(got.size(), want.value.size()) << what;
+  int bad = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    const double tolerance = 1e-6 + 2e-5 * want.magnitude[i];
+    if (!(std::fabs(got[i] - want.value[i]) <= tolerance) && ++bad <= 5)
+      ADD_FAILURE() << what << " [" << i << "]: got " << got[i] << ", want " << want.value[i] << " +- " << tolerance;
+  }
+  EXPECT_EQ(bad, 0) << what << ": " << bad << " of " << got.size() << " values differ";
+}
+
+// ---- GEMM ----
+
+struct GemmCase {
+  bool trans_a, trans_b;
+  int m, n, k;
+};
+
+Reference reference_gemm(const GemmCase& s, float alpha, const std::vector<float>& a, const std::vector<float>& b,
+                         float beta, const std::vector<float>& c) {
+  Reference r(size_t(s.m) * s.n);
+  for (int i = 0; i < s.m; ++i)
+    for (int j = 0; j < s.n; ++j) {
+      const size_t o = size_t(i) * s.n + j;
+      for (int p = 0; p < s.k; ++p) {
+        const double av = s.trans_a ? a[size_t(p) * s.m + i] : a[size_t(i) * s.k + p];
+        const double bv = s.trans_b ? b[size_t(j) * s.k + p] : b[size_t(p) * s.n + j];
+        r.add(o, double(alpha) * av * bv);
+      }
+      if (beta != 0.0f) r.add(o, double(beta) * c[o]);
+    }
+  return r;
+}
+
+TEST(OneDnnGemm, AllTransposesMatchReferenceWithAlphaAndBeta) {
+  OneDnnOps ops;
+  for (const auto& [m, n, k] : {std::array{7, 5, 3}, std::array{33, 17, 65}, std::array{64, 10, 128}})
+    for (bool ta : {false, true})
+      for (bool tb : {false, true}) {
+        const GemmCase s{ta, tb, m, n, k};
+        const auto a = random_vector(size_t(m) * k, 1);
+        const auto b = random_vector(size_t(k) * n, 2);
+        auto c = random_vector(size_t(m) * n, 3);
+        const Reference want = reference_gemm(s, 0.7f, a, b, -1.3f, c);
+        ops.gemm(ta, tb, m, n, k, 0.7f, a.data(), b.data(), -1.3f, c.data());
+        expect_close(c, want, fmt::format("gemm {}{} {}x{}x{}", ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k));
+      }
+}
+
+TEST(OneDnnGemm, BetaZeroIgnoresWhatCHeld) {
+  OneDnnOps ops;
+  const GemmCase s{false, true, 9, 4, 11};
+  const auto a = random_vector(size_t(s.m) * s.k, 4);
+  const auto b = random_vector(size_t(s.k) * s.n, 5);
+  std::vector<float> c(size_t(s.m) * s.n, std::numeric_limits<float>::quiet_NaN());
+  const Reference want = reference_gemm(s, 1.0f, a, b, 0.0f, c);
+  ops.gemm(s.trans_a, s.trans_b, s.m, s.n, s.k, 1.0f, a.data(), b.data(), 0.0f, c.data());
+  expect_close(c, want, "gemm beta 0 over NaN");
+}
+
+// ---- Convolution ----
+
+size_t x_size(const ConvGeometry& g) { return size_t(g.n) * g.c * g.h * g.w; }
+size_t w_size(const ConvGeometry& g) { return size_t(g.k) * g.c * g.kh * g.kw; }
+size_t y_size(const ConvGeometry& g) { return size_t(g.n) * g.k * g.out_h() * g.out_w(); }
+
+// Calls f(x index, w index, y index) for every multiply of the convolution.
+template <typename F>
+void for_each_tap(const ConvGeometry& g, F f) {
+  const int oh = g.out_h(), ow = g.out_w();
+  for (int n = 0; n < g.n; ++n)
+    for (int k = 0; k < g.k; ++k)
+      for (int oy = 0; oy < oh; ++oy)
+        for (int ox = 0; ox < ow; ++ox)
+          for (int c = 0; c < g.c; ++c)
+            for (int ky = 0; ky < g.kh; ++ky)
+              for (int kx = 0; kx < g.kw; ++kx) {
+                const int iy = oy * g.stride - g.pad_h + ky, ix = ox * g.stride - g.pad_w + kx;
+                if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) continue;
+                f(((size_t(n) * g.c + c) * g.h + iy) * g.w + ix, ((size_t(k) * g.c + c) * g.kh + ky) * g.kw + kx,
+                  ((size_t(n) * g.k + k) * oh + oy) * ow + ox);
+              }
+}
+
+Reference reference_forward(const ConvGeometry& g, const std::vector<float>& x, const std::vector<float>& w,
+                            const float* bias) {
+  Reference y(y_size(g));
+  for_each_tap(g, [&](size_t xi, size_t wi, size_t yi) { y.add(yi, double(x[xi]) * w[wi]); });
+  if (bias) {
+    const size_t plane = size_t(g.out_h()) * g.out_w();
+    for (size_t i = 0; i < y.value.size(); ++i) y.add(i, bias[(i / plane) % g.k]);
+  }
+  return y;
+}
+
+Reference reference_backward_data(const ConvGeometry& g, const std::vector<float>& w, const std::vector<float>& dy) {
+  Reference dx(x_size(g));
+  for_each_tap(g, [&](size_t xi, size_t wi, size_t yi) { dx.add(xi, double(w[wi]) * dy[yi]); });
+  return dx;
+}
+
+Reference reference_backward_weights(const ConvGeometry& g, const std::vector<float>& x, const std::vector<float>& dy) {
+  Reference dw(w_size(g));
+  for_each_tap(g, [&](size_t xi, size_t wi, size_t yi) { dw.add(wi, double(x[xi]) * dy[yi]); });
+  return dw;
+}
+
+Reference reference_bias_grad(const ConvGeometry& g, const std::vector<float>& dy) {
+  Reference db(size_t(g.k));
+  const size_t plane = size_t(g.out_h()) * g.out_w();
+  for (size_t i = 0; i < dy.size(); ++i) db.add((i / plane) % g.k, dy[i]);
+  return db;
+}
+
+std::string describe(const ConvGeometry& g) {
+  return fmt::format("n{} c{} {}x{} k{} {}x{} pad {},{} stride {}", g.n, g.c, g.h, g.w, g.k, g.kh, g.kw, g.pad_h,
+                     g.pad_w, g.stride);
+}
+
+ConvGeometry geometry(int n, int c, int h, int w, int k, int kh, int kw, int pad_h, int pad_w, int stride) {
+  return ConvGeometry{n, c, h, w, k, kh, kw, pad_h, pad_w, stride};
+}
+
+class OneDnnConv : public testing::TestWithParam<ConvGeometry> {};
+
+TEST_P(OneDnnConv, ForwardWithAndWithoutBias) {
+  const ConvGeometry g = GetParam();
+  const auto x = random_vector(x_size(g), 10), w = random_vector(w_size(g), 11), bias = random_vector(g.k, 12);
+  OneDnnOps ops;
+  std::vector<float> y(y_size(g), 99.0f);
+  ops.conv_forward(g, x.data(), w.data(), bias.data(), y.data());
+  expect_close(y, reference_forward(g, x, w, bias.data()), "forward+bias " + describe(g));
+  ops.conv_forward(g, x.data(), w.data(), nullptr, y.data());
+  expect_close(y, reference_forward(g, x, w, nullptr), "forward " + describe(g));
+}
+
+TEST_P(OneDnnConv, BackwardData) {
+  const ConvGeometry g = GetParam();
+  const auto w = random_vector(w_size(g), 13), dy = random_vector(y_size(g), 14);
+  OneDnnOps ops;
+  std::vector<float> dx(x_size(g), 99.0f);  // rows and columns no output sees must come back 0
+  ops.conv_backward_data(g, w.data(), dy.data(), dx.data());
+  expect_close(dx, reference_backward_data(g, w, dy), "backward-data " + describe(g));
+}
+
+TEST_P(OneDnnConv, BackwardWeightsWithAndWithoutBias) {
+  const ConvGeometry g = GetParam();
+  const auto x = random_vector(x_size(g), 15), dy = random_vector(y_size(g), 16);
+  OneDnnOps ops;
+  std::vector<float> dw(w_size(g), 99.0f), db(size_t(g.k), 99.0f);
+  ops.conv_backward_weights(g, x.data(), dy.data(), dw.data(), db.data());
+  expect_close(dw, reference_backward_weights(g, x, dy), "backward-weights " + describe(g));
+  expect_close(db, reference_bias_grad(g, dy), "backward-bias " + describe(g));
+  std::fill(dw.begin(), dw.end(), 99.0f);
+  ops.conv_backward_weights(g, x.data(), dy.data(), dw.data(), nullptr);
+  expect_close(dw, reference_backward_weights(g, x, dy), "backward-weights, no bias " + describe(g));
+}
+
+INSTANTIATE_TEST_SUITE_P(OneDnnOddShapes, OneDnnConv,
+                         testing::Values(geometry(3, 5, 13, 13, 7, 3, 3, 0, 0, 1),
+                                         geometry(3, 5, 13, 13, 7, 3, 3, 1, 1, 1),
+                                         geometry(3, 5, 13, 13, 7, 3, 3, 0, 0, 2),
+                                         geometry(3, 5, 13, 13, 7, 3, 3, 1, 1, 2),
+                                         geometry(3, 5, 14, 12, 7, 3, 3, 0, 0, 2),  // last row, column unseen
+                                         geometry(2, 4, 12, 12, 6, 3, 3, 1, 1, 3),  // right padding unused
+                                         geometry(2, 3, 11, 8, 17, 3, 2, 1, 0, 1),  // h != w, kh != kw
+                                         geometry(2, 20, 9, 9, 33, 5, 5, 2, 2, 2)));
+
+// Seed 000's three convolutions at n = 2 (28x28x1 -> 32, then 13x13x32 -> 64, 5x5x64 -> 128).
+INSTANTIATE_TEST_SUITE_P(OneDnnSeed000Shapes, OneDnnConv,
+                         testing::Values(geometry(2, 1, 28, 28, 32, 3, 3, 0, 0, 1),
+                                         geometry(2, 32, 13, 13, 64, 3, 3, 0, 0, 1),
+                                         geometry(2, 64, 5, 5, 128, 3, 3, 0, 0, 1)));
+
+TEST(OneDnnConvCache, SameGeometryReusesPrimitiveWithNewPointersAndData) {
+  const ConvGeometry g = geometry(3, 5, 13, 13, 7, 3, 3, 1, 1, 1);
+  const auto x = random_vector(x_size(g), 20), w = random_vector(w_size(g), 21), bias = random_vector(g.k, 22);
+  OneDnnOps ops;
+  EXPECT_EQ(ops.cached_primitives(), 0u);
+  std::vector<float> y1(y_size(g)), y2(y_size(g));
+  ops.conv_forward(g, x.data(), w.data(), bias.data(), y1.data());
+  EXPECT_EQ(ops.cached_primitives(), 1u);
+  const std::vector<float> x_copy = x, w_copy = w, bias_copy = bias;  // other addresses, same values
+  ops.conv_forward(g, x_copy.data(), w_copy.data(), bias_copy.data(), y2.data());
+  EXPECT_EQ(ops.cached_primitives(), 1u);
+  EXPECT_EQ(y1, y2);  // bit for bit
+
+  const auto x_new = random_vector(x_size(g), 23), w_new = random_vector(w_size(g), 24);
+  ops.conv_forward(g, x_new.data(), w_new.data(), bias.data(), y2.data());
+  EXPECT_EQ(ops.cached_primitives(), 1u);
+  expect_close(y2, reference_forward(g, x_new, w_new, bias.data()), "forward, new data");
+
+  ops.conv_forward(g, x.data(), w.data(), nullptr, y2.data());  // no bias: a primitive of its own
+  EXPECT_EQ(ops.cached_primitives(), 2u);
+  expect_close(y2, reference_forward(g, x, w, nullptr), "forward without bias after with");
+}
+
+TEST(OneDnnConvCache, InterleavedGeometriesAndOpsStayCorrect) {
+  const ConvGeometry a = geometry(3, 5, 13, 13, 7, 3, 3, 0, 0, 2), b = geometry(2, 32, 13, 13, 64, 3, 3, 0, 0, 1);
+  OneDnnOps ops;
+  for (int round = 0; round < 2; ++round) {
+    for (const ConvGeometry& g : {a, b}) {
+      const uint32_t seed = 100 + 10 * round + (g.c == a.c ? 0 : 5);
+      const auto x = random_vector(x_size(g), seed), w = random_vector(w_size(g), seed + 1),
+                 dy = random_vector(y_size(g), seed + 2), bias = random_vector(g.k, seed + 3);
+      std::vector<float> y(y_size(g)), dx(x_size(g)), dw(w_size(g)), db(size_t(g.k));
+      ops.conv_forward(g, x.data(), w.data(), bias.data(), y.data());
+      ops.conv_backward_data(g, w.data(), dy.data(), dx.data());
+      ops.conv_backward_weights(g, x.data(), dy.data(), dw.data(), db.data());
+      const std::string what = fmt::format("round {} {}", round, describe(g));
+      expect_close(y, reference_forward(g, x, w, bias.data()), "forward " + what);
+      expect_close(dx, reference_backward_data(g, w, dy), "backward-data " + what);
+      expect_close(dw, reference_backward_weights(g, x, dy), "backward-weights " + what);
+      expect_close(db, reference_bias_grad(g, dy), "backward-bias " + what);
+    }
+    EXPECT_EQ(ops.cached_primitives(), 6u);  // 2 geometries x 3 ops, created in round 0 only
+  }
+}
+
+TEST(OneDnnConvCache, RejectsGeometryWithNoOutput) {
+  OneDnnOps ops;
+  const ConvGeometry g = geometry(1, 1, 2, 2, 1, 3, 3, 0, 0, 1);  // 3x3 filter over 2x2, no padding
+  std::vector<float> x(4), w(9), y(1);
+  EXPECT_THROW(ops.conv_forward(g, x.data(), w.data(), nullptr, y.data()), std::invalid_argument);
+  EXPECT_EQ(ops.cached_primitives(), 0u);
+}
+
+TEST(OneDnnVersion, LibraryMatchesHeader) {
+  EXPECT_EQ(OneDnnOps().version(), fmt::format("{}.{}.{}", DNNL_VERSION_MAJOR, DNNL_VERSION_MINOR, DNNL_VERSION_PATCH));
+}
+
+}  // namespace
+}  // namespace hdr
