@@ -1,0 +1,61 @@
+// The signatures of the hand-written ops, included inside namespace hdr::cpu and hdr::cuda by
+// kernels/ops.h (and nowhere else): no include guard, no includes, declarations only.
+// --- augment (kernels/augment.cuh) --------------------------------------------------------
+// Builds a float batch n x 1 x h x w from the uint8 images (count x h x w) at dataset rows
+// indices[0..n): a random affine per image, keyed by (key, indices[i]), then scaling.
+void augment(const AugmentParams& p, const RandomKey& key, const uint8_t* images, int h, int w,
+             const int32_t* indices, int n, float* out);
+
+// out[i] = labels[indices[i]] for the batch's slice of the shuffled index (kernels/labels.cuh).
+void gather_labels(const uint8_t* labels, const int32_t* indices, int n, uint8_t* out);
+
+// --- batch norm + ReLU (kernels/bn_relu.cuh) ---------------------------------------------
+// Training: batch statistics per channel; updates running_mean/var (unbiased variance) and
+// saves mean and 1/sqrt(var + eps) for backward.
+void bn_relu_forward_train(const BatchNormGeometry& g, const float* x, const float* gamma, const float* beta,
+                           float* running_mean, float* running_var, float* save_mean, float* save_inv_std,
+                           float* y);
+// Inference: running statistics.
+void bn_relu_forward_infer(const BatchNormGeometry& g, const float* x, const float* gamma, const float* beta,
+                           const float* running_mean, const float* running_var, float* y);
+// Gradients for x, gamma and beta (dgamma/dbeta are written, not accumulated).
+void bn_relu_backward(const BatchNormGeometry& g, const float* x, const float* dy, const float* gamma,
+                      const float* beta, const float* save_mean, const float* save_inv_std, float* dx,
+                      float* dgamma, float* dbeta);
+
+// --- ReLU and bias for layers without batch norm (kernels/relu.cuh, cpu/relu.cpp) -------------
+void relu_forward(int64_t count, const float* x, float* y);
+void relu_backward(int64_t count, const float* y, const float* dy, float* dx);  // y: the forward output
+// y (rows x cols) += bias (cols); db (cols) = column sums of dy.
+void bias_add(int rows, int cols, const float* bias, float* y);
+void bias_grad(int rows, int cols, const float* dy, float* db);
+
+// --- dropout (kernels/dropout.cuh) ----------------------------------------------------------
+// n samples of per_sample values; element j of sample i is kept when uniform >= rate, keyed by
+// (key, first_sample + i, j): the mask is recomputed in backward, never stored. Kept values
+// are scaled by 1 / (1 - rate).
+void dropout_forward(float rate, const RandomKey& key, int first_sample, int n, int per_sample, const float* x,
+                     float* y);
+void dropout_backward(float rate, const RandomKey& key, int first_sample, int n, int per_sample, const float* dy,
+                      float* dx);
+
+// --- max pooling (kernels/maxpool.cuh) --------------------------------------------------------
+// argmax[i] = flat index into x of the maximum that produced y[i] (first one on ties).
+void maxpool_forward(const PoolGeometry& g, const float* x, float* y, int32_t* argmax);
+void maxpool_backward(const PoolGeometry& g, const float* dy, const int32_t* argmax, float* dx);  // writes all of dx
+
+// --- softmax + cross-entropy (kernels/softmax_xent.cuh) -----------------------------------------
+// dlogits = (softmax(logits) - onehot(label)) / n. metrics[0] += summed loss, metrics[1] += number
+// of rows whose argmax equals the label.
+void softmax_xent(int n, int classes, const float* logits, const uint8_t* labels, float* dlogits, double* metrics);
+void softmax(int n, int classes, const float* logits, float* probs);
+// confusion[label * classes + argmax] += 1 for each row; metrics as in softmax_xent (loss, correct).
+void evaluate_batch(int n, int classes, const float* logits, const uint8_t* labels, int64_t* confusion,
+                    double* metrics);
+
+// --- optimizer (kernels/optimizer.cuh) ------------------------------------------------------------
+// One update over every segment of the flat buffers; step is 1-based (Adam bias correction).
+// segments is a host array on every backend (it is layout, not data).
+// SGD keeps its velocity in m; v is unused then.
+void optimizer_update(const OptimizerParams& p, float lr, int64_t step, const ParamSegment* segments,
+                      int num_segments, float* params, const float* grads, float* m, float* v);
