@@ -38,7 +38,9 @@ class Backend {
   virtual void conv_backward_weights(const ConvGeometry& g, const float* x, const float* dy, float* dw,
                                      float* dbias) = 0;
 
-  // The hand-written ops: same meaning as their declarations in kernels/ops.h.
+  // The hand-written ops: same meaning as their declarations in kernels/ops.h. A backend may keep
+  // 4-D activations in its own layout (the CPU one: nChw16c, kernels/cpu/nchw16c.h); every op
+  // that sees them knows it, and flatten_* is where they become plain rows.
   virtual void augment(const AugmentParams& p, const RandomKey& key, const uint8_t* images, int h, int w,
                        const int32_t* indices, int n, float* out) = 0;
   virtual void gather_labels(const uint8_t* labels, const int32_t* indices, int n, uint8_t* out) = 0;
@@ -55,10 +57,16 @@ class Backend {
   virtual void relu_backward(int64_t count, const float* y, const float* dy, float* dx) = 0;
   virtual void bias_add(int rows, int cols, const float* bias, float* y) = 0;
   virtual void bias_grad(int rows, int cols, const float* dy, float* db) = 0;
-  virtual void dropout_forward(float rate, const RandomKey& key, int first_sample, int n, int per_sample,
+  // Dropout over n samples of c x spatial values (the logical element index c * spatial + s keys
+  // the mask, whatever the backend's memory layout).
+  virtual void dropout_forward(float rate, const RandomKey& key, int first_sample, int n, int c, int64_t spatial,
                                const float* x, float* y) = 0;
-  virtual void dropout_backward(float rate, const RandomKey& key, int first_sample, int n, int per_sample,
+  virtual void dropout_backward(float rate, const RandomKey& key, int first_sample, int n, int c, int64_t spatial,
                                 const float* dy, float* dx) = 0;
+  // Flatten n x c x spatial activations into n rows of c * spatial values in NCHW order (and the
+  // gradient back): a copy where activations are NCHW, a layout change where they are not.
+  virtual void flatten_forward(int n, int c, int64_t spatial, const float* x, float* y) = 0;
+  virtual void flatten_backward(int n, int c, int64_t spatial, const float* dy, float* dx) = 0;
   virtual void maxpool_forward(const PoolGeometry& g, const float* x, float* y, int32_t* argmax) = 0;
   virtual void maxpool_backward(const PoolGeometry& g, const float* dy, const int32_t* argmax, float* dx) = 0;
   virtual void softmax_xent(int n, int classes, const float* logits, const uint8_t* labels, float* dlogits,
@@ -73,5 +81,9 @@ class Backend {
 // The CPU backend: oneDNN for convolutions and GEMM, kernels/cpu for the rest, one OpenMP pool
 // of `threads` threads (0: all cores) shared by both.
 std::unique_ptr<Backend> make_cpu_backend(int threads = 0);
+
+// The CUDA backend on GPU `device` (cuDNN, cuBLAS, kernels/*.cu). Throws InputError with one line
+// naming the reason when there is no usable GPU, or when this build has no CUDA backend.
+std::unique_ptr<Backend> make_cuda_backend(int device);
 
 }  // namespace hdr

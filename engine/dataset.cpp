@@ -61,11 +61,15 @@ Datasets load_datasets(const DataSpec& spec, int classes, uint64_t seed) {
 DeviceImages::DeviceImages(Backend& backend, const LabelledImages& set)
     : images(backend, set.images.pixels.size()),
       labels(backend, set.labels.size()),
+      rows(backend, set.labels.size()),
       count(set.count()),
       h(set.images.rows),
       w(set.images.cols) {
   images.upload(set.images.pixels);
   labels.upload(set.labels);
+  std::vector<int32_t> identity(set.labels.size());
+  std::iota(identity.begin(), identity.end(), 0);
+  rows.upload(identity);
 }
 
 }  // namespace hdr

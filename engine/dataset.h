@@ -25,10 +25,12 @@ LabelledImages subset(const LabelledImages& set, const std::vector<int32_t>& row
 // A Fisher-Yates permutation of 0..n-1 drawn from Philox under key: a pure function of the key.
 std::vector<int32_t> shuffled_indices(int n, const RandomKey& key);
 
-// A labelled set resident on a backend.
+// A labelled set resident on a backend, with the identity row order 0..count-1 (what
+// evaluation and benchmarks walk through; training walks a shuffled order instead).
 struct DeviceImages {
   DeviceImages(Backend& backend, const LabelledImages& set);
   DeviceArray<uint8_t> images, labels;
+  DeviceArray<int32_t> rows;
   int count, h, w;
 };
 

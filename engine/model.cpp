@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "engine/errors.h"
+#include "engine/timed.h"
 #include "kernels/philox.cuh"
 
 namespace hdr {
@@ -64,11 +65,8 @@ Model::Model(const ModelSpec& spec, Backend& backend, int max_batch)
     }
     layers_[i]->bind(std::move(vals), std::move(grads));
     layers_[i]->allocate_workspace(backend, max_batch);
-    activations_.emplace_back();
-    if (!layers_[i]->aliases_input())
-      activations_.back() = DeviceArray<float>(backend, size_t(max_batch) * layers_[i]->output_shape().size());
+    activations_.emplace_back(backend, size_t(max_batch) * layers_[i]->output_shape().size());
   }
-  outputs_.resize(layers_.size());
   grad_a_ = DeviceArray<float>(backend, size_t(max_batch) * largest);
   grad_b_ = DeviceArray<float>(backend, size_t(max_batch) * largest);
 }
@@ -151,12 +149,25 @@ void Model::reset_optimizer_state() {
   grads_.zero();
 }
 
+int64_t Model::forward_flops_per_image() const {
+  int64_t flops = 0;
+  for (const auto& layer : layers_) flops += layer->forward_flops();
+  return flops;
+}
+
+void Model::attach_profile(std::vector<LayerTiming>* timings) {
+  profile_ = timings;
+  if (!timings) return;
+  timings->clear();
+  for (const auto& layer : layers_) timings->push_back(LayerTiming{layer->name(), layer->kind(), layer->forward_flops()});
+}
+
 const float* Model::forward(const Pass& pass, const float* x) {
   const float* in = x;
   for (size_t i = 0; i < layers_.size(); ++i) {
-    float* out = layers_[i]->aliases_input() ? const_cast<float*>(in) : activations_[i].data();
-    layers_[i]->forward(pass, in, out);
-    outputs_[i] = out;
+    float* out = activations_[i].data();
+    timed(backend_, profile_ ? &(*profile_)[i].forward_seconds : nullptr,
+          [&] { layers_[i]->forward(pass, in, out); });
     in = out;
   }
   return in;
@@ -165,10 +176,10 @@ const float* Model::forward(const Pass& pass, const float* x) {
 void Model::backward(const Pass& pass, const float* x, float* dlogits) {
   float* dy = dlogits;
   for (size_t i = layers_.size(); i-- > 0;) {
-    const float* in = i == 0 ? x : outputs_[i - 1];
-    float* dx = nullptr;
-    if (i > 0) dx = layers_[i]->aliases_input() ? dy : (dy == grad_a_.data() ? grad_b_.data() : grad_a_.data());
-    layers_[i]->backward(pass, in, outputs_[i], dy, dx);
+    const float* in = i == 0 ? x : activations_[i - 1].data();
+    float* dx = i == 0 ? nullptr : dy == grad_a_.data() ? grad_b_.data() : grad_a_.data();
+    timed(backend_, profile_ ? &(*profile_)[i].backward_seconds : nullptr,
+          [&] { layers_[i]->backward(pass, in, activations_[i].data(), dy, dx); });
     dy = dx;
   }
 }

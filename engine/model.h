@@ -21,6 +21,13 @@ struct ParamCounts {
   int64_t total() const { return trainable + non_trainable; }
 };
 
+// Per-layer time of the steps run while a Model's profile is attached (hdr bench kernels).
+struct LayerTiming {
+  std::string name, kind;
+  int64_t forward_flops = 0;  // per sample
+  double forward_seconds = 0, backward_seconds = 0;
+};
+
 class Model {
  public:
   Model(const ModelSpec& spec, Backend& backend, int max_batch);
@@ -31,6 +38,10 @@ class Model {
   int max_batch() const { return max_batch_; }
   ParamCounts counts() const { return counts_; }
   std::string summary() const;  // Keras-like table: layer, output shape, parameters, totals
+  int64_t forward_flops_per_image() const;
+
+  // While attached, forward/backward synchronise around every layer and add its time here.
+  void attach_profile(std::vector<LayerTiming>* timings);
 
   // Weights drawn from Philox keyed by seed (glorot uniform / he normal, Keras' formulas).
   void initialize(uint64_t seed);
@@ -72,9 +83,9 @@ class Model {
   std::vector<ParamSegment> segments_;
   ParamCounts counts_;
   DeviceArray<float> values_, grads_, moment1_, moment2_, state_;
-  std::vector<DeviceArray<float>> activations_;  // one per layer (empty when it aliases its input)
-  std::vector<const float*> outputs_;            // per layer, after aliasing
+  std::vector<DeviceArray<float>> activations_;  // each layer's output
   DeviceArray<float> grad_a_, grad_b_;           // ping-pong buffers for backward
+  std::vector<LayerTiming>* profile_ = nullptr;
 };
 
 }  // namespace hdr

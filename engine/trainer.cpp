@@ -15,6 +15,7 @@
 #include "engine/early_stopping.h"
 #include "engine/errors.h"
 #include "engine/lr_schedule.h"
+#include "engine/timed.h"
 
 namespace hdr {
 namespace {
@@ -67,6 +68,48 @@ double monitored_value(const EpochRecord& r, const std::string& monitor) {
   throw InputError(fmt::format("unknown monitor '{}'", monitor));
 }
 
+TrainStep::TrainStep(Model& model, Backend& backend, const Config& config)
+    : model_(model),
+      backend_(backend),
+      spec_(config.train),
+      augment_(scaling_only(config.data)),
+      x_(backend, size_t(config.train.batch_size) * model.input_shape().size()),
+      dlogits_(backend, size_t(config.train.batch_size) * model.classes()),
+      labels_(backend, size_t(config.train.batch_size)) {
+  if (config.augment.enabled) {
+    const AugmentParams& a = config.augment.params;
+    augment_.rotation_deg = a.rotation_deg;
+    augment_.shift_x = a.shift_x;
+    augment_.shift_y = a.shift_y;
+    augment_.zoom = a.zoom;
+  }
+}
+
+void TrainStep::attach_profile(StepProfile* profile) {
+  profile_ = profile;
+  model_.attach_profile(profile ? &profile->layers : nullptr);
+}
+
+void TrainStep::run(const DeviceImages& data, const int32_t* rows, int n, int epoch, int first_sample, float lr,
+                    double* metrics) {
+  timed(backend_, profile_ ? &profile_->augment_seconds : nullptr, [&] {
+    backend_.augment(augment_, RandomKey{spec_.seed, uint32_t(epoch), kStreamAugment}, data.images.data(), data.h,
+                     data.w, rows, n, x_.data());
+    backend_.gather_labels(data.labels.data(), rows, n, labels_.data());
+  });
+  const Pass pass{backend_, n, true, RandomKey{spec_.seed, uint32_t(epoch), 0}, first_sample};
+  const float* logits = model_.forward(pass, x_.data());
+  timed(backend_, profile_ ? &profile_->loss_seconds : nullptr, [&] {
+    backend_.softmax_xent(n, model_.classes(), logits, labels_.data(), dlogits_.data(), metrics);
+  });
+  model_.backward(pass, x_.data(), dlogits_.data());
+  ++step_;
+  timed(backend_, profile_ ? &profile_->update_seconds : nullptr, [&] {
+    backend_.optimizer_update(spec_.optimizer, lr, step_, model_.segments().data(), int(model_.segments().size()),
+                              model_.values(), model_.grads(), model_.moment1(), model_.moment2());
+  });
+}
+
 EvalResult evaluate(Model& model, Backend& backend, const DeviceImages& data, const AugmentParams& scaling,
                     int batch) {
   batch = std::min(batch, model.max_batch());
@@ -76,16 +119,12 @@ EvalResult evaluate(Model& model, Backend& backend, const DeviceImages& data, co
   DeviceArray<uint8_t> labels(backend, size_t(batch));
   DeviceArray<int64_t> confusion(backend, size_t(classes) * classes);
   DeviceArray<double> metrics(backend, 2);
-  std::vector<int32_t> order(size_t(data.count));
-  std::iota(order.begin(), order.end(), 0);
-  DeviceArray<int32_t> rows(backend, order.size());
-  rows.upload(order);
   confusion.zero();
   metrics.zero();
   for (int first = 0; first < data.count; first += batch) {
     const int n = std::min(batch, data.count - first);
-    backend.augment(scaling, RandomKey{}, data.images.data(), data.h, data.w, rows.data() + first, n, x.data());
-    backend.gather_labels(data.labels.data(), rows.data() + first, n, labels.data());
+    backend.augment(scaling, RandomKey{}, data.images.data(), data.h, data.w, data.rows.data() + first, n, x.data());
+    backend.gather_labels(data.labels.data(), data.rows.data() + first, n, labels.data());
     const Pass pass{backend, n, false, RandomKey{}, first};
     const float* logits = model.forward(pass, x.data());
     backend.evaluate_batch(n, classes, logits, labels.data(), confusion.data(), metrics.data());
@@ -109,22 +148,9 @@ TrainResult train(const Config& config, Backend& backend, const Datasets& data, 
   Model model(config.model, backend, std::max(ts.batch_size, kEvalBatch));
   model.initialize(ts.seed);
   const DeviceImages train_set(backend, data.train), val_set(backend, data.validation), test_set(backend, data.test);
-  const Shape in = model.input_shape();
-  const int classes = model.classes();
-  DeviceArray<float> x(backend, size_t(ts.batch_size) * in.size());
-  DeviceArray<float> dlogits(backend, size_t(ts.batch_size) * classes);
-  DeviceArray<uint8_t> labels(backend, size_t(ts.batch_size));
+  TrainStep train_step(model, backend, config);
   DeviceArray<int32_t> order(backend, size_t(train_set.count));
   DeviceArray<double> metrics(backend, 2);
-
-  AugmentParams augment = scaling_only(config.data);
-  if (config.augment.enabled) {
-    const AugmentParams& a = config.augment.params;
-    augment.rotation_deg = a.rotation_deg;
-    augment.shift_x = a.shift_x;
-    augment.shift_y = a.shift_y;
-    augment.zoom = a.zoom;
-  }
   const AugmentParams scaling = scaling_only(config.data);
 
   std::filesystem::create_directories(options.out_dir);
@@ -167,18 +193,9 @@ TrainResult train(const Config& config, Backend& backend, const Datasets& data, 
       }
       const int first = b * ts.batch_size;
       const int n = std::min(ts.batch_size, train_set.count - first);
-      const int32_t* rows = order.data() + first;
-      backend.augment(augment, RandomKey{ts.seed, uint32_t(epoch), kStreamAugment}, train_set.images.data(),
-                      train_set.h, train_set.w, rows, n, x.data());
-      backend.gather_labels(train_set.labels.data(), rows, n, labels.data());
-      const Pass pass{backend, n, true, RandomKey{ts.seed, uint32_t(epoch), 0}, first};
-      const float* logits = model.forward(pass, x.data());
-      backend.softmax_xent(n, classes, logits, labels.data(), dlogits.data(), metrics.data());
-      model.backward(pass, x.data(), dlogits.data());
       lr = scheduled_lr(config.lr_schedule, ts.learning_rate, plateau.lr, epoch, step, total_steps);
       ++step;
-      backend.optimizer_update(ts.optimizer, float(lr), step, model.segments().data(), int(model.segments().size()),
-                               model.values(), model.grads(), model.moment1(), model.moment2());
+      train_step.run(train_set, order.data() + first, n, epoch, first, float(lr), metrics.data());
       if (live_bar && seconds_since(last_bar) > 0.25) {
         last_bar = Clock::now();
         const std::vector<double> m = metrics.to_host();

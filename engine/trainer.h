@@ -42,6 +42,36 @@ struct TrainOptions {
   const std::atomic<bool>* stop_requested = nullptr;  // set by a signal handler: save and stop
 };
 
+// Where the time of training steps goes (hdr bench kernels): the pieces outside the layers,
+// and each layer's forward and backward.
+struct StepProfile {
+  double augment_seconds = 0, loss_seconds = 0, update_seconds = 0;
+  std::vector<LayerTiming> layers;
+};
+
+// One optimizer step: augment the batch on the device, forward, softmax cross-entropy,
+// backward, update. Owns the batch buffers (sized once); the trainer and `hdr bench` run it.
+class TrainStep {
+ public:
+  TrainStep(Model& model, Backend& backend, const Config& config);
+  // While attached, every piece of the step is synchronised and timed into *profile.
+  void attach_profile(StepProfile* profile);
+  // rows: the batch's n dataset rows (on the device); first_sample: the batch's position in the
+  // epoch (keys dropout); metrics (device, 2 doubles) += loss sum and correct count.
+  void run(const DeviceImages& data, const int32_t* rows, int n, int epoch, int first_sample, float lr,
+           double* metrics);
+
+ private:
+  Model& model_;
+  Backend& backend_;
+  const TrainSpec& spec_;
+  AugmentParams augment_;
+  DeviceArray<float> x_, dlogits_;
+  DeviceArray<uint8_t> labels_;
+  int64_t step_ = 0;
+  StepProfile* profile_ = nullptr;
+};
+
 // The batch size evaluation uses when none is given.
 inline constexpr int kEvalBatch = 256;
 

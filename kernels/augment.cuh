@@ -96,4 +96,38 @@ HDR_HD inline float augment_pixel(const AugmentParams& p, const AffineTransform&
   return augment_normalise(p, sample_bilinear(image, h, w, sx, sy));
 }
 
+#if defined(__CUDACC__) || defined(HDR_SIMT_HOST)
+
+// One block per batch image; its threads stride over the image's h * w output pixels, so any
+// block size works and h * w need not be a multiple of it. Thread 0 draws the image's transform
+// (two Philox calls and a sincos) once into shared memory instead of every pixel redrawing it;
+// the identity configuration skips the draw and the sampler, as the CPU twin does.
+inline dim3 augment_grid(int n) { return dim3(unsigned(n)); }
+
+__global__ void augment_kernel(AugmentParams p, RandomKey key, const uint8_t* images, int h, int w,
+                               const int32_t* indices, float* out) {
+  __shared__ float transform[6];  // the AffineTransform, as plain floats: __shared__ takes no constructor
+  const int64_t pixels = int64_t(h) * w;
+  const int32_t row = indices[blockIdx.x];
+  const uint8_t* image = images + int64_t(row) * pixels;
+  float* dst = out + int64_t(blockIdx.x) * pixels;
+  if (p.identity()) {
+    for (int64_t k = threadIdx.x; k < pixels; k += blockDim.x) dst[k] = augment_normalise(p, float(image[k]));
+    return;
+  }
+  if (threadIdx.x == 0) {
+    const AffineTransform t = affine_for_image(p, key, uint32_t(row), h, w);
+    transform[0] = t.xx, transform[1] = t.xy, transform[2] = t.x0;
+    transform[3] = t.yx, transform[4] = t.yy, transform[5] = t.y0;
+  }
+  __syncthreads();
+  const AffineTransform t{transform[0], transform[1], transform[2], transform[3], transform[4], transform[5]};
+  for (int64_t k = threadIdx.x; k < pixels; k += blockDim.x) {
+    const int y = int(k / w), x = int(k - int64_t(y) * w);
+    dst[k] = augment_pixel(p, t, image, h, w, x, y);
+  }
+}
+
+#endif  // __CUDACC__ || HDR_SIMT_HOST
+
 }  // namespace hdr

@@ -19,13 +19,17 @@
 #include <cstdint>
 
 #include "kernels/hd.h"
-#include "kernels/relu.cuh"
 #include "kernels/types.h"
 
 namespace hdr {
 
+// max(x, 0), as relu() of kernels/relu.cuh; that header is not included because its kernels
+// would then be compiled into bn_relu.cu and every test that includes this file, a second
+// definition of each next to relu.cu's.
+HDR_HD inline float bn_clip(float x) { return x > 0.0f ? x : 0.0f; }
+
 // u: the value batch norm sees.
-HDR_HD inline float bn_input(float x, BnActivation act) { return act == BnActivation::kReluBefore ? relu(x) : x; }
+HDR_HD inline float bn_input(float x, BnActivation act) { return act == BnActivation::kReluBefore ? bn_clip(x) : x; }
 
 // 1 / sqrt(var + eps), taken in double so that tiny variances keep their digits.
 HDR_HD inline float bn_inv_std(double var_biased, float eps) {
@@ -37,7 +41,7 @@ HDR_HD inline float bn_scale(float gamma, float inv_std) { return gamma * inv_st
 // y of one value.
 HDR_HD inline float bn_relu_value(float x, float mean, float scale, float beta, BnActivation act) {
   const float z = (bn_input(x, act) - mean) * scale + beta;
-  return act == BnActivation::kReluAfter ? relu(z) : z;
+  return act == BnActivation::kReluAfter ? bn_clip(z) : z;
 }
 
 // Running statistics (Keras): running = momentum * running + (1 - momentum) * batch. The
@@ -47,6 +51,21 @@ HDR_HD inline double bn_unbiased_var(double var_biased, int64_t m) {
 }
 HDR_HD inline float bn_running_update(float running, double batch, float momentum) {
   return static_cast<float>(momentum * static_cast<double>(running) + (1.0 - momentum) * batch);
+}
+
+// The end of a channel's training statistics, from the sums of d = u - pivot over its m values
+// (pivot: one of the channel's u, so the sums do not cancel when |mean| >> std): saves the mean
+// and inv_std and updates the running statistics.
+HDR_HD inline void bn_finish_stats(float pivot, double sum, double sum_sq, int64_t m, float eps, float momentum,
+                                   float& running_mean, float& running_var, float& save_mean, float& save_inv_std) {
+  const double shifted_mean = sum / static_cast<double>(m);
+  const double biased = sum_sq / static_cast<double>(m) - shifted_mean * shifted_mean;
+  const double var = biased < 0.0 ? 0.0 : biased;  // rounding can take it just below zero
+  const double mean = static_cast<double>(pivot) + shifted_mean;
+  save_mean = static_cast<float>(mean);
+  save_inv_std = bn_inv_std(var, eps);
+  running_mean = bn_running_update(running_mean, mean, momentum);
+  running_var = bn_running_update(running_var, bn_unbiased_var(var, m), momentum);
 }
 
 // dy seen by batch norm: zero where the ReLU after it clipped.
@@ -64,5 +83,143 @@ HDR_HD inline float bn_relu_input_grad(float x, float dy_eff, float xhat, float 
   const float du = scale * (dy_eff - mean_dy - xhat * mean_dy_xhat);
   return act == BnActivation::kReluBefore && !(x > 0.0f) ? 0.0f : du;
 }
+
+#if defined(__CUDACC__) || defined(HDR_SIMT_HOST)
+
+// The kernels (nvcc, or the host compiler against kernels/simt_host.h in tests).
+//   Training forward: bn_relu_stats_kernel, one block per channel, reduces the channel's
+//   m = n * spatial values (each thread a strided partial of d = u - pivot in double, then warp
+//   shuffles, then one shared slot per warp) and thread 0 writes save_mean/save_inv_std and the
+//   running statistics; bn_relu_apply_kernel then writes y, element-wise over the whole tensor.
+//   Backward: bn_relu_grad_sums_kernel (the same reduction, of dy_eff and dy_eff * xhat) writes
+//   dbeta/dgamma, then bn_relu_input_grad_kernel writes dx element-wise, taking the channel
+//   means from dbeta / m and dgamma / m. Inference: bn_relu_infer_kernel, element-wise.
+// Each sum has a fixed assignment of values to threads and a fixed tree, so for a given block
+// size every result is the same on every run; there are no atomics. The element-wise kernels
+// are grid-stride loops (any grid is correct; the launchers give one thread per value); the
+// reduction kernels take any block size up to CUDA's 1024 threads (32 warps: the shared arrays).
+
+inline constexpr int kBnReluMaxWarps = 32;
+
+// One block per channel for the reductions.
+inline dim3 bn_relu_channel_grid(const BatchNormGeometry& g) { return dim3(unsigned(g.c)); }
+HDR_HD inline int64_t bn_relu_count(const BatchNormGeometry& g) { return int64_t(g.n) * g.c * g.spatial; }
+// One thread per value for the element-wise kernels.
+inline dim3 bn_relu_element_grid(const BatchNormGeometry& g, int block) {
+  return dim3(unsigned((bn_relu_count(g) + block - 1) / block));
+}
+
+// Sum of v over the first `width` lanes of the warp (fewer than 32 in a block's last, partial
+// warp), valid in lane 0. All `width` lanes must call it together.
+__device__ inline double bn_warp_sum(double v, unsigned lane, unsigned width) {
+  const unsigned mask = width == 32u ? 0xffffffffu : (1u << width) - 1u;
+  for (unsigned offset = 16; offset > 0; offset /= 2) {
+    const double other = __shfl_down_sync(mask, v, offset);
+    if (lane + offset < width) v += other;
+  }
+  return v;
+}
+
+// Sums a and b over the block (blockDim.x <= 32 * kBnReluMaxWarps, blockDim.y = z = 1), through
+// one shared slot per warp; the totals are valid in thread 0. Every thread must call it.
+__device__ inline void bn_block_sum(double& a, double& b, double* warp_a, double* warp_b) {
+  const unsigned lane = threadIdx.x % 32u, warp = threadIdx.x / 32u;
+  const unsigned left = blockDim.x - warp * 32u;
+  a = bn_warp_sum(a, lane, left < 32u ? left : 32u);
+  b = bn_warp_sum(b, lane, left < 32u ? left : 32u);
+  if (lane == 0) {
+    warp_a[warp] = a;
+    warp_b[warp] = b;
+  }
+  __syncthreads();
+  if (warp != 0) return;
+  const unsigned warps = (blockDim.x + 31u) / 32u, width = blockDim.x < 32u ? blockDim.x : 32u;
+  a = bn_warp_sum(lane < warps ? warp_a[lane] : 0.0, lane, width);
+  b = bn_warp_sum(lane < warps ? warp_b[lane] : 0.0, lane, width);
+}
+
+// Index of value j (0 <= j < m) of channel c.
+__device__ inline int64_t bn_channel_index(const BatchNormGeometry& g, int c, int64_t j) {
+  const int64_t i = j / g.spatial;
+  return (i * g.c + c) * g.spatial + (j - i * g.spatial);
+}
+
+__global__ void bn_relu_stats_kernel(BatchNormGeometry g, const float* x, float* running_mean, float* running_var,
+                                     float* save_mean, float* save_inv_std) {
+  __shared__ double warp_sum[kBnReluMaxWarps], warp_sum_sq[kBnReluMaxWarps];
+  const int c = int(blockIdx.x);
+  const int64_t m = int64_t(g.n) * g.spatial;
+  const float pivot = bn_input(x[bn_channel_index(g, c, 0)], g.activation);
+  double sum = 0.0, sum_sq = 0.0;  // of d = u - pivot
+  for (int64_t j = threadIdx.x; j < m; j += blockDim.x) {
+    const double d = bn_input(x[bn_channel_index(g, c, j)], g.activation) - pivot;
+    sum += d;
+    sum_sq += d * d;
+  }
+  bn_block_sum(sum, sum_sq, warp_sum, warp_sum_sq);
+  if (threadIdx.x == 0)
+    bn_finish_stats(pivot, sum, sum_sq, m, g.eps, g.momentum, running_mean[c], running_var[c], save_mean[c],
+                    save_inv_std[c]);
+}
+
+__global__ void bn_relu_apply_kernel(BatchNormGeometry g, const float* x, const float* gamma, const float* beta,
+                                     const float* save_mean, const float* save_inv_std, float* y) {
+  const int64_t count = bn_relu_count(g), stride = int64_t(gridDim.x) * blockDim.x;
+  for (int64_t k = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; k < count; k += stride) {
+    const int c = int(k / g.spatial % g.c);
+    y[k] = bn_relu_value(x[k], save_mean[c], bn_scale(gamma[c], save_inv_std[c]), beta[c], g.activation);
+  }
+}
+
+// inv_std is recomputed per value (a double 1/sqrt): no per-channel scratch buffer exists, and
+// the kernel stays memory-bound on sm_80/sm_90.
+__global__ void bn_relu_infer_kernel(BatchNormGeometry g, const float* x, const float* gamma, const float* beta,
+                                     const float* running_mean, const float* running_var, float* y) {
+  const int64_t count = bn_relu_count(g), stride = int64_t(gridDim.x) * blockDim.x;
+  for (int64_t k = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; k < count; k += stride) {
+    const int c = int(k / g.spatial % g.c);
+    const float scale = bn_scale(gamma[c], bn_inv_std(running_var[c], g.eps));
+    y[k] = bn_relu_value(x[k], running_mean[c], scale, beta[c], g.activation);
+  }
+}
+
+__global__ void bn_relu_grad_sums_kernel(BatchNormGeometry g, const float* x, const float* dy, const float* gamma,
+                                         const float* beta, const float* save_mean, const float* save_inv_std,
+                                         float* dgamma, float* dbeta) {
+  __shared__ double warp_dy[kBnReluMaxWarps], warp_dy_xhat[kBnReluMaxWarps];
+  const int c = int(blockIdx.x);
+  const int64_t m = int64_t(g.n) * g.spatial;
+  const float mean = save_mean[c], inv_std = save_inv_std[c];
+  const float scale = bn_scale(gamma[c], inv_std), beta_c = beta[c];
+  double sum_dy = 0.0, sum_dy_xhat = 0.0;
+  for (int64_t j = threadIdx.x; j < m; j += blockDim.x) {
+    const int64_t k = bn_channel_index(g, c, j);
+    const float dy_eff = bn_effective_dy(x[k], dy[k], mean, scale, beta_c, g.activation);
+    sum_dy += dy_eff;
+    sum_dy_xhat += double(dy_eff) * bn_xhat(x[k], mean, inv_std, g.activation);
+  }
+  bn_block_sum(sum_dy, sum_dy_xhat, warp_dy, warp_dy_xhat);
+  if (threadIdx.x == 0) {
+    dbeta[c] = float(sum_dy);
+    dgamma[c] = float(sum_dy_xhat);
+  }
+}
+
+// dgamma and dbeta: as written by bn_relu_grad_sums_kernel.
+__global__ void bn_relu_input_grad_kernel(BatchNormGeometry g, const float* x, const float* dy, const float* gamma,
+                                          const float* beta, const float* save_mean, const float* save_inv_std,
+                                          const float* dgamma, const float* dbeta, float* dx) {
+  const int64_t count = bn_relu_count(g), stride = int64_t(gridDim.x) * blockDim.x;
+  const float inv_m = 1.0f / float(int64_t(g.n) * g.spatial);
+  for (int64_t k = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; k < count; k += stride) {
+    const int c = int(k / g.spatial % g.c);
+    const float mean = save_mean[c], inv_std = save_inv_std[c], scale = bn_scale(gamma[c], inv_std);
+    const float dy_eff = bn_effective_dy(x[k], dy[k], mean, scale, beta[c], g.activation);
+    dx[k] = bn_relu_input_grad(x[k], dy_eff, bn_xhat(x[k], mean, inv_std, g.activation), scale, dbeta[c] * inv_m,
+                               dgamma[c] * inv_m, g.activation);
+  }
+}
+
+#endif  // __CUDACC__ || HDR_SIMT_HOST
 
 }  // namespace hdr

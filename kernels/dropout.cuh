@@ -17,6 +17,9 @@
 
 namespace hdr {
 
+// rate <= 0 drops nothing: the output is a copy of the input and no random numbers are drawn.
+HDR_HD inline bool dropout_is_copy(float rate) { return rate <= 0.0f; }
+
 // The factor applied to kept values; rate < 1 (rate == 1 keeps nothing, the factor is unused).
 HDR_HD inline float dropout_scale(float rate) { return rate < 1.0f ? 1.0f / (1.0f - rate) : 0.0f; }
 
@@ -32,5 +35,38 @@ HDR_HD inline Philox4 dropout_words(const RandomKey& key, uint32_t sample, uint3
 HDR_HD inline float dropout_apply(float rate, float scale, uint32_t word, float value) {
   return dropout_keep(rate, word) ? value * scale : 0.0f;
 }
+
+// Groups of four elements (one Philox call each) in a sample; the last may be partial.
+HDR_HD inline int dropout_groups(int per_sample) { return (per_sample + 3) / 4; }
+
+#if defined(__CUDACC__) || defined(HDR_SIMT_HOST)
+
+// One thread per group of four elements of one sample (one Philox call serves the four), over
+// the flat n x groups index space; the last group of a sample may hold fewer than four, and the
+// threads past n x groups in the last block do nothing. Forward and backward launch the same
+// kernel (x -> y, or dy -> dx). in == out is allowed.
+inline dim3 dropout_grid(int n, int per_sample, int block) {
+  const int64_t threads = int64_t(n) * dropout_groups(per_sample);
+  return dim3(unsigned((threads + block - 1) / block));
+}
+
+__global__ void dropout_masked_scale_kernel(float rate, RandomKey key, int first_sample, int n, int per_sample,
+                                            const float* in, float* out) {
+  const int groups = dropout_groups(per_sample);
+  const int64_t thread = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (thread >= int64_t(n) * groups) return;
+  const int i = int(thread / groups), group = int(thread - int64_t(i) * groups);
+  const int64_t first = int64_t(i) * per_sample + 4 * group;
+  const int count = per_sample - 4 * group < 4 ? per_sample - 4 * group : 4;
+  if (dropout_is_copy(rate)) {
+    for (int k = 0; k < count; ++k) out[first + k] = in[first + k];
+    return;
+  }
+  const float scale = dropout_scale(rate);
+  const Philox4 words = dropout_words(key, uint32_t(first_sample + i), uint32_t(group));
+  for (int k = 0; k < count; ++k) out[first + k] = dropout_apply(rate, scale, words.v[k], in[first + k]);
+}
+
+#endif  // __CUDACC__ || HDR_SIMT_HOST
 
 }  // namespace hdr

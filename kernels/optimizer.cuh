@@ -72,4 +72,59 @@ HDR_HD inline void sgd_update(const OptimizerStep& s, SegmentDecay d, float grad
   w = w * d.decay_factor + delta;
 }
 
+#if defined(__CUDACC__) || defined(HDR_SIMT_HOST)
+
+// A model's parameters are a few large kernels and many tiny bias / scale vectors, so one launch
+// updates up to kOptimizerSegmentsPerLaunch segments, passed by value as a kernel argument
+// (64 x 24 B = 1.5 KiB, within the 4 KiB argument limit): no device copy of the segment table and
+// one launch for a whole model of up to 64 segments. Every thread walks all segments of its launch
+// and grid-strides inside each; the grid covers the largest segment, capped at
+// kOptimizerMaxBlocks (about two waves of 256-thread blocks on an H100), beyond which threads
+// update several elements. The step constants are computed once on the host (make_optimizer_step,
+// as in the CPU twin) and passed by value.
+inline constexpr int kOptimizerSegmentsPerLaunch = 64;
+inline constexpr int64_t kOptimizerMaxBlocks = 2048;
+
+struct OptimizerSegmentBatch {
+  int count = 0;
+  ParamSegment segments[kOptimizerSegmentsPerLaunch];
+};
+
+// Calls launch(grid, batch) for each run of up to kOptimizerSegmentsPerLaunch consecutive segments
+// holding any parameter, with the grid for `block` threads per block: the .cu launcher and the tests
+// share this batching.
+template <class Launch>
+void for_each_optimizer_launch(const ParamSegment* segments, int num_segments, int block, Launch&& launch) {
+  for (int first = 0; first < num_segments; first += kOptimizerSegmentsPerLaunch) {
+    OptimizerSegmentBatch batch;
+    batch.count = num_segments - first < kOptimizerSegmentsPerLaunch ? num_segments - first : kOptimizerSegmentsPerLaunch;
+    int64_t largest = 0;
+    for (int k = 0; k < batch.count; ++k) {
+      batch.segments[k] = segments[first + k];
+      largest = int64_t(segments[first + k].size) > largest ? int64_t(segments[first + k].size) : largest;
+    }
+    if (largest == 0) continue;
+    const int64_t blocks = (largest + block - 1) / block;
+    launch(dim3(unsigned(blocks < kOptimizerMaxBlocks ? blocks : kOptimizerMaxBlocks)), batch);
+  }
+}
+
+// sgd: SGD (velocity in m), else Adam / AdamW (moments in m, v).
+__global__ void optimizer_update_kernel(OptimizerStep s, bool sgd, OptimizerSegmentBatch batch, float* params,
+                                        const float* grads, float* m, float* v) {
+  const int64_t start = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  const int64_t stride = int64_t(gridDim.x) * blockDim.x;
+  for (int k = 0; k < batch.count; ++k) {
+    const SegmentDecay d = segment_decay(s, batch.segments[k]);
+    const int64_t begin = int64_t(batch.segments[k].offset), end = begin + int64_t(batch.segments[k].size);
+    if (sgd) {
+      for (int64_t i = begin + start; i < end; i += stride) sgd_update(s, d, grads[i], params[i], m[i]);
+    } else {
+      for (int64_t i = begin + start; i < end; i += stride) adam_update(s, d, grads[i], params[i], m[i], v[i]);
+    }
+  }
+}
+
+#endif  // __CUDACC__ || HDR_SIMT_HOST
+
 }  // namespace hdr

@@ -12,7 +12,8 @@
 //     dynamic shared memory). Contents are not reset between blocks (uninitialised, as on a GPU).
 //   - warp shuffles (__shfl_sync, __shfl_down_sync, __shfl_xor_sync) and __syncwarp(): an
 //     exchange through per-warp slots between two warp barriers; the lanes of a warp must call
-//     them under uniform control flow (every live lane, the same call), as the design requires.
+//     them under uniform control flow (every live lane, the same call), as the design requires,
+//     and must not read lanes that are not live (see shuffle()).
 //   - atomicAdd / atomicMax / atomicMin on int, unsigned long long, float, double:
 //     std::atomic_ref.
 // Not emulated: timing, memory coalescing, occupancy, dynamic shared memory, cooperative groups.
@@ -119,7 +120,8 @@ namespace hdr::simt {
 inline unsigned lane_id() { return (threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z)) % 32u; }
 
 // Every live lane offers `value`, then reads the one of lane src (its own when src is outside
-// the warp or not live).
+// 0..31). Reading a lane that has exited or lies past a partial warp's end gives a stale slot,
+// undefined as on a GPU: kernels guard such lanes themselves.
 template <class T>
 T shuffle(T value, int src) {
   static_assert(sizeof(T) <= sizeof(uint64_t));

@@ -17,7 +17,9 @@ int main(int argc, char** argv) {
   hdr::cli::add_train_command(app);
   hdr::cli::add_eval_command(app);
   hdr::cli::add_info_command(app);
+  hdr::cli::add_bench_command(app);
   hdr::cli::add_data_command(app);
+  hdr::cli::add_selftest_command(app);
 
   try {
     app.parse(argc, argv);

@@ -1,5 +1,8 @@
 // The CPU backend: oneDNN (through OneDnnOps) for convolutions and GEMM, the hand-written
 // kernels of kernels/cpu for everything else. One OpenMP pool, sized once here, serves both.
+// Activations with a multiple of 16 channels live in oneDNN's nChw16c layout (what its AVX-512
+// convolutions read and write), so batch norm, pooling and dropout dispatch to their nChw16c
+// twins for those; everything else is plain NCHW.
 #include <fmt/format.h>
 #include <omp.h>
 
@@ -9,10 +12,13 @@
 
 #include "engine/backend.h"
 #include "engine/backends/onednn_ops.h"
+#include "kernels/cpu/nchw16c.h"
 #include "kernels/ops.h"
 
 namespace hdr {
 namespace {
+
+namespace nchw16c = cpu::nchw16c;
 
 class CpuBackend final : public Backend {
  public:
@@ -61,16 +67,25 @@ class CpuBackend final : public Backend {
   void bn_relu_forward_train(const BatchNormGeometry& g, const float* x, const float* gamma, const float* beta,
                              float* running_mean, float* running_var, float* save_mean, float* save_inv_std,
                              float* y) override {
-    cpu::bn_relu_forward_train(g, x, gamma, beta, running_mean, running_var, save_mean, save_inv_std, y);
+    if (nchw16c::is_blocked(g.c, g.spatial))
+      nchw16c::bn_relu_forward_train(g, x, gamma, beta, running_mean, running_var, save_mean, save_inv_std, y);
+    else
+      cpu::bn_relu_forward_train(g, x, gamma, beta, running_mean, running_var, save_mean, save_inv_std, y);
   }
   void bn_relu_forward_infer(const BatchNormGeometry& g, const float* x, const float* gamma, const float* beta,
                              const float* running_mean, const float* running_var, float* y) override {
-    cpu::bn_relu_forward_infer(g, x, gamma, beta, running_mean, running_var, y);
+    if (nchw16c::is_blocked(g.c, g.spatial))
+      nchw16c::bn_relu_forward_infer(g, x, gamma, beta, running_mean, running_var, y);
+    else
+      cpu::bn_relu_forward_infer(g, x, gamma, beta, running_mean, running_var, y);
   }
   void bn_relu_backward(const BatchNormGeometry& g, const float* x, const float* dy, const float* gamma,
                         const float* beta, const float* save_mean, const float* save_inv_std, float* dx,
                         float* dgamma, float* dbeta) override {
-    cpu::bn_relu_backward(g, x, dy, gamma, beta, save_mean, save_inv_std, dx, dgamma, dbeta);
+    if (nchw16c::is_blocked(g.c, g.spatial))
+      nchw16c::bn_relu_backward(g, x, dy, gamma, beta, save_mean, save_inv_std, dx, dgamma, dbeta);
+    else
+      cpu::bn_relu_backward(g, x, dy, gamma, beta, save_mean, save_inv_std, dx, dgamma, dbeta);
   }
   void relu_forward(int64_t count, const float* x, float* y) override { cpu::relu_forward(count, x, y); }
   void relu_backward(int64_t count, const float* y, const float* dy, float* dx) override {
@@ -78,19 +93,43 @@ class CpuBackend final : public Backend {
   }
   void bias_add(int rows, int cols, const float* bias, float* y) override { cpu::bias_add(rows, cols, bias, y); }
   void bias_grad(int rows, int cols, const float* dy, float* db) override { cpu::bias_grad(rows, cols, dy, db); }
-  void dropout_forward(float rate, const RandomKey& key, int first_sample, int n, int per_sample, const float* x,
-                       float* y) override {
-    cpu::dropout_forward(rate, key, first_sample, n, per_sample, x, y);
+  void dropout_forward(float rate, const RandomKey& key, int first_sample, int n, int c, int64_t spatial,
+                       const float* x, float* y) override {
+    if (nchw16c::is_blocked(c, spatial))
+      nchw16c::dropout_forward(rate, key, first_sample, n, c, spatial, x, y);
+    else
+      cpu::dropout_forward(rate, key, first_sample, n, int(c * spatial), x, y);
   }
-  void dropout_backward(float rate, const RandomKey& key, int first_sample, int n, int per_sample, const float* dy,
-                        float* dx) override {
-    cpu::dropout_backward(rate, key, first_sample, n, per_sample, dy, dx);
+  void dropout_backward(float rate, const RandomKey& key, int first_sample, int n, int c, int64_t spatial,
+                        const float* dy, float* dx) override {
+    if (nchw16c::is_blocked(c, spatial))
+      nchw16c::dropout_backward(rate, key, first_sample, n, c, spatial, dy, dx);
+    else
+      cpu::dropout_backward(rate, key, first_sample, n, int(c * spatial), dy, dx);
+  }
+  void flatten_forward(int n, int c, int64_t spatial, const float* x, float* y) override {
+    if (nchw16c::is_blocked(c, spatial))
+      nchw16c::to_nchw(n, c, spatial, x, y);
+    else
+      std::memcpy(y, x, size_t(n) * size_t(c) * size_t(spatial) * sizeof(float));
+  }
+  void flatten_backward(int n, int c, int64_t spatial, const float* dy, float* dx) override {
+    if (nchw16c::is_blocked(c, spatial))
+      nchw16c::from_nchw(n, c, spatial, dy, dx);
+    else
+      std::memcpy(dx, dy, size_t(n) * size_t(c) * size_t(spatial) * sizeof(float));
   }
   void maxpool_forward(const PoolGeometry& g, const float* x, float* y, int32_t* argmax) override {
-    cpu::maxpool_forward(g, x, y, argmax);
+    if (nchw16c::is_blocked(g.c, int64_t(g.h) * g.w))
+      nchw16c::maxpool_forward(g, x, y, argmax);
+    else
+      cpu::maxpool_forward(g, x, y, argmax);
   }
   void maxpool_backward(const PoolGeometry& g, const float* dy, const int32_t* argmax, float* dx) override {
-    cpu::maxpool_backward(g, dy, argmax, dx);
+    if (nchw16c::is_blocked(g.c, int64_t(g.h) * g.w))
+      nchw16c::maxpool_backward(g, dy, argmax, dx);
+    else
+      cpu::maxpool_backward(g, dy, argmax, dx);
   }
   void softmax_xent(int n, int classes, const float* logits, const uint8_t* labels, float* dlogits,
                     double* metrics) override {

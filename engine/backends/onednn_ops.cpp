@@ -3,15 +3,19 @@
 // was measured as well: equal without alpha/beta (154 vs 161 us for the dense layers' six
 // products of one step at batch 64), slower with them (they push it off brgemm onto gemm:jit).
 // Convolutions let the library choose the memory layout (format_tag::any): only then does it
-// pick its AVX-512 kernels, which work on channel-blocked tensors (nChw16c). The engine hands
-// over plain NCHW, so each cached entry reorders inputs into its own blocked buffers and the
-// outputs back. Seed 000's convolutions at n = 64 on 2 AVX-512 cores, reorders included, ms
-// summed over the layers (fwd x3 / bwd-data x2 / bwd-weights x3): 1.17 / 0.88 / 1.19 this
-// way, 1.95 / 1.94 / 2.31 on plain NCHW; the one exception is handled by mostly_padding().
+// pick its AVX-512 kernels, which work on channel-blocked tensors (nChw16c). The CPU backend
+// keeps activations with a multiple of 16 channels in nChw16c already (kernels/cpu/nchw16c.h),
+// the rest (the input image, dense rows) in plain NCHW; each cached entry reorders only where
+// the library's choice differs from that (weights, the 1-channel input). Seed 000's
+// convolutions at n = 64 on 2 AVX-512 cores, ms summed over the layers (fwd x3 / bwd-data x2 /
+// bwd-weights x3), with reorders to and from plain NCHW: 1.17 / 0.88 / 1.19; on plain NCHW
+// without reorders: 1.95 / 1.94 / 2.31; the one exception is handled by mostly_padding().
 // Primitives run through the C API with argument arrays bound once, so a call sets a few data
 // handles and executes: no primitive creation and no allocation of ours after the first call
 // (libdnnl itself still mallocs a few bytes of bookkeeping per execution).
 #include "engine/backends/onednn_ops.h"
+
+#include "kernels/cpu/nchw16c.h"
 
 #include <fmt/format.h>
 
@@ -76,18 +80,18 @@ dnnl::primitive_attr user_scratchpad() {
   return attr;
 }
 
-// One tensor argument of a convolution: `user` wraps the caller's plain buffer (its pointer is
-// set per call); `inner` is what the primitive reads or writes: `user` itself when the chosen
-// layout is plain, else a cached buffer in that layout with the reorder between the two
-// (user -> inner for inputs, inner -> user for outputs).
+// One tensor argument of a convolution: `user` wraps the caller's buffer in the engine's layout
+// (its pointer is set per call); `inner` is what the primitive reads or writes: `user` itself
+// when the chosen layout is the engine's, else a cached buffer in that layout with the reorder
+// between the two (user -> inner for inputs, inner -> user for outputs).
 struct Operand {
   memory user;
   memory inner;
   std::optional<BoundPrimitive> reorder;
 
-  Operand(const dnnl::engine& engine, const memory::desc& plain, const memory::desc& chosen, bool is_input)
-      : user(plain, engine, DNNL_MEMORY_NONE) {
-    if (chosen == plain) {
+  Operand(const dnnl::engine& engine, const memory::desc& engine_layout, const memory::desc& chosen, bool is_input)
+      : user(engine_layout, engine, DNNL_MEMORY_NONE) {
+    if (chosen == engine_layout) {
       inner = user;
       return;
     }
@@ -127,17 +131,23 @@ struct ConvKey {
   auto operator<=>(const ConvKey&) const = default;
 };
 
-// The plain descriptors of a geometry's tensors, and the ones offered to the primitive.
+// The engine's layout of an activation: nChw16c where the CPU backend blocks it, else nchw.
+memory::desc activation_desc(int n, int c, int h, int w) {
+  return {{n, c, h, w}, kF32, cpu::nchw16c::is_blocked(c, int64_t(h) * w) ? Tag::nChw16c : Tag::nchw};
+}
+
+// The descriptors of a geometry's tensors as the engine holds them, and the ones offered to the
+// primitive.
 struct ConvDescs {
-  memory::desc src, weights, bias, dst;        // plain: nchw, oihw, x, nchw
-  memory::desc src_any, weights_any, dst_any;  // plain or format_tag::any
+  memory::desc src, weights, bias, dst;        // the engine's: activation_desc, oihw, x
+  memory::desc src_any, weights_any, dst_any;  // the same, or format_tag::any
   memory::dims strides, padding;
 
   ConvDescs(const ConvGeometry& g, bool library_layout)
-      : src({g.n, g.c, g.h, g.w}, kF32, Tag::nchw),
+      : src(activation_desc(g.n, g.c, g.h, g.w)),
         weights({g.k, g.c, g.kh, g.kw}, kF32, Tag::oihw),
         bias({g.k}, kF32, Tag::x),
-        dst({g.n, g.k, g.out_h(), g.out_w()}, kF32, Tag::nchw),
+        dst(activation_desc(g.n, g.k, g.out_h(), g.out_w())),
         src_any(library_layout ? memory::desc(src.dims(), kF32, Tag::any) : src),
         weights_any(library_layout ? memory::desc(weights.dims(), kF32, Tag::any) : weights),
         dst_any(library_layout ? memory::desc(dst.dims(), kF32, Tag::any) : dst),

@@ -1,5 +1,6 @@
 // The CPU backend's library ops: GEMM and convolution through oneDNN 2.x, with the contracts of
-// engine/backend.h (row-major GEMM, plain float NCHW tensors, weights k x c x kh x kw).
+// engine/backend.h (row-major GEMM; weights k x c x kh x kw; activations in the CPU backend's
+// layout: nChw16c where kernels/cpu/nchw16c.h blocks them, plain NCHW otherwise).
 // Convolution primitives are created on the first call for a geometry and cached with their
 // scratchpad and layout buffers, so a training step creates and allocates nothing of ours after
 // its first pass. oneDNN runs on the process's OpenMP pool; this class starts no threads.

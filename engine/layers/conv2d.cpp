@@ -39,6 +39,11 @@ std::vector<ParamInfo> Conv2D::params() const {
   };
 }
 
+int64_t Conv2D::forward_flops() const {
+  const Shape in = input_shape(), out = output_shape();
+  return 2 * int64_t(out.c) * in.c * spec_.kernel * spec_.kernel * out.h * out.w;
+}
+
 void Conv2D::forward(const Pass& pass, const float* x, float* y) {
   const ConvGeometry g = geometry_for(spec_, input_shape(), pass.n);
   pass.backend.conv_forward(g, x, values_[0], values_[1], y);

@@ -14,14 +14,15 @@ RandomKey Dropout::key(const Pass& pass) const {
 }
 
 void Dropout::forward(const Pass& pass, const float* x, float* y) {
-  pass.backend.dropout_forward(pass.training ? rate_ : 0.0f, key(pass), pass.first_sample, pass.n,
-                               int(input_shape().size()), x, y);
+  const Shape in = input_shape();
+  pass.backend.dropout_forward(pass.training ? rate_ : 0.0f, key(pass), pass.first_sample, pass.n, in.c,
+                               int64_t(in.h) * in.w, x, y);
 }
 
 void Dropout::backward(const Pass& pass, const float*, const float*, float* dy, float* dx) {
   if (dx)
     pass.backend.dropout_backward(pass.training ? rate_ : 0.0f, key(pass), pass.first_sample, pass.n,
-                                  int(input_shape().size()), dy, dx);
+                                  input_shape().c, int64_t(input_shape().h) * input_shape().w, dy, dx);
 }
 
 }  // namespace hdr

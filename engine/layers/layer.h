@@ -54,6 +54,8 @@ class Layer {
   Shape output_shape() const { return out_; }
 
   virtual std::vector<ParamInfo> params() const { return {}; }
+  // Floating-point operations of the forward pass per sample (multiply-add = 2), for GFLOP/s.
+  virtual int64_t forward_flops() const { return 0; }
   // Pointers into the model's buffers, in the order of params(); grads are null for
   // non-trainable entries.
   void bind(std::vector<float*> values, std::vector<float*> grads) {
@@ -61,8 +63,6 @@ class Layer {
     grads_ = std::move(grads);
   }
   virtual void allocate_workspace(Backend&, int /*max_batch*/) {}
-  // The output aliases the input (flatten): the model passes the same buffer through.
-  virtual bool aliases_input() const { return false; }
 
   virtual void forward(const Pass& pass, const float* x, float* y) = 0;
   // dy may be overwritten (it is scratch); dx is null for the first layer (no input gradient).

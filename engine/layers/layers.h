@@ -13,6 +13,7 @@ class Conv2D final : public Layer {
   Conv2D(const LayerSpec& spec, Shape in, bool relu);
   const char* kind() const override { return "Conv2D"; }
   std::vector<ParamInfo> params() const override;
+  int64_t forward_flops() const override;
   void forward(const Pass& pass, const float* x, float* y) override;
   void backward(const Pass& pass, const float* x, const float* y, float* dy, float* dx) override;
   static ConvGeometry geometry_for(const LayerSpec& spec, Shape in, int n);
@@ -29,6 +30,7 @@ class Dense final : public Layer {
   Dense(const LayerSpec& spec, Shape in, bool relu);
   const char* kind() const override { return "Dense"; }
   std::vector<ParamInfo> params() const override;
+  int64_t forward_flops() const override { return 2 * int64_t(input_shape().c) * spec_.units; }
   void forward(const Pass& pass, const float* x, float* y) override;
   void backward(const Pass& pass, const float* x, const float* y, float* dy, float* dx) override;
 
@@ -80,13 +82,18 @@ class Dropout final : public Layer {
   uint32_t stream_;
 };
 
+// Rows of c x h x w values in NCHW order (Keras' order is h, w, c: irrelevant unless weights
+// are exchanged with it). A layout change on backends that block activations.
 class Flatten final : public Layer {
  public:
   Flatten(const LayerSpec& spec, Shape in) : Layer(spec.name, in, Shape{int(in.size()), 1, 1}) {}
   const char* kind() const override { return "Flatten"; }
-  bool aliases_input() const override { return true; }
-  void forward(const Pass&, const float*, float*) override {}
-  void backward(const Pass&, const float*, const float*, float*, float*) override {}
+  void forward(const Pass& pass, const float* x, float* y) override {
+    pass.backend.flatten_forward(pass.n, input_shape().c, int64_t(input_shape().h) * input_shape().w, x, y);
+  }
+  void backward(const Pass& pass, const float*, const float*, float* dy, float* dx) override {
+    if (dx) pass.backend.flatten_backward(pass.n, input_shape().c, int64_t(input_shape().h) * input_shape().w, dy, dx);
+  }
 };
 
 class ReLU final : public Layer {

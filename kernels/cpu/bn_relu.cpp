@@ -9,7 +9,6 @@
 // parameter, so the inner loops are branch-free after inlining.
 #include "kernels/bn_relu.cuh"
 
-#include <algorithm>
 #include <type_traits>
 
 #include "kernels/ops.h"
@@ -57,16 +56,10 @@ void bn_relu_forward_train(const BatchNormGeometry& g, const float* x, const flo
         sum += plane_sum;
         sum_sq += plane_sum_sq;
       }
-      const double shifted_mean = sum / double(m);
-      const double var = std::max(sum_sq / double(m) - shifted_mean * shifted_mean, 0.0);
-      const double mean = double(pivot) + shifted_mean;
-      const float inv_std = bn_inv_std(var, g.eps);
-      save_mean[c] = float(mean);
-      save_inv_std[c] = inv_std;
-      running_mean[c] = bn_running_update(running_mean[c], mean, g.momentum);
-      running_var[c] = bn_running_update(running_var[c], bn_unbiased_var(var, m), g.momentum);
+      bn_finish_stats(pivot, sum, sum_sq, m, g.eps, g.momentum, running_mean[c], running_var[c], save_mean[c],
+                      save_inv_std[c]);
 
-      const float mean_f = save_mean[c], scale = bn_scale(gamma[c], inv_std), beta_c = beta[c];
+      const float mean_f = save_mean[c], scale = bn_scale(gamma[c], save_inv_std[c]), beta_c = beta[c];
       for (int i = 0; i < g.n; ++i) {
         const float* in = x + i * sample_stride + c * spatial;
         float* out = y + i * sample_stride + c * spatial;

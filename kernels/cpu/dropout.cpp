@@ -16,7 +16,7 @@ constexpr int64_t kMinParallelElements = 1 << 14;
 void dropout_masked_scale(float rate, const RandomKey& key, int first_sample, int n, int per_sample,
                           const float* in, float* out) {
   const int64_t total = int64_t(n) * per_sample;
-  if (rate <= 0.0f) {
+  if (dropout_is_copy(rate)) {
     if (in != out) std::memcpy(out, in, size_t(total) * sizeof(float));
     return;
   }

@@ -178,9 +178,11 @@ TEST(BnReluTest, TrainingMatchesReferenceForEveryActivation) {
         expect_running_var[c] = momentum * running_var0[c] + (1.0 - momentum) * ref.var[c] * m / (m - 1.0);
       }
       EXPECT_TRUE(all_close("y", y, ref.y, 1e-5, 1e-5));
-      EXPECT_TRUE(all_close("save_mean", save_mean, ref.mean, 1e-7, 1e-6));
+      // Planes are summed in float (then across planes in double): the summation order the compiler
+      // picks (vectorised, or not as under ASan) moves the mean by up to ~2e-6 relative.
+      EXPECT_TRUE(all_close("save_mean", save_mean, ref.mean, 1e-6, 1e-5));
       EXPECT_TRUE(all_close("save_inv_std", save_inv_std, inv_std, 0.0, 1e-5));
-      EXPECT_TRUE(all_close("running_mean", running_mean, expect_running_mean, 1e-7, 1e-6));
+      EXPECT_TRUE(all_close("running_mean", running_mean, expect_running_mean, 1e-6, 1e-5));
       EXPECT_TRUE(all_close("running_var", running_var, expect_running_var, 0.0, 1e-6));
     }
   }

@@ -18,6 +18,7 @@
 #include <fmt/format.h>
 
 #include "engine/backends/onednn_ops.h"
+#include "kernels/cpu/nchw16c.h"
 
 namespace hdr {
 namespace {
@@ -154,6 +155,31 @@ Reference reference_bias_grad(const ConvGeometry& g, const std::vector<float>& d
   return db;
 }
 
+// The CPU backend's activation layout (kernels/cpu/nchw16c.h): inputs go in converted from the
+// NCHW the references use, outputs come back converted to NCHW.
+std::vector<float> to_engine(int n, int c, int h, int w, const std::vector<float>& plain) {
+  if (!cpu::nchw16c::is_blocked(c, int64_t(h) * w)) return plain;
+  std::vector<float> out(plain.size());
+  cpu::nchw16c::from_nchw(n, c, int64_t(h) * w, plain.data(), out.data());
+  return out;
+}
+std::vector<float> from_engine(int n, int c, int h, int w, const std::vector<float>& engine) {
+  if (!cpu::nchw16c::is_blocked(c, int64_t(h) * w)) return engine;
+  std::vector<float> out(engine.size());
+  cpu::nchw16c::to_nchw(n, c, int64_t(h) * w, engine.data(), out.data());
+  return out;
+}
+std::vector<float> x_in(const ConvGeometry& g, const std::vector<float>& x) { return to_engine(g.n, g.c, g.h, g.w, x); }
+std::vector<float> y_in(const ConvGeometry& g, const std::vector<float>& y) {
+  return to_engine(g.n, g.k, g.out_h(), g.out_w(), y);
+}
+std::vector<float> x_out(const ConvGeometry& g, const std::vector<float>& x) {
+  return from_engine(g.n, g.c, g.h, g.w, x);
+}
+std::vector<float> y_out(const ConvGeometry& g, const std::vector<float>& y) {
+  return from_engine(g.n, g.k, g.out_h(), g.out_w(), y);
+}
+
 std::string describe(const ConvGeometry& g) {
   return fmt::format("n{} c{} {}x{} k{} {}x{} pad {},{} stride {}", g.n, g.c, g.h, g.w, g.k, g.kh, g.kw, g.pad_h,
                      g.pad_w, g.stride);
@@ -168,33 +194,36 @@ class OneDnnConv : public testing::TestWithParam<ConvGeometry> {};
 TEST_P(OneDnnConv, ForwardWithAndWithoutBias) {
   const ConvGeometry g = GetParam();
   const auto x = random_vector(x_size(g), 10), w = random_vector(w_size(g), 11), bias = random_vector(g.k, 12);
+  const auto xe = x_in(g, x);
   OneDnnOps ops;
   std::vector<float> y(y_size(g), 99.0f);
-  ops.conv_forward(g, x.data(), w.data(), bias.data(), y.data());
-  expect_close(y, reference_forward(g, x, w, bias.data()), "forward+bias " + describe(g));
-  ops.conv_forward(g, x.data(), w.data(), nullptr, y.data());
-  expect_close(y, reference_forward(g, x, w, nullptr), "forward " + describe(g));
+  ops.conv_forward(g, xe.data(), w.data(), bias.data(), y.data());
+  expect_close(y_out(g, y), reference_forward(g, x, w, bias.data()), "forward+bias " + describe(g));
+  ops.conv_forward(g, xe.data(), w.data(), nullptr, y.data());
+  expect_close(y_out(g, y), reference_forward(g, x, w, nullptr), "forward " + describe(g));
 }
 
 TEST_P(OneDnnConv, BackwardData) {
   const ConvGeometry g = GetParam();
   const auto w = random_vector(w_size(g), 13), dy = random_vector(y_size(g), 14);
+  const auto dye = y_in(g, dy);
   OneDnnOps ops;
   std::vector<float> dx(x_size(g), 99.0f);  // rows and columns no output sees must come back 0
-  ops.conv_backward_data(g, w.data(), dy.data(), dx.data());
-  expect_close(dx, reference_backward_data(g, w, dy), "backward-data " + describe(g));
+  ops.conv_backward_data(g, w.data(), dye.data(), dx.data());
+  expect_close(x_out(g, dx), reference_backward_data(g, w, dy), "backward-data " + describe(g));
 }
 
 TEST_P(OneDnnConv, BackwardWeightsWithAndWithoutBias) {
   const ConvGeometry g = GetParam();
   const auto x = random_vector(x_size(g), 15), dy = random_vector(y_size(g), 16);
+  const auto xe = x_in(g, x), dye = y_in(g, dy);
   OneDnnOps ops;
   std::vector<float> dw(w_size(g), 99.0f), db(size_t(g.k), 99.0f);
-  ops.conv_backward_weights(g, x.data(), dy.data(), dw.data(), db.data());
+  ops.conv_backward_weights(g, xe.data(), dye.data(), dw.data(), db.data());
   expect_close(dw, reference_backward_weights(g, x, dy), "backward-weights " + describe(g));
   expect_close(db, reference_bias_grad(g, dy), "backward-bias " + describe(g));
   std::fill(dw.begin(), dw.end(), 99.0f);
-  ops.conv_backward_weights(g, x.data(), dy.data(), dw.data(), nullptr);
+  ops.conv_backward_weights(g, xe.data(), dye.data(), dw.data(), nullptr);
   expect_close(dw, reference_backward_weights(g, x, dy), "backward-weights, no bias " + describe(g));
 }
 
@@ -245,13 +274,14 @@ TEST(OneDnnConvCache, InterleavedGeometriesAndOpsStayCorrect) {
       const uint32_t seed = 100 + 10 * round + (g.c == a.c ? 0 : 5);
       const auto x = random_vector(x_size(g), seed), w = random_vector(w_size(g), seed + 1),
                  dy = random_vector(y_size(g), seed + 2), bias = random_vector(g.k, seed + 3);
+      const auto xe = x_in(g, x), dye = y_in(g, dy);
       std::vector<float> y(y_size(g)), dx(x_size(g)), dw(w_size(g)), db(size_t(g.k));
-      ops.conv_forward(g, x.data(), w.data(), bias.data(), y.data());
-      ops.conv_backward_data(g, w.data(), dy.data(), dx.data());
-      ops.conv_backward_weights(g, x.data(), dy.data(), dw.data(), db.data());
+      ops.conv_forward(g, xe.data(), w.data(), bias.data(), y.data());
+      ops.conv_backward_data(g, w.data(), dye.data(), dx.data());
+      ops.conv_backward_weights(g, xe.data(), dye.data(), dw.data(), db.data());
       const std::string what = fmt::format("round {} {}", round, describe(g));
-      expect_close(y, reference_forward(g, x, w, bias.data()), "forward " + what);
-      expect_close(dx, reference_backward_data(g, w, dy), "backward-data " + what);
+      expect_close(y_out(g, y), reference_forward(g, x, w, bias.data()), "forward " + what);
+      expect_close(x_out(g, dx), reference_backward_data(g, w, dy), "backward-data " + what);
       expect_close(dw, reference_backward_weights(g, x, dy), "backward-weights " + what);
       expect_close(db, reference_bias_grad(g, dy), "backward-bias " + what);
     }

@@ -7,9 +7,11 @@
 
 namespace hdr::cli {
 
+void add_bench_command(CLI::App& app);
 void add_data_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_info_command(CLI::App& app);
+void add_selftest_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 
 }  // namespace hdr::cli

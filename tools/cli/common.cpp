@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -16,23 +17,56 @@ namespace hdr::cli {
 namespace fs = std::filesystem;
 
 void DeviceOptions::add_to(CLI::App& cmd) {
-  cmd.add_option("--device", device, "Where to compute: auto (a GPU if usable, else the CPU) or cpu")
-      ->check(CLI::IsMember({"auto", "cpu"}))
+  cmd.add_option("--device", device, "Where to compute: auto (a GPU if usable, else the CPU), cpu, cuda or cuda:N")
+      ->check(CLI::Validator(
+          [](std::string& v) -> std::string {
+            if (v == "auto" || v == "cpu" || cuda_device_index(v)) return {};
+            return fmt::format("'{}' is not a device: expected auto, cpu, cuda or cuda:N", v);
+          },
+          "auto|cpu|cuda[:N]"))
       ->capture_default_str();
   cmd.add_option("--threads", threads, "CPU threads for oneDNN and the kernels (0: all cores)")
       ->check(CLI::Range(0, 1024))
       ->capture_default_str();
 }
 
-std::unique_ptr<Backend> make_backend(const DeviceOptions& options) {
-  if (options.device == "auto") {
-    const GpuProbe gpu = probe_gpus();
-    if (!gpu.devices.empty())
-      fmt::print("device: {} found, but this build has no CUDA backend yet: using the CPU\n", gpu.devices[0]);
-    else
-      fmt::print("device: {}: using the CPU\n", gpu.why_none);
+std::optional<int> cuda_device_index(const std::string& device) {
+  if (device == "cuda") return 0;
+  constexpr std::string_view prefix = "cuda:";
+  const std::string digits = device.starts_with(prefix) ? device.substr(prefix.size()) : "";
+  if (digits.empty() || digits.size() > 4 || !std::all_of(digits.begin(), digits.end(), [](char c) {
+        return c >= '0' && c <= '9';
+      }))
+    return std::nullopt;
+  return std::stoi(digits);
+}
+
+std::unique_ptr<Backend> open_cuda_backend(const std::string& device) {
+  const std::optional<int> index = cuda_device_index(device);
+  if (!index) throw InputError(fmt::format("--device {}: expected cuda or cuda:N", device));
+  try {
+    return make_cuda_backend(*index);
+  } catch (const InputError& e) {
+    throw InputError(fmt::format("--device {}: {}", device, e.what()));
   }
-  return make_cpu_backend(options.threads);
+}
+
+std::unique_ptr<Backend> make_backend(const DeviceOptions& options) {
+  if (options.device == "cpu") return make_cpu_backend(options.threads);
+  if (options.device != "auto") return open_cuda_backend(options.device);
+  const GpuProbe gpu = probe_gpus();
+  if (gpu.devices.empty()) {
+    fmt::print("device: {}: using the CPU\n", gpu.why_none);
+    return make_cpu_backend(options.threads);
+  }
+  try {
+    auto backend = make_cuda_backend(0);
+    fmt::print("device: {} found: using cuda:0\n", gpu.devices[0]);
+    return backend;
+  } catch (const InputError& e) {
+    fmt::print("device: {} found, but {}: using the CPU\n", gpu.devices[0], e.what());
+    return make_cpu_backend(options.threads);
+  }
 }
 
 void ensure_mnist(const std::string& dir) {

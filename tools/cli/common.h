@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "engine/backend.h"
@@ -19,8 +20,16 @@ struct DeviceOptions {
   void add_to(CLI::App& cmd);
 };
 
-// The backend for --device: cpu, or auto (a GPU when one is usable, else the CPU; says which).
+// The backend for --device: cpu; cuda or cuda:N (that GPU, or an InputError naming why it is not
+// usable); auto (GPU 0 when this build has CUDA and a usable GPU, else the CPU; says which).
 std::unique_ptr<Backend> make_backend(const DeviceOptions& options);
+
+// The GPU index of "cuda" (0) or "cuda:N"; nullopt for any other spelling.
+std::optional<int> cuda_device_index(const std::string& device);
+
+// make_cuda_backend for a --device value, its InputError prefixed with the flag:
+// "--device cuda:1: no usable GPU (cudaErrorInsufficientDriver: ...)".
+std::unique_ptr<Backend> open_cuda_backend(const std::string& device);
 
 // Makes sure dir holds the four MNIST files, running tools/fetch_mnist.sh when they are missing.
 void ensure_mnist(const std::string& dir);

@@ -1,0 +1,45 @@
+// Device memory for the CUDA backend: a caching allocator, so that cudaMalloc (which
+// synchronises the device and costs ~10-100 us) runs only when the cache has no block of the
+// requested size class, and cudaFree only when the allocator is destroyed (or once, to retry a
+// failed cudaMalloc). Freed blocks go back to a free list of their size class.
+//
+// Size classes: up to 1 MiB, multiples of 512 B; above, multiples of 2 MiB. A request reuses
+// only a block of its own class, so waste is < 512 B or < 2 MiB per block and a model's
+// second allocation of the same shapes (evaluation buffers every epoch, a reloaded model)
+// hits the cache.
+//
+// Stream safety: all work of the backend runs on one stream, so a block freed on the host while
+// kernels still use it and handed out again is only touched by later work on that same stream,
+// after the earlier work has finished. Not thread-safe: one backend, one host thread.
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <unordered_map>
+#include <vector>
+
+namespace hdr::cuda {
+
+class CachingAllocator {
+ public:
+  CachingAllocator() = default;
+  ~CachingAllocator();  // frees every block (the caller synchronises the device first)
+  CachingAllocator(const CachingAllocator&) = delete;
+  CachingAllocator& operator=(const CachingAllocator&) = delete;
+
+  void* allocate(size_t bytes);  // throws std::runtime_error when the device is out of memory
+  void deallocate(void* p);      // p must come from allocate(); null is ignored
+
+  static size_t size_class(size_t bytes);
+  size_t bytes_reserved() const { return reserved_; }  // held from cudaMalloc, live or cached
+  size_t device_allocations() const { return mallocs_; }  // cudaMalloc calls so far
+
+ private:
+  void release_cached();  // cudaFree of every cached block (before retrying a failed cudaMalloc)
+
+  std::map<size_t, std::vector<void*>> free_;  // size class -> cached blocks
+  std::unordered_map<void*, size_t> live_;     // handed-out block -> size class
+  size_t reserved_ = 0, mallocs_ = 0;
+};
+
+}  // namespace hdr::cuda

@@ -1,0 +1,263 @@
+// The CUDA backend: cuDNN for convolutions, cuBLAS for GEMM, the hand-written kernels of
+// kernels/*.cu (hdr::cuda::X) for everything else, all on one non-blocking stream, memory from
+// a caching allocator. Each op is an NVTX range, so an Nsight Systems timeline reads as the
+// training step.
+//
+// Construction is where "is there a usable GPU" is answered: a missing driver, a device index
+// out of range, or a cuDNN/cuBLAS handle that cannot be created is an InputError with one line
+// naming the reason (the CLI maps it to exit code 2). After that, every CUDA, cuDNN and cuBLAS
+// call is checked and a failure throws std::runtime_error naming the call, file and line.
+//
+// Numerics match the CPU backend to fp32 rounding: cuBLAS in its default (non-TF32) math mode,
+// cuDNN with CUDNN_FMA_MATH.
+#include <cublas_v2.h>
+#include <cuda_runtime_api.h>
+#include <cudnn.h>
+#include <fmt/format.h>
+#include <nvtx3/nvToolsExt.h>
+
+#include <memory>
+#include <optional>
+
+#include "engine/backend.h"
+#include "engine/backends/cuda/caching_allocator.h"
+#include "engine/backends/cuda/cuda_errors.h"
+#include "engine/backends/cuda/cudnn_convolutions.h"
+#include "engine/errors.h"
+#include "kernels/cuda_check.h"
+#include "kernels/ops.h"
+
+namespace hdr {
+namespace {
+
+// One NVTX range for the lifetime of the object: `NvtxRange r("conv_forward");`.
+class NvtxRange {
+ public:
+  explicit NvtxRange(const char* name) { nvtxRangePushA(name); }
+  ~NvtxRange() { nvtxRangePop(); }
+  NvtxRange(const NvtxRange&) = delete;
+  NvtxRange& operator=(const NvtxRange&) = delete;
+};
+
+// The stream and the library handles, each released by its own destructor, so that a
+// constructor failing half-way leaks nothing.
+struct Stream {
+  cudaStream_t s = nullptr;
+  ~Stream() {
+    if (s) cudaStreamDestroy(s);
+  }
+};
+struct CudnnHandle {
+  cudnnHandle_t h = nullptr;
+  ~CudnnHandle() {
+    if (h) cudnnDestroy(h);
+  }
+};
+struct CublasHandle {
+  cublasHandle_t h = nullptr;
+  ~CublasHandle() {
+    if (h) cublasDestroy(h);
+  }
+};
+
+// cuBLAS's own workspace, handed to it from our allocator so that it never allocates in the
+// step loop (NVIDIA recommends 32 MiB on Hopper, 4 MiB before).
+constexpr size_t kCublasWorkspace = size_t(32) << 20;
+
+class CudaBackend final : public Backend {
+ public:
+  explicit CudaBackend(int device) : device_(device) {
+    // Messages name the reason only: the caller knows which device it asked for.
+    int count = 0;
+    if (const cudaError_t err = cudaGetDeviceCount(&count); err != cudaSuccess)
+      throw InputError(fmt::format("no usable GPU ({}: {})", cudaGetErrorName(err), cudaGetErrorString(err)));
+    if (count == 0) throw InputError("no usable GPU (no CUDA device present)");
+    if (device < 0 || device >= count)
+      throw InputError(fmt::format("no GPU cuda:{} ({} present: cuda:0{})", device, count,
+                                   count > 1 ? fmt::format("..cuda:{}", count - 1) : ""));
+    if (const cudaError_t err = cudaSetDevice(device); err != cudaSuccess)
+      throw InputError(fmt::format("no usable GPU ({}: {})", cudaGetErrorName(err), cudaGetErrorString(err)));
+    cudaDeviceProp prop{};
+    HDR_CUDA_CHECK(cudaGetDeviceProperties(&prop, device));
+    device_name_ = prop.name;
+
+    HDR_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_.s, cudaStreamNonBlocking));
+    if (const cudnnStatus_t st = cudnnCreate(&cudnn_.h); st != CUDNN_STATUS_SUCCESS) {
+      cudnn_.h = nullptr;
+      throw InputError(fmt::format("no usable GPU (cudnnCreate: {})", cudnnGetErrorString(st)));
+    }
+    if (const cublasStatus_t st = cublasCreate(&cublas_.h); st != CUBLAS_STATUS_SUCCESS) {
+      cublas_.h = nullptr;
+      throw InputError(fmt::format("no usable GPU (cublasCreate: {}: {})", cublasGetStatusName(st),
+                                   cublasGetStatusString(st)));
+    }
+    HDR_CUDNN_CHECK(cudnnSetStream(cudnn_.h, stream_.s));
+    HDR_CUBLAS_CHECK(cublasSetStream(cublas_.h, stream_.s));  // resets the workspace: set it after
+    cublas_workspace_ = allocator_.allocate(kCublasWorkspace);
+    HDR_CUBLAS_CHECK(cublasSetWorkspace(cublas_.h, cublas_workspace_, kCublasWorkspace));
+    HDR_CUBLAS_CHECK(cublasSetMathMode(cublas_.h, CUBLAS_DEFAULT_MATH));
+    convolutions_.emplace(cudnn_.h, allocator_);
+    cuda::set_stream(stream_.s);
+    const size_t v = cudnnGetVersion();  // 91900 for 9.19.0
+    cudnn_version_ = fmt::format("{}.{}.{}", v / 10000, v / 100 % 100, v % 100);
+  }
+
+  ~CudaBackend() override {
+    cudaStreamSynchronize(stream_.s);  // nothing may still use memory that is about to be freed
+    if (cuda::stream() == stream_.s) cuda::set_stream(nullptr);
+    convolutions_.reset();
+    allocator_.deallocate(cublas_workspace_);
+  }
+
+  std::string name() const override {
+    return fmt::format("cuda:{} ({}, cuDNN {})", device_, device_name_, cudnn_version_);
+  }
+
+  void* allocate(size_t bytes) override { return allocator_.allocate(bytes); }
+  void deallocate(void* p) override { allocator_.deallocate(p); }
+  void upload(void* dst, const void* src, size_t bytes) override {
+    NvtxRange r("upload");
+    HDR_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream_.s));
+    HDR_CUDA_CHECK(cudaStreamSynchronize(stream_.s));  // the host buffer may go away on return
+  }
+  void download(void* dst, const void* src, size_t bytes) override {
+    NvtxRange r("download");
+    HDR_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream_.s));
+    HDR_CUDA_CHECK(cudaStreamSynchronize(stream_.s));
+  }
+  void fill_zero(void* p, size_t bytes) override { HDR_CUDA_CHECK(cudaMemsetAsync(p, 0, bytes, stream_.s)); }
+  void synchronize() override { HDR_CUDA_CHECK(cudaStreamSynchronize(stream_.s)); }
+
+  // Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T, and a row-major matrix read
+  // column-major is its transpose: so cuBLAS gets B first, A second, with m and n swapped.
+  void gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, const float* b,
+            float beta, float* c) override {
+    NvtxRange r("gemm");
+    const int lda = trans_a ? m : k, ldb = trans_b ? k : n;
+    HDR_CUBLAS_CHECK(cublasSgemm(cublas_.h, trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,
+                                 n, m, k, &alpha, b, ldb, a, lda, &beta, c, n));
+  }
+  void conv_forward(const ConvGeometry& g, const float* x, const float* w, const float* bias, float* y) override {
+    NvtxRange r("conv_forward");
+    convolutions_->forward(g, x, w, bias, y);
+  }
+  void conv_backward_data(const ConvGeometry& g, const float* w, const float* dy, float* dx) override {
+    NvtxRange r("conv_backward_data");
+    convolutions_->backward_data(g, w, dy, dx);
+  }
+  void conv_backward_weights(const ConvGeometry& g, const float* x, const float* dy, float* dw,
+                             float* dbias) override {
+    NvtxRange r("conv_backward_weights");
+    convolutions_->backward_weights(g, x, dy, dw, dbias);
+  }
+
+  void augment(const AugmentParams& p, const RandomKey& key, const uint8_t* images, int h, int w,
+               const int32_t* indices, int n, float* out) override {
+    NvtxRange r("augment");
+    cuda::augment(p, key, images, h, w, indices, n, out);
+  }
+  void gather_labels(const uint8_t* labels, const int32_t* indices, int n, uint8_t* out) override {
+    NvtxRange r("gather_labels");
+    cuda::gather_labels(labels, indices, n, out);
+  }
+  void bn_relu_forward_train(const BatchNormGeometry& g, const float* x, const float* gamma, const float* beta,
+                             float* running_mean, float* running_var, float* save_mean, float* save_inv_std,
+                             float* y) override {
+    NvtxRange r("bn_relu_forward_train");
+    cuda::bn_relu_forward_train(g, x, gamma, beta, running_mean, running_var, save_mean, save_inv_std, y);
+  }
+  void bn_relu_forward_infer(const BatchNormGeometry& g, const float* x, const float* gamma, const float* beta,
+                             const float* running_mean, const float* running_var, float* y) override {
+    NvtxRange r("bn_relu_forward_infer");
+    cuda::bn_relu_forward_infer(g, x, gamma, beta, running_mean, running_var, y);
+  }
+  void bn_relu_backward(const BatchNormGeometry& g, const float* x, const float* dy, const float* gamma,
+                        const float* beta, const float* save_mean, const float* save_inv_std, float* dx,
+                        float* dgamma, float* dbeta) override {
+    NvtxRange r("bn_relu_backward");
+    cuda::bn_relu_backward(g, x, dy, gamma, beta, save_mean, save_inv_std, dx, dgamma, dbeta);
+  }
+  void relu_forward(int64_t count, const float* x, float* y) override {
+    NvtxRange r("relu_forward");
+    cuda::relu_forward(count, x, y);
+  }
+  void relu_backward(int64_t count, const float* y, const float* dy, float* dx) override {
+    NvtxRange r("relu_backward");
+    cuda::relu_backward(count, y, dy, dx);
+  }
+  void bias_add(int rows, int cols, const float* bias, float* y) override {
+    NvtxRange r("bias_add");
+    cuda::bias_add(rows, cols, bias, y);
+  }
+  void bias_grad(int rows, int cols, const float* dy, float* db) override {
+    NvtxRange r("bias_grad");
+    cuda::bias_grad(rows, cols, dy, db);
+  }
+  void dropout_forward(float rate, const RandomKey& key, int first_sample, int n, int c, int64_t spatial,
+                       const float* x, float* y) override {
+    NvtxRange r("dropout_forward");
+    cuda::dropout_forward(rate, key, first_sample, n, int(c * spatial), x, y);
+  }
+  void dropout_backward(float rate, const RandomKey& key, int first_sample, int n, int c, int64_t spatial,
+                        const float* dy, float* dx) override {
+    NvtxRange r("dropout_backward");
+    cuda::dropout_backward(rate, key, first_sample, n, int(c * spatial), dy, dx);
+  }
+  // Activations are plain NCHW here: flattening is a copy (none when in place).
+  void flatten_forward(int n, int c, int64_t spatial, const float* x, float* y) override {
+    NvtxRange r("flatten_forward");
+    copy(y, x, size_t(n) * size_t(c) * size_t(spatial));
+  }
+  void flatten_backward(int n, int c, int64_t spatial, const float* dy, float* dx) override {
+    NvtxRange r("flatten_backward");
+    copy(dx, dy, size_t(n) * size_t(c) * size_t(spatial));
+  }
+  void maxpool_forward(const PoolGeometry& g, const float* x, float* y, int32_t* argmax) override {
+    NvtxRange r("maxpool_forward");
+    cuda::maxpool_forward(g, x, y, argmax);
+  }
+  void maxpool_backward(const PoolGeometry& g, const float* dy, const int32_t* argmax, float* dx) override {
+    NvtxRange r("maxpool_backward");
+    cuda::maxpool_backward(g, dy, argmax, dx);
+  }
+  void softmax_xent(int n, int classes, const float* logits, const uint8_t* labels, float* dlogits,
+                    double* metrics) override {
+    NvtxRange r("softmax_xent");
+    cuda::softmax_xent(n, classes, logits, labels, dlogits, metrics);
+  }
+  void softmax(int n, int classes, const float* logits, float* probs) override {
+    NvtxRange r("softmax");
+    cuda::softmax(n, classes, logits, probs);
+  }
+  void evaluate_batch(int n, int classes, const float* logits, const uint8_t* labels, int64_t* confusion,
+                      double* metrics) override {
+    NvtxRange r("evaluate_batch");
+    cuda::evaluate_batch(n, classes, logits, labels, confusion, metrics);
+  }
+  void optimizer_update(const OptimizerParams& p, float lr, int64_t step, const ParamSegment* segments,
+                        int num_segments, float* params, const float* grads, float* m, float* v) override {
+    NvtxRange r("optimizer_update");
+    cuda::optimizer_update(p, lr, step, segments, num_segments, params, grads, m, v);
+  }
+
+ private:
+  void copy(float* dst, const float* src, size_t count) {
+    if (dst != src)
+      HDR_CUDA_CHECK(cudaMemcpyAsync(dst, src, count * sizeof(float), cudaMemcpyDeviceToDevice, stream_.s));
+  }
+
+  int device_;
+  std::string device_name_, cudnn_version_;
+  cuda::CachingAllocator allocator_;  // first: outlives everything that holds its blocks
+  Stream stream_;
+  CudnnHandle cudnn_;
+  CublasHandle cublas_;
+  void* cublas_workspace_ = nullptr;
+  std::optional<cuda::CudnnConvolutions> convolutions_;  // created once the handle exists
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cuda_backend(int device) { return std::make_unique<CudaBackend>(device); }
+
+}  // namespace hdr

@@ -1,0 +1,128 @@
+// The nChw16c kernels against their NCHW twins: same inputs (converted), same results (converted
+// back), on odd spatial sizes and every activation order. The layout itself is checked against
+// its index formula.
+#include "kernels/cpu/nchw16c.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "engine/compare.h"
+#include "kernels/ops.h"
+
+namespace hdr {
+namespace {
+
+using Floats = std::vector<float>;
+
+Floats pattern(size_t count, float offset) {
+  Floats v(count);
+  for (size_t i = 0; i < count; ++i) v[i] = std::sin(0.731f * float(i) + offset) * 2.0f + 0.3f;
+  return v;
+}
+
+Floats blocked(int n, int c, int64_t spatial, const Floats& plain) {
+  Floats out(plain.size());
+  cpu::nchw16c::from_nchw(n, c, spatial, plain.data(), out.data());
+  return out;
+}
+
+Floats plain(int n, int c, int64_t spatial, const Floats& blocked_values) {
+  Floats out(blocked_values.size());
+  cpu::nchw16c::to_nchw(n, c, spatial, blocked_values.data(), out.data());
+  return out;
+}
+
+void expect_close(const Floats& got, const Floats& want, const char* what, Tolerance tol = {1e-5, 1e-5}) {
+  const Comparison c = compare(got, want, tol);
+  EXPECT_TRUE(c.ok()) << what << ": " << c.summary();
+}
+
+TEST(Nchw16c, LayoutFollowsItsIndexFormula) {
+  const int n = 2, c = 32;
+  const int64_t spatial = 13;
+  const Floats x = pattern(size_t(n * c * spatial), 0.0f);
+  const Floats b = blocked(n, c, spatial, x);
+  for (int i = 0; i < n; ++i)
+    for (int ch = 0; ch < c; ++ch)
+      for (int64_t s = 0; s < spatial; ++s)
+        ASSERT_EQ(b[size_t(((i * (c / 16) + ch / 16) * spatial + s) * 16 + ch % 16)],
+                  x[size_t((i * c + ch) * spatial + s)]);
+  EXPECT_EQ(plain(n, c, spatial, b), x);
+}
+
+TEST(Nchw16c, BatchNormMatchesTheNchwTwinInEveryOrder) {
+  for (BnActivation act : {BnActivation::kNone, BnActivation::kReluAfter, BnActivation::kReluBefore}) {
+    BatchNormGeometry g;
+    g.n = 3;
+    g.c = 32;
+    g.spatial = 169;
+    g.activation = act;
+    const size_t count = size_t(g.n) * g.c * g.spatial;
+    const Floats x = pattern(count, 0.1f), dy = pattern(count, 2.0f);
+    const Floats gamma = pattern(size_t(g.c), 3.0f), beta = pattern(size_t(g.c), 4.0f);
+    Floats rm_a(size_t(g.c), 0.1f), rv_a(size_t(g.c), 0.9f), rm_b = rm_a, rv_b = rv_a;
+    Floats mean_a(size_t(g.c)), inv_a(size_t(g.c)), mean_b(size_t(g.c)), inv_b(size_t(g.c));
+    Floats y_a(count), y_b(count);
+    cpu::bn_relu_forward_train(g, x.data(), gamma.data(), beta.data(), rm_a.data(), rv_a.data(), mean_a.data(),
+                               inv_a.data(), y_a.data());
+    const Floats xb = blocked(g.n, g.c, g.spatial, x);
+    cpu::nchw16c::bn_relu_forward_train(g, xb.data(), gamma.data(), beta.data(), rm_b.data(), rv_b.data(),
+                                        mean_b.data(), inv_b.data(), y_b.data());
+    expect_close(plain(g.n, g.c, g.spatial, y_b), y_a, "forward y");
+    expect_close(mean_b, mean_a, "saved mean");
+    expect_close(rv_b, rv_a, "running variance");
+
+    Floats dx_a(count), dx_b(count), dg_a(size_t(g.c)), db_a(size_t(g.c)), dg_b(size_t(g.c)), db_b(size_t(g.c));
+    cpu::bn_relu_backward(g, x.data(), dy.data(), gamma.data(), beta.data(), mean_a.data(), inv_a.data(),
+                          dx_a.data(), dg_a.data(), db_a.data());
+    const Floats dyb = blocked(g.n, g.c, g.spatial, dy);
+    cpu::nchw16c::bn_relu_backward(g, xb.data(), dyb.data(), gamma.data(), beta.data(), mean_b.data(), inv_b.data(),
+                                   dx_b.data(), dg_b.data(), db_b.data());
+    expect_close(plain(g.n, g.c, g.spatial, dx_b), dx_a, "dx", {1e-4, 1e-4});
+    expect_close(dg_b, dg_a, "dgamma", {1e-4, 1e-4});
+    expect_close(db_b, db_a, "dbeta", {1e-4, 1e-4});
+
+    cpu::bn_relu_forward_infer(g, x.data(), gamma.data(), beta.data(), rm_a.data(), rv_a.data(), y_a.data());
+    cpu::nchw16c::bn_relu_forward_infer(g, xb.data(), gamma.data(), beta.data(), rm_a.data(), rv_a.data(),
+                                        y_b.data());
+    expect_close(plain(g.n, g.c, g.spatial, y_b), y_a, "inference y");
+  }
+}
+
+TEST(Nchw16c, MaxPoolMatchesTheNchwTwin) {
+  for (const PoolGeometry g : {PoolGeometry{3, 32, 13, 13, 2, 2}, PoolGeometry{2, 16, 7, 9, 3, 2}}) {
+    const int64_t in_plane = int64_t(g.h) * g.w, out_plane = int64_t(g.out_h()) * g.out_w();
+    const size_t in_count = size_t(g.n * g.c * in_plane), out_count = size_t(g.n * g.c * out_plane);
+    const Floats x = pattern(in_count, 0.5f), dy = pattern(out_count, 1.5f);
+    Floats y_a(out_count), y_b(out_count), dx_a(in_count), dx_b(in_count);
+    std::vector<int32_t> arg_a(out_count), arg_b(out_count);
+    cpu::maxpool_forward(g, x.data(), y_a.data(), arg_a.data());
+    cpu::maxpool_backward(g, dy.data(), arg_a.data(), dx_a.data());
+    const Floats xb = blocked(g.n, g.c, in_plane, x), dyb = blocked(g.n, g.c, out_plane, dy);
+    cpu::nchw16c::maxpool_forward(g, xb.data(), y_b.data(), arg_b.data());
+    cpu::nchw16c::maxpool_backward(g, dyb.data(), arg_b.data(), dx_b.data());
+    EXPECT_EQ(plain(g.n, g.c, out_plane, y_b), y_a) << "size " << g.size;
+    expect_close(plain(g.n, g.c, in_plane, dx_b), dx_a, "dx");  // overlapping windows add in another order
+  }
+}
+
+TEST(Nchw16c, DropoutMaskIsTheNchwMask) {
+  const int n = 3, c = 32;
+  const int64_t spatial = 169;  // not a multiple of 4: Philox groups straddle channels
+  const size_t count = size_t(n) * c * spatial;
+  const Floats x = pattern(count, 0.7f);
+  const RandomKey key{123, 4, kStreamDropout + 2};
+  Floats y_a(count), y_b(count), dx_a(count), dx_b(count);
+  cpu::dropout_forward(0.4f, key, 10, n, int(c * spatial), x.data(), y_a.data());
+  cpu::dropout_backward(0.4f, key, 10, n, int(c * spatial), x.data(), dx_a.data());
+  const Floats xb = blocked(n, c, spatial, x);
+  cpu::nchw16c::dropout_forward(0.4f, key, 10, n, c, spatial, xb.data(), y_b.data());
+  cpu::nchw16c::dropout_backward(0.4f, key, 10, n, c, spatial, xb.data(), dx_b.data());
+  EXPECT_EQ(plain(n, c, spatial, y_b), y_a);
+  EXPECT_EQ(plain(n, c, spatial, dx_b), dx_a);
+}
+
+}  // namespace
+}  // namespace hdr
