@@ -165,6 +165,7 @@ void Model::attach_profile(std::vector<LayerTiming>* timings) {
 const float* Model::forward(const Pass& pass, const float* x) {
   const float* in = x;
   for (size_t i = 0; i < layers_.size(); ++i) {
+    if (!pass.training && layers_[i]->identity_at_inference()) continue;  // no copy through dropout
     float* out = activations_[i].data();
     timed(backend_, profile_ ? &(*profile_)[i].forward_seconds : nullptr,
           [&] { layers_[i]->forward(pass, in, out); });

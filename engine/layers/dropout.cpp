@@ -1,5 +1,5 @@
 // Dropout: the mask is a pure function of (seed, epoch, sample, element, layer), recomputed in
-// backward; at inference the layer passes values through (rate 0).
+// backward. Outside training the model skips the layer (identity_at_inference).
 #include "engine/layers/layers.h"
 
 namespace hdr {
@@ -15,13 +15,13 @@ RandomKey Dropout::key(const Pass& pass) const {
 
 void Dropout::forward(const Pass& pass, const float* x, float* y) {
   const Shape in = input_shape();
-  pass.backend.dropout_forward(pass.training ? rate_ : 0.0f, key(pass), pass.first_sample, pass.n, in.c,
+  pass.backend.dropout_forward(rate_, key(pass), pass.first_sample, pass.n, in.c,
                                int64_t(in.h) * in.w, x, y);
 }
 
 void Dropout::backward(const Pass& pass, const float*, const float*, float* dy, float* dx) {
   if (dx)
-    pass.backend.dropout_backward(pass.training ? rate_ : 0.0f, key(pass), pass.first_sample, pass.n,
+    pass.backend.dropout_backward(rate_, key(pass), pass.first_sample, pass.n,
                                   input_shape().c, int64_t(input_shape().h) * input_shape().w, dy, dx);
 }
 

@@ -63,6 +63,8 @@ class Layer {
     grads_ = std::move(grads);
   }
   virtual void allocate_workspace(Backend&, int /*max_batch*/) {}
+  // Passes its input through unchanged outside training (dropout): the model then skips it.
+  virtual bool identity_at_inference() const { return false; }
 
   virtual void forward(const Pass& pass, const float* x, float* y) = 0;
   // dy may be overwritten (it is scratch); dx is null for the first layer (no input gradient).

@@ -73,6 +73,7 @@ class Dropout final : public Layer {
  public:
   Dropout(const LayerSpec& spec, int index, Shape in);
   const char* kind() const override { return "Dropout"; }
+  bool identity_at_inference() const override { return true; }
   void forward(const Pass& pass, const float* x, float* y) override;
   void backward(const Pass& pass, const float* x, const float* y, float* dy, float* dx) override;
 
