@@ -12,6 +12,7 @@
 
 #include "engine/default_config.h"
 #include "engine/errors.h"
+#include "tests/expect_input_error.h"
 #include "tests/temp_dir.h"
 
 namespace hdr {
@@ -66,17 +67,7 @@ ParamCount count_params(const ModelSpec& m) {
   return p;
 }
 
-// Runs `fn` and checks that it throws InputError whose message holds every needle.
-template <class Fn>
-void expect_input_error(Fn fn, std::initializer_list<std::string> needles) {
-  try {
-    fn();
-    FAIL() << "no error thrown";
-  } catch (const InputError& e) {
-    const std::string msg = e.what();
-    for (const auto& n : needles) EXPECT_NE(msg.find(n), std::string::npos) << "message: " << msg << "\nmissing: " << n;
-  }
-}
+using test::expect_input_error;
 
 // Every field, so that two configs can be compared and a difference read.
 std::string describe(const Config& c) {

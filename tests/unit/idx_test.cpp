@@ -5,6 +5,7 @@
 #include <string>
 
 #include "engine/errors.h"
+#include "tests/expect_input_error.h"
 #include "engine/idx.h"
 #include "tests/temp_dir.h"
 
@@ -57,17 +58,7 @@ Bytes idx_file(uint32_t magic, std::vector<uint32_t> sizes, size_t payload) {
   return b;
 }
 
-// Runs `fn` and checks that it throws InputError whose message holds every needle.
-template <class Fn>
-void expect_input_error(Fn fn, std::initializer_list<std::string> needles) {
-  try {
-    fn();
-    FAIL() << "no error thrown";
-  } catch (const InputError& e) {
-    const std::string msg = e.what();
-    for (const auto& n : needles) EXPECT_NE(msg.find(n), std::string::npos) << "message: " << msg << "\nmissing: " << n;
-  }
-}
+using test::expect_input_error;
 
 TEST(IdxBadFile, WellFormedCraftedFilesAreRead) {  // the control for the failure cases below
   TempDir dir;

@@ -51,19 +51,37 @@ struct Bench {
   double peak_gflops = 0;
 };
 
+// A model, its training data on the device and a TrainStep: what the train and kernels
+// benchmarks run, step s on the data's rows s * batch onwards.
+struct TrainingRig {
+  TrainingRig(Bench& b)
+      : batch(b.config.train.batch_size),
+        lr(b.config.train.learning_rate),
+        model(b.config.model, *b.backend, batch),
+        data(*b.backend, b.train_images),
+        step(model, *b.backend, b.config),
+        metrics(*b.backend, 2) {
+    model.initialize(b.config.train.seed);
+    metrics.zero();
+  }
+  int steps_available() const { return data.count / batch; }
+  void run(int s) { step.run(data, data.rows.data() + s * batch, batch, 0, s * batch, lr, metrics.data()); }
+
+  int batch;
+  float lr;
+  Model model;
+  DeviceImages data;
+  TrainStep step;
+  DeviceArray<double> metrics;
+};
+
 nlohmann::json bench_train(Bench& b, const BenchArgs& args) {
-  const int batch = b.config.train.batch_size;
-  Model model(b.config.model, *b.backend, batch);
-  model.initialize(b.config.train.seed);
-  const DeviceImages data(*b.backend, b.train_images);
-  TrainStep step(model, *b.backend, b.config);
-  DeviceArray<double> metrics(*b.backend, 2);
-  metrics.zero();
-  const int per_run = std::min(args.steps, data.count / batch);
+  TrainingRig rig(b);
+  const int batch = rig.batch, per_run = std::min(args.steps, rig.steps_available());
   const auto seconds = time_runs(*b.backend, args.repeats, [&] {
-    for (int s = 0; s < per_run; ++s)
-      step.run(data, data.rows.data() + s * batch, batch, 0, s * batch, b.config.train.learning_rate, metrics.data());
+    for (int s = 0; s < per_run; ++s) rig.run(s);
   });
+  const Model& model = rig.model;
   const double images_per_second = per_run * batch / median(seconds);
   const double flops_per_image = 3.0 * double(model.forward_flops_per_image());  // forward + 2x backward
   const double gflops = images_per_second * flops_per_image * 1e-9;
@@ -99,20 +117,13 @@ nlohmann::json bench_infer(Bench& b, const BenchArgs& args) {
 }
 
 nlohmann::json bench_kernels(Bench& b, const BenchArgs& args) {
-  const int batch = b.config.train.batch_size;
-  Model model(b.config.model, *b.backend, batch);
-  model.initialize(b.config.train.seed);
-  const DeviceImages data(*b.backend, b.train_images);
-  TrainStep step(model, *b.backend, b.config);
-  DeviceArray<double> metrics(*b.backend, 2);
-  metrics.zero();
-  const int steps = std::min(args.steps, data.count / batch);
-  step.run(data, data.rows.data(), batch, 0, 0, b.config.train.learning_rate, metrics.data());  // warm-up
+  TrainingRig rig(b);
+  const int batch = rig.batch, steps = std::min(args.steps, rig.steps_available());
+  rig.run(0);  // warm-up: primitives created, caches filled
   StepProfile profile;
-  step.attach_profile(&profile);
-  for (int s = 0; s < steps; ++s)
-    step.run(data, data.rows.data() + s * batch, batch, 0, s * batch, b.config.train.learning_rate, metrics.data());
-  step.attach_profile(nullptr);
+  rig.step.attach_profile(&profile);
+  for (int s = 0; s < steps; ++s) rig.run(s);
+  rig.step.attach_profile(nullptr);
 
   nlohmann::json ops = nlohmann::json::array();
   auto add = [&](const std::string& name, double seconds, double flops) {
