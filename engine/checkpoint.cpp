@@ -283,6 +283,13 @@ Checkpoint load_checkpoint(const fs::path& path) {
   return ck;
 }
 
+bool looks_like_checkpoint(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  char magic[sizeof kMagic] = {};
+  in.read(magic, sizeof magic);
+  return in.gcount() == sizeof magic && std::memcmp(magic, kMagic, sizeof magic) == 0;
+}
+
 const NamedTensor* find_tensor(const Checkpoint& checkpoint, std::string_view name) {
   for (const NamedTensor& t : checkpoint.tensors)
     if (t.name == name) return &t;

@@ -49,4 +49,7 @@ Checkpoint load_checkpoint(const std::filesystem::path& path);
 // The tensor called `name`, or nullptr.
 const NamedTensor* find_tensor(const Checkpoint& checkpoint, std::string_view name);
 
+// True when the file starts with the checkpoint magic (a cheap sniff; load_checkpoint validates).
+bool looks_like_checkpoint(const std::filesystem::path& path);
+
 }  // namespace hdr

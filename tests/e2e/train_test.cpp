@@ -10,6 +10,7 @@
 #include "engine/config.h"
 #include "engine/dataset.h"
 #include "engine/trainer.h"
+#include "tests/process.h"
 #include "tests/temp_dir.h"
 
 namespace hdr {
@@ -68,6 +69,19 @@ TEST_F(TutorialRun, CheckpointReloadGivesIdenticalPredictions) {
   EXPECT_EQ(again.accuracy, result_->test.accuracy);
   EXPECT_EQ(again.loss, result_->test.loss);
   EXPECT_EQ(again.confusion, result_->test.confusion);
+}
+
+TEST_F(TutorialRun, EvalCommandReproducesTheRecordedAccuracy) {
+  const auto r = test::run_command(std::string(HDR_EXE) + " eval --device cpu '" + result_->checkpoint.string() + "'");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("(identical)"), std::string::npos) << r.output;
+}
+
+TEST_F(TutorialRun, InfoCommandReadsTheCheckpoint) {
+  const auto r = test::run_command(std::string(HDR_EXE) + " info '" + result_->checkpoint.string() + "'");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("Total params: 93,322"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("Trained model:"), std::string::npos) << r.output;
 }
 
 TEST_F(TutorialRun, HistoryFilesAreWritten) {

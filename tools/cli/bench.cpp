@@ -85,12 +85,13 @@ nlohmann::json bench_train(Bench& b, const BenchArgs& args) {
   const double images_per_second = per_run * batch / median(seconds);
   const double flops_per_image = 3.0 * double(model.forward_flops_per_image());  // forward + 2x backward
   const double gflops = images_per_second * flops_per_image * 1e-9;
-  return {{"images_per_second", images_per_second},
-          {"seconds_per_step", median(seconds) / per_run},
-          {"batch", batch},
-          {"mflop_per_image", flops_per_image * 1e-6},
-          {"gflops", gflops},
-          {"percent_of_peak", 100.0 * gflops / b.peak_gflops}};
+  nlohmann::json r = {{"images_per_second", images_per_second},
+                      {"seconds_per_step", median(seconds) / per_run},
+                      {"batch", batch},
+                      {"mflop_per_image", flops_per_image * 1e-6},
+                      {"gflops", gflops}};
+  if (b.peak_gflops > 0) r["percent_of_peak"] = 100.0 * gflops / b.peak_gflops;
+  return r;
 }
 
 nlohmann::json bench_infer(Bench& b, const BenchArgs& args) {
@@ -109,11 +110,12 @@ nlohmann::json bench_infer(Bench& b, const BenchArgs& args) {
   const auto single_seconds = time_runs(*b.backend, 200, [&] { infer(1); });
   const double images_per_second = n / median(batch_seconds);
   const double gflops = images_per_second * double(model.forward_flops_per_image()) * 1e-9;
-  return {{"batch", n},
-          {"images_per_second", images_per_second},
-          {"gflops", gflops},
-          {"percent_of_peak", 100.0 * gflops / b.peak_gflops},
-          {"single_image_latency_ms", 1e3 * median(single_seconds)}};
+  nlohmann::json r = {{"batch", n},
+                      {"images_per_second", images_per_second},
+                      {"gflops", gflops},
+                      {"single_image_latency_ms", 1e3 * median(single_seconds)}};
+  if (b.peak_gflops > 0) r["percent_of_peak"] = 100.0 * gflops / b.peak_gflops;
+  return r;
 }
 
 nlohmann::json bench_kernels(Bench& b, const BenchArgs& args) {
@@ -131,7 +133,7 @@ nlohmann::json bench_kernels(Bench& b, const BenchArgs& args) {
     nlohmann::json op = {{"op", name}, {"ms_per_step", ms}};
     if (flops > 0) {
       op["gflops"] = flops * batch / (seconds / steps) * 1e-9;
-      op["percent_of_peak"] = 100.0 * op["gflops"].get<double>() / b.peak_gflops;
+      if (b.peak_gflops > 0) op["percent_of_peak"] = 100.0 * op["gflops"].get<double>() / b.peak_gflops;
     }
     ops.push_back(op);
   };
@@ -145,22 +147,29 @@ nlohmann::json bench_kernels(Bench& b, const BenchArgs& args) {
   return {{"batch", batch}, {"steps", steps}, {"ops", ops}};
 }
 
+// " = 35.0% of peak" when the run measured a peak (CPU backend), else nothing.
+std::string of_peak(const nlohmann::json& j) {
+  return j.contains("percent_of_peak") ? fmt::format(" = {:.1f}% of peak", j["percent_of_peak"].get<double>()) : "";
+}
+
 void print_human(const nlohmann::json& r) {
-  fmt::print("machine: FP32 peak {:.0f} GFLOP/s measured ({})\n", r["peak_gflops"].get<double>(),
-             r["backend"].get<std::string>());
+  if (r.contains("peak_gflops"))
+    fmt::print("machine: FP32 peak {:.0f} GFLOP/s measured ({})\n", r["peak_gflops"].get<double>(),
+               r["backend"].get<std::string>());
+  else
+    fmt::print("backend: {}\n", r["backend"].get<std::string>());
   if (r.contains("train")) {
     const auto& t = r["train"];
-    fmt::print("train  {}: {:.0f} images/s (batch {}, {:.2f} ms/step), {:.1f} MFLOP/image, {:.0f} GFLOP/s = {:.1f}% "
-               "of peak\n",
+    fmt::print("train  {}: {:.0f} images/s (batch {}, {:.2f} ms/step), {:.1f} MFLOP/image, {:.0f} GFLOP/s{}\n",
                r["model"].get<std::string>(), t["images_per_second"].get<double>(), t["batch"].get<int>(),
                1e3 * t["seconds_per_step"].get<double>(), t["mflop_per_image"].get<double>(),
-               t["gflops"].get<double>(), t["percent_of_peak"].get<double>());
+               t["gflops"].get<double>(), of_peak(t));
   }
   if (r.contains("infer")) {
     const auto& i = r["infer"];
-    fmt::print("infer  batch {}: {:.0f} images/s, {:.0f} GFLOP/s = {:.1f}% of peak; single image {:.3f} ms\n",
-               i["batch"].get<int>(), i["images_per_second"].get<double>(), i["gflops"].get<double>(),
-               i["percent_of_peak"].get<double>(), i["single_image_latency_ms"].get<double>());
+    fmt::print("infer  batch {}: {:.0f} images/s, {:.0f} GFLOP/s{}; single image {:.3f} ms\n", i["batch"].get<int>(),
+               i["images_per_second"].get<double>(), i["gflops"].get<double>(), of_peak(i),
+               i["single_image_latency_ms"].get<double>());
   }
   if (r.contains("kernels")) {
     const auto& k = r["kernels"];
@@ -170,10 +179,7 @@ void print_human(const nlohmann::json& r) {
                k["batch"].get<int>(), k["steps"].get<int>(), total);
     for (const auto& op : k["ops"]) {
       const double ms = op["ms_per_step"].get<double>();
-      std::string rate = op.contains("gflops") ? fmt::format("{:7.1f} GFLOP/s {:5.1f}% of peak",
-                                                             op["gflops"].get<double>(),
-                                                             op["percent_of_peak"].get<double>())
-                                               : "";
+      const std::string rate = op.contains("gflops") ? fmt::format("{:7.1f} GFLOP/s{}", op["gflops"].get<double>(), of_peak(op)) : "";
       fmt::print("  {:<44} {:8.3f} ms {:5.1f}%  {}\n", op["op"].get<std::string>(), ms, 100.0 * ms / total, rate);
     }
   }
@@ -190,9 +196,12 @@ void run_bench(const BenchArgs& args) {
   std::vector<int32_t> first(static_cast<size_t>(count));
   std::iota(first.begin(), first.end(), 0);
   b.train_images = subset(all, first);
-  b.peak_gflops = measure_fp32_peak_gflops();
+  // % of peak is against this machine's CPU peak, so it is only reported for the CPU backend.
+  const bool on_cpu = b.backend->name().starts_with("cpu");
+  if (on_cpu) b.peak_gflops = measure_fp32_peak_gflops();
 
-  nlohmann::json r = {{"model", b.config.model.name}, {"backend", b.backend->name()}, {"peak_gflops", b.peak_gflops}};
+  nlohmann::json r = {{"model", b.config.model.name}, {"backend", b.backend->name()}};
+  if (on_cpu) r["peak_gflops"] = b.peak_gflops;
   if (args.what == "train" || args.what == "all") r["train"] = bench_train(b, args);
   if (args.what == "infer" || args.what == "all") r["infer"] = bench_infer(b, args);
   if (args.what == "kernels" || args.what == "all") r["kernels"] = bench_kernels(b, args);

@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "engine/errors.h"
@@ -86,13 +85,6 @@ void ensure_mnist(const std::string& dir) {
     if (MnistFiles(dir).all_present()) return;
   }
   throw InputError(fmt::format("{}: the four MNIST IDX files are missing; run tools/fetch_mnist.sh {}", dir, dir));
-}
-
-bool is_checkpoint(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  char magic[8] = {};
-  in.read(magic, sizeof magic);
-  return in.gcount() == 8 && std::string(magic, 8) == "HDRCKPT\n";
 }
 
 LoadedModel load_model(const std::string& path, Backend& backend, int max_batch) {

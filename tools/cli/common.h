@@ -42,7 +42,4 @@ struct LoadedModel {
 };
 LoadedModel load_model(const std::string& path, Backend& backend, int max_batch);
 
-// True when the file starts with the checkpoint magic (else it is taken for an INI config).
-bool is_checkpoint(const std::string& path);
-
 }  // namespace hdr::cli

@@ -16,7 +16,7 @@ void add_info_command(CLI::App& app) {
   cmd->add_option("--set", *overrides, "Override a config key: section.key=value (repeatable)");
   cmd->callback([target, overrides] {
     auto backend = make_cpu_backend(1);
-    if (!target->empty() && is_checkpoint(*target)) {
+    if (!target->empty() && looks_like_checkpoint(*target)) {
       const LoadedModel m = load_model(*target, *backend, 1);
       fmt::print("{}", m.model->summary());
       fmt::print("Trained model: {}\n", *target);
