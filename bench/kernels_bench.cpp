@@ -60,6 +60,28 @@ void BM_BnReluBackward(benchmark::State& state) {
 }
 BENCHMARK(BM_BnReluBackward)->Args({32, 26})->Args({64, 11})->Unit(benchmark::kMicrosecond);
 
+void BM_BnReluMaxPoolBackward(benchmark::State& state) {
+  BatchNormGeometry g;
+  g.n = kBatch;
+  g.c = int(state.range(0));
+  const int hw = int(state.range(1));
+  g.spatial = hw * hw;
+  g.activation = BnActivation::kReluBefore;
+  const PoolGeometry p{g.n, g.c, hw, hw, 2, 2};
+  const size_t count = size_t(g.n) * g.c * g.spatial, out = size_t(g.n) * g.c * p.out_h() * p.out_w();
+  const auto x = filled(count), dy = filled(out);
+  std::vector<int32_t> argmax(out);
+  std::vector<float> y(out), dx(count), gamma(size_t(g.c), 1.0f), beta(size_t(g.c)), mean(size_t(g.c)),
+      inv(size_t(g.c), 1.0f), rm(size_t(g.c)), rv(size_t(g.c), 1.0f), dg(size_t(g.c)), db(size_t(g.c));
+  cpu::nchw16c::bn_relu_maxpool_forward_train(g, p, x.data(), gamma.data(), beta.data(), rm.data(), rv.data(),
+                                              mean.data(), inv.data(), y.data(), argmax.data());
+  for (auto _ : state)
+    cpu::nchw16c::bn_relu_maxpool_backward(g, p, x.data(), dy.data(), argmax.data(), gamma.data(), beta.data(),
+                                           mean.data(), inv.data(), dx.data(), dg.data(), db.data());
+  set_bytes(state, 3.0 * double(count) * sizeof(float));  // x read twice, dx written
+}
+BENCHMARK(BM_BnReluMaxPoolBackward)->Args({32, 26})->Args({64, 11})->Unit(benchmark::kMicrosecond);
+
 void BM_MaxPoolForward(benchmark::State& state) {
   const PoolGeometry g{kBatch, int(state.range(0)), int(state.range(1)), int(state.range(1)), 2, 2};
   const size_t in = size_t(g.n) * g.c * g.h * g.w, out = size_t(g.n) * g.c * g.out_h() * g.out_w();

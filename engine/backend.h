@@ -53,6 +53,21 @@ class Backend {
   virtual void bn_relu_backward(const BatchNormGeometry& g, const float* x, const float* dy, const float* gamma,
                                 const float* beta, const float* save_mean, const float* save_inv_std, float* dx,
                                 float* dgamma, float* dbeta) = 0;
+  // Batch norm + ReLU then max pooling (seed 000's conv blocks), fused where a backend can: the
+  // results are exactly those of bn_relu_forward_* then maxpool_forward (and of maxpool_backward
+  // then bn_relu_backward, from the pooled gradient dy). bn_out / d_bn_out are scratch of the
+  // batch-norm output's size a backend may use; the defaults run the two ops through them.
+  virtual void bn_relu_maxpool_forward_train(const BatchNormGeometry& g, const PoolGeometry& p, const float* x,
+                                             const float* gamma, const float* beta, float* running_mean,
+                                             float* running_var, float* save_mean, float* save_inv_std,
+                                             float* bn_out, float* y, int32_t* argmax);
+  virtual void bn_relu_maxpool_forward_infer(const BatchNormGeometry& g, const PoolGeometry& p, const float* x,
+                                             const float* gamma, const float* beta, const float* running_mean,
+                                             const float* running_var, float* bn_out, float* y, int32_t* argmax);
+  virtual void bn_relu_maxpool_backward(const BatchNormGeometry& g, const PoolGeometry& p, const float* x,
+                                        const float* dy, const int32_t* argmax, const float* gamma,
+                                        const float* beta, const float* save_mean, const float* save_inv_std,
+                                        float* d_bn_out, float* dx, float* dgamma, float* dbeta);
   virtual void relu_forward(int64_t count, const float* x, float* y) = 0;
   virtual void relu_backward(int64_t count, const float* y, const float* dy, float* dx) = 0;
   virtual void bias_add(int rows, int cols, const float* bias, float* y) = 0;

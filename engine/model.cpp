@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "engine/errors.h"
+#include "engine/layers/layers.h"
 #include "engine/timed.h"
 #include "kernels/philox.cuh"
 
@@ -14,6 +15,10 @@ namespace hdr {
 Model::Model(const ModelSpec& spec, Backend& backend, int max_batch)
     : spec_(spec), backend_(backend), max_batch_(max_batch) {
   if (spec.layers.empty()) throw InputError("the model has no layers");
+  if (spec.layers.front().type == LayerType::kBatchNorm)  // its backward has no input gradient to write
+    throw InputError(fmt::format("[layer.{}] a batchnorm layer cannot come first: normalise the input with [data] "
+                                 "mean and std instead",
+                                 spec.layers.front().name));
   Shape shape = input_shape();
   int64_t largest = shape.size();
   // A conv/dense ReLU followed by a plain batch norm is folded into it (y = bn(relu(x))).
@@ -67,6 +72,9 @@ Model::Model(const ModelSpec& spec, Backend& backend, int max_batch)
     layers_[i]->allocate_workspace(backend, max_batch);
     activations_.emplace_back(backend, size_t(max_batch) * layers_[i]->output_shape().size());
   }
+  fused_.assign(layers_.size(), false);
+  for (size_t i = 0; i + 1 < layers_.size(); ++i)
+    fused_[i] = dynamic_cast<BatchNorm*>(layers_[i].get()) && dynamic_cast<MaxPool2D*>(layers_[i + 1].get());
   grad_a_ = DeviceArray<float>(backend, size_t(max_batch) * largest);
   grad_b_ = DeviceArray<float>(backend, size_t(max_batch) * largest);
 }
@@ -166,9 +174,19 @@ const float* Model::forward(const Pass& pass, const float* x) {
   const float* in = x;
   for (size_t i = 0; i < layers_.size(); ++i) {
     if (!pass.training && layers_[i]->identity_at_inference()) continue;  // no copy through dropout
+    double* seconds = profile_ ? &(*profile_)[i].forward_seconds : nullptr;
+    if (fused_[i]) {  // batch norm + max pooling in one op; the time goes to the batch norm's row
+      float* out = activations_[i + 1].data();
+      timed(backend_, seconds, [&] {
+        static_cast<BatchNorm&>(*layers_[i]).forward_pooled(pass, static_cast<MaxPool2D&>(*layers_[i + 1]), in,
+                                                            activations_[i].data(), out);
+      });
+      in = out;
+      ++i;
+      continue;
+    }
     float* out = activations_[i].data();
-    timed(backend_, profile_ ? &(*profile_)[i].forward_seconds : nullptr,
-          [&] { layers_[i]->forward(pass, in, out); });
+    timed(backend_, seconds, [&] { layers_[i]->forward(pass, in, out); });
     in = out;
   }
   return in;
@@ -177,11 +195,21 @@ const float* Model::forward(const Pass& pass, const float* x) {
 void Model::backward(const Pass& pass, const float* x, float* dlogits) {
   float* dy = dlogits;
   for (size_t i = layers_.size(); i-- > 0;) {
-    const float* in = i == 0 ? x : activations_[i - 1].data();
-    float* dx = i == 0 ? nullptr : dy == grad_a_.data() ? grad_b_.data() : grad_a_.data();
-    timed(backend_, profile_ ? &(*profile_)[i].backward_seconds : nullptr,
-          [&] { layers_[i]->backward(pass, in, activations_[i].data(), dy, dx); });
+    const bool pair = i > 0 && fused_[i - 1];  // layer i is the max pooling of a fused pair
+    const size_t first = pair ? i - 1 : i;
+    const float* in = first == 0 ? x : activations_[first - 1].data();
+    float* dx = first == 0 ? nullptr : dy == grad_a_.data() ? grad_b_.data() : grad_a_.data();
+    double* seconds = profile_ ? &(*profile_)[first].backward_seconds : nullptr;
+    if (pair) {
+      timed(backend_, seconds, [&] {
+        static_cast<BatchNorm&>(*layers_[first]).backward_pooled(pass, static_cast<MaxPool2D&>(*layers_[i]), in, dy,
+                                                                 activations_[first].data(), dx);
+      });
+    } else {
+      timed(backend_, seconds, [&] { layers_[i]->backward(pass, in, activations_[i].data(), dy, dx); });
+    }
     dy = dx;
+    i = first;
   }
 }
 

@@ -84,6 +84,8 @@ class Model {
   ParamCounts counts_;
   DeviceArray<float> values_, grads_, moment1_, moment2_, state_;
   std::vector<DeviceArray<float>> activations_;  // each layer's output
+  // fused_[i]: layer i is a batch norm whose max pooling (layer i + 1) runs in the same op.
+  std::vector<bool> fused_;
   DeviceArray<float> grad_a_, grad_b_;           // ping-pong buffers for backward
   std::vector<LayerTiming>* profile_ = nullptr;
 };

@@ -87,6 +87,37 @@ class CpuBackend final : public Backend {
     else
       cpu::bn_relu_backward(g, x, dy, gamma, beta, save_mean, save_inv_std, dx, dgamma, dbeta);
   }
+  // Fused on nChw16c tensors with non-overlapping windows; otherwise the parts (Backend's default).
+  static bool fusable(const BatchNormGeometry& g, const PoolGeometry& p) {
+    return nchw16c::is_blocked(g.c, g.spatial) && p.stride == p.size;
+  }
+  void bn_relu_maxpool_forward_train(const BatchNormGeometry& g, const PoolGeometry& p, const float* x,
+                                     const float* gamma, const float* beta, float* running_mean, float* running_var,
+                                     float* save_mean, float* save_inv_std, float* bn_out, float* y,
+                                     int32_t* argmax) override {
+    if (!fusable(g, p))
+      return Backend::bn_relu_maxpool_forward_train(g, p, x, gamma, beta, running_mean, running_var, save_mean,
+                                                    save_inv_std, bn_out, y, argmax);
+    nchw16c::bn_relu_maxpool_forward_train(g, p, x, gamma, beta, running_mean, running_var, save_mean, save_inv_std,
+                                           y, argmax);
+  }
+  void bn_relu_maxpool_forward_infer(const BatchNormGeometry& g, const PoolGeometry& p, const float* x,
+                                     const float* gamma, const float* beta, const float* running_mean,
+                                     const float* running_var, float* bn_out, float* y, int32_t* argmax) override {
+    if (!fusable(g, p))
+      return Backend::bn_relu_maxpool_forward_infer(g, p, x, gamma, beta, running_mean, running_var, bn_out, y,
+                                                    argmax);
+    nchw16c::bn_relu_maxpool_forward_infer(g, p, x, gamma, beta, running_mean, running_var, y, argmax);
+  }
+  void bn_relu_maxpool_backward(const BatchNormGeometry& g, const PoolGeometry& p, const float* x, const float* dy,
+                                const int32_t* argmax, const float* gamma, const float* beta, const float* save_mean,
+                                const float* save_inv_std, float* d_bn_out, float* dx, float* dgamma,
+                                float* dbeta) override {
+    if (!fusable(g, p))
+      return Backend::bn_relu_maxpool_backward(g, p, x, dy, argmax, gamma, beta, save_mean, save_inv_std, d_bn_out,
+                                               dx, dgamma, dbeta);
+    nchw16c::bn_relu_maxpool_backward(g, p, x, dy, argmax, gamma, beta, save_mean, save_inv_std, dx, dgamma, dbeta);
+  }
   void relu_forward(int64_t count, const float* x, float* y) override { cpu::relu_forward(count, x, y); }
   void relu_backward(int64_t count, const float* y, const float* dy, float* dx) override {
     cpu::relu_backward(count, y, dy, dx);

@@ -41,6 +41,23 @@ void BatchNorm::forward(const Pass& pass, const float* x, float* y) {
     pass.backend.bn_relu_forward_infer(geometry(pass.n), x, values_[0], values_[1], values_[2], values_[3], y);
 }
 
+void BatchNorm::forward_pooled(const Pass& pass, MaxPool2D& pool, const float* x, float* bn_out, float* y) {
+  if (pass.training)
+    pass.backend.bn_relu_maxpool_forward_train(geometry(pass.n), pool.geometry(pass.n), x, values_[0], values_[1],
+                                               values_[2], values_[3], save_mean_.data(), save_inv_std_.data(), bn_out,
+                                               y, pool.argmax());
+  else
+    pass.backend.bn_relu_maxpool_forward_infer(geometry(pass.n), pool.geometry(pass.n), x, values_[0], values_[1],
+                                               values_[2], values_[3], bn_out, y, pool.argmax());
+}
+
+void BatchNorm::backward_pooled(const Pass& pass, MaxPool2D& pool, const float* x, const float* dy, float* bn_out,
+                                float* dx) {
+  pass.backend.bn_relu_maxpool_backward(geometry(pass.n), pool.geometry(pass.n), x, dy, pool.argmax(), values_[0],
+                                        values_[1], save_mean_.data(), save_inv_std_.data(), bn_out, dx, grads_[0],
+                                        grads_[1]);
+}
+
 void BatchNorm::backward(const Pass& pass, const float* x, const float*, float* dy, float* dx) {
   pass.backend.bn_relu_backward(geometry(pass.n), x, dy, values_[0], values_[1], save_mean_.data(),
                                 save_inv_std_.data(), dx, grads_[0], grads_[1]);

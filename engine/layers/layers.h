@@ -39,9 +39,16 @@ class Dense final : public Layer {
   bool relu_;
 };
 
+class MaxPool2D;
+
 class BatchNorm final : public Layer {
  public:
   BatchNorm(const LayerSpec& spec, Shape in, BnActivation activation);
+  // This layer and the max pooling after it in one backend op (Backend::bn_relu_maxpool_*):
+  // the same results as the two layers one after the other. bn_out is this layer's own output
+  // buffer, scratch here; dy is the pooled gradient.
+  void forward_pooled(const Pass& pass, MaxPool2D& pool, const float* x, float* bn_out, float* y);
+  void backward_pooled(const Pass& pass, MaxPool2D& pool, const float* x, const float* dy, float* bn_out, float* dx);
   const char* kind() const override { return "BatchNormalization"; }
   std::vector<ParamInfo> params() const override;
   void allocate_workspace(Backend& backend, int max_batch) override;
@@ -62,9 +69,10 @@ class MaxPool2D final : public Layer {
   void allocate_workspace(Backend& backend, int max_batch) override;
   void forward(const Pass& pass, const float* x, float* y) override;
   void backward(const Pass& pass, const float* x, const float* y, float* dy, float* dx) override;
+  PoolGeometry geometry(int n) const;
+  int32_t* argmax() { return argmax_.data(); }
 
  private:
-  PoolGeometry geometry(int n) const;
   int size_, stride_;
   DeviceArray<int32_t> argmax_;
 };

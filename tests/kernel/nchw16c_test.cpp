@@ -108,6 +108,55 @@ TEST(Nchw16c, MaxPoolMatchesTheNchwTwin) {
   }
 }
 
+// The fused batch norm + pooling against its two parts, in every activation order, on an odd
+// map (13x13: the last row and column belong to no window, yet their dx is not zero).
+TEST(Nchw16c, BatchNormMaxPoolEqualsItsParts) {
+  for (BnActivation act : {BnActivation::kNone, BnActivation::kReluAfter, BnActivation::kReluBefore}) {
+    BatchNormGeometry g;
+    g.n = 3;
+    g.c = 32;
+    g.spatial = 13 * 13;
+    g.activation = act;
+    const PoolGeometry p{g.n, g.c, 13, 13, 2, 2};
+    const int64_t out_plane = int64_t(p.out_h()) * p.out_w();
+    const size_t count = size_t(g.n) * g.c * g.spatial, out_count = size_t(g.n * g.c * out_plane);
+    const Floats x = blocked(g.n, g.c, g.spatial, pattern(count, 0.2f));
+    const Floats dy = blocked(g.n, g.c, out_plane, pattern(out_count, 1.1f));
+    const Floats gamma = pattern(size_t(g.c), 3.0f), beta = pattern(size_t(g.c), 4.0f);
+    Floats rm_a(size_t(g.c), 0.1f), rv_a(size_t(g.c), 0.9f), rm_b = rm_a, rv_b = rv_a;
+    Floats mean_a(size_t(g.c)), inv_a(size_t(g.c)), mean_b(size_t(g.c)), inv_b(size_t(g.c));
+    Floats bn(count), y_a(out_count), y_b(out_count);
+    std::vector<int32_t> arg_a(out_count), arg_b(out_count);
+    cpu::nchw16c::bn_relu_forward_train(g, x.data(), gamma.data(), beta.data(), rm_a.data(), rv_a.data(),
+                                        mean_a.data(), inv_a.data(), bn.data());
+    cpu::nchw16c::maxpool_forward(p, bn.data(), y_a.data(), arg_a.data());
+    cpu::nchw16c::bn_relu_maxpool_forward_train(g, p, x.data(), gamma.data(), beta.data(), rm_b.data(), rv_b.data(),
+                                                mean_b.data(), inv_b.data(), y_b.data(), arg_b.data());
+    EXPECT_EQ(y_b, y_a);
+    EXPECT_EQ(arg_b, arg_a);
+    EXPECT_EQ(rv_b, rv_a);
+
+    Floats dbn(count), dx_a(count), dx_b(count), dg_a(size_t(g.c)), db_a(size_t(g.c)), dg_b(size_t(g.c)),
+        db_b(size_t(g.c));
+    cpu::nchw16c::maxpool_backward(p, dy.data(), arg_a.data(), dbn.data());
+    cpu::nchw16c::bn_relu_backward(g, x.data(), dbn.data(), gamma.data(), beta.data(), mean_a.data(), inv_a.data(),
+                                   dx_a.data(), dg_a.data(), db_a.data());
+    cpu::nchw16c::bn_relu_maxpool_backward(g, p, x.data(), dy.data(), arg_b.data(), gamma.data(), beta.data(),
+                                           mean_b.data(), inv_b.data(), dx_b.data(), dg_b.data(), db_b.data());
+    // The fused pass sums window by window instead of position by position: float rounding only.
+    expect_close(dx_b, dx_a, "fused dx", {1e-5, 1e-4});
+    expect_close(dg_b, dg_a, "fused dgamma", {1e-5, 1e-4});
+    expect_close(db_b, db_a, "fused dbeta", {1e-5, 1e-4});
+
+    cpu::nchw16c::bn_relu_forward_infer(g, x.data(), gamma.data(), beta.data(), rm_a.data(), rv_a.data(), bn.data());
+    cpu::nchw16c::maxpool_forward(p, bn.data(), y_a.data(), arg_a.data());
+    cpu::nchw16c::bn_relu_maxpool_forward_infer(g, p, x.data(), gamma.data(), beta.data(), rm_a.data(), rv_a.data(),
+                                                y_b.data(), arg_b.data());
+    EXPECT_EQ(y_b, y_a);
+    EXPECT_EQ(arg_b, arg_a);
+  }
+}
+
 TEST(Nchw16c, DropoutMaskIsTheNchwMask) {
   const int n = 3, c = 32;
   const int64_t spatial = 169;  // not a multiple of 4: Philox groups straddle channels
