@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "engine/config.h"
@@ -16,8 +17,13 @@ struct Datasets {
   LabelledImages train, validation, test;
 };
 
-// Reads data.dir (the four IDX files) and splits it as the DataSpec says.
-Datasets load_datasets(const DataSpec& spec, int classes, uint64_t seed);
+// Reads data.dir (the four IDX files), checks the images fit the model's input and splits the
+// training set as the DataSpec says (a split > 0 must leave at least one validation image).
+Datasets load_datasets(const DataSpec& spec, const ModelSpec& model, uint64_t seed);
+
+// Throws InputError unless the images of `set` (from `source`, single-channel as IDX images are)
+// have the model's input size.
+void require_input_size(const LabelledImages& set, const ModelSpec& model, const std::string& source);
 
 // The rows of `set` at `rows`, in that order.
 LabelledImages subset(const LabelledImages& set, const std::vector<int32_t>& rows);

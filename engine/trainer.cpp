@@ -23,18 +23,35 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
+// Writes text to path through a temporary file and a rename: a failed write (full disk,
+// unwritable folder) throws and leaves the previous file as it was.
+void write_file_atomically(const std::filesystem::path& path, const std::string& text) {
+  const std::filesystem::path tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.flush();
+    if (!out) {
+      std::error_code ec;
+      std::filesystem::remove(tmp, ec);
+      throw std::runtime_error(fmt::format("cannot write {}", path.string()));
+    }
+  }
+  std::filesystem::rename(tmp, path);
+}
+
 void write_history(const std::filesystem::path& dir, const std::vector<EpochRecord>& history) {
-  std::ofstream csv(dir / "history.csv");
-  csv << "epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds,images_per_second\n";
+  std::string csv = "epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds,images_per_second\n";
   nlohmann::json json = nlohmann::json::array();
   for (const EpochRecord& r : history) {
-    csv << fmt::format("{},{:.6f},{:.6f},{:.6f},{:.6f},{:.6g},{:.3f},{:.1f}\n", r.epoch, r.loss, r.accuracy,
-                       r.val_loss, r.val_accuracy, r.lr, r.seconds, r.images_per_second);
+    csv += fmt::format("{},{:.6f},{:.6f},{:.6f},{:.6f},{:.6g},{:.3f},{:.1f}\n", r.epoch, r.loss, r.accuracy, r.val_loss,
+                       r.val_accuracy, r.lr, r.seconds, r.images_per_second);
     json.push_back({{"epoch", r.epoch}, {"loss", r.loss}, {"accuracy", r.accuracy}, {"val_loss", r.val_loss},
                     {"val_accuracy", r.val_accuracy}, {"lr", r.lr}, {"seconds", r.seconds},
                     {"images_per_second", r.images_per_second}});
   }
-  std::ofstream(dir / "history.json") << json.dump(2) << "\n";
+  write_file_atomically(dir / "history.csv", csv);
+  write_file_atomically(dir / "history.json", json.dump(2) + "\n");
 }
 
 // The Keras-like progress bar: "  512/48000 [>.....] 2.1s 11420 img/s - loss: 0.1234 - accuracy: 0.9612"
@@ -228,8 +245,9 @@ TrainResult train(const Config& config, Backend& backend, const Datasets& data, 
       std::fflush(stdout);
     }
     if (!std::isfinite(r.loss) || (has_validation && !std::isfinite(r.val_loss)))
-      throw std::runtime_error(fmt::format("epoch {}: the loss is {} (diverged); the last good checkpoint is {}",
-                                           r.epoch, r.loss, result.checkpoint.string()));
+      throw std::runtime_error(fmt::format("epoch {}: the loss is {} (diverged); {}", r.epoch, r.loss,
+                                           r.epoch > 1 ? "the last good checkpoint is " + result.checkpoint.string()
+                                                       : std::string("no checkpoint was written")));
 
     // The best epoch: early stopping's own judgement (with its min_delta) when it runs, as
     // Keras' restore_best_weights does; otherwise the lowest validation (or training) loss.

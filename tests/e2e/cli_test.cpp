@@ -2,6 +2,7 @@
 // the exit codes and messages for bad input.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <map>
 #include <string>
 
@@ -50,6 +51,28 @@ TEST(CliErrors, BadOverrideExits2AndNamesIt) {
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("train.epochs=ten"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("is not an integer"), std::string::npos) << r.output;
+}
+
+TEST(CliErrors, ImagesThatDoNotFitTheModelExit2) {
+  const auto r = run_command(hdr("train --device cpu --set model.input=20x20x1"));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("data/mnist holds 28x28 single-channel images but the model's [model] input is 20x20x1"),
+            std::string::npos)
+      << r.output;
+}
+
+TEST(CliErrors, ValidationSplitOfNoImageExits2) {
+  const auto r = run_command(hdr("train --device cpu --set data.train_limit=2"));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("validation_split 0.2 of 2 training images is no image at all"), std::string::npos)
+      << r.output;
+}
+
+TEST(CliErrors, OtherDataFolderIsNotFilledWithMnist) {
+  const auto r = run_command(hdr("train --device cpu --set data.dir=/tmp/hdr-no-such-data"));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("/tmp/hdr-no-such-data: the four IDX files are missing"), std::string::npos) << r.output;
+  EXPECT_FALSE(std::filesystem::exists("/tmp/hdr-no-such-data"));
 }
 
 TEST(CliErrors, UnknownDeviceExits2) {

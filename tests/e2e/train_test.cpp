@@ -24,7 +24,7 @@ class TutorialRun : public ::testing::Test {
     dir_ = new test::TempDir;
     config_ = new Config(load_config("configs/cnn_tutorial.ini", {"train.epochs=1", "data.train_limit=10000"}));
     backend_ = make_cpu_backend(0).release();
-    data_ = new Datasets(load_datasets(config_->data, config_->model.classes, config_->train.seed));
+    data_ = new Datasets(load_datasets(config_->data, config_->model, config_->train.seed));
     TrainOptions options;
     options.out_dir = dir_->path();
     options.progress = false;
@@ -48,6 +48,7 @@ class TutorialRun : public ::testing::Test {
 // 1, 2, 3 and 42 (95.1% with dropout off, 95.3% at batch 16), so the bar is 93%, not the 95%
 // first asked for; a broken layer or optimizer lands far below it (10-60%).
 TEST_F(TutorialRun, OneEpochOn10kImagesReaches93PercentOnTheTestSet) {
+  ASSERT_NE(result_, nullptr) << "the training run in SetUpTestSuite failed";
   ASSERT_EQ(result_->history.size(), 1u);
   EXPECT_EQ(data_->train.count(), 10000);
   EXPECT_EQ(result_->test.count, 10000);
@@ -61,6 +62,7 @@ TEST_F(TutorialRun, OneEpochOn10kImagesReaches93PercentOnTheTestSet) {
 }
 
 TEST_F(TutorialRun, CheckpointReloadGivesIdenticalPredictions) {
+  ASSERT_NE(result_, nullptr) << "the training run in SetUpTestSuite failed";
   const Checkpoint ckpt = load_checkpoint(result_->checkpoint);
   Model reloaded(config_->model, *backend_, kEvalBatch);
   reloaded.load_tensors(ckpt.tensors, result_->checkpoint.string());
@@ -72,12 +74,14 @@ TEST_F(TutorialRun, CheckpointReloadGivesIdenticalPredictions) {
 }
 
 TEST_F(TutorialRun, EvalCommandReproducesTheRecordedAccuracy) {
+  ASSERT_NE(result_, nullptr) << "the training run in SetUpTestSuite failed";
   const auto r = test::run_command(std::string(HDR_EXE) + " eval --device cpu '" + result_->checkpoint.string() + "'");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("(identical)"), std::string::npos) << r.output;
 }
 
 TEST_F(TutorialRun, InfoCommandReadsTheCheckpoint) {
+  ASSERT_NE(result_, nullptr) << "the training run in SetUpTestSuite failed";
   const auto r = test::run_command(std::string(HDR_EXE) + " info '" + result_->checkpoint.string() + "'");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("Total params: 93,322"), std::string::npos) << r.output;
@@ -85,6 +89,7 @@ TEST_F(TutorialRun, InfoCommandReadsTheCheckpoint) {
 }
 
 TEST_F(TutorialRun, HistoryFilesAreWritten) {
+  ASSERT_NE(result_, nullptr) << "the training run in SetUpTestSuite failed";
   EXPECT_TRUE(std::filesystem::is_regular_file(dir_->path() / "history.csv"));
   EXPECT_TRUE(std::filesystem::is_regular_file(dir_->path() / "history.json"));
 }
@@ -94,7 +99,7 @@ std::vector<NamedTensor> short_cnn_bn_run(const std::filesystem::path& out, uint
   const Config config = default_config({"train.epochs=1", "data.train_limit=640", "data.validation_split=0.1",
                                         "train.seed=" + std::to_string(seed)});
   auto backend = make_cpu_backend(2);
-  const Datasets data = load_datasets(config.data, config.model.classes, config.train.seed);
+  const Datasets data = load_datasets(config.data, config.model, config.train.seed);
   TrainOptions options;
   options.out_dir = out;
   options.progress = false;

@@ -91,7 +91,7 @@ TEST(GpuTraining, TutorialRunReachesTheCpuAccuracyWithCloseWeights) {
   HDR_REQUIRE_GPU();
   ASSERT_TRUE(MnistFiles("data/mnist").all_present()) << "run tools/fetch_mnist.sh first";
   const Config config = load_config("configs/cnn_tutorial.ini", {"train.epochs=3", "data.train_limit=2000"});
-  const Datasets data = load_datasets(config.data, config.model.classes, config.train.seed);
+  const Datasets data = load_datasets(config.data, config.model, config.train.seed);
   test::TempDir dir;
   TrainOptions options;
   options.progress = false;

@@ -72,6 +72,8 @@ TEST(Nchw16c, BatchNormMatchesTheNchwTwinInEveryOrder) {
                                         mean_b.data(), inv_b.data(), y_b.data());
     expect_close(plain(g.n, g.c, g.spatial, y_b), y_a, "forward y");
     expect_close(mean_b, mean_a, "saved mean");
+    expect_close(inv_b, inv_a, "saved 1/std");
+    expect_close(rm_b, rm_a, "running mean");
     expect_close(rv_b, rv_a, "running variance");
 
     Floats dx_a(count), dx_b(count), dg_a(size_t(g.c)), db_a(size_t(g.c)), dg_b(size_t(g.c)), db_b(size_t(g.c));

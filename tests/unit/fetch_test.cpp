@@ -31,7 +31,7 @@ std::string fetch(const fs::path& from, const fs::path& dest) {
 
 TEST(FetchMnist, ValidLocalCopyIsTaken) {
   TempDir tmp;
-  copy_mnist(tmp / "src");
+  ASSERT_NO_FATAL_FAILURE(copy_mnist(tmp / "src"));
   const auto r = run_command(fetch(tmp / "src", tmp / "dest"));
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(MnistFiles(tmp / "dest").all_present());
@@ -42,7 +42,7 @@ TEST(FetchMnist, ValidLocalCopyIsTaken) {
 
 TEST(FetchMnist, ChecksumMismatchIsDetectedAndNothingIsWritten) {
   TempDir tmp;
-  copy_mnist(tmp / "src");
+  ASSERT_NO_FATAL_FAILURE(copy_mnist(tmp / "src"));
   {  // flip one pixel byte in the test images
     std::fstream f(tmp / "src" / "t10k-images-idx3-ubyte", std::ios::in | std::ios::out | std::ios::binary);
     f.seekp(5000);
@@ -59,8 +59,8 @@ TEST(FetchMnist, ChecksumMismatchIsDetectedAndNothingIsWritten) {
 
 TEST(FetchMnist, CorruptFileInDestinationIsReplaced) {
   TempDir tmp;
-  copy_mnist(tmp / "src");
-  copy_mnist(tmp / "dest");
+  ASSERT_NO_FATAL_FAILURE(copy_mnist(tmp / "src"));
+  ASSERT_NO_FATAL_FAILURE(copy_mnist(tmp / "dest"));
   fs::resize_file(tmp / "dest" / "train-labels-idx1-ubyte", 100);
   const auto r = run_command(fetch(tmp / "src", tmp / "dest"));
   EXPECT_EQ(r.exit_code, 0) << r.output;
@@ -76,7 +76,7 @@ TEST(DataCommand, SummarisesRealMnist) {
 
 TEST(DataCommand, BadFileExitsWith2AndNamesIt) {
   TempDir tmp;
-  copy_mnist(tmp.path());
+  ASSERT_NO_FATAL_FAILURE(copy_mnist(tmp.path()));
   fs::resize_file(tmp / "t10k-labels-idx1-ubyte", 9000);
   const auto r = run_command(std::string(HDR_EXE) + " data --data '" + tmp.path().string() + "'");
   EXPECT_EQ(r.exit_code, 2) << r.output;

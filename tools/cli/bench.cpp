@@ -192,6 +192,7 @@ void run_bench(const BenchArgs& args) {
   ensure_mnist(b.config.data.dir);
   const MnistFiles files(b.config.data.dir);
   const LabelledImages all = read_idx_pair(files.train_images, files.train_labels, b.config.model.classes);
+  require_input_size(all, b.config.model, b.config.data.dir);
   const int count = std::min(all.count(), std::max(args.steps * b.config.train.batch_size, 1000));
   std::vector<int32_t> first(static_cast<size_t>(count));
   std::iota(first.begin(), first.end(), 0);

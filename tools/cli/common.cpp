@@ -4,6 +4,10 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <spawn.h>
+#include <unistd.h>
+#include <sys/wait.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -70,8 +74,13 @@ std::unique_ptr<Backend> make_backend(const DeviceOptions& options) {
 
 void ensure_mnist(const std::string& dir) {
   if (MnistFiles(dir).all_present()) return;
-  // The fetch script sits in tools/ of the source tree: next to the working directory, or
-  // two levels above the binary (build/<preset>/hdr).
+  // Only the default folder is filled automatically: another folder missing its files is more
+  // likely a typo or a different data set (Fashion-MNIST, EMNIST) than a wish for MNIST digits.
+  if (fs::path(dir).lexically_normal() != fs::path("data/mnist"))
+    throw InputError(fmt::format("{}: the four IDX files are missing (tools/fetch_mnist.sh {} puts MNIST there)", dir,
+                                 dir));
+  // The fetch script sits in tools/ of the source tree: next to the working directory, or two
+  // levels above the binary (build/<preset>/hdr).
   std::vector<fs::path> candidates{"tools/fetch_mnist.sh"};
   std::error_code ec;
   const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
@@ -80,8 +89,14 @@ void ensure_mnist(const std::string& dir) {
     if (!fs::is_regular_file(script)) continue;
     fmt::print("data: {} lacks the MNIST files: running {}\n", dir, script.string());
     std::fflush(stdout);
-    const std::string cmd = fmt::format("bash '{}' '{}'", script.string(), dir);
-    if (std::system(cmd.c_str()) != 0) throw std::runtime_error(fmt::format("fetching MNIST into {} failed", dir));
+    const std::string script_path = script.string();
+    char* const argv[] = {const_cast<char*>("bash"), const_cast<char*>(script_path.c_str()),
+                          const_cast<char*>(dir.c_str()), nullptr};
+    pid_t pid = 0;
+    int status = 0;
+    if (posix_spawnp(&pid, "bash", nullptr, nullptr, argv, environ) != 0 || waitpid(pid, &status, 0) != pid ||
+        !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+      throw std::runtime_error(fmt::format("fetching MNIST into {} failed (see the messages above)", dir));
     if (MnistFiles(dir).all_present()) return;
   }
   throw InputError(fmt::format("{}: the four MNIST IDX files are missing; run tools/fetch_mnist.sh {}", dir, dir));

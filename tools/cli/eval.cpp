@@ -25,6 +25,7 @@ void run_eval(const EvalArgs& args) {
   ensure_mnist(dir);
   const MnistFiles files(dir);
   const LabelledImages test = read_idx_pair(files.test_images, files.test_labels, m.config.model.classes);
+  require_input_size(test, m.config.model, dir);
   const DeviceImages test_set(*backend, test);
   const EvalResult r = evaluate(*m.model, *backend, test_set, scaling_only(m.config.data));
 

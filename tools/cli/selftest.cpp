@@ -487,7 +487,7 @@ void test_optimizer(SelfTest& t, Rng& rng) {
 // batches of 64), or random images when the MNIST files are not there.
 LabelledImages training_images(const Config& config) {
   if (MnistFiles(config.data.dir).all_present())
-    return load_datasets(config.data, config.model.classes, config.train.seed).train;
+    return load_datasets(config.data, config.model, config.train.seed).train;
   fmt::print("training: {} lacks the MNIST files: random images instead\n", config.data.dir);
   Rng rng(7);
   LabelledImages set;

@@ -35,7 +35,7 @@ void run_train(const TrainArgs& args) {
   const Config config = args.config.empty() ? default_config(overrides) : load_config(args.config, overrides);
   auto backend = make_backend(args.device);
   ensure_mnist(config.data.dir);
-  const Datasets data = load_datasets(config.data, config.model.classes, config.train.seed);
+  const Datasets data = load_datasets(config.data, config.model, config.train.seed);
 
   TrainOptions options;
   options.out_dir = args.out.empty() ? "runs/" + config.model.name : args.out;
@@ -54,7 +54,9 @@ void run_train(const TrainArgs& args) {
   const TrainResult r = train(config, *backend, data, options);
   std::signal(SIGINT, SIG_DFL);
 
-  if (r.interrupted) fmt::print("Interrupted: stopped after {} complete epochs\n", r.history.size());
+  if (r.interrupted)
+    fmt::print("Interrupted after {} complete epochs: the model below holds the weights at the interruption{}\n",
+               r.history.size(), r.best_epoch > 0 && config.early_stopping.enabled && config.early_stopping.restore_best_weights ? " (best epoch restored)" : "");
   fmt::print("Test accuracy: {:.2f}% ({} of {} images), loss {:.4f}\n", 100.0 * r.test.accuracy,
              int64_t(r.test.accuracy * r.test.count + 0.5), r.test.count, r.test.loss);
   fmt::print("Trained {} epochs in {:.1f} s{}; model saved to {}\n", r.history.size(), r.seconds,
