@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command: set-up, data, release build (CUDA backend too when nvcc is found),
-# the whole test suite, then the unit tests and the kernel tests (CPU kernels and every CUDA
-# kernel through kernels/simt_host.h) again under AddressSanitizer, LeakSanitizer and UBSan.
+# the whole test suite, then every CPU-side test again (unit, kernel: CPU kernels and every CUDA
+# kernel through kernels/simt_host.h, e2e) under AddressSanitizer, LeakSanitizer and UBSan.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -14,5 +14,5 @@ cmake --build --preset release -j "$jobs"
 ctest --preset release -j "$jobs"
 
 cmake --preset asan
-cmake --build --preset asan -j "$jobs" --target hdr hdr_unit_tests hdr_kernel_tests
-ctest --preset asan -j "$jobs" -L 'unit|kernel'
+cmake --build --preset asan -j "$jobs" --target hdr hdr_unit_tests hdr_kernel_tests hdr_e2e_tests
+ctest --preset asan -j "$jobs" -L 'unit|kernel|e2e'
