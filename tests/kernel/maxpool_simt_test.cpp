@@ -25,16 +25,7 @@ namespace {
 constexpr int kBlockSizes[] = {32, 48, 64, 96, 256};
 constexpr Tolerance kExact{0.0, 0.0};
 
-PoolGeometry geometry(int n, int c, int hw, int size, int stride) {
-  PoolGeometry g;
-  g.n = n;
-  g.c = c;
-  g.h = hw;
-  g.w = hw;
-  g.size = size;
-  g.stride = stride;
-  return g;
-}
+PoolGeometry geometry(int n, int c, int hw, int size, int stride) { return PoolGeometry{n, c, hw, hw, size, stride}; }
 
 // 2x2/2 and 3x3/2 on 13 x 13 (row 12 uncovered by 2x2/2), 3x3/1 (up to 9 windows per input),
 // 2x2/3 on 7 x 7 (rows 2 and 5 in no window), a single channel.

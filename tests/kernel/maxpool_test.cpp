@@ -20,16 +20,7 @@ namespace {
 
 using test::all_close;
 
-PoolGeometry geometry(int n, int c, int hw, int size, int stride) {
-  PoolGeometry g;
-  g.n = n;
-  g.c = c;
-  g.h = hw;
-  g.w = hw;
-  g.size = size;
-  g.stride = stride;
-  return g;
-}
+PoolGeometry geometry(int n, int c, int hw, int size, int stride) { return PoolGeometry{n, c, hw, hw, size, stride}; }
 
 int64_t in_volume(const PoolGeometry& g) { return int64_t(g.n) * g.c * g.h * g.w; }
 int64_t out_volume(const PoolGeometry& g) { return int64_t(g.n) * g.c * g.out_h() * g.out_w(); }

@@ -9,21 +9,13 @@
 #include <vector>
 
 #include "kernels/ops.h"
+#include "tests/kernel/test_values.h"
 #include "kernels/optimizer.cuh"
 
 namespace hdr {
 namespace {
 
-// Reproducible values in [low, high), with random sign when signed_values.
-std::vector<float> make_values(size_t count, float low, float high, uint32_t seed, bool signed_values) {
-  std::vector<float> values(count);
-  for (auto& value : values) {
-    seed = seed * 1664525u + 1013904223u;
-    value = low + (high - low) * float(seed >> 8) / 16777216.0f;
-    if (signed_values && (seed & 1u)) value = -value;
-  }
-  return values;
-}
+using test::make_values;
 
 // Segments of odd sizes, decay on and off, and elements 42..44 in no segment at all.
 const std::vector<ParamSegment> kSegments = {{0, 37, true}, {37, 5, false}, {45, 129, true}, {174, 3, false}};
