@@ -2,14 +2,23 @@
 # Installs what hdr needs to build, test and fetch data on Debian 12, and nothing already there.
 # Idempotent: a second run installs nothing. Reports where the CUDA toolkit is (it is optional:
 # without it hdr builds the CPU backend only).
+# --list prints the Debian package list and exits (tools/check_build_deps.sh checks builds
+# against it).
 set -euo pipefail
 
 packages=(
   g++ cmake make pkg-config git ca-certificates
   googletest libgtest-dev libgmock-dev libbenchmark-dev
-  libfmt-dev libinih-dev libcli11-dev libdnnl-dev libstb-dev
+  libfmt-dev libinih-dev libcli11-dev libdnnl-dev ocl-icd-opencl-dev libstb-dev
   libcpp-httplib-dev nlohmann-json3-dev zlib1g-dev
 )
+# oneDNN's CMake config (libdnnl-dev) requires the OpenCL loader and headers, which it only
+# recommends: ocl-icd-opencl-dev must be named.
+
+if [ "${1:-}" = "--list" ]; then
+  echo "${packages[*]}"
+  exit 0
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Fails when a build used a Debian package that tools/setup.sh does not install.
+#
+# A machine that has a package from earlier hand work builds fine and hides the missing install
+# step until a fresh machine fails (it happened: oneDNN's CMake config needs the OpenCL loader,
+# which libdnnl-dev only recommends). So after a build this derives what it actually used:
+#   - headers, from the compiler's dependency files (*.o.d);
+#   - the linker and libraries on the link lines (link.txt; -lname resolved as the linker would);
+#   - the CMake package configs and find modules configure read (CMakeFiles/Makefile.cmake);
+#   - the compilers, make, cmake and pkg-config the build ran (CMakeCache.txt);
+# maps every file to its package through dpkg's file lists, and checks each package is in the
+# no-recommends dependency closure of setup.sh's list, in the base system (Essential or priority
+# required), or the CUDA toolkit (files under nvcc's root, which setup.sh does not install).
+# Files of the project (source and build folders) are skipped; any other file that no package
+# owns is an error too, since it was installed by hand.
+#
+# Usage: tools/check_build_deps.sh [--packages "p1 p2 ..."] BUILD_DIR...
+#   --packages  the list to check against (default: tools/setup.sh --list)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+source_root=$(cd "$here/.." && pwd)
+
+packages=""
+build_dirs=()
+while (($#)); do
+  case "$1" in
+    --packages) packages="${2:?--packages needs a list}"; shift 2 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    -*) echo "check_build_deps: unknown option $1" >&2; exit 2 ;;
+    *) build_dirs+=("$1"); shift ;;
+  esac
+done
+((${#build_dirs[@]})) || { echo "check_build_deps: give at least one build folder" >&2; exit 2; }
+[ -n "$packages" ] || packages=$("$here/setup.sh" --list)
+for dir in "${build_dirs[@]}"; do
+  [ -f "$dir/CMakeCache.txt" ] || { echo "check_build_deps: $dir is not a configured build folder (no CMakeCache.txt)" >&2; exit 2; }
+done
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+cache_value() { sed -n "s/^$2:[A-Z]*=//p" "$1/CMakeCache.txt" | head -n 1; }
+# nvcc, as the CUDA language was enabled with it (it is not always a cache entry).
+cuda_compiler() {
+  local file
+  for file in "$1"/CMakeFiles/*/CMakeCUDACompiler.cmake; do
+    [ -f "$file" ] && sed -n 's/^set(CMAKE_CUDA_COMPILER "\(.*\)")$/\1/p' "$file" | head -n 1
+  done
+  return 0
+}
+
+# 1. Every file the builds used, as absolute paths.
+skip_roots=("$source_root")
+for dir in "${build_dirs[@]}"; do
+  skip_roots+=("$(cd "$dir" && pwd -P)")
+  cxx=$(cache_value "$dir" CMAKE_CXX_COMPILER)
+  nvcc=$(cuda_compiler "$dir")
+  if [ -n "$nvcc" ]; then skip_roots+=("$(dirname "$(dirname "$(realpath -e "$nvcc")")")"); fi
+  {
+    find "$dir" -path '*CMakeFiles*' -name '*.o.d' -exec cat {} + | tr -s ' \t\\' '\n\n\n' | sed -n 's/:$//; /^\//p'
+    find "$dir" -path '*CMakeFiles*' -name link.txt -exec cat {} + | tr -s ' \t' '\n\n' | grep '^/' || true
+    for lib in $(find "$dir" -path '*CMakeFiles*' -name link.txt -exec cat {} + | tr -s ' \t' '\n\n' |
+                 sed -n 's/^-l//p' | sort -u); do
+      for name in "lib$lib.so" "lib$lib.a"; do
+        found=$("$cxx" -print-file-name="$name")
+        [ "$found" != "$name" ] && { echo "$found"; break; }
+      done
+    done
+    [ ! -f "$dir/CMakeFiles/Makefile.cmake" ] || sed -n 's/^ *"\(\/[^"]*\)"$/\1/p' "$dir/CMakeFiles/Makefile.cmake"
+    for key in CMAKE_CXX_COMPILER CMAKE_MAKE_PROGRAM CMAKE_COMMAND PKG_CONFIG_EXECUTABLE; do
+      cache_value "$dir" "$key"
+    done
+  } >>"$work/used.raw"
+done
+# Keep existing files outside the project and the CUDA toolkit; pair each with its real path.
+sort -u "$work/used.raw" | while IFS= read -r path; do
+  [ -e "$path" ] || continue
+  real=$(realpath -e "$path")
+  for root in "${skip_roots[@]}"; do
+    case "$real/" in "$root"/*) continue 2 ;; esac
+    case "$path/" in "$root"/*) continue 2 ;; esac
+  done
+  printf '%s\t%s\n' "$path" "$real"
+done >"$work/used"
+
+# 2. Who owns each file (dpkg's lists; /usr-merged paths may be listed with or without /usr).
+for list in /var/lib/dpkg/info/*.list; do
+  name=${list##*/}
+  name=${name%.list}
+  printf '%s\n' "${name%%:*}"
+  cat "$list"
+done >"$work/lists"
+awk -F'\t' '
+  NR == FNR { if ($0 !~ /^\//) pkg = $0; else if (!($0 in owner)) owner[$0] = pkg; next }
+  function find(p,    alt) {
+    if (p in owner) return owner[p]
+    alt = (p ~ /^\/usr\//) ? substr(p, 5) : "/usr" p
+    return (alt in owner) ? owner[alt] : ""
+  }
+  { o = find($1); if (o == "") o = find($2); print (o == "" ? "-" : o) "\t" $1 }
+' "$work/lists" "$work/used" | sort -u >"$work/owned"
+
+# 3. What a fresh machine has after setup.sh: the closure of its list, and the base system.
+# shellcheck disable=SC2086
+apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks --no-replaces \
+    --no-enhances $packages 2>/dev/null | sed -n 's/^<\{0,1\}\([^ <>:]*\).*/\1/p' >"$work/allowed"
+dpkg-query -W -f='${Package}\t${Essential}\t${Priority}\n' | awk -F'\t' '$2 == "yes" || $3 == "required" { print $1 }' \
+    >>"$work/allowed"
+sort -u -o "$work/allowed" "$work/allowed"
+
+# 4. Verdict: one line per missing package, with a file of it the build used.
+awk -F'\t' 'NR == FNR { ok[$1] = 1; next }
+  $1 == "-" { unowned[$2] = 1; next }
+  !($1 in ok) && !($1 in example) { example[$1] = $2 }
+  END {
+    for (p in example) printf "check_build_deps: the build used %s (e.g. %s), which tools/setup.sh does not install\n", p, example[p]
+    for (f in unowned) printf "check_build_deps: the build used %s, which no Debian package owns (installed by hand?)\n", f
+  }' "$work/allowed" "$work/owned" | sort >"$work/verdict"
+
+files=$(wc -l <"$work/used")
+used_packages=$(cut -f1 "$work/owned" | grep -vx -- - | sort -u | wc -l)
+if [ -s "$work/verdict" ]; then
+  cat "$work/verdict" >&2
+  echo "check_build_deps: FAILED: tools/setup.sh must install each package above, and every file the build uses must come from one (checked $files files of $used_packages packages)" >&2
+  exit 1
+fi
+echo "check_build_deps: ok: the build used $files files from $used_packages Debian packages; setup.sh or the base system installs each"
