@@ -12,10 +12,12 @@
 # no-recommends dependency closure of setup.sh's list, in the base system (Essential or priority
 # required), or the CUDA toolkit (files under nvcc's root, which setup.sh does not install).
 # Files of the project (source and build folders) are skipped; any other file that no package
-# owns is an error too, since it was installed by hand.
+# owns is an error too, since it was installed by hand, and so is a packaged file whose
+# checksum differs from the one dpkg recorded (edited by hand).
 #
 # Usage: tools/check_build_deps.sh [--packages "p1 p2 ..."] BUILD_DIR...
 #   --packages  the list to check against (default: tools/setup.sh --list)
+#   DPKG_ADMINDIR, as for dpkg, names the package database (default /var/lib/dpkg).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source_root=$(cd "$here/.." && pwd)
@@ -36,6 +38,7 @@ for dir in "${build_dirs[@]}"; do
   [ -f "$dir/CMakeCache.txt" ] || { echo "check_build_deps: $dir is not a configured build folder (no CMakeCache.txt)" >&2; exit 2; }
 done
 
+admin=${DPKG_ADMINDIR:-/var/lib/dpkg}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -84,44 +87,58 @@ sort -u "$work/used.raw" | while IFS= read -r path; do
 done >"$work/used"
 
 # 2. Who owns each file (dpkg's lists; /usr-merged paths may be listed with or without /usr).
-for list in /var/lib/dpkg/info/*.list; do
+for list in "$admin"/info/*.list; do
   name=${list##*/}
   name=${name%.list}
   printf '%s\n' "${name%%:*}"
   cat "$list"
 done >"$work/lists"
+# owned: package (or -), the path as the package lists it, the path as the build named it.
 awk -F'\t' '
   NR == FNR { if ($0 !~ /^\//) pkg = $0; else if (!($0 in owner)) owner[$0] = pkg; next }
   function find(p,    alt) {
-    if (p in owner) return owner[p]
+    if (p in owner) return p
     alt = (p ~ /^\/usr\//) ? substr(p, 5) : "/usr" p
-    return (alt in owner) ? owner[alt] : ""
+    return (alt in owner) ? alt : ""
   }
-  { o = find($1); if (o == "") o = find($2); print (o == "" ? "-" : o) "\t" $1 }
+  { listed = find($1); if (listed == "") listed = find($2)
+    print (listed == "" ? "-" : owner[listed]) "\t" listed "\t" $1 }
 ' "$work/lists" "$work/used" | sort -u >"$work/owned"
+
+# A packaged file edited by hand is as invisible to a fresh machine as a missing package (it
+# happened: a patched FindCUDAToolkit.cmake): compare with the checksums dpkg recorded.
+for pkg in $(cut -f1 "$work/owned" | grep -vx -- - | sort -u); do
+  cat "$admin/info/$pkg".md5sums "$admin/info/$pkg":*.md5sums 2>/dev/null || true
+done | awk '{ print $1 "  /" $2 }' | sort -k2 >"$work/recorded"
+cut -f2 "$work/owned" | grep '^/' | sort | join -1 2 -2 1 -o 1.1,1.2 "$work/recorded" - >"$work/to_verify" || true
+md5sum --quiet -c "$work/to_verify" 2>/dev/null | sed -n 's/: FAILED$//p' >"$work/edited" || true
 
 # 3. What a fresh machine has after setup.sh: the closure of its list, and the base system.
 # shellcheck disable=SC2086
 apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks --no-replaces \
-    --no-enhances $packages 2>/dev/null | sed -n 's/^<\{0,1\}\([^ <>:]*\).*/\1/p' >"$work/allowed"
-dpkg-query -W -f='${Package}\t${Essential}\t${Priority}\n' | awk -F'\t' '$2 == "yes" || $3 == "required" { print $1 }' \
+    --no-enhances $packages 2>/dev/null >"$work/closure" || true  # names apt does not know add nothing
+sed -n 's/^<\{0,1\}\([^ <>:]*\).*/\1/p' "$work/closure" >"$work/allowed"
+dpkg-query --admindir="$admin" -W -f='${Package}\t${Essential}\t${Priority}\n' | awk -F'\t' '$2 == "yes" || $3 == "required" { print $1 }' \
     >>"$work/allowed"
 sort -u -o "$work/allowed" "$work/allowed"
 
 # 4. Verdict: one line per missing package, with a file of it the build used.
-awk -F'\t' 'NR == FNR { ok[$1] = 1; next }
-  $1 == "-" { unowned[$2] = 1; next }
-  !($1 in ok) && !($1 in example) { example[$1] = $2 }
+awk -F'\t' 'FILENAME == ARGV[1] { ok[$1] = 1; next }
+  FILENAME == ARGV[2] { edited[$1] = 1; next }
+  $1 == "-" { unowned[$3] = 1; next }
+  !($1 in ok) && !($1 in example) { example[$1] = $3 }
+  $2 in edited { changed[$3] = $1 }
   END {
     for (p in example) printf "check_build_deps: the build used %s (e.g. %s), which tools/setup.sh does not install\n", p, example[p]
     for (f in unowned) printf "check_build_deps: the build used %s, which no Debian package owns (installed by hand?)\n", f
-  }' "$work/allowed" "$work/owned" | sort >"$work/verdict"
+    for (f in changed) printf "check_build_deps: the build used %s, which differs from what %s ships (edited by hand?)\n", f, changed[f]
+  }' "$work/allowed" "$work/edited" "$work/owned" | sort >"$work/verdict"
 
 files=$(wc -l <"$work/used")
 used_packages=$(cut -f1 "$work/owned" | grep -vx -- - | sort -u | wc -l)
 if [ -s "$work/verdict" ]; then
   cat "$work/verdict" >&2
-  echo "check_build_deps: FAILED: tools/setup.sh must install each package above, and every file the build uses must come from one (checked $files files of $used_packages packages)" >&2
+  echo "check_build_deps: FAILED: a fresh machine gets only what tools/setup.sh installs, as its packages ship it (checked $files files of $used_packages packages)" >&2
   exit 1
 fi
 echo "check_build_deps: ok: the build used $files files from $used_packages Debian packages; setup.sh or the base system installs each"

@@ -1,6 +1,7 @@
 // tools/check_build_deps.sh, run on this test's own build folder: it passes with setup.sh's
 // list, and fails naming the package when the list lacks one the build used (the OpenCL loader
-// that oneDNN's CMake config needs was the real case) or when a file was installed by hand.
+// that oneDNN's CMake config needs was the real case), when a file was installed by hand, and
+// when a packaged file was edited by hand (a patched FindCUDAToolkit.cmake was the real case).
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -75,6 +76,29 @@ TEST(CheckBuildDeps, FailsOnAFileNoPackageOwns) {
   EXPECT_NE(r.output.find("used " + header.string() + ", which no Debian package owns"), std::string::npos)
       << r.output;
   EXPECT_EQ(r.output.find("stdio.h"), std::string::npos) << r.output;  // libc6-dev is in g++'s closure
+}
+
+// A package database (DPKG_ADMINDIR) in which a base-system package owns a header whose
+// recorded checksum differs from the file: a hand edit a fresh machine would not have.
+TEST(CheckBuildDeps, FailsOnAPackagedFileEditedByHand) {
+  test::TempDir build, admin, elsewhere;
+  const auto header = elsewhere / "patched.h";
+  std::ofstream(header) << "// edited\n";
+  std::filesystem::create_directories(admin / "info");
+  std::ofstream(admin / "info/fakepkg.list") << "/.\n" << header.string() << "\n";
+  std::ofstream(admin / "info/fakepkg.md5sums") << std::string(32, '0') << "  " << header.string().substr(1) << "\n";
+  std::ofstream(admin / "status") << "Package: fakepkg\nStatus: install ok installed\nPriority: required\n"
+                                     "Essential: yes\nVersion: 1\nArchitecture: all\nMaintainer: x\n"
+                                     "Description: x\n";
+  std::filesystem::create_directories(build / "CMakeFiles/x.dir");
+  std::ofstream(build / "CMakeCache.txt") << "CMAKE_CXX_COMPILER:FILEPATH=/bin/true\n";
+  std::ofstream(build / "CMakeFiles/x.dir/a.cpp.o.d") << "a.cpp.o: " << header.string() << "\n";
+  const auto r = test::run_command("DPKG_ADMINDIR='" + admin.path().string() + "' " + kScript +
+                                   " --packages fakepkg '" + build.path().string() + "'");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("used " + header.string() + ", which differs from what fakepkg ships"), std::string::npos)
+      << r.output;
+  EXPECT_EQ(r.output.find("does not install"), std::string::npos) << r.output;
 }
 
 TEST(CheckBuildDeps, RefusesAFolderThatIsNoBuild) {
