@@ -25,6 +25,10 @@ class Backend {
   virtual void download(void* host_dst, const void* device_src, size_t bytes) = 0;
   virtual void fill_zero(void* p, size_t bytes) = 0;
   virtual void synchronize() {}
+  // Makes the calling thread compute as this backend is set up to (the CPU backend: its OpenMP
+  // thread count, which is per thread; CUDA: its device and stream). A thread other than the
+  // one that made the backend calls it before the first op.
+  virtual void attach_thread() {}
 
   // Row-major C (m x n) = alpha * op(A) * op(B) + beta * C, op(A) m x k, op(B) k x n; leading
   // dimensions are the natural ones (A: trans_a ? m : k, B: trans_b ? k : n, C: n).

@@ -7,6 +7,7 @@
 
 #include "engine/errors.h"
 #include "engine/layers/layers.h"
+#include "engine/thousands.h"
 #include "engine/timed.h"
 #include "kernels/philox.cuh"
 
@@ -78,20 +79,6 @@ Model::Model(const ModelSpec& spec, Backend& backend, int max_batch)
   grad_a_ = DeviceArray<float>(backend, size_t(max_batch) * largest);
   grad_b_ = DeviceArray<float>(backend, size_t(max_batch) * largest);
 }
-
-namespace {
-
-// 242954 -> "242,954", as Keras prints parameter counts.
-std::string with_thousands(int64_t v) {
-  std::string digits = std::to_string(v < 0 ? -v : v), out;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return v < 0 ? "-" + out : out;
-}
-
-}  // namespace
 
 std::string Model::summary() const {
   std::string out = fmt::format("Model: \"{}\"\n", spec_.name);

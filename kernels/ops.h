@@ -18,7 +18,8 @@ namespace hdr::cpu {
 struct CUstream_st;
 namespace hdr::cuda {
 #include "kernels/ops_list.h"
-// The stream every hdr::cuda op launches on (default: the legacy default stream).
+// The stream every hdr::cuda op launched from the calling thread uses (default: the legacy
+// default stream); each thread has its own.
 void set_stream(CUstream_st* stream);
 CUstream_st* stream();
 }  // namespace hdr::cuda

@@ -1,4 +1,5 @@
-// The stream the hdr::cuda ops launch on, and the HDR_CUDA_SYNC debug switch.
+// The stream the hdr::cuda ops launch on, and the HDR_CUDA_SYNC debug switch. The stream is per
+// thread: two backends used from two threads (serve's workers) each launch on their own.
 #include <cstdlib>
 #include <cstring>
 
@@ -7,7 +8,7 @@
 
 namespace hdr::cuda {
 namespace {
-cudaStream_t g_stream = nullptr;
+thread_local cudaStream_t g_stream = nullptr;
 }  // namespace
 
 void set_stream(CUstream_st* s) { g_stream = s; }

@@ -26,6 +26,7 @@ class CpuBackend final : public Backend {
     if (threads > 0) omp_set_num_threads(threads);
     threads_ = omp_get_max_threads();
   }
+  void attach_thread() override { omp_set_num_threads(threads_); }
 
   std::string name() const override {
     return fmt::format("cpu (oneDNN {}, {} thread{})", dnnl_.version(), threads_, threads_ == 1 ? "" : "s");

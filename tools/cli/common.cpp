@@ -10,7 +10,6 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <nlohmann/json.hpp>
 
 #include "engine/errors.h"
 #include "engine/gpu_probe.h"
@@ -19,7 +18,7 @@
 namespace hdr::cli {
 namespace fs = std::filesystem;
 
-void DeviceOptions::add_to(CLI::App& cmd) {
+void add_device_option(CLI::App& cmd, std::string& device) {
   cmd.add_option("--device", device, "Where to compute: auto (a GPU if usable, else the CPU), cpu, cuda or cuda:N")
       ->check(CLI::Validator(
           [](std::string& v) -> std::string {
@@ -28,6 +27,10 @@ void DeviceOptions::add_to(CLI::App& cmd) {
           },
           "auto|cpu|cuda[:N]"))
       ->capture_default_str();
+}
+
+void DeviceOptions::add_to(CLI::App& cmd) {
+  add_device_option(cmd, device);
   cmd.add_option("--threads", threads, "CPU threads for oneDNN and the kernels (0: all cores)")
       ->check(CLI::Range(0, 1024))
       ->capture_default_str();
@@ -59,15 +62,15 @@ std::unique_ptr<Backend> make_backend(const DeviceOptions& options) {
   if (options.device != "auto") return open_cuda_backend(options.device);
   const GpuProbe gpu = probe_gpus();
   if (gpu.devices.empty()) {
-    fmt::print("device: {}: using the CPU\n", gpu.why_none);
+    fmt::print(stderr, "device: {}: using the CPU\n", gpu.why_none);
     return make_cpu_backend(options.threads);
   }
   try {
     auto backend = make_cuda_backend(0);
-    fmt::print("device: {} found: using cuda:0\n", gpu.devices[0]);
+    fmt::print(stderr, "device: {} found: using cuda:0\n", gpu.devices[0]);
     return backend;
   } catch (const InputError& e) {
-    fmt::print("device: {} found, but {}: using the CPU\n", gpu.devices[0], e.what());
+    fmt::print(stderr, "device: {} found, but {}: using the CPU\n", gpu.devices[0], e.what());
     return make_cpu_backend(options.threads);
   }
 }
@@ -87,35 +90,30 @@ void ensure_mnist(const std::string& dir) {
   if (!ec) candidates.push_back(exe.parent_path() / "../../tools/fetch_mnist.sh");
   for (const fs::path& script : candidates) {
     if (!fs::is_regular_file(script)) continue;
-    fmt::print("data: {} lacks the MNIST files: running {}\n", dir, script.string());
-    std::fflush(stdout);
+    // Everything the fetch says goes to stderr: stdout may be carrying --json output.
+    fmt::print(stderr, "data: {} lacks the MNIST files: running {}\n", dir, script.string());
     const std::string script_path = script.string();
     char* const argv[] = {const_cast<char*>("bash"), const_cast<char*>(script_path.c_str()),
                           const_cast<char*>(dir.c_str()), nullptr};
+    posix_spawn_file_actions_t to_stderr;
+    posix_spawn_file_actions_init(&to_stderr);
+    posix_spawn_file_actions_adddup2(&to_stderr, STDERR_FILENO, STDOUT_FILENO);
     pid_t pid = 0;
     int status = 0;
-    if (posix_spawnp(&pid, "bash", nullptr, nullptr, argv, environ) != 0 || waitpid(pid, &status, 0) != pid ||
-        !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    const int spawned = posix_spawnp(&pid, "bash", &to_stderr, nullptr, argv, environ);
+    posix_spawn_file_actions_destroy(&to_stderr);
+    if (spawned != 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
       throw std::runtime_error(fmt::format("fetching MNIST into {} failed (see the messages above)", dir));
     if (MnistFiles(dir).all_present()) return;
   }
   throw InputError(fmt::format("{}: the four MNIST IDX files are missing; run tools/fetch_mnist.sh {}", dir, dir));
 }
 
-LoadedModel load_model(const std::string& path, Backend& backend, int max_batch) {
-  LoadedModel out;
-  out.checkpoint = load_checkpoint(path);
-  std::vector<std::string> overrides;
-  try {
-    const auto meta = nlohmann::json::parse(out.checkpoint.metadata_json);
-    overrides = meta.value("overrides", std::vector<std::string>{});
-  } catch (const nlohmann::json::exception& e) {
-    throw InputError(fmt::format("{}: metadata is not valid JSON: {}", path, e.what()));
-  }
-  out.config = parse_config(out.checkpoint.config_text, path + " (embedded config)", overrides);
-  out.model = std::make_unique<Model>(out.config.model, backend, max_batch);
-  out.model->load_tensors(out.checkpoint.tensors, path);
-  return out;
+DigitGeometry digit_geometry(const ModelSpec& spec, const std::string& source) {
+  if (spec.input_c != 1 || spec.input_h != spec.input_w)
+    throw InputError(fmt::format("{}: images of digits need a model of square single-channel input, not {}x{}x{}",
+                                 source, spec.input_h, spec.input_w, spec.input_c));
+  return DigitGeometry{spec.input_h, std::max(1, (spec.input_h * 20 + 14) / 28)};
 }
 
 }  // namespace hdr::cli

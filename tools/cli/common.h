@@ -1,4 +1,4 @@
-// Pieces several subcommands share: backend choice, finding the data, loading a model.
+// Pieces several subcommands share: backend choice, finding the data.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -7,11 +7,13 @@
 #include <string>
 
 #include "engine/backend.h"
-#include "engine/checkpoint.h"
 #include "engine/config.h"
-#include "engine/model.h"
+#include "engine/preprocess.h"
 
 namespace hdr::cli {
+
+// Adds --device (auto, cpu, cuda or cuda:N, validated) bound to `device`.
+void add_device_option(CLI::App& cmd, std::string& device);
 
 // --device and --threads, as every compute subcommand takes them.
 struct DeviceOptions {
@@ -34,12 +36,8 @@ std::unique_ptr<Backend> open_cuda_backend(const std::string& device);
 // Makes sure dir holds the four MNIST files, running tools/fetch_mnist.sh when they are missing.
 void ensure_mnist(const std::string& dir);
 
-// A trained model read back from a checkpoint, with the config it was trained with.
-struct LoadedModel {
-  Checkpoint checkpoint;
-  Config config;
-  std::unique_ptr<Model> model;
-};
-LoadedModel load_model(const std::string& path, Backend& backend, int max_batch);
+// The digit geometry of a model's input: MNIST's 20x20 box in 28x28, scaled to its size. Throws
+// InputError (naming source) unless the input is square and single-channel.
+DigitGeometry digit_geometry(const ModelSpec& spec, const std::string& source);
 
 }  // namespace hdr::cli

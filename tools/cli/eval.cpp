@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/dataset.h"
+#include "engine/inference.h"
 #include "engine/trainer.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/common.h"
@@ -20,16 +21,18 @@ struct EvalArgs {
 
 void run_eval(const EvalArgs& args) {
   auto backend = make_backend(args.device);
-  LoadedModel m = load_model(args.model, *backend, kEvalBatch);
-  const std::string dir = args.data.empty() ? m.config.data.dir : args.data;
+  const TrainedModel trained = read_trained_model(args.model);
+  const auto model = build_model(trained, *backend, kEvalBatch);
+  const Config& config = trained.config;
+  const std::string dir = args.data.empty() ? config.data.dir : args.data;
   ensure_mnist(dir);
   const MnistFiles files(dir);
-  const LabelledImages test = read_idx_pair(files.test_images, files.test_labels, m.config.model.classes);
-  require_input_size(test, m.config.model, dir);
+  const LabelledImages test = read_idx_pair(files.test_images, files.test_labels, config.model.classes);
+  require_input_size(test, config.model, dir);
   const DeviceImages test_set(*backend, test);
-  const EvalResult r = evaluate(*m.model, *backend, test_set, scaling_only(m.config.data));
+  const EvalResult r = evaluate(*model, *backend, test_set, scaling_only(config.data));
 
-  const auto meta = nlohmann::json::parse(m.checkpoint.metadata_json);
+  const auto meta = nlohmann::json::parse(trained.checkpoint.metadata_json);
   const bool recorded = meta.contains("test") && args.data.empty();
   if (args.json) {
     nlohmann::json out = {{"model", args.model}, {"data", dir},          {"count", r.count},

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "engine/backend.h"
+#include "engine/inference.h"
 #include "engine/model.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/common.h"
@@ -17,8 +18,7 @@ void add_info_command(CLI::App& app) {
   cmd->callback([target, overrides] {
     auto backend = make_cpu_backend(1);
     if (!target->empty() && looks_like_checkpoint(*target)) {
-      const LoadedModel m = load_model(*target, *backend, 1);
-      fmt::print("{}", m.model->summary());
+      fmt::print("{}", build_model(read_trained_model(*target), *backend, 1)->summary());
       fmt::print("Trained model: {}\n", *target);
       return;
     }

@@ -112,6 +112,10 @@ class CudaBackend final : public Backend {
   std::string name() const override {
     return fmt::format("cuda:{} ({}, cuDNN {})", device_, device_name_, cudnn_version_);
   }
+  void attach_thread() override {
+    HDR_CUDA_CHECK(cudaSetDevice(device_));
+    cuda::set_stream(stream_.s);
+  }
 
   void* allocate(size_t bytes) override { return allocator_.allocate(bytes); }
   void deallocate(void* p) override { allocator_.deallocate(p); }
