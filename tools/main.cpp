@@ -10,13 +10,15 @@
 #include "tools/cli/commands.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"hdr: train, evaluate and profile handwritten digit recognisers on NVIDIA GPUs or the CPU"};
+  CLI::App app{"hdr: train, evaluate, profile and serve handwritten digit recognisers on NVIDIA GPUs or the CPU"};
   app.name("hdr");
   app.require_subcommand(0, 1);
   app.set_version_flag("--version", [] { return hdr::version_report(); }, "Print version, libraries, CPU ISA and GPUs");
   hdr::cli::add_train_command(app);
   hdr::cli::add_eval_command(app);
   hdr::cli::add_info_command(app);
+  hdr::cli::add_predict_command(app);
+  hdr::cli::add_serve_command(app);
   hdr::cli::add_bench_command(app);
   hdr::cli::add_data_command(app);
   hdr::cli::add_selftest_command(app);

@@ -11,6 +11,7 @@ packages=(
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   libfmt-dev libinih-dev libcli11-dev libdnnl-dev ocl-icd-opencl-dev libstb-dev
   libcpp-httplib-dev nlohmann-json3-dev zlib1g-dev
+  chromium wrk
 )
 # oneDNN's CMake config (libdnnl-dev) requires the OpenCL loader and headers, which it only
 # recommends: ocl-icd-opencl-dev must be named.
@@ -35,6 +36,22 @@ if ((${#missing[@]})); then
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 else
   echo "setup: all ${#packages[@]} Debian packages and npm already present"
+fi
+
+# The browser test's npm packages (tests/browser: playwright-core, pinned by package-lock.json).
+# `npm ci` runs only when node_modules is missing or was installed from another lock file (the
+# copy kept next to it says which), so a second run touches neither the network nor the disk.
+# Without network the failure is reported and set-up goes on: training does not need them, and
+# the browser test fails saying what is missing.
+browser_dir="$(cd "$(dirname "$0")/.." && pwd)/tests/browser"
+installed_lock="$browser_dir/node_modules/.installed-package-lock.json"
+if cmp -s "$browser_dir/package-lock.json" "$installed_lock"; then
+  echo "setup: tests/browser npm packages already installed"
+elif (cd "$browser_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null); then
+  cp "$browser_dir/package-lock.json" "$installed_lock"
+  echo "setup: installed the tests/browser npm packages (npm ci)"
+else
+  echo "setup: warning: npm ci in tests/browser failed: the browser test (ctest -L e2e) will fail until it succeeds" >&2
 fi
 
 nvcc_path=$(command -v nvcc 2>/dev/null || true)

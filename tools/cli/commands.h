@@ -11,7 +11,9 @@ void add_bench_command(CLI::App& app);
 void add_data_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_info_command(CLI::App& app);
+void add_predict_command(CLI::App& app);
 void add_selftest_command(CLI::App& app);
+void add_serve_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 
 }  // namespace hdr::cli

@@ -1,0 +1,174 @@
+// `hdr serve MODEL`: the drawing page, the seed projects' REST API and the Open Inference
+// Protocol over HTTP (tools/cli/http_api.h has the routes), from one binary.
+//
+// Concurrency: cpp-httplib gives each open connection a thread from a pool of --connections;
+// inference runs on --workers Predictors (one model and backend each, one CPU thread each), lent
+// per request. So requests run in parallel up to the core count without oversubscribing it,
+// and slow clients hold only a connection thread, which the read/write timeouts free.
+// SIGINT/SIGTERM stop the server: in-flight requests finish, then the process exits 0.
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+#include <httplib.h>
+#include <pthread.h>
+
+#include <atomic>
+#include <csignal>
+#include <thread>
+
+#include "engine/inference.h"
+#include "engine/thousands.h"
+#include "tools/cli/commands.h"
+#include "tools/cli/common.h"
+#include "tools/cli/http_api.h"
+
+namespace hdr::cli {
+namespace {
+
+struct ServeArgs {
+  std::string model, host = "127.0.0.1";
+  int port = 8080;
+  int workers = 0, connections = 64, max_body_mib = 16, timeout_seconds = 5;
+  bool quiet = false;
+  std::string device = "auto";
+};
+
+// Models per worker run single images, so each worker computes on one thread; the device is
+// resolved once (auto: the GPU when usable), and every worker opens its own backend on it.
+std::function<std::unique_ptr<Backend>()> backend_factory(const std::string& device) {
+  DeviceOptions options{device, 1};
+  auto first = std::make_shared<std::unique_ptr<Backend>>(make_backend(options));
+  const std::string name = (*first)->name();
+  const std::string resolved = name.starts_with("cpu") ? "cpu" : name.substr(0, name.find(' '));
+  return [first, resolved]() -> std::unique_ptr<Backend> {
+    if (*first) return std::move(*first);
+    return resolved == "cpu" ? make_cpu_backend(1) : open_cuda_backend(resolved);
+  };
+}
+
+// One line per request on stderr: time, client, request, status, bytes, time in the handler.
+thread_local std::chrono::steady_clock::time_point t_request_start{};
+
+void log_request(ServeState& state, bool quiet, const httplib::Request& req, const httplib::Response& res) {
+  ++state.requests;
+  if (quiet) return;
+  const auto start = std::exchange(t_request_start, {});
+  const std::string took =
+      start == std::chrono::steady_clock::time_point{}
+          ? "-"
+          : fmt::format("{:.2f} ms", std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+  fmt::print(stderr, "{:%Y-%m-%dT%H:%M:%S}Z {} \"{} {}\" {} {} B {}\n",
+             std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()), req.remote_addr, req.method,
+             req.path, res.status, res.body.size(), took);
+}
+
+// Waits for SIGINT or SIGTERM (blocked in every thread, so only this one sees them) and stops
+// the server once it runs (a signal may come between bind and listen); returns when the server
+// stopped for another reason.
+void watch_signals(httplib::Server& server, const sigset_t& signals, const std::atomic<bool>& done, int& caught) {
+  const timespec poll{0, 100'000'000};
+  while (!done && caught == 0) {
+    const int sig = sigtimedwait(&signals, nullptr, &poll);
+    if (sig == SIGINT || sig == SIGTERM) caught = sig;
+  }
+  while (!done && !server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (!done) server.stop();
+}
+
+void run_serve(const ServeArgs& args) {
+  const TrainedModel trained = read_trained_model(args.model);
+  const int workers = args.workers > 0 ? args.workers : int(std::max(1u, std::thread::hardware_concurrency()));
+  constexpr int kServeBatch = 64;  // a KServe infer request runs in batches of this many
+  PredictorPool pool(trained, workers, backend_factory(args.device), kServeBatch);
+
+  const ModelSpec& spec = trained.config.model;
+  ServeState state{.pool = pool,
+                   .model_name = spec.name,
+                   .parameters = pool.counts().total(),
+                   .classes = spec.classes,
+                   .geometry = digit_geometry(spec, args.model),
+                   .limits = ImageLimits{.max_bytes = size_t(args.max_body_mib) << 20}};
+
+  httplib::Server server;
+  install_routes(server, state);
+  const int connections = args.connections;
+  server.new_task_queue = [connections] { return new httplib::ThreadPool(size_t(connections)); };
+  server.set_payload_max_length(state.limits.max_bytes);
+  server.set_read_timeout(args.timeout_seconds, 0);
+  server.set_write_timeout(args.timeout_seconds, 0);
+  server.set_keep_alive_timeout(args.timeout_seconds);
+  server.set_keep_alive_max_count(std::numeric_limits<int>::max());
+  server.set_tcp_nodelay(true);  // small responses must not wait for Nagle's algorithm
+  // cpp-httplib's default also sets SO_REUSEPORT, which lets a second server bind a busy port
+  // and silently share its traffic: keep only SO_REUSEADDR (a restart may reuse the port).
+  socket_t listening = -1;
+  server.set_socket_options([&listening](socket_t sock) {
+    const int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    listening = sock;
+  });
+  server.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
+    t_request_start = std::chrono::steady_clock::now();
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  server.set_logger([&state, quiet = args.quiet](const httplib::Request& req, const httplib::Response& res) {
+    log_request(state, quiet, req, res);
+  });
+
+  const int port = args.port == 0 ? server.bind_to_any_port(args.host) : server.bind_to_port(args.host, args.port) ? args.port : -1;
+  if (port < 0)
+    throw std::runtime_error(fmt::format("cannot listen on {}:{} (address in use, not local, or port not allowed)",
+                                         args.host, args.port));
+  // cpp-httplib listens with a backlog of 5: a burst of new connections overflows it and clients
+  // see resets. Linux takes a second listen() as a new backlog.
+  ::listen(listening, SOMAXCONN);
+  // Block the signals before saying where we listen (a client may signal at once) and before the
+  // connection threads start, so that they inherit the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  fmt::print(stderr, "serve: model {} ({} parameters) from {} on {} x {} worker{}\n", state.model_name,
+             with_thousands(state.parameters), args.model, pool.device(), workers, workers == 1 ? "" : "s");
+  fmt::print(stderr, "serve: listening on http://{}:{} (page at /, POST /predict, GET /health, /v2/...; Ctrl-C stops)\n",
+             args.host, port);
+  std::atomic<bool> done{false};
+  int caught = 0;
+  std::thread watcher(watch_signals, std::ref(server), std::cref(signals), std::cref(done), std::ref(caught));
+  const bool ok = server.listen_after_bind();
+  done = true;
+  watcher.join();
+  pthread_sigmask(SIG_UNBLOCK, &signals, nullptr);
+  if (!ok && caught == 0) throw std::runtime_error("the server stopped unexpectedly");
+  fmt::print(stderr, "serve: stopped by {} after {} requests\n", caught == SIGINT ? "SIGINT" : "SIGTERM",
+             state.requests.load());
+}
+
+}  // namespace
+
+void add_serve_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("serve", "Serve a model over HTTP: drawing page, REST API, KServe v2 protocol");
+  auto args = std::make_shared<ServeArgs>();
+  cmd->add_option("model", args->model, "Trained model (model.hdr from hdr train)")->required()->check(CLI::ExistingFile);
+  cmd->add_option("--host", args->host, "Address to listen on (0.0.0.0: every interface)")->capture_default_str();
+  cmd->add_option("--port", args->port, "TCP port (0: any free port, printed at start)")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  cmd->add_option("--workers,--threads", args->workers, "Requests computed at once, one CPU thread each (0: all cores)")
+      ->check(CLI::Range(0, 1024))
+      ->capture_default_str();
+  cmd->add_option("--connections", args->connections, "Open connections served at once (keep-alive holds one each)")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+  cmd->add_option("--max-body", args->max_body_mib, "Largest request body, MiB (larger: 413)")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  cmd->add_option("--timeout", args->timeout_seconds, "Seconds a client may stay silent while sending or receiving")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
+  cmd->add_flag("--quiet", args->quiet, "No access log");
+  add_device_option(*cmd, args->device);
+  cmd->callback([args] { run_serve(*args); });
+}
+
+}  // namespace hdr::cli
