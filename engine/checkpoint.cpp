@@ -3,22 +3,19 @@
 // this project is a few MB, and a single buffer keeps the CRC and the atomic rename simple.
 #include "engine/checkpoint.h"
 
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <bit>
-#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
-#include <system_error>
 #include <unordered_set>
 
+#include "engine/atomic_file.h"
 #include "engine/errors.h"
 
 namespace hdr {
@@ -105,26 +102,6 @@ std::vector<unsigned char> encode(const Checkpoint& ck) {
   return std::move(w.bytes);
 }
 
-// Writes all of `bytes` to fd; returns 0 or the errno of the failing write.
-int write_all(int fd, const std::vector<unsigned char>& bytes) {
-  size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return errno;
-    done += size_t(n);
-  }
-  return 0;
-}
-
-// Makes the rename itself durable; a failure here loses nothing already written, so it is ignored.
-void sync_directory(const fs::path& dir) {
-  const int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return;
-  ::fsync(fd);
-  ::close(fd);
-}
-
 // ---- reading
 
 // A cursor over the file's bytes before the CRC; every read is checked against what remains.
@@ -209,31 +186,11 @@ void save_checkpoint(const fs::path& path, const Checkpoint& checkpoint) {
   check_savable(path, checkpoint);
   const std::vector<unsigned char> bytes = encode(checkpoint);
 
-  const fs::path tmp = path.string() + ".tmp." + std::to_string(::getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0)
-    throw std::runtime_error(fmt::format("{}: cannot save checkpoint: cannot create {}: {}", path.string(),
-                                         tmp.string(), std::generic_category().message(errno)));
-  int err = write_all(fd, bytes);
-  const char* step = "write";
-  if (err == 0 && ::fsync(fd) != 0) {
-    err = errno;
-    step = "fsync";
+  try {
+    write_file_atomically(path, bytes);
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(fmt::format("cannot save checkpoint: {}", e.what()));
   }
-  if (::close(fd) != 0 && err == 0) {
-    err = errno;
-    step = "close";
-  }
-  if (err == 0 && ::rename(tmp.c_str(), path.c_str()) != 0) {
-    err = errno;
-    step = "rename";
-  }
-  if (err != 0) {
-    ::unlink(tmp.c_str());
-    throw std::runtime_error(fmt::format("{}: cannot save checkpoint: {} failed: {} (previous file kept)",
-                                         path.string(), step, std::generic_category().message(err)));
-  }
-  sync_directory(path.parent_path());
 }
 
 Checkpoint load_checkpoint(const fs::path& path) {

@@ -10,8 +10,8 @@
 //   per tensor:           u32 n, n bytes name; u32 rank; rank x i64 dims; prod(dims) x f32 data
 //   u32 crc               zlib crc32 of every byte before it
 //
-// Saving writes "<path>.tmp.<pid>" in the same folder, fsyncs it and renames it over `path`, so
-// a crash or a full disk leaves either the old file or the new one, never a torn one. Loading
+// Saving goes through write_file_atomically (durable), so a crash or a full disk leaves either the
+// old file or the new one, never a torn one. Loading
 // trusts nothing in the file: every length is checked against the bytes that remain before
 // anything is read or allocated, and each defect is an InputError naming the file.
 #pragma once

@@ -19,6 +19,7 @@
 #include <memory>
 #include <string_view>
 
+#include "engine/atomic_file.h"
 #include "engine/errors.h"
 #include "engine/thousands.h"
 
@@ -111,10 +112,8 @@ std::vector<uint8_t> encode_png_gray(std::span<const uint8_t> pixels, int width,
 }
 
 void write_png_gray(const fs::path& path, std::span<const uint8_t> pixels, int width, int height) {
-  const std::vector<uint8_t> png = encode_png_gray(pixels, width, height);
-  std::ofstream out(path, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(png.data()), std::streamsize(png.size()));
-  if (!out.flush()) throw std::runtime_error(fmt::format("{}: cannot write the PNG", path.string()));
+  // Atomic, not fsynced: predict and data --export write thousands of these.
+  write_file_atomically(path, encode_png_gray(pixels, width, height), Durability::kAtomicOnly);
 }
 
 }  // namespace hdr

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <numeric>
 
+#include "engine/atomic_file.h"
 #include "engine/build_info.h"
 #include "engine/checkpoint.h"
 #include "engine/early_stopping.h"
@@ -23,21 +24,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-// Writes text to path through a temporary file and a rename: a failed write (full disk,
-// unwritable folder) throws and leaves the previous file as it was.
-void write_file_atomically(const std::filesystem::path& path, const std::string& text) {
-  const std::filesystem::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.flush();
-    if (!out) {
-      std::error_code ec;
-      std::filesystem::remove(tmp, ec);
-      throw std::runtime_error(fmt::format("cannot write {}", path.string()));
-    }
-  }
-  std::filesystem::rename(tmp, path);
+void write_text(const std::filesystem::path& path, const std::string& text) {
+  write_file_atomically(path, std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
 }
 
 void write_history(const std::filesystem::path& dir, const std::vector<EpochRecord>& history) {
@@ -50,8 +38,8 @@ void write_history(const std::filesystem::path& dir, const std::vector<EpochReco
                     {"val_accuracy", r.val_accuracy}, {"lr", r.lr}, {"seconds", r.seconds},
                     {"images_per_second", r.images_per_second}});
   }
-  write_file_atomically(dir / "history.csv", csv);
-  write_file_atomically(dir / "history.json", json.dump(2) + "\n");
+  write_text(dir / "history.csv", csv);
+  write_text(dir / "history.json", json.dump(2) + "\n");
 }
 
 // The Keras-like progress bar: "  512/48000 [>.....] 2.1s 11420 img/s - loss: 0.1234 - accuracy: 0.9612"

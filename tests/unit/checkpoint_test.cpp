@@ -2,8 +2,6 @@
 // one crafted bad file per defect (each must be a clear InputError, never a crash). Bad files
 // are built here byte by byte from the layout in checkpoint.h, independently of the writer.
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/resource.h>
 #include <zlib.h>
 
 #include <bit>
@@ -18,6 +16,7 @@
 
 #include "engine/checkpoint.h"
 #include "engine/errors.h"
+#include "tests/file_size_limit.h"
 #include "tests/temp_dir.h"
 
 namespace hdr {
@@ -184,28 +183,6 @@ TEST(CheckpointAtomicWrite, MissingDirectoryFailsAndCreatesNothing) {
   EXPECT_TRUE(fs::is_empty(dir.path()));
 }
 
-// Restores RLIMIT_FSIZE and the SIGXFSZ disposition however the test ends.
-class FileSizeLimit {
- public:
-  explicit FileSizeLimit(rlim_t bytes) {
-    getrlimit(RLIMIT_FSIZE, &saved_);
-    previous_handler_ = signal(SIGXFSZ, SIG_IGN);  // a write past the limit then fails with EFBIG
-    rlimit limited = saved_;
-    limited.rlim_cur = bytes;
-    setrlimit(RLIMIT_FSIZE, &limited);
-  }
-  ~FileSizeLimit() {
-    setrlimit(RLIMIT_FSIZE, &saved_);
-    signal(SIGXFSZ, previous_handler_);
-  }
-  FileSizeLimit(const FileSizeLimit&) = delete;
-  FileSizeLimit& operator=(const FileSizeLimit&) = delete;
-
- private:
-  rlimit saved_{};
-  sighandler_t previous_handler_;
-};
-
 // A write that fails half way (file size limit, as a full disk would) keeps the old checkpoint.
 TEST(CheckpointAtomicWrite, FailedWriteKeepsThePreviousFile) {
   TempDir dir;
@@ -217,7 +194,7 @@ TEST(CheckpointAtomicWrite, FailedWriteKeepsThePreviousFile) {
   Checkpoint big;
   big.tensors.push_back({"w", {100000}, std::vector<float>(100000, 1.0f)});
   {
-    FileSizeLimit limit(64 * 1024);
+    test::FileSizeLimit limit(64 * 1024);
     EXPECT_THROW(save_checkpoint(dir / "m.ckpt", big), std::runtime_error);
   }
   EXPECT_EQ(read_bytes(dir / "m.ckpt"), old_bytes);
