@@ -9,8 +9,8 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <mutex>
-#include <regex>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -50,16 +50,16 @@ class ServerProcess {
       close(fd);
     });
     std::unique_lock lock(mutex_);
-    const std::regex listening(R"(listening on http://127\.0\.0\.1:(\d+))");
-    std::smatch m;
-    changed_.wait_for(lock, wait, [&] { return std::regex_search(output_, m, listening); });
-    if (m.empty()) {
+    const std::string listening = "listening on http://127.0.0.1:";
+    changed_.wait_for(lock, wait, [&] { return output_.find(listening) != std::string::npos; });
+    const size_t at = output_.find(listening);
+    if (at == std::string::npos) {
       lock.unlock();
       const std::string out = output();
       stop(SIGKILL);
       throw std::runtime_error("hdr serve did not start listening:\n" + out);
     }
-    port_ = std::stoi(m[1]);
+    port_ = std::atoi(output_.c_str() + at + listening.size());
   }
   ~ServerProcess() { stop(SIGKILL); }
   ServerProcess(const ServerProcess&) = delete;
