@@ -32,17 +32,13 @@ struct ServeArgs {
   std::string device = "auto";
 };
 
-// Models per worker run single images, so each worker computes on one thread; the device is
-// resolved once (auto: the GPU when usable), and every worker opens its own backend on it.
+// Workers run single images, so each computes on one CPU thread (or its own GPU stream). The
+// device is resolved once, as --device auto resolves it (and says so), and every worker opens
+// its own backend on it.
 std::function<std::unique_ptr<Backend>()> backend_factory(const std::string& device) {
-  DeviceOptions options{device, 1};
-  auto first = std::make_shared<std::unique_ptr<Backend>>(make_backend(options));
-  const std::string name = (*first)->name();
-  const std::string resolved = name.starts_with("cpu") ? "cpu" : name.substr(0, name.find(' '));
-  return [first, resolved]() -> std::unique_ptr<Backend> {
-    if (*first) return std::move(*first);
-    return resolved == "cpu" ? make_cpu_backend(1) : open_cuda_backend(resolved);
-  };
+  const std::string name = make_backend(DeviceOptions{device, 1})->name();
+  const std::string resolved = name.starts_with("cpu") ? "cpu" : name.substr(0, name.find(' '));  // "cuda:0"
+  return [resolved]() { return resolved == "cpu" ? make_cpu_backend(1) : open_cuda_backend(resolved); };
 }
 
 // One line per request on stderr: time, client, request, status, bytes, time in the handler.
