@@ -5,10 +5,9 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <functional>
+#include <atomic>
 #include <stdexcept>
 #include <system_error>
-#include <thread>
 
 namespace hdr {
 namespace fs = std::filesystem;
@@ -37,13 +36,15 @@ void sync_directory(const fs::path& dir) {
 }  // namespace
 
 void write_file_atomically(const fs::path& path, std::span<const uint8_t> bytes, Durability durability) {
-  // Unique per process and thread: predict writes many files from several threads.
-  const fs::path tmp = fmt::format("{}.tmp.{}.{:x}", path.string(), ::getpid(),
-                                   std::hash<std::thread::id>{}(std::this_thread::get_id()) & 0xffffff);
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0)
+  // Unique within the process (a counter) and between processes (the pid); O_EXCL makes sure.
+  static std::atomic<uint64_t> serial{0};
+  const fs::path tmp = fmt::format("{}.tmp.{}.{}", path.string(), ::getpid(), serial++);
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    const int err = errno;
     throw std::runtime_error(fmt::format("{}: cannot create {}: {}", path.string(), tmp.filename().string(),
-                                         std::generic_category().message(errno)));
+                                         std::generic_category().message(err)));
+  }
   int err = write_all(fd, bytes);
   const char* step = "write";
   if (err == 0 && durability == Durability::kDurable && ::fsync(fd) != 0) {

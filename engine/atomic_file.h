@@ -1,6 +1,7 @@
 // The one way hdr writes a file a user keeps (checkpoints, history, PNG images): to a temporary
-// name in the same folder ("<path>.tmp.<pid>.<thread>"), then renamed over `path`, so a crash, a
+// name in the same folder ("<path>.tmp.<pid>.<serial>"), then renamed over `path`, so a crash, a
 // full disk or an unwritable folder leaves either the old file or the new one, never a torn one.
+// (A symbolic link at `path` is replaced by the file, not followed.)
 // Durable writes also fsync the file before the rename and the folder after it.
 #pragma once
 

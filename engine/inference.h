@@ -36,7 +36,7 @@ TrainedModel read_trained_model(const std::filesystem::path& path);
 // The trained network on `backend`, with activations for batches of up to max_batch.
 std::unique_ptr<Model> build_model(const TrainedModel& trained, Backend& backend, int max_batch);
 
-// The batch predict and serve run inference in.
+// The batch `hdr predict` (and, by default, a Predictor) runs inference in.
 inline constexpr int kPredictBatch = 256;
 
 // Class probabilities for preprocessed images, on one backend; any number of images per call

@@ -21,20 +21,21 @@ namespace hdr::test {
 class ServerProcess {
  public:
   // Runs HDR_EXE serve MODEL --port 0 EXTRA...; throws with the output when no port shows within
-  // `wait` (model loading included).
+  // `wait` (model loading included) or the server exits first.
   explicit ServerProcess(const std::string& model, std::vector<std::string> extra = {},
                          std::chrono::seconds wait = std::chrono::seconds(60)) {
     std::vector<std::string> args = {HDR_EXE, "serve", model, "--port", "0"};
     args.insert(args.end(), extra.begin(), extra.end());
+    std::vector<char*> argv;  // built before fork: the child only calls async-signal-safe functions
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
     int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+    if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
     pid_ = fork();
+    if (pid_ < 0) throw std::runtime_error("fork failed");
     if (pid_ == 0) {
       dup2(fds[1], STDOUT_FILENO);
       dup2(fds[1], STDERR_FILENO);
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
       execv(argv[0], argv.data());
       _exit(127);
     }
@@ -48,18 +49,24 @@ class ServerProcess {
         changed_.notify_all();
       }
       close(fd);
+      std::lock_guard lock(mutex_);
+      closed_ = true;
+      changed_.notify_all();
     });
-    std::unique_lock lock(mutex_);
     const std::string listening = "listening on http://127.0.0.1:";
-    changed_.wait_for(lock, wait, [&] { return output_.find(listening) != std::string::npos; });
-    const size_t at = output_.find(listening);
-    if (at == std::string::npos) {
+    std::unique_lock lock(mutex_);
+    const auto whole_line = [&] {
+      const size_t at = output_.find(listening);
+      return at != std::string::npos && output_.find('\n', at) != std::string::npos;
+    };
+    changed_.wait_for(lock, wait, [&] { return whole_line() || closed_; });
+    if (!whole_line()) {
+      const std::string out = output_;
       lock.unlock();
-      const std::string out = output();
       stop(SIGKILL);
       throw std::runtime_error("hdr serve did not start listening:\n" + out);
     }
-    port_ = std::atoi(output_.c_str() + at + listening.size());
+    port_ = std::atoi(output_.c_str() + output_.find(listening) + listening.size());
   }
   ~ServerProcess() { stop(SIGKILL); }
   ServerProcess(const ServerProcess&) = delete;
@@ -70,12 +77,21 @@ class ServerProcess {
     std::lock_guard lock(mutex_);
     return output_;
   }
-  // Sends `signal` and waits for the process; returns its exit code (128 + signal if killed).
+  // Sends `signal` and waits for the process (10 s, then SIGKILL); returns its exit code (128 +
+  // signal if killed by one).
   int stop(int signal = SIGTERM) {
     if (pid_ > 0) {
       kill(pid_, signal);
       int status = 0;
-      waitpid(pid_, &status, 0);
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      while (waitpid(pid_, &status, WNOHANG) == 0) {
+        if (std::chrono::steady_clock::now() > deadline) {
+          kill(pid_, SIGKILL);
+          waitpid(pid_, &status, 0);
+          break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
       exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
       pid_ = -1;
     }
@@ -90,6 +106,7 @@ class ServerProcess {
   mutable std::mutex mutex_;
   std::condition_variable changed_;
   std::string output_;
+  bool closed_ = false;
 };
 
 }  // namespace hdr::test

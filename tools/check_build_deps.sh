@@ -8,9 +8,11 @@
 #   - the linker and libraries on the link lines (link.txt; -lname resolved as the linker would);
 #   - the CMake package configs and find modules configure read (CMakeFiles/Makefile.cmake);
 #   - the compilers, make, cmake and pkg-config the build ran (CMakeCache.txt);
-# maps every file to its package through dpkg's file lists, and checks each package is in the
-# no-recommends dependency closure of setup.sh's list, in the base system (Essential or priority
-# required), or the CUDA toolkit (files under nvcc's root, which setup.sh does not install).
+# maps every file to its package through dpkg's file lists, and checks each package is among
+# those apt would install for setup.sh's list on an empty system with --no-install-recommends
+# (a simulation: first alternatives, as a fresh install picks them), in the base system
+# (Essential or priority required), or the CUDA toolkit (files under nvcc's root, a folder of
+# its own such as /usr/local/cuda-13.0, which setup.sh does not install).
 # Files of the project (source and build folders) are skipped; any other file that no package
 # owns is an error too, since it was installed by hand, and so is a packaged file whose
 # checksum differs from the one dpkg recorded (edited by hand).
@@ -36,6 +38,11 @@ done
 [ -n "$packages" ] || packages=$("$here/setup.sh" --list)
 for dir in "${build_dirs[@]}"; do
   [ -f "$dir/CMakeCache.txt" ] || { echo "check_build_deps: $dir is not a configured build folder (no CMakeCache.txt)" >&2; exit 2; }
+  # The evidence is Makefile-generator output (Ninja deletes depfiles and writes no link.txt):
+  # anything else would pass having checked nothing.
+  generator=$(sed -n 's/^CMAKE_GENERATOR:INTERNAL=//p' "$dir/CMakeCache.txt")
+  [ -z "$generator" ] || [ "$generator" = "Unix Makefiles" ] ||
+    { echo "check_build_deps: $dir was generated for $generator; only Unix Makefiles builds can be checked" >&2; exit 2; }
 done
 
 admin=${DPKG_ADMINDIR:-/var/lib/dpkg}
@@ -58,7 +65,13 @@ for dir in "${build_dirs[@]}"; do
   skip_roots+=("$(cd "$dir" && pwd -P)")
   cxx=$(cache_value "$dir" CMAKE_CXX_COMPILER)
   nvcc=$(cuda_compiler "$dir")
-  if [ -n "$nvcc" ]; then skip_roots+=("$(dirname "$(dirname "$(realpath -e "$nvcc")")")"); fi
+  if [ -n "$nvcc" ]; then
+    cuda_root=$(dirname "$(dirname "$(realpath -e "$nvcc")")")
+    case "$cuda_root" in
+      /|/usr|/usr/local) ;;  # a packaged nvcc: its files are checked like any other
+      *) skip_roots+=("$cuda_root") ;;
+    esac
+  fi
   {
     find "$dir" -path '*CMakeFiles*' -name '*.o.d' -exec cat {} + | tr -s ' \t\\' '\n\n\n' | sed -n 's/:$//; /^\//p'
     find "$dir" -path '*CMakeFiles*' -name link.txt -exec cat {} + | tr -s ' \t' '\n\n' | grep '^/' || true
@@ -113,11 +126,13 @@ done | awk '{ print $1 "  /" $2 }' | sort -k2 >"$work/recorded"
 cut -f2 "$work/owned" | grep '^/' | sort | join -1 2 -2 1 -o 1.1,1.2 "$work/recorded" - >"$work/to_verify" || true
 md5sum --quiet -c "$work/to_verify" 2>/dev/null | sed -n 's/: FAILED$//p' >"$work/edited" || true
 
-# 3. What a fresh machine has after setup.sh: the closure of its list, and the base system.
+# 3. What a fresh machine has after setup.sh: what apt installs for its list on an empty system,
+# and the base system.
+: >"$work/empty-status"
 # shellcheck disable=SC2086
-apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks --no-replaces \
-    --no-enhances $packages 2>/dev/null >"$work/closure" || true  # names apt does not know add nothing
-sed -n 's/^<\{0,1\}\([^ <>:]*\).*/\1/p' "$work/closure" >"$work/allowed"
+apt-get -s -o Dir::State::status="$work/empty-status" install --no-install-recommends $packages 2>/dev/null \
+  >"$work/simulated" || true  # a list apt cannot install allows nothing
+sed -n 's/^Inst \([^ :]*\).*/\1/p' "$work/simulated" >"$work/allowed"
 dpkg-query --admindir="$admin" -W -f='${Package}\t${Essential}\t${Priority}\n' | awk -F'\t' '$2 == "yes" || $3 == "required" { print $1 }' \
     >>"$work/allowed"
 sort -u -o "$work/allowed" "$work/allowed"
@@ -135,7 +150,12 @@ awk -F'\t' 'FILENAME == ARGV[1] { ok[$1] = 1; next }
   }' "$work/allowed" "$work/edited" "$work/owned" | sort >"$work/verdict"
 
 files=$(wc -l <"$work/used")
-used_packages=$(cut -f1 "$work/owned" | grep -vx -- - | sort -u | wc -l)
+used_packages=$(cut -f1 "$work/owned" | { grep -vx -- - || true; } | sort -u | wc -l)
+depfiles=$(for dir in "${build_dirs[@]}"; do find "$dir" -path '*CMakeFiles*' -name '*.o.d'; done | wc -l)
+if [ "$depfiles" -eq 0 ]; then
+  echo "check_build_deps: no compiler dependency files (*.o.d) in ${build_dirs[*]}: build first" >&2
+  exit 2
+fi
 if [ -s "$work/verdict" ]; then
   cat "$work/verdict" >&2
   echo "check_build_deps: FAILED: a fresh machine gets only what tools/setup.sh installs, as its packages ship it (checked $files files of $used_packages packages)" >&2

@@ -10,7 +10,7 @@ packages=(
   g++ cmake make pkg-config git ca-certificates
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   libfmt-dev libinih-dev libcli11-dev libdnnl-dev ocl-icd-opencl-dev libstb-dev
-  libcpp-httplib-dev nlohmann-json3-dev zlib1g-dev
+  libcpp-httplib-dev libssl-dev nlohmann-json3-dev zlib1g-dev
   chromium wrk
 )
 # oneDNN's CMake config (libdnnl-dev) requires the OpenCL loader and headers, which it only

@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
 # The browser test of `hdr serve`'s drawing page, as CTest runs it (label e2e):
-#   tests/browser/run_page_test.sh HDR_BINARY [OUT_DIR] [MODEL]
-# Runs page_test.mjs against MODEL (CTest passes the e2e tests' shared model; without one, a
-# small model is trained first: the tutorial CNN, one epoch) in Debian's headless Chromium;
-# screenshots go to OUT_DIR (default: a temporary folder, removed).
+#   tests/browser/run_page_test.sh HDR_BINARY OUT_DIR MODEL
+# Runs page_test.mjs against MODEL (CTest passes the e2e tests' shared model: the tutorial CNN,
+# one epoch) in Debian's headless Chromium; screenshots go to OUT_DIR.
 # Anything missing (node, chromium, the npm packages, MNIST) is a failure, never a skip: a
 # skipped browser test would read as a passing one.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
 
-hdr="${1:?usage: tests/browser/run_page_test.sh HDR_BINARY [OUT_DIR] [MODEL]}"
-out="${2:-}"
-model="${3:-}"
+usage="usage: tests/browser/run_page_test.sh HDR_BINARY OUT_DIR MODEL"
+hdr="${1:?$usage}"
+out="${2:?$usage}"
+model="${3:?$usage}"
 
 missing=()
 [ -x "$hdr" ] || missing+=("the hdr binary $hdr (build it first)")
@@ -41,18 +41,6 @@ if ((${#missing[@]})); then
   exit 1
 fi
 
-work="$(mktemp -d "${TMPDIR:-/tmp}/hdr-page-test.XXXXXX")"
-trap 'rm -rf "$work"' EXIT
-[ -n "$out" ] || out="$work/screenshots"
-
-# One epoch of the tutorial CNN on 20,000 images (~96% test accuracy, a few seconds) already
-# recognises the test's plain drawn digits and MNIST uploads with high confidence, whatever the
-# seed.
-if [ -z "$model" ]; then
-  echo "run_page_test: training configs/cnn_tutorial.ini for 1 epoch on 20,000 images"
-  "$hdr" train configs/cnn_tutorial.ini --set train.epochs=1 --set data.train_limit=20000 --out "$work/model" --quiet
-  model="$work/model/model.hdr"
-fi
-[ -f "$model" ] || { echo "run_page_test: FAILED: no model at $model" >&2; exit 1; }
+[ -f "$model" ] || { echo "run_page_test: FAILED: no model at $model (ctest -R fixture.train_tutorial_model makes it)" >&2; exit 1; }
 
 node tests/browser/page_test.mjs --hdr "$hdr" --model "$model" --out "$out"

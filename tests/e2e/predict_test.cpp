@@ -21,6 +21,7 @@
 
 namespace hdr {
 namespace {
+namespace fs = std::filesystem;
 
 std::span<const uint8_t> digit(int i) { return test::mnist_digit(i); }
 int label(int i) { return test::mnist_label(i); }
@@ -150,6 +151,25 @@ TEST(PredictCommand, JsonIsOneObjectPerLineOnStdout) {
   EXPECT_EQ(count, 6);  // the folder is walked into sub/
 }
 
+// With --json, stdout holds only JSON objects, failures included; messages go to stderr.
+TEST(PredictCommand, JsonStdoutStaysPureWhenFilesFail) {
+  Folder f(2);
+  std::ofstream(f.dir / "broken.png") << "not an image";
+  const auto r = test::run_command(fmt::format("({} predict --json '{}' '{}' '{}' 2>/dev/null)", HDR_EXE,
+                                               test::tutorial_model().string(), f.dir.path().string(),
+                                               (f.dir / "missing.png").string()));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  std::istringstream lines(r.output);
+  std::string line;
+  int predictions = 0, errors = 0;
+  while (std::getline(lines, line)) {
+    const auto j = nlohmann::json::parse(line);  // throws, failing the test, on anything else
+    (j.contains("error") ? errors : predictions) += 1;
+  }
+  EXPECT_EQ(predictions, 2);
+  EXPECT_EQ(errors, 2);
+}
+
 TEST(PredictCommand, ABadFileIsReportedAndTheOthersGoOn) {
   Folder f(2);
   const std::vector<uint8_t> white(28 * 28, 255);
@@ -172,16 +192,40 @@ TEST(PredictCommand, SavesThePreprocessedImagesTheModelSaw) {
   test::TempDir out;
   const auto r = predict(fmt::format("--save-preprocessed '{}' '{}'", out.path().string(), f.dir.path().string()));
   ASSERT_EQ(r.exit_code, 0) << r.output;
+  // Saved under the input's own path (made relative), so inputs never overwrite each other.
+  const fs::path saved = out / f.dir.path().relative_path().string();
   for (const char* name : {"d0-7.png", "sub/d1-2.png", "photo.jpg.png"}) {
-    const DecodedImage saved = read_image_file(out / name);
-    EXPECT_EQ(saved.width, 28) << name;
-    EXPECT_EQ(saved.height, 28) << name;
-    EXPECT_EQ(saved.channels, 1) << name;
+    const DecodedImage image = read_image_file(saved / name);
+    EXPECT_EQ(image.width, 28) << name;
+    EXPECT_EQ(image.height, 28) << name;
+    EXPECT_EQ(image.channels, 1) << name;
   }
   // The inverted 10x photo came back light on dark, like MNIST: the corners are background.
-  const DecodedImage photo = read_image_file(out / "photo.jpg.png");
+  const DecodedImage photo = read_image_file(saved / "photo.jpg.png");
   EXPECT_EQ(photo.pixels[0], 0);
   EXPECT_GT(*std::max_element(photo.pixels.begin(), photo.pixels.end()), 200);
+}
+
+TEST(PredictCommand, InputsWithTheSameNameAreSavedApart) {
+  test::TempDir in, out;
+  fs::create_directories(in / "a");
+  fs::create_directories(in / "b");
+  write_png_gray(in / "a/x.png", digit(0), 28, 28);
+  write_png_gray(in / "b/x.png", digit(1), 28, 28);
+  const auto r = predict(fmt::format("--save-preprocessed '{}' '{}' '{}'", out.path().string(),
+                                     (in / "a/x.png").string(), (in / "b/x.png").string()));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const fs::path saved = out / in.path().relative_path().string();
+  EXPECT_NE(test::read_bytes(saved / "a/x.png"), test::read_bytes(saved / "b/x.png"));
+}
+
+TEST(PredictCommand, AnUnwritableSaveFolderIsRefusedBeforeAnyWork) {
+  Folder f(1);
+  const auto r = predict(fmt::format("--save-preprocessed /proc/hdr-cannot-be-here '{}'", (f.dir / "d0-7.png").string()));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--save-preprocessed /proc/hdr-cannot-be-here: cannot create this folder"), std::string::npos)
+      << r.output;
+  EXPECT_EQ(r.output.find("d0-7.png: 7"), std::string::npos) << r.output;
 }
 
 TEST(PredictCommand, BadArgumentsExit2) {

@@ -54,9 +54,17 @@ httplib::Server::Handler guarded(std::function<void(const Request&, Response&)> 
   };
 }
 
+// Deep enough for an infer request with nested data ([N][1][28][28] inside inputs[]), shallow
+// enough that nothing that walks or copies the document can overflow the stack.
+constexpr int kMaxJsonDepth = 12;
+
 Json parse_json_body(const Request& req) {
   try {
-    return Json::parse(req.body);
+    return Json::parse(req.body, [](int depth, Json::parse_event_t, Json&) {
+      if (depth > kMaxJsonDepth)
+        throw HttpError(400, fmt::format("the JSON body is nested deeper than {} levels", kMaxJsonDepth));
+      return true;
+    });
   } catch (const Json::parse_error& e) {
     throw HttpError(400, fmt::format("the request body is not valid JSON (error at byte {})", e.byte));
   }
@@ -114,17 +122,15 @@ std::string image_bytes(const Request& req) {
                                    type));
 }
 
-std::vector<float> predict_images(ServeState& state, std::span<const float> images) {
-  auto predictor = state.pool.acquire();
-  return predictor->predict(images);
-}
-
 void handle_predict(ServeState& state, const Request& req, Response& res) {
   const std::string bytes = image_bytes(req);
+  // A worker's turn covers decoding too: it is the costly part for a large photo (up to
+  // limits.max_pixels), so at most --workers images are in memory decoded at once.
+  auto predictor = state.pool.acquire();
   const std::vector<float> image =
       preprocess_image(std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()), "image",
                        state.geometry, state.limits);
-  const std::vector<float> probabilities = predict_images(state, image);
+  const std::vector<float> probabilities = predictor->predict(image);
   Json out = {{"status", "success"}};
   out.update(prediction_json(probabilities, 3));
   if (req.get_param_value("preprocessed") == "1") out["preprocessed"] = to_bytes(image);
@@ -183,7 +189,7 @@ void flatten_numbers(const Json& data, std::vector<float>& out) {
 }
 
 // The images of an infer request: its one FP32 input of shape [N, 1, side, side].
-std::vector<float> infer_input(const ServeState& state, const Json& body, int64_t& n) {
+std::vector<float> infer_input(const ServeState& state, const Json& body, size_t body_bytes, int64_t& n) {
   if (!body.is_object() || !body.contains("inputs") || !body["inputs"].is_array())
     throw HttpError(400, R"(the request needs "inputs": [{"name", "shape", "datatype", "data"}])");
   const Json& inputs = body["inputs"];
@@ -203,13 +209,18 @@ std::vector<float> infer_input(const ServeState& state, const Json& body, int64_
   if (!shape_ok)
     throw HttpError(400, fmt::format("input '{}': shape must be [N, 1, {}, {}], not {}", kInputName, side, side, shape.dump()));
   n = shape[0].get<int64_t>();
+  // Each value takes at least two bytes of JSON ("0,"): a larger N cannot be in this body.
+  const int64_t per_image = int64_t(side) * side;
+  if (n > int64_t(body_bytes) / 2 / per_image + 1)
+    throw HttpError(400, fmt::format("input '{}': shape {} holds more values than a {}-byte body can", kInputName,
+                                     shape.dump(), body_bytes));
   if (!input.contains("data")) throw HttpError(400, fmt::format("input '{}' has no data", kInputName));
   std::vector<float> images;
-  images.reserve(size_t(n) * size_t(side) * size_t(side));
+  images.reserve(size_t(n * per_image));
   flatten_numbers(input["data"], images);
-  if (int64_t(images.size()) != n * side * side)
+  if (int64_t(images.size()) != n * per_image)
     throw HttpError(400, fmt::format("input '{}': shape {} needs {} values, data holds {}", kInputName, shape.dump(),
-                                     n * side * side, images.size()));
+                                     n * per_image, images.size()));
   if (body.contains("outputs")) {
     if (!body["outputs"].is_array()) throw HttpError(400, R"("outputs" must be an array of {"name"})");
     for (const Json& o : body["outputs"])
@@ -223,8 +234,8 @@ void handle_infer(ServeState& state, const Request& req, Response& res) {
   require_model(state, req);
   const Json body = parse_json_body(req);
   int64_t n = 0;
-  const std::vector<float> images = infer_input(state, body, n);
-  const std::vector<float> probabilities = predict_images(state, images);
+  const std::vector<float> images = infer_input(state, body, req.body.size(), n);
+  const std::vector<float> probabilities = state.pool.acquire()->predict(images);
   Json out = {{"model_name", state.model_name},
               {"model_version", "1"},
               {"outputs", {{{"name", kOutputName}, {"datatype", "FP32"}, {"shape", {n, state.classes}},
@@ -237,9 +248,9 @@ void handle_infer(ServeState& state, const Request& req, Response& res) {
 
 enum Method { kGet = 1, kPost = 2 };
 
-// Registers `handler` for the allowed methods on `pattern`, and 405 (with Allow) for the others.
+// Registers `handler` for the method on `pattern`, and 405 (with Allow) for the others.
 void route(httplib::Server& server, const std::string& pattern, int methods, const httplib::Server::Handler& handler) {
-  const std::string allow = methods == (kGet | kPost) ? "GET, POST" : methods == kGet ? "GET, HEAD" : "POST";
+  const std::string allow = methods == kGet ? "GET, HEAD" : "POST";
   const auto refuse = [allow](const Request& req, Response& res) {
     res.set_header("Allow", allow);
     send_error(req, res, 405, fmt::format("{} is not allowed on {}: use {}", req.method, req.path, allow));

@@ -9,7 +9,8 @@
 //                                 speak it: health, server and model metadata, model ready, infer
 // Errors are JSON: {"status": "error", "message"} on the seed API, {"error"} under /v2 (the
 // protocol's form): 400 bad input, 404 unknown path or model, 405 wrong method, 413 body over
-// the limit, 415 unsupported content type, 500 never expected (logged).
+// the limit, 415 unsupported content type; 500 for a failure of the server itself (logged, its
+// cause not shown to the client).
 #pragma once
 
 #include <httplib.h>

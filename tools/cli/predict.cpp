@@ -50,13 +50,16 @@ bool has_image_extension(const fs::path& p) {
   return ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".bmp" || ext == ".gif";
 }
 
-fs::path png_name(const fs::path& name) {
-  return name.extension() == ".png" ? name : fs::path(name.string() + ".png");
+// Where --save-preprocessed puts the image of `path`: the path as given, made relative (".."
+// becomes "_"), with ".png" appended unless it has it, so that no two inputs share an output.
+fs::path save_name(const fs::path& path) {
+  fs::path out;
+  for (const fs::path& part : path.lexically_normal().relative_path()) out /= part == ".." ? fs::path("_") : part;
+  return out.extension() == ".png" ? out : fs::path(out.string() + ".png");
 }
 
 // Files named on the command line are taken as they are; folders contribute their image files,
-// sorted, with their path below the folder kept for --save-preprocessed. A name that is neither
-// is an input error for that name.
+// sorted. A name that is neither is an input error for that name.
 std::vector<InputFile> gather_inputs(const std::vector<std::string>& inputs, std::vector<Failure>& failures) {
   std::vector<InputFile> files;
   for (const std::string& input : inputs) {
@@ -66,14 +69,14 @@ std::vector<InputFile> gather_inputs(const std::vector<std::string>& inputs, std
       for (fs::recursive_directory_iterator it(input, fs::directory_options::skip_permission_denied, ec), end;
            !ec && it != end; it.increment(ec))
         if (it->is_regular_file(ec) && has_image_extension(it->path()))
-          found.push_back({it->path(), png_name(fs::relative(it->path(), input, ec))});
+          found.push_back({it->path(), save_name(it->path())});
       if (ec) failures.push_back({input, fmt::format("{}: cannot walk this folder ({})", input, ec.message())});
       std::sort(found.begin(), found.end(), [](const InputFile& a, const InputFile& b) { return a.path < b.path; });
       if (found.empty() && !ec)
         failures.push_back({input, fmt::format("{}: no PNG, JPEG, BMP or GIF files in this folder", input)});
       files.insert(files.end(), found.begin(), found.end());
     } else if (fs::exists(input, ec)) {
-      files.push_back({input, png_name(fs::path(input).filename())});
+      files.push_back({input, save_name(input)});
     } else {
       failures.push_back({input, fmt::format("{}: no such file or folder", input)});
     }
@@ -120,6 +123,20 @@ void preprocess_chunk(const std::vector<InputFile>& files, size_t first, size_t 
   }
 }
 
+// Writes the image the model saw as PNG; returns what went wrong, or "".
+std::string save_preprocessed(const fs::path& out, std::span<const float> image, DigitGeometry geometry) {
+  std::error_code ec;
+  fs::create_directories(out.parent_path(), ec);
+  if (ec) return fmt::format("cannot create the folder {} for its preprocessed image ({})", out.parent_path().string(),
+                             ec.message());
+  try {
+    write_png_gray(out, to_bytes(std::vector<float>(image.begin(), image.end())), geometry.side, geometry.side);
+  } catch (const std::runtime_error& e) {
+    return fmt::format("cannot save its preprocessed image: {}", e.what());
+  }
+  return "";
+}
+
 void run_predict(const PredictArgs& args) {
   const auto start = std::chrono::steady_clock::now();
   const TrainedModel trained = read_trained_model(args.model);
@@ -127,6 +144,13 @@ void run_predict(const PredictArgs& args) {
   if (args.top > trained.config.model.classes)
     throw InputError(fmt::format("--top {}: the model has only {} classes", args.top, trained.config.model.classes));
 
+  if (!args.save_dir.empty()) {
+    std::error_code ec;
+    fs::create_directories(args.save_dir, ec);
+    if (ec || !fs::is_directory(args.save_dir))
+      throw InputError(fmt::format("--save-preprocessed {}: cannot create this folder ({})", args.save_dir,
+                                   ec ? ec.message() : "a file is in the way"));
+  }
   std::vector<Failure> failures;
   const std::vector<InputFile> files = gather_inputs(args.inputs, failures);
   for (const Failure& f : failures) report_failure(args, f.input, f.why);
@@ -154,14 +178,17 @@ void run_predict(const PredictArgs& args) {
         continue;
       }
       const size_t classes = size_t(predictor.classes());
-      print_prediction(args, f.path.string(), std::span(probabilities).subspan(row * classes, classes));
+      const std::span<const float> p = std::span(probabilities).subspan(row++ * classes, classes);
       if (!args.save_dir.empty()) {
-        const fs::path out = fs::path(args.save_dir) / f.save_as;
-        fs::create_directories(out.parent_path());
-        const std::vector<float> image(images.begin() + int64_t(i * per_image), images.begin() + int64_t((i + 1) * per_image));
-        write_png_gray(out, to_bytes(image), geometry.side, geometry.side);
+        const std::span<const float> image(images.data() + i * per_image, per_image);
+        if (const std::string error = save_preprocessed(fs::path(args.save_dir) / f.save_as, image, geometry);
+            !error.empty()) {
+          report_failure(args, f.path.string(), fmt::format("{}: {}", f.path.string(), error));
+          ++failed;
+          continue;
+        }
       }
-      ++row;
+      print_prediction(args, f.path.string(), p);
       ++done;
     }
   }

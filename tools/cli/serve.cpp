@@ -5,14 +5,17 @@
 // inference runs on --workers Predictors (one model and backend each, one CPU thread each), lent
 // per request. So requests run in parallel up to the core count without oversubscribing it,
 // and slow clients hold only a connection thread, which the read/write timeouts free.
-// SIGINT/SIGTERM stop the server: in-flight requests finish, then the process exits 0.
+// SIGINT/SIGTERM stop the server: in-flight requests finish, then the process exits 0; a second
+// signal exits at once. Decoding runs in a worker's turn too, so memory is bounded by --workers.
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <httplib.h>
 #include <pthread.h>
 
 #include <atomic>
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <thread>
 
 #include "engine/inference.h"
@@ -57,20 +60,56 @@ void log_request(ServeState& state, bool quiet, const httplib::Request& req, con
              req.path, res.status, res.body.size(), took);
 }
 
-// Waits for SIGINT or SIGTERM (blocked in every thread, so only this one sees them) and stops
-// the server once it runs (a signal may come between bind and listen); returns when the server
-// stopped for another reason.
-void watch_signals(httplib::Server& server, const sigset_t& signals, const std::atomic<bool>& done, int& caught) {
-  const timespec poll{0, 100'000'000};
-  while (!done && caught == 0) {
-    const int sig = sigtimedwait(&signals, nullptr, &poll);
-    if (sig == SIGINT || sig == SIGTERM) caught = sig;
+// SIGINT and SIGTERM, blocked from the start of serve (the threads started later inherit the
+// mask, so none of them dies of a signal) and taken by one watcher thread: the first stops the
+// server as soon as it runs, in-flight requests finishing; a second one exits at once.
+class SignalWatcher {
+ public:
+  explicit SignalWatcher(httplib::Server& server) : server_(server) {
+    sigemptyset(&signals_);
+    sigaddset(&signals_, SIGINT);
+    sigaddset(&signals_, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals_, nullptr);
+    thread_ = std::thread([this] { watch(); });
   }
-  while (!done && !server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  if (!done) server.stop();
-}
+  ~SignalWatcher() {
+    done_ = true;
+    thread_.join();
+  }
+  SignalWatcher(const SignalWatcher&) = delete;
+  SignalWatcher& operator=(const SignalWatcher&) = delete;
+
+  int caught() const { return caught_; }  // 0 until a signal came
+
+ private:
+  void watch() {
+    const timespec poll{0, 50'000'000};
+    bool stopped = false;
+    while (!done_) {
+      const int sig = sigtimedwait(&signals_, nullptr, &poll);
+      if ((sig == SIGINT || sig == SIGTERM) && caught_ != 0) {
+        fmt::print(stderr, "serve: second signal: exiting at once\n");
+        std::_Exit(128 + sig);
+      }
+      if (sig == SIGINT || sig == SIGTERM) caught_ = sig;
+      // A signal between bind and listen waits here until the server runs.
+      if (caught_ != 0 && !stopped && server_.is_running()) {
+        server_.stop();
+        stopped = true;
+      }
+    }
+  }
+
+  httplib::Server& server_;
+  sigset_t signals_;
+  std::atomic<bool> done_{false};
+  std::atomic<int> caught_{0};
+  std::thread thread_;
+};
 
 void run_serve(const ServeArgs& args) {
+  httplib::Server server;
+  const SignalWatcher signals(server);
   const TrainedModel trained = read_trained_model(args.model);
   const int workers = args.workers > 0 ? args.workers : int(std::max(1u, std::thread::hardware_concurrency()));
   constexpr int kServeBatch = 64;  // a KServe infer request runs in batches of this many
@@ -84,7 +123,6 @@ void run_serve(const ServeArgs& args) {
                    .geometry = digit_geometry(spec, args.model),
                    .limits = ImageLimits{.max_bytes = size_t(args.max_body_mib) << 20}};
 
-  httplib::Server server;
   install_routes(server, state);
   const int connections = args.connections;
   server.new_task_queue = [connections] { return new httplib::ThreadPool(size_t(connections)); };
@@ -116,27 +154,18 @@ void run_serve(const ServeArgs& args) {
                                          args.host, args.port));
   // cpp-httplib listens with a backlog of 5: a burst of new connections overflows it and clients
   // see resets. Linux takes a second listen() as a new backlog.
-  ::listen(listening, SOMAXCONN);
-  // Block the signals before saying where we listen (a client may signal at once) and before the
-  // connection threads start, so that they inherit the mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  fmt::print(stderr, "serve: model {} ({} parameters) from {} on {} x {} worker{}\n", state.model_name,
-             with_thousands(state.parameters), args.model, pool.device(), workers, workers == 1 ? "" : "s");
-  fmt::print(stderr, "serve: listening on http://{}:{} (page at /, POST /predict, GET /health, /v2/...; Ctrl-C stops)\n",
-             args.host, port);
-  std::atomic<bool> done{false};
-  int caught = 0;
-  std::thread watcher(watch_signals, std::ref(server), std::cref(signals), std::cref(done), std::ref(caught));
-  const bool ok = server.listen_after_bind();
-  done = true;
-  watcher.join();
-  pthread_sigmask(SIG_UNBLOCK, &signals, nullptr);
-  if (!ok && caught == 0) throw std::runtime_error("the server stopped unexpectedly");
-  fmt::print(stderr, "serve: stopped by {} after {} requests\n", caught == SIGINT ? "SIGINT" : "SIGTERM",
+  if (::listen(listening, SOMAXCONN) != 0)
+    throw std::runtime_error(fmt::format("cannot listen on {}:{}: {}", args.host, port, std::strerror(errno)));
+  bool ok = true;
+  if (signals.caught() == 0) {
+    fmt::print(stderr, "serve: model {} ({} parameters) from {} on {} x {} worker{}\n", state.model_name,
+               with_thousands(state.parameters), args.model, pool.device(), workers, workers == 1 ? "" : "s");
+    fmt::print(stderr, "serve: listening on http://{}:{} (page at /, POST /predict, GET /health, /v2/...; Ctrl-C stops)\n",
+               args.host, port);
+    ok = server.listen_after_bind();
+  }
+  if (!ok && signals.caught() == 0) throw std::runtime_error("the server stopped unexpectedly");
+  fmt::print(stderr, "serve: stopped by {} after {} requests\n", signals.caught() == SIGINT ? "SIGINT" : "SIGTERM",
              state.requests.load());
 }
 
