@@ -9,6 +9,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <numeric>
+#include <optional>
 
 #include "engine/atomic_file.h"
 #include "engine/build_info.h"
@@ -116,7 +117,7 @@ void TrainStep::run(const DeviceImages& data, const int32_t* rows, int n, int ep
 }
 
 EvalResult evaluate(Model& model, Backend& backend, const DeviceImages& data, const AugmentParams& scaling,
-                    int batch) {
+                    KeepProbabilities keep, int batch) {
   batch = std::min(batch, model.max_batch());
   const int classes = model.classes();
   const Shape in = model.input_shape();
@@ -126,6 +127,12 @@ EvalResult evaluate(Model& model, Backend& backend, const DeviceImages& data, co
   DeviceArray<double> metrics(backend, 2);
   confusion.zero();
   metrics.zero();
+  EvalResult r;
+  std::optional<DeviceArray<float>> probabilities;
+  if (keep == KeepProbabilities::kYes) {
+    probabilities.emplace(backend, size_t(batch) * classes);
+    r.probabilities.resize(size_t(data.count) * classes);
+  }
   for (int first = 0; first < data.count; first += batch) {
     const int n = std::min(batch, data.count - first);
     backend.augment(scaling, RandomKey{}, data.images.data(), data.h, data.w, data.rows.data() + first, n, x.data());
@@ -133,9 +140,12 @@ EvalResult evaluate(Model& model, Backend& backend, const DeviceImages& data, co
     const Pass pass{backend, n, false, RandomKey{}, first};
     const float* logits = model.forward(pass, x.data());
     backend.evaluate_batch(n, classes, logits, labels.data(), confusion.data(), metrics.data());
+    if (probabilities) {
+      backend.softmax(n, classes, logits, probabilities->data());
+      probabilities->download(r.probabilities.data() + size_t(first) * classes, size_t(n) * classes);
+    }
   }
   const std::vector<double> m = metrics.to_host();
-  EvalResult r;
   r.count = data.count;
   r.classes = classes;
   r.loss = data.count ? m[0] / data.count : 0.0;
@@ -271,7 +281,7 @@ TrainResult train(const Config& config, Backend& backend, const Datasets& data, 
     model.restore(best);
     if (options.progress) fmt::print("Restored the weights of epoch {} (best {})\n", result.best_epoch, best_monitor);
   }
-  result.test = evaluate(model, backend, test_set, scaling);
+  result.test = evaluate(model, backend, test_set, scaling, KeepProbabilities::kYes);
   result.seconds = seconds_since(run_start);
   save(&result.test);
   write_history(options.out_dir, result.history);

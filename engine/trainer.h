@@ -19,6 +19,7 @@ struct EvalResult {
   int count = 0, classes = 0;
   double loss = 0, accuracy = 0;
   std::vector<int64_t> confusion;  // classes x classes, row = true label, column = prediction
+  std::vector<float> probabilities;  // count x classes softmax outputs, when asked for (reports)
 };
 
 struct EpochRecord {
@@ -75,9 +76,12 @@ class TrainStep {
 // The batch size evaluation uses when none is given.
 inline constexpr int kEvalBatch = 256;
 
-// Scores a model (inference mode) on a labelled set resident on the backend.
+enum class KeepProbabilities : bool { kNo, kYes };
+
+// Scores a model (inference mode) on a labelled set resident on the backend; with kYes the
+// result also holds every image's class probabilities, in the set's order.
 EvalResult evaluate(Model& model, Backend& backend, const DeviceImages& data, const AugmentParams& scaling,
-                    int batch = kEvalBatch);
+                    KeepProbabilities keep = KeepProbabilities::kNo, int batch = kEvalBatch);
 
 // The AugmentParams that only scale and normalise (what evaluation and prediction use).
 AugmentParams scaling_only(const DataSpec& data);
