@@ -96,24 +96,25 @@ DecodedImage read_image_file(const fs::path& path, const ImageLimits& limits) {
   return decode_image(bytes, name, limits);
 }
 
-std::vector<uint8_t> encode_png_gray(std::span<const uint8_t> pixels, int width, int height) {
-  if (width < 1 || height < 1 || pixels.size() != size_t(width) * size_t(height))
-    throw std::invalid_argument(
-        fmt::format("encode_png_gray: {} pixels for a {} x {} image", pixels.size(), width, height));
+std::vector<uint8_t> encode_png(std::span<const uint8_t> pixels, int width, int height, int channels) {
+  if (width < 1 || height < 1 || channels < 1 || channels > 4 ||
+      pixels.size() != size_t(width) * size_t(height) * size_t(channels))
+    throw std::invalid_argument(fmt::format("encode_png: {} values for a {} x {} image with {} channels",
+                                            pixels.size(), width, height, channels));
   std::vector<uint8_t> png;
   auto append = [](void* context, void* data, int size) {
     auto* out = static_cast<std::vector<uint8_t>*>(context);
     const auto* begin = static_cast<const uint8_t*>(data);
     out->insert(out->end(), begin, begin + size);
   };
-  if (!stbi_write_png_to_func(append, &png, width, height, 1, pixels.data(), width))
-    throw std::runtime_error(fmt::format("encode_png_gray: stb_image_write failed on a {} x {} image", width, height));
+  if (!stbi_write_png_to_func(append, &png, width, height, channels, pixels.data(), width * channels))
+    throw std::runtime_error(fmt::format("encode_png: stb_image_write failed on a {} x {} image", width, height));
   return png;
 }
 
-void write_png_gray(const fs::path& path, std::span<const uint8_t> pixels, int width, int height) {
+void write_png(const fs::path& path, std::span<const uint8_t> pixels, int width, int height, int channels) {
   // Atomic, not fsynced: predict and data --export write thousands of these.
-  write_file_atomically(path, encode_png_gray(pixels, width, height), Durability::kAtomicOnly);
+  write_file_atomically(path, encode_png(pixels, width, height, channels), Durability::kAtomicOnly);
 }
 
 }  // namespace hdr

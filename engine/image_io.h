@@ -1,5 +1,5 @@
 // User images in and out: decoding PNG, JPEG, BMP and GIF (first frame) with stb_image, and
-// writing 8-bit grayscale PNG with stb_image_write. Nothing in a file is trusted: the size of
+// writing 8-bit PNG with stb_image_write. Nothing in a file is trusted: the size of
 // the bytes and the pixel count the header declares are checked before anything is decoded.
 #pragma once
 
@@ -35,10 +35,12 @@ DecodedImage decode_image(std::span<const uint8_t> bytes, const std::string& sou
 // max_bytes, checked from its size before reading).
 DecodedImage read_image_file(const std::filesystem::path& path, const ImageLimits& limits = {});
 
-// 8-bit grayscale PNG of width x height pixels (row-major), in memory.
-std::vector<uint8_t> encode_png_gray(std::span<const uint8_t> pixels, int width, int height);
+// An 8-bit PNG of width x height pixels (row-major, channels interleaved as in DecodedImage:
+// 1 gray, 3 RGB), in memory.
+std::vector<uint8_t> encode_png(std::span<const uint8_t> pixels, int width, int height, int channels = 1);
 
-// Writes encode_png_gray's bytes to path; std::runtime_error naming the path when it cannot.
-void write_png_gray(const std::filesystem::path& path, std::span<const uint8_t> pixels, int width, int height);
+// Writes encode_png's bytes to path; std::runtime_error naming the path when it cannot.
+void write_png(const std::filesystem::path& path, std::span<const uint8_t> pixels, int width, int height,
+               int channels = 1);
 
 }  // namespace hdr

@@ -1,4 +1,5 @@
-// Runs a shell command in tests and captures its exit code and combined output.
+// Runs a shell command in tests and captures its exit code and combined output (or stdout alone,
+// to check that a --json command prints nothing else there).
 #pragma once
 
 #include <array>
@@ -10,12 +11,14 @@ namespace hdr::test {
 
 struct ProcessResult {
   int exit_code = -1;
-  std::string output;  // stdout and stderr together
+  std::string output;  // stdout and stderr together, or stdout alone
 };
 
-inline ProcessResult run_command(const std::string& command) {
+enum class Capture { kStdoutAndStderr, kStdoutOnly };
+
+inline ProcessResult run_command(const std::string& command, Capture capture = Capture::kStdoutAndStderr) {
   ProcessResult r;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  FILE* pipe = popen((command + (capture == Capture::kStdoutOnly ? " 2>/dev/null" : " 2>&1")).c_str(), "r");
   if (!pipe) return r;
   std::array<char, 4096> buf{};
   size_t n;

@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   hdr::cli::add_predict_command(app);
   hdr::cli::add_serve_command(app);
   hdr::cli::add_bench_command(app);
+  hdr::cli::add_compare_command(app);
   hdr::cli::add_data_command(app);
   hdr::cli::add_selftest_command(app);
 

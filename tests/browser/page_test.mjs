@@ -13,47 +13,10 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { chromium } from 'playwright-core';
+import { check, checks, launchChromium, parseArgs } from './harness.mjs';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const TOTAL_TIMEOUT_MS = 180_000;
-
-// ---- Arguments. ----
-function parseArgs(argv) {
-  const opts = { data: 'data/mnist' };
-  for (let i = 0; i < argv.length; i += 2) {
-    const key = argv[i].replace(/^--/, '');
-    if (!['hdr', 'model', 'out', 'data'].includes(key) || argv[i + 1] === undefined) {
-      usage(`bad argument '${argv[i]}'`);
-    }
-    opts[key] = argv[i + 1];
-  }
-  for (const k of ['hdr', 'model', 'out']) if (!opts[k]) usage(`--${k} is required`);
-  return opts;
-}
-function usage(why) {
-  console.error(`page_test: ${why}\nusage: node page_test.mjs --hdr HDR_BINARY --model MODEL.hdr --out DIR [--data MNIST_DIR]`);
-  process.exit(2);
-}
-const opts = parseArgs(process.argv.slice(2));
-fs.mkdirSync(opts.out, { recursive: true });
-
-// ---- Checks: one line each; the first failure ends the run. ----
-let passed = 0;
-// A check may return a note (e.g. the model's confidence), printed after its name.
-async function check(name, fn) {
-  let note;
-  try {
-    note = await fn();
-  } catch (err) {
-    console.log(`FAIL ${name}`);
-    throw err;
-  }
-  passed++;
-  console.log(`ok   ${name}${note ? ` (${note})` : ''}`);
-}
+const opts = parseArgs('page_test');
 
 // ---- The server. ----
 let serverLog = '';
@@ -336,7 +299,7 @@ async function main() {
     assert.match(origin, /^http:\/\/127\.0\.0\.1:[1-9]\d*$/);
   });
 
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+  browser = await launchChromium();
 
   // -- Desktop, mouse. --
   const page = await newPage(origin, { viewport: { width: 1280, height: 800 } });
@@ -553,11 +516,11 @@ async function main() {
 try {
   await main();
   clearTimeout(watchdog);
-  console.log(`page_test: all ${passed} checks passed; screenshots in ${opts.out}`);
+  console.log(`page_test: all ${checks.passed} checks passed; screenshots in ${opts.out}`);
 } catch (err) {
   console.log(`page_test: ${err.message}`);
   if (err.stack && !(err instanceof assert.AssertionError)) console.log(err.stack);
-  console.log(`page_test: ${passed} checks passed before the failure; server log:\n${serverLog.split('\n').slice(-30).join('\n')}`);
+  console.log(`page_test: ${checks.passed} checks passed before the failure; server log:\n${serverLog.split('\n').slice(-30).join('\n')}`);
   if (browser) await browser.close().catch(() => {});
   if (server.child.exitCode === null) server.child.kill('SIGKILL');
   process.exit(1);

@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
-# The browser test of `hdr serve`'s drawing page, as CTest runs it (label e2e):
-#   tests/browser/run_page_test.sh HDR_BINARY OUT_DIR MODEL
-# Runs page_test.mjs against MODEL (CTest passes the e2e tests' shared model: the tutorial CNN,
-# one epoch) in Debian's headless Chromium; screenshots go to OUT_DIR.
+# A browser test, as CTest runs it (label e2e):
+#   tests/browser/run_page_test.sh TEST HDR_BINARY OUT_DIR MODEL
+# Runs tests/browser/TEST.mjs (page_test: serve's drawing page; report_test: the report.html next
+# to MODEL) against MODEL (CTest passes the e2e tests' shared model: the tutorial CNN, one epoch)
+# in Debian's headless Chromium; screenshots go to OUT_DIR.
 # Anything missing (node, chromium, the npm packages, MNIST) is a failure, never a skip: a
 # skipped browser test would read as a passing one.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
 
-usage="usage: tests/browser/run_page_test.sh HDR_BINARY OUT_DIR MODEL"
-hdr="${1:?$usage}"
-out="${2:?$usage}"
-model="${3:?$usage}"
+usage="usage: tests/browser/run_page_test.sh page_test|report_test HDR_BINARY OUT_DIR MODEL"
+test="${1:?$usage}"
+hdr="${2:?$usage}"
+out="${3:?$usage}"
+model="${4:?$usage}"
+[ -f "tests/browser/$test.mjs" ] || { echo "run_page_test: no test tests/browser/$test.mjs; $usage" >&2; exit 2; }
 
 missing=()
 [ -x "$hdr" ] || missing+=("the hdr binary $hdr (build it first)")
@@ -43,4 +46,4 @@ fi
 
 [ -f "$model" ] || { echo "run_page_test: FAILED: no model at $model (ctest -R fixture.train_tutorial_model makes it)" >&2; exit 1; }
 
-node tests/browser/page_test.mjs --hdr "$hdr" --model "$model" --out "$out"
+node "tests/browser/$test.mjs" --hdr "$hdr" --model "$model" --out "$out"

@@ -88,9 +88,10 @@ TEST(CliErrors, EvalOfANonCheckpointExits2) {
 }
 
 TEST(CliBench, ReportsThroughputFlopsAndEveryLayer) {
-  const auto r = run_command(hdr("bench all --device cpu --threads 1 --steps 3 --repeats 1 --json"));
+  const auto r = run_command(hdr("bench all --device cpu --threads 1 --steps 3 --repeats 1 --json"),
+                             test::Capture::kStdoutOnly);
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  const auto json = nlohmann::json::parse(r.output.substr(r.output.find('{')));
+  const auto json = nlohmann::json::parse(r.output);  // all of stdout: JSON and nothing else
   EXPECT_EQ(json["model"], "cnn_bn");
   EXPECT_GT(json["peak_gflops"].get<double>(), 1.0);
   // Forward FLOPs of seed 000's network, by hand: 2 x (conv 26*26*32*9 + 11*11*64*288 +

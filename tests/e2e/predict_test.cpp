@@ -111,7 +111,7 @@ struct Folder {
   explicit Folder(int count) {
     std::filesystem::create_directories(dir / "sub");
     for (int i = 0; i < count; ++i)
-      write_png_gray(dir / fmt::format("{}d{}-{}.png", i % 2 ? "sub/" : "", i, label(i)), digit(i), 28, 28);
+      write_png(dir / fmt::format("{}d{}-{}.png", i % 2 ? "sub/" : "", i, label(i)), digit(i), 28, 28);
   }
 };
 
@@ -173,7 +173,7 @@ TEST(PredictCommand, JsonStdoutStaysPureWhenFilesFail) {
 TEST(PredictCommand, ABadFileIsReportedAndTheOthersGoOn) {
   Folder f(2);
   const std::vector<uint8_t> white(28 * 28, 255);
-  write_png_gray(f.dir / "blank.png", white, 28, 28);
+  write_png(f.dir / "blank.png", white, 28, 28);
   std::ofstream(f.dir / "notes.png") << "not an image";
   const auto r = predict(fmt::format("--json '{}' '{}'", f.dir.path().string(), (f.dir / "missing.png").string()));
   EXPECT_EQ(r.exit_code, 1) << r.output;
@@ -210,8 +210,8 @@ TEST(PredictCommand, InputsWithTheSameNameAreSavedApart) {
   test::TempDir in, out;
   fs::create_directories(in / "a");
   fs::create_directories(in / "b");
-  write_png_gray(in / "a/x.png", digit(0), 28, 28);
-  write_png_gray(in / "b/x.png", digit(1), 28, 28);
+  write_png(in / "a/x.png", digit(0), 28, 28);
+  write_png(in / "b/x.png", digit(1), 28, 28);
   const auto r = predict(fmt::format("--save-preprocessed '{}' '{}' '{}'", out.path().string(),
                                      (in / "a/x.png").string(), (in / "b/x.png").string()));
   ASSERT_EQ(r.exit_code, 0) << r.output;

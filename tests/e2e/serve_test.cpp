@@ -27,7 +27,7 @@ std::span<const uint8_t> digit(int i) { return test::mnist_digit(i); }
 int label(int i) { return test::mnist_label(i); }
 
 std::string png_of_digit(int i) {
-  const std::vector<uint8_t> png = encode_png_gray(digit(i), 28, 28);
+  const std::vector<uint8_t> png = encode_png(digit(i), 28, 28);
   return {png.begin(), png.end()};
 }
 
@@ -167,12 +167,12 @@ TEST(Serve, PreprocessedImageOnRequest) {
 TEST(Serve, BadImagesAre400) {
   auto c = client();
   const std::vector<uint8_t> white(28 * 28, 255);
-  const std::vector<uint8_t> blank = encode_png_gray(white, 28, 28);
+  const std::vector<uint8_t> blank = encode_png(white, 28, 28);
   expect_seed_error(c.Post("/predict", std::string(blank.begin(), blank.end()), "image/png"), 400, "no ink");
   expect_seed_error(c.Post("/predict", std::string("not an image at all"), "image/png"), 400,
                     "not a PNG, JPEG, BMP or GIF");
   const std::vector<uint8_t> one(1, 0);
-  const std::vector<uint8_t> tiny = encode_png_gray(one, 1, 1);
+  const std::vector<uint8_t> tiny = encode_png(one, 1, 1);
   expect_seed_error(c.Post("/predict", std::string(tiny.begin(), tiny.end()), "image/png"), 400, "1 x 1");
 }
 

@@ -62,13 +62,13 @@ INSTANTIATE_TEST_SUITE_P(BothDurabilities, AtomicFile,
 TEST(AtomicFile, PngOverAnExistingFileIsAllOrNothing) {
   test::TempDir dir;
   const std::vector<uint8_t> small(8 * 8, 128);
-  write_png_gray(dir / "d.png", small, 8, 8);
+  write_png(dir / "d.png", small, 8, 8);
   const auto before = test::read_bytes(dir / "d.png");
   std::vector<uint8_t> noise(1024 * 1024);
   for (size_t i = 0; i < noise.size(); ++i) noise[i] = uint8_t(i * 2654435761u >> 13);  // incompressible
   {
     test::FileSizeLimit limit(before.size() + 100);
-    EXPECT_THROW(write_png_gray(dir / "d.png", noise, 1024, 1024), std::runtime_error);
+    EXPECT_THROW(write_png(dir / "d.png", noise, 1024, 1024), std::runtime_error);
   }
   EXPECT_EQ(test::read_bytes(dir / "d.png"), before);
   EXPECT_EQ(entries(dir.path()), 1u);

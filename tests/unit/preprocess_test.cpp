@@ -256,20 +256,20 @@ TEST(ImageDecode, OverMaxBytes) {
 TEST(ImageFile, WrittenPngReadsBack) {
   test::TempDir dir;
   const Bytes pixels = pattern(13, 10, 1);
-  write_png_gray(dir / "g.png", pixels, 13, 10);
+  write_png(dir / "g.png", pixels, 13, 10);
   const DecodedImage image = read_image_file(dir / "g.png");
   EXPECT_EQ(image.width, 13);
   EXPECT_EQ(image.channels, 1);
   EXPECT_EQ(image.pixels, pixels);
-  EXPECT_EQ(decode_image(encode_png_gray(pixels, 13, 10), "mem").pixels, pixels);
-  EXPECT_THROW(encode_png_gray(pixels, 13, 11), std::invalid_argument);
+  EXPECT_EQ(decode_image(encode_png(pixels, 13, 10), "mem").pixels, pixels);
+  EXPECT_THROW(encode_png(pixels, 13, 11), std::invalid_argument);
 }
 
 TEST(ImageFile, BadFiles) {
   test::TempDir dir;
   expect_input_error([&] { read_image_file(dir / "missing.png"); }, {"missing.png", "no such file"});
   expect_input_error([&] { read_image_file(dir.path()); }, {"not a regular file"});
-  write_png_gray(dir / "g.png", pattern(16, 16, 1), 16, 16);
+  write_png(dir / "g.png", pattern(16, 16, 1), 16, 16);
   const auto size = std::filesystem::file_size(dir / "g.png");
   expect_input_error([&] { read_image_file(dir / "g.png", {.max_bytes = size - 1}); },
                      {"g.png", "bytes is over the limit of " + std::to_string(size - 1)});

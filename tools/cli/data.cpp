@@ -31,7 +31,7 @@ void export_png(const LabelledImages& set, const std::string& prefix, int count,
   const size_t pixels = size_t(set.images.rows) * size_t(set.images.cols);
   for (int i = 0; i < n; ++i) {
     const std::span<const uint8_t> image(set.images.pixels.data() + size_t(i) * pixels, pixels);
-    write_png_gray(dir / fmt::format("{}-{:05}-{}.png", prefix, i, set.labels[size_t(i)]), image, set.images.cols,
+    write_png(dir / fmt::format("{}-{:05}-{}.png", prefix, i, set.labels[size_t(i)]), image, set.images.cols,
                    set.images.rows);
   }
   fmt::print("exported {} {} images to {} as PNG (<set>-<index>-<label>.png)\n", n, prefix, dir.string());

@@ -130,7 +130,7 @@ std::string save_preprocessed(const fs::path& out, std::span<const float> image,
   if (ec) return fmt::format("cannot create the folder {} for its preprocessed image ({})", out.parent_path().string(),
                              ec.message());
   try {
-    write_png_gray(out, to_bytes(std::vector<float>(image.begin(), image.end())), geometry.side, geometry.side);
+    write_png(out, to_bytes(std::vector<float>(image.begin(), image.end())), geometry.side, geometry.side);
   } catch (const std::runtime_error& e) {
     return fmt::format("cannot save its preprocessed image: {}", e.what());
   }

@@ -10,6 +10,7 @@
 #include "engine/trainer.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/common.h"
+#include "tools/cli/run_report.h"
 
 namespace hdr::cli {
 namespace {
@@ -61,6 +62,7 @@ void run_train(const TrainArgs& args) {
              int64_t(r.test.accuracy * r.test.count + 0.5), r.test.count, r.test.loss);
   fmt::print("Trained {} epochs in {:.1f} s{}; model saved to {}\n", r.history.size(), r.seconds,
              r.stopped_early ? " (early stop)" : "", r.checkpoint.string());
+  report_training_run(config, *backend, data, r, options.out_dir);
 }
 
 }  // namespace
