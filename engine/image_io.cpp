@@ -1,15 +1,41 @@
-// Image decoding and PNG writing over Debian's libstb (stb_image, stb_image_write, compiled into
-// libstb.so: no STB_*_IMPLEMENTATION here).
+// Image decoding and PNG writing with Debian's libstb-dev: stb_image_write from libstb.so, and
+// stb_image compiled here from the same header (static to this file), because libstb.so is
+// built with assertions on: a JPEG whose Huffman table is not a prefix code breaks one, and
+// abort() would take `hdr serve` down with it (found by tests/fuzz/fuzz_serve_body). Here a
+// broken assertion marks the decode as failed (StbAssertions), the file is undecodable, and
+// the fuzz builds compile stb's decoders with ASan and UBSan too. Only the four formats we
+// promise are compiled in. JPEG Huffman tables too large for stb's arrays are refused first
+// (engine/jpeg_huffman.h).
 //
-// Order of checks, cheapest and safest first: the byte count; the signature (stb_image also reads
-// TGA, PSD, HDR, PIC and PNM, and its TGA probe accepts many random byte strings, so only the
-// four formats we promise get past this point); the header's width and height via
+// Order of checks, cheapest and safest first: the byte count; the signature (so that a message
+// names the format that failed); the header's width and height via
 // stbi_info_from_memory, checked against the limits before any pixel memory is allocated; then the
 // decode itself, at the file's native channel count. stb's own failure strings are terse
 // ("bad huffman code") and never shown: a message names the source and what is wrong with it.
 #include "engine/image_io.h"
 
 #include <fmt/format.h>
+
+// Set by a broken stb_image assertion during this thread's decode; see decode_image.
+namespace hdr {
+namespace {
+thread_local bool stb_assertion_failed = false;
+}  // namespace
+}  // namespace hdr
+#define STBI_ASSERT(x) ((x) ? (void)0 : (void)(::hdr::stb_assertion_failed = true))
+// Zeroed: stb_image v2.27 decodes a scan with a Huffman table the file never defined from
+// uninitialised memory, reading far out of its arrays (found by fuzz_serve_body); a zeroed
+// table decodes garbage pixels instead, within bounds.
+#define STBI_MALLOC(size) calloc(1, size)
+#define STBI_REALLOC(p, size) realloc(p, size)
+#define STBI_FREE(p) free(p)
+#define STB_IMAGE_STATIC
+#define STB_IMAGE_IMPLEMENTATION
+#define STBI_NO_STDIO
+#define STBI_ONLY_PNG
+#define STBI_ONLY_JPEG
+#define STBI_ONLY_BMP
+#define STBI_ONLY_GIF
 #include <stb_image.h>
 #include <stb_image_write.h>
 
@@ -21,13 +47,13 @@
 
 #include "engine/atomic_file.h"
 #include "engine/errors.h"
+#include "engine/jpeg_huffman.h"
 #include "engine/thousands.h"
 
 namespace hdr {
 namespace fs = std::filesystem;
 
 namespace {
-
 
 // The format a file's first bytes announce, or nullptr when it is none of the four we read.
 const char* format_from_signature(std::span<const uint8_t> bytes) {
@@ -40,6 +66,13 @@ const char* format_from_signature(std::span<const uint8_t> bytes) {
   if (starts_with("BM")) return "BMP";
   return nullptr;
 }
+
+// Clears the assertion flag for one decode and says afterwards whether stb broke one.
+class StbAssertions {
+ public:
+  StbAssertions() { stb_assertion_failed = false; }
+  bool failed() const { return stb_assertion_failed; }
+};
 
 InputError undecodable(const std::string& source, const char* format) {
   return InputError(fmt::format("{}: a {} image that cannot be decoded (truncated, corrupt or an unsupported variant)",
@@ -57,9 +90,12 @@ DecodedImage decode_image(std::span<const uint8_t> bytes, const std::string& sou
   if (!format) throw InputError(fmt::format("{}: not a PNG, JPEG, BMP or GIF image (or a corrupt one)", source));
   if (bytes.size() > size_t(INT_MAX)) throw InputError(fmt::format("{}: over 2 GiB, too large to decode", source));
   const int length = int(bytes.size());
+  if (std::string_view(format) == "JPEG" && !jpeg_huffman_tables_fit(bytes)) throw undecodable(source, format);
 
   int width = 0, height = 0, channels = 0;
-  if (!stbi_info_from_memory(bytes.data(), length, &width, &height, &channels)) throw undecodable(source, format);
+  const StbAssertions assertions;
+  if (!stbi_info_from_memory(bytes.data(), length, &width, &height, &channels) || assertions.failed())
+    throw undecodable(source, format);
   if (int64_t(width) * height > limits.max_pixels)
     throw InputError(fmt::format("{}: {} x {} pixels is over the limit of {}", source, width, height,
                                  with_thousands(limits.max_pixels)));
@@ -71,7 +107,7 @@ DecodedImage decode_image(std::span<const uint8_t> bytes, const std::string& sou
   const std::unique_ptr<stbi_uc, void (*)(void*)> decoded(stbi_load_from_memory(bytes.data(), length, &w, &h, &n, 0),
                                                           stbi_image_free);
   // The decode must agree with the header that passed the checks above.
-  if (!decoded || w != width || h != height || n < 1 || n > 4) throw undecodable(source, format);
+  if (!decoded || assertions.failed() || w != width || h != height || n < 1 || n > 4) throw undecodable(source, format);
   DecodedImage image{.width = w, .height = h, .channels = n, .pixels = {}};
   image.pixels.assign(decoded.get(), decoded.get() + size_t(w) * size_t(h) * size_t(n));
   return image;

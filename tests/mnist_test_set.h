@@ -1,16 +1,17 @@
-// The MNIST test set from data/mnist (the folder users fetch into), read once per test process,
-// and its digits as 28x28 bytes.
+// The MNIST test set from data/mnist (the folder users fetch into; tests/mnist_dir.h), read once
+// per test process, and its digits as 28x28 bytes.
 #pragma once
 
 #include <span>
 
 #include "engine/idx.h"
+#include "tests/mnist_dir.h"
 
 namespace hdr::test {
 
 inline const LabelledImages& mnist_test() {
   static const LabelledImages set = [] {
-    const MnistFiles files("data/mnist");
+    const MnistFiles files(mnist_dir());
     return read_idx_pair(files.test_images, files.test_labels, 10);
   }();
   return set;

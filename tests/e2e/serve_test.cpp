@@ -179,6 +179,8 @@ TEST(Serve, BadImagesAre400) {
 TEST(Serve, BadJsonBodiesAre400) {
   auto c = client();
   expect_seed_error(c.Post("/predict", "{\"image\": ", "application/json"), 400, "not valid JSON");
+  // Found by fuzz_serve_body: a number beyond a double was a 500.
+  expect_seed_error(c.Post("/predict", "{\"image\": 4e444}", "application/json"), 400, "too large for a double");
   expect_seed_error(c.Post("/predict", "{\"picture\": \"x\"}", "application/json"), 400, "string field \"image\"");
   expect_seed_error(c.Post("/predict", "{\"image\": \"data:image/png;base64,@@@@\"}", "application/json"), 400,
                     "not valid base64");
@@ -199,6 +201,8 @@ TEST(Serve, MalformedMultipartBodyIs400) {
 
 TEST(Serve, UnsupportedContentTypeIs415) {
   expect_seed_error(client().Post("/predict", "7", "text/plain"), 415, "unsupported Content-Type 'text/plain'");
+  // Found by fuzz_serve_body: a type that is not UTF-8, quoted in the reply, was a 500.
+  expect_seed_error(client().Post("/predict", "7", "application\x99/json"), 415, "unsupported Content-Type 'application");
 }
 
 TEST(Serve, UnknownPathIs404AndWrongMethodIs405) {

@@ -1,8 +1,8 @@
 // Tests that need a usable NVIDIA GPU: `hdr selftest` (every op, GPU against CPU, and 20
 // training steps), the backend's memory round trip, and a short training run on the GPU that
 // must reach the CPU's accuracy with weights close to the CPU's. Without a GPU, or in a build
-// without CUDA, each case calls GTEST_SKIP() with the reason, so CTest reports it as skipped,
-// never as passed.
+// without CUDA, each case is skipped with the reason (CTest: skipped, never passed), or fails
+// under HDR_EXPECT_GPU=1 (tests/require_gpu.h).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -16,27 +16,13 @@
 #include "engine/config.h"
 #include "engine/dataset.h"
 #include "engine/device_array.h"
-#include "engine/gpu_probe.h"
 #include "engine/trainer.h"
 #include "tests/process.h"
+#include "tests/require_gpu.h"
 #include "tests/temp_dir.h"
 
 namespace hdr {
 namespace {
-
-// Empty when GPU 0 is usable from this build; else why not.
-std::string no_gpu_reason() {
-  const GpuProbe p = probe_gpus();
-  if (!p.built_with_cuda) return "no CUDA in this build: " + p.why_none;
-  if (p.devices.empty()) return p.why_none;
-  return "";
-}
-
-#define HDR_REQUIRE_GPU()                                            \
-  do {                                                               \
-    if (const std::string why = no_gpu_reason(); !why.empty())      \
-      GTEST_SKIP() << "needs a usable GPU: " << why;                 \
-  } while (0)
 
 TEST(GpuSelftest, EveryOpAndTwentyStepsMatchTheCpu) {
   HDR_REQUIRE_GPU();

@@ -84,11 +84,17 @@ std::vector<InputFile> gather_inputs(const std::vector<std::string>& inputs, std
   return files;
 }
 
+// One JSON line; a file name that is not UTF-8 (Linux allows any bytes) gets U+FFFD where
+// nlohmann's dump would throw.
+std::string json_line(const nlohmann::json& value) {
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 void print_prediction(const PredictArgs& args, const std::string& file, std::span<const float> probabilities) {
   if (args.json) {
     nlohmann::json out = {{"file", file}};
     out.update(prediction_json(probabilities, args.top));
-    fmt::print("{}\n", out.dump());
+    fmt::print("{}\n", json_line(out));
     return;
   }
   const std::vector<int> top = top_classes(probabilities, args.top);
@@ -99,7 +105,7 @@ void print_prediction(const PredictArgs& args, const std::string& file, std::spa
 
 void report_failure(const PredictArgs& args, const std::string& file, const std::string& why) {
   fmt::print(stderr, "hdr: {}\n", why);
-  if (args.json) fmt::print("{}\n", nlohmann::json{{"file", file}, {"error", why}}.dump());
+  if (args.json) fmt::print("{}\n", json_line({{"file", file}, {"error", why}}));
 }
 
 // Reads, decodes and preprocesses files[first, first + count) in parallel into images (count x
