@@ -321,68 +321,127 @@ constexpr Choice<bool> kPaddings[] = {{"valid", false}, {"same", true}};
 
 std::string monitor(const Field& f) { return std::string(parse_enum<std::string_view>(f, kMonitors)); }
 
+// ---------------------------------------------------------------- values back to text
+
+// The inverse of the parse_* functions: text that parses back to exactly the value (floats in
+// fmt's shortest round-trip form), for the resolved config a checkpoint stores.
+std::string text_of(int x) { return std::to_string(x); }
+std::string text_of(uint64_t x) { return std::to_string(x); }
+std::string text_of(float x) { return fmt::format("{}", x); }
+std::string text_of(bool x) { return x ? "true" : "false"; }
+
+template <class T>
+std::string name_of(T value, std::span<const Choice<T>> choices) {
+  for (const auto& c : choices)
+    if (c.value == value) return std::string(c.name);
+  throw std::logic_error("config: a value with no name in its table");
+}
+
 // ---------------------------------------------------------------- pass 3: the schema
 
+// One key: how its text sets the Config, and how the Config's value reads back as text.
 struct KeyRule {
   std::string_view key;
   void (*apply)(const Field&, Config&);
+  std::string (*value)(const Config&);
 };
 
 constexpr KeyRule kModelKeys[] = {
-    {"name", [](const Field& f, Config& c) { c.model.name = parse_string(f); }},
-    {"input", [](const Field& f, Config& c) { parse_input(f, c.model); }},
-    {"classes", [](const Field& f, Config& c) { c.model.classes = parse_int(f, 2, 100000); }},
+    {"name", [](const Field& f, Config& c) { c.model.name = parse_string(f); },
+     [](const Config& c) { return c.model.name; }},
+    {"input", [](const Field& f, Config& c) { parse_input(f, c.model); },
+     [](const Config& c) { return fmt::format("{}x{}x{}", c.model.input_h, c.model.input_w, c.model.input_c); }},
+    {"classes", [](const Field& f, Config& c) { c.model.classes = parse_int(f, 2, 100000); },
+     [](const Config& c) { return text_of(c.model.classes); }},
 };
 constexpr KeyRule kDataKeys[] = {
-    {"dir", [](const Field& f, Config& c) { c.data.dir = parse_string(f); }},
-    {"validation_split", [](const Field& f, Config& c) { c.data.validation_split = parse_float(f, kFraction); }},
+    {"dir", [](const Field& f, Config& c) { c.data.dir = parse_string(f); },
+     [](const Config& c) { return c.data.dir; }},
+    {"validation_split", [](const Field& f, Config& c) { c.data.validation_split = parse_float(f, kFraction); },
+     [](const Config& c) { return text_of(c.data.validation_split); }},
     {"train_limit",
-     [](const Field& f, Config& c) { c.data.train_limit = parse_int(f, 0, std::numeric_limits<int>::max()); }},
-    {"mean", [](const Field& f, Config& c) { c.data.mean = parse_float(f, kAnyFinite); }},
-    {"std", [](const Field& f, Config& c) { c.data.std = parse_float(f, kPositive); }},
+     [](const Field& f, Config& c) { c.data.train_limit = parse_int(f, 0, std::numeric_limits<int>::max()); },
+     [](const Config& c) { return text_of(c.data.train_limit); }},
+    {"mean", [](const Field& f, Config& c) { c.data.mean = parse_float(f, kAnyFinite); },
+     [](const Config& c) { return text_of(c.data.mean); }},
+    {"std", [](const Field& f, Config& c) { c.data.std = parse_float(f, kPositive); },
+     [](const Config& c) { return text_of(c.data.std); }},
 };
 constexpr KeyRule kAugmentKeys[] = {
-    {"enabled", [](const Field& f, Config& c) { c.augment.enabled = parse_bool(f); }},
+    {"enabled", [](const Field& f, Config& c) { c.augment.enabled = parse_bool(f); },
+     [](const Config& c) { return text_of(c.augment.enabled); }},
     {"rotation",
      [](const Field& f, Config& c) {
        c.augment.params.rotation_deg = parse_float(f, {0, 180, false, false});
-     }},
-    {"width_shift", [](const Field& f, Config& c) { c.augment.params.shift_x = parse_float(f, kFraction); }},
-    {"height_shift", [](const Field& f, Config& c) { c.augment.params.shift_y = parse_float(f, kFraction); }},
-    {"zoom", [](const Field& f, Config& c) { c.augment.params.zoom = parse_float(f, kFraction); }},
+     },
+     [](const Config& c) { return text_of(c.augment.params.rotation_deg); }},
+    {"width_shift", [](const Field& f, Config& c) { c.augment.params.shift_x = parse_float(f, kFraction); },
+     [](const Config& c) { return text_of(c.augment.params.shift_x); }},
+    {"height_shift", [](const Field& f, Config& c) { c.augment.params.shift_y = parse_float(f, kFraction); },
+     [](const Config& c) { return text_of(c.augment.params.shift_y); }},
+    {"zoom", [](const Field& f, Config& c) { c.augment.params.zoom = parse_float(f, kFraction); },
+     [](const Config& c) { return text_of(c.augment.params.zoom); }},
 };
 constexpr KeyRule kTrainKeys[] = {
-    {"epochs", [](const Field& f, Config& c) { c.train.epochs = parse_int(f, 1, 10000); }},
-    {"batch_size", [](const Field& f, Config& c) { c.train.batch_size = parse_int(f, 1, 65536); }},
+    {"epochs", [](const Field& f, Config& c) { c.train.epochs = parse_int(f, 1, 10000); },
+     [](const Config& c) { return text_of(c.train.epochs); }},
+    {"batch_size", [](const Field& f, Config& c) { c.train.batch_size = parse_int(f, 1, 65536); },
+     [](const Config& c) { return text_of(c.train.batch_size); }},
     {"optimizer",
-     [](const Field& f, Config& c) { c.train.optimizer.kind = parse_enum<OptimizerKind>(f, kOptimizers); }},
-    {"learning_rate", [](const Field& f, Config& c) { c.train.learning_rate = parse_float(f, kPositive); }},
-    {"beta1", [](const Field& f, Config& c) { c.train.optimizer.beta1 = parse_float(f, kFraction); }},
-    {"beta2", [](const Field& f, Config& c) { c.train.optimizer.beta2 = parse_float(f, kFraction); }},
-    {"epsilon", [](const Field& f, Config& c) { c.train.optimizer.eps = parse_float(f, kPositive); }},
-    {"momentum", [](const Field& f, Config& c) { c.train.optimizer.momentum = parse_float(f, kFraction); }},
-    {"nesterov", [](const Field& f, Config& c) { c.train.optimizer.nesterov = parse_bool(f); }},
-    {"weight_decay", [](const Field& f, Config& c) { c.train.optimizer.weight_decay = parse_float(f, kFraction); }},
-    {"seed", [](const Field& f, Config& c) { c.train.seed = parse_u64(f); }},
+     [](const Field& f, Config& c) { c.train.optimizer.kind = parse_enum<OptimizerKind>(f, kOptimizers); },
+     [](const Config& c) { return name_of<OptimizerKind>(c.train.optimizer.kind, kOptimizers); }},
+    {"learning_rate", [](const Field& f, Config& c) { c.train.learning_rate = parse_float(f, kPositive); },
+     [](const Config& c) { return text_of(c.train.learning_rate); }},
+    {"beta1", [](const Field& f, Config& c) { c.train.optimizer.beta1 = parse_float(f, kFraction); },
+     [](const Config& c) { return text_of(c.train.optimizer.beta1); }},
+    {"beta2", [](const Field& f, Config& c) { c.train.optimizer.beta2 = parse_float(f, kFraction); },
+     [](const Config& c) { return text_of(c.train.optimizer.beta2); }},
+    {"epsilon", [](const Field& f, Config& c) { c.train.optimizer.eps = parse_float(f, kPositive); },
+     [](const Config& c) { return text_of(c.train.optimizer.eps); }},
+    {"momentum", [](const Field& f, Config& c) { c.train.optimizer.momentum = parse_float(f, kFraction); },
+     [](const Config& c) { return text_of(c.train.optimizer.momentum); }},
+    {"nesterov", [](const Field& f, Config& c) { c.train.optimizer.nesterov = parse_bool(f); },
+     [](const Config& c) { return text_of(c.train.optimizer.nesterov); }},
+    {"weight_decay", [](const Field& f, Config& c) { c.train.optimizer.weight_decay = parse_float(f, kFraction); },
+     [](const Config& c) { return text_of(c.train.optimizer.weight_decay); }},
+    {"seed", [](const Field& f, Config& c) { c.train.seed = parse_u64(f); },
+     [](const Config& c) { return text_of(c.train.seed); }},
+    {"checkpoint_every", [](const Field& f, Config& c) { c.train.checkpoint_every = parse_int(f, 1, 10000); },
+     [](const Config& c) { return text_of(c.train.checkpoint_every); }},
 };
 constexpr KeyRule kEarlyStoppingKeys[] = {
-    {"enabled", [](const Field& f, Config& c) { c.early_stopping.enabled = parse_bool(f); }},
-    {"monitor", [](const Field& f, Config& c) { c.early_stopping.monitor = monitor(f); }},
-    {"patience", [](const Field& f, Config& c) { c.early_stopping.patience = parse_int(f, 0, 10000); }},
-    {"min_delta", [](const Field& f, Config& c) { c.early_stopping.min_delta = parse_float(f, kNonNegative); }},
-    {"restore_best_weights", [](const Field& f, Config& c) { c.early_stopping.restore_best_weights = parse_bool(f); }},
+    {"enabled", [](const Field& f, Config& c) { c.early_stopping.enabled = parse_bool(f); },
+     [](const Config& c) { return text_of(c.early_stopping.enabled); }},
+    {"monitor", [](const Field& f, Config& c) { c.early_stopping.monitor = monitor(f); },
+     [](const Config& c) { return c.early_stopping.monitor; }},
+    {"patience", [](const Field& f, Config& c) { c.early_stopping.patience = parse_int(f, 0, 10000); },
+     [](const Config& c) { return text_of(c.early_stopping.patience); }},
+    {"min_delta", [](const Field& f, Config& c) { c.early_stopping.min_delta = parse_float(f, kNonNegative); },
+     [](const Config& c) { return text_of(c.early_stopping.min_delta); }},
+    {"restore_best_weights", [](const Field& f, Config& c) { c.early_stopping.restore_best_weights = parse_bool(f); },
+     [](const Config& c) { return text_of(c.early_stopping.restore_best_weights); }},
 };
 constexpr KeyRule kLrScheduleKeys[] = {
-    {"type", [](const Field& f, Config& c) { c.lr_schedule.kind = parse_enum<ScheduleKind>(f, kSchedules); }},
-    {"monitor", [](const Field& f, Config& c) { c.lr_schedule.monitor = monitor(f); }},
-    {"factor", [](const Field& f, Config& c) { c.lr_schedule.factor = parse_float(f, kOpenFraction); }},
-    {"patience", [](const Field& f, Config& c) { c.lr_schedule.patience = parse_int(f, 0, 10000); }},
-    {"min_delta", [](const Field& f, Config& c) { c.lr_schedule.min_delta = parse_float(f, kNonNegative); }},
-    {"cooldown", [](const Field& f, Config& c) { c.lr_schedule.cooldown = parse_int(f, 0, 10000); }},
-    {"min_lr", [](const Field& f, Config& c) { c.lr_schedule.min_lr = parse_float(f, kNonNegative); }},
-    {"step_epochs", [](const Field& f, Config& c) { c.lr_schedule.step_epochs = parse_int(f, 1, 10000); }},
-    {"max_lr", [](const Field& f, Config& c) { c.lr_schedule.max_lr = parse_float(f, kNonNegative); }},
-    {"warmup_fraction", [](const Field& f, Config& c) { c.lr_schedule.warmup_fraction = parse_float(f, kFraction); }},
+    {"type", [](const Field& f, Config& c) { c.lr_schedule.kind = parse_enum<ScheduleKind>(f, kSchedules); },
+     [](const Config& c) { return name_of<ScheduleKind>(c.lr_schedule.kind, kSchedules); }},
+    {"monitor", [](const Field& f, Config& c) { c.lr_schedule.monitor = monitor(f); },
+     [](const Config& c) { return c.lr_schedule.monitor; }},
+    {"factor", [](const Field& f, Config& c) { c.lr_schedule.factor = parse_float(f, kOpenFraction); },
+     [](const Config& c) { return text_of(c.lr_schedule.factor); }},
+    {"patience", [](const Field& f, Config& c) { c.lr_schedule.patience = parse_int(f, 0, 10000); },
+     [](const Config& c) { return text_of(c.lr_schedule.patience); }},
+    {"min_delta", [](const Field& f, Config& c) { c.lr_schedule.min_delta = parse_float(f, kNonNegative); },
+     [](const Config& c) { return text_of(c.lr_schedule.min_delta); }},
+    {"cooldown", [](const Field& f, Config& c) { c.lr_schedule.cooldown = parse_int(f, 0, 10000); },
+     [](const Config& c) { return text_of(c.lr_schedule.cooldown); }},
+    {"min_lr", [](const Field& f, Config& c) { c.lr_schedule.min_lr = parse_float(f, kNonNegative); },
+     [](const Config& c) { return text_of(c.lr_schedule.min_lr); }},
+    {"step_epochs", [](const Field& f, Config& c) { c.lr_schedule.step_epochs = parse_int(f, 1, 10000); },
+     [](const Config& c) { return text_of(c.lr_schedule.step_epochs); }},
+    {"max_lr", [](const Field& f, Config& c) { c.lr_schedule.max_lr = parse_float(f, kNonNegative); },
+     [](const Config& c) { return text_of(c.lr_schedule.max_lr); }},
+    {"warmup_fraction", [](const Field& f, Config& c) { c.lr_schedule.warmup_fraction = parse_float(f, kFraction); },
+     [](const Config& c) { return text_of(c.lr_schedule.warmup_fraction); }},
 };
 
 struct SectionRule {
@@ -413,28 +472,41 @@ struct LayerKeyRule {
   std::string_view key;
   unsigned types;
   void (*apply)(const Field&, LayerSpec&);
+  std::string (*value)(const LayerSpec&);
 };
 
 constexpr LayerKeyRule kLayerKeys[] = {
-    {"filters", kConv, [](const Field& f, LayerSpec& l) { l.filters = parse_int(f, 1, 65536); }},
-    {"kernel", kConv, [](const Field& f, LayerSpec& l) { l.kernel = parse_int(f, 1, 64); }},
+    {"filters", kConv, [](const Field& f, LayerSpec& l) { l.filters = parse_int(f, 1, 65536); },
+     [](const LayerSpec& l) { return text_of(l.filters); }},
+    {"kernel", kConv, [](const Field& f, LayerSpec& l) { l.kernel = parse_int(f, 1, 64); },
+     [](const LayerSpec& l) { return text_of(l.kernel); }},
     {"stride", kConv | kPool,
      [](const Field& f, LayerSpec& l) {
        (l.type == LayerType::kConv2D ? l.stride : l.pool_stride) = parse_int(f, 1, 64);
-     }},
-    {"padding", kConv, [](const Field& f, LayerSpec& l) { l.same_padding = parse_enum<bool>(f, kPaddings); }},
-    {"units", kDense, [](const Field& f, LayerSpec& l) { l.units = parse_int(f, 1, 1 << 20); }},
+     },
+     [](const LayerSpec& l) { return text_of(l.type == LayerType::kConv2D ? l.stride : l.pool_stride); }},
+    {"padding", kConv, [](const Field& f, LayerSpec& l) { l.same_padding = parse_enum<bool>(f, kPaddings); },
+     [](const LayerSpec& l) { return name_of<bool>(l.same_padding, kPaddings); }},
+    {"units", kDense, [](const Field& f, LayerSpec& l) { l.units = parse_int(f, 1, 1 << 20); },
+     [](const LayerSpec& l) { return text_of(l.units); }},
     {"activation", kConv | kDense | kBn,
      [](const Field& f, LayerSpec& l) {
        l.activation = l.type == LayerType::kDense ? parse_enum<Activation>(f, kActivationsDense)
                                                   : parse_enum<Activation>(f, kActivationsHidden);
-     }},
-    {"init", kConv | kDense, [](const Field& f, LayerSpec& l) { l.init = parse_enum<Initializer>(f, kInitializers); }},
-    {"l2", kConv | kDense, [](const Field& f, LayerSpec& l) { l.l2 = parse_float(f, kFraction); }},
-    {"size", kPool, [](const Field& f, LayerSpec& l) { l.pool = parse_int(f, 1, 64); }},
-    {"rate", kDropout, [](const Field& f, LayerSpec& l) { l.rate = parse_float(f, kFraction); }},
-    {"momentum", kBn, [](const Field& f, LayerSpec& l) { l.momentum = parse_float(f, kFraction); }},
-    {"epsilon", kBn, [](const Field& f, LayerSpec& l) { l.eps = parse_float(f, kPositive); }},
+     },
+     [](const LayerSpec& l) { return name_of<Activation>(l.activation, kActivationsDense); }},
+    {"init", kConv | kDense, [](const Field& f, LayerSpec& l) { l.init = parse_enum<Initializer>(f, kInitializers); },
+     [](const LayerSpec& l) { return name_of<Initializer>(l.init, kInitializers); }},
+    {"l2", kConv | kDense, [](const Field& f, LayerSpec& l) { l.l2 = parse_float(f, kFraction); },
+     [](const LayerSpec& l) { return text_of(l.l2); }},
+    {"size", kPool, [](const Field& f, LayerSpec& l) { l.pool = parse_int(f, 1, 64); },
+     [](const LayerSpec& l) { return text_of(l.pool); }},
+    {"rate", kDropout, [](const Field& f, LayerSpec& l) { l.rate = parse_float(f, kFraction); },
+     [](const LayerSpec& l) { return text_of(l.rate); }},
+    {"momentum", kBn, [](const Field& f, LayerSpec& l) { l.momentum = parse_float(f, kFraction); },
+     [](const LayerSpec& l) { return text_of(l.momentum); }},
+    {"epsilon", kBn, [](const Field& f, LayerSpec& l) { l.eps = parse_float(f, kPositive); },
+     [](const LayerSpec& l) { return text_of(l.eps); }},
 };
 
 std::string_view type_name(LayerType t) {
@@ -536,19 +608,30 @@ Config interpret(const std::vector<Section>& sections, const std::string& source
 
 // ---------------------------------------------------------------- pass 2: overrides
 
-// "section.key=value": split at the first '=' and at the last '.' before it.
+// "section.key=value", split at the first '=' and at the last '.' before it; section and key
+// are empty when the argument has no such shape.
+struct OverrideParts {
+  std::string_view section, key, value;
+};
+OverrideParts split_override(std::string_view arg) {
+  const size_t eq = arg.find('=');
+  if (eq == std::string_view::npos) return {};
+  const std::string_view name = arg.substr(0, eq);
+  const size_t dot = name.rfind('.');
+  if (dot == std::string_view::npos) return {};
+  return {trim(name.substr(0, dot)), trim(name.substr(dot + 1)), trim(arg.substr(eq + 1))};
+}
+
 void apply_override(std::vector<Section>& sections, const std::string& arg, const std::string& source) {
   const std::string where = fmt::format("--set {}", arg);
-  const size_t eq = arg.find('=');
-  const std::string_view name = std::string_view(arg).substr(0, eq == std::string::npos ? 0 : eq);
-  const size_t dot = name.rfind('.');
-  const std::string_view section = dot == std::string_view::npos ? "" : trim(name.substr(0, dot));
-  const std::string_view key = dot == std::string_view::npos ? "" : trim(name.substr(dot + 1));
-  if (eq == std::string::npos || section.empty() || key.empty())
+  const auto [section, key, value_text] = split_override(arg);
+  if (section.empty() || key.empty())
     throw InputError(fmt::format("{}: expected section.key=value (e.g. train.epochs=5)", where));
-  const std::string value(trim(std::string_view(arg).substr(eq + 1)));
+  const std::string value(value_text);
 
-  auto s = std::find_if(sections.begin(), sections.end(), [&](const Section& x) { return x.name == section; });
+  // (An init-capture: clang 14, which the fuzz build uses, cannot capture a structured binding.)
+  auto s = std::find_if(sections.begin(), sections.end(),
+                        [&name = section](const Section& x) { return x.name == name; });
   if (s == sections.end()) {
     if (section.starts_with(kLayerPrefix))
       throw InputError(
@@ -600,6 +683,110 @@ Config load_config(const std::filesystem::path& path, const std::vector<std::str
 
 Config default_config(const std::vector<std::string>& overrides) {
   return parse_config(kDefaultConfigText, kDefaultConfigName, overrides);
+}
+
+std::vector<std::pair<std::string, std::string>> resolved_entries(const Config& config) {
+  std::vector<std::pair<std::string, std::string>> out;
+  const auto add_section = [&](const SectionRule& s) {
+    for (const KeyRule& k : s.keys) out.emplace_back(fmt::format("{}.{}", s.name, k.key), k.value(config));
+  };
+  add_section(kSections[0]);  // [model], then the layers in order, then the other sections
+  for (const LayerSpec& l : config.model.layers) {
+    const std::string section = fmt::format("{}{}", kLayerPrefix, l.name);
+    out.emplace_back(section + ".type", std::string(type_name(l.type)));
+    for (const LayerKeyRule& k : kLayerKeys)
+      if (k.types & bit(l.type)) out.emplace_back(fmt::format("{}.{}", section, k.key), k.value(l));
+  }
+  for (size_t i = 1; i < std::size(kSections); ++i) add_section(kSections[i]);
+  return out;
+}
+
+std::string resolved_config_text(const Config& config) {
+  const auto entries = resolved_entries(config);
+  std::string text = "# Every key of the run's config, as hdr resolved it (defaults included).\n";
+  std::string_view section;
+  for (const auto& [name, value] : entries) {
+    const size_t dot = name.rfind('.');
+    const std::string_view s = std::string_view(name).substr(0, dot);
+    if (s != section) {
+      text += fmt::format("{}[{}]\n", section.empty() ? "" : "\n", s);
+      section = s;
+    }
+    text += fmt::format("{} = {}\n", name.substr(dot + 1), value);
+  }
+  // A string value can hold what INI cannot carry (a newline, an inline ';' comment, a line too
+  // long for inih) or what the checkpoint's JSON metadata cannot (bytes that are not UTF-8): such
+  // a config is refused here, before anything is trained with it.
+  const auto unstorable = [](const std::string& why) {
+    return InputError(fmt::format("the config cannot be stored in a checkpoint: {}", why));
+  };
+  for (const auto& [name, value] : entries)
+    if (!is_valid_utf8(name) || !is_valid_utf8(value))
+      throw unstorable(fmt::format("{} is not valid UTF-8 text", is_valid_utf8(name) ? name : "a layer name"));
+  std::vector<std::pair<std::string, std::string>> again;
+  try {
+    again = resolved_entries(parse_config(text, "its resolved text"));
+  } catch (const InputError& e) {
+    throw unstorable(e.what());
+  }
+  for (size_t i = 0; i < entries.size(); ++i)
+    if (i >= again.size() || again[i] != entries[i])
+      throw unstorable(fmt::format("{} = '{}' does not read back the same", entries[i].first, entries[i].second));
+  return text;
+}
+
+std::vector<ConfigChange> config_changes(const Config& before, const Config& after) {
+  const auto a = resolved_entries(before), b = resolved_entries(after);
+  const auto value_in = [](const auto& entries, const std::string& key) -> const std::string* {
+    for (const auto& [k, v] : entries)
+      if (k == key) return &v;
+    return nullptr;
+  };
+  std::vector<ConfigChange> changes;
+  for (const auto& [key, value] : a) {
+    const std::string* other = value_in(b, key);
+    if (!other || *other != value) changes.push_back({key, value, other ? *other : ""});
+  }
+  for (const auto& [key, value] : b)
+    if (!value_in(a, key)) changes.push_back({key, "", value});
+  return changes;
+}
+
+std::string shown_config_value(const std::string& value) { return value.empty() ? "(absent)" : value; }
+
+bool is_valid_utf8(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto byte = [&](size_t k) { return uint8_t(text[k]); };
+    const uint8_t b = byte(i);
+    if (b < 0x80) {
+      ++i;
+      continue;
+    }
+    // The length of the sequence and the range its second byte may take (which rules out
+    // overlong forms, UTF-16 surrogates and code points above U+10FFFF).
+    size_t n = 0;
+    uint8_t lo = 0x80, hi = 0xBF;
+    if (b >= 0xC2 && b <= 0xDF) n = 2;
+    else if (b == 0xE0) n = 3, lo = 0xA0;
+    else if (b >= 0xE1 && b <= 0xEC) n = 3;
+    else if (b == 0xED) n = 3, hi = 0x9F;
+    else if (b >= 0xEE && b <= 0xEF) n = 3;
+    else if (b == 0xF0) n = 4, lo = 0x90;
+    else if (b >= 0xF1 && b <= 0xF3) n = 4;
+    else if (b == 0xF4) n = 4, hi = 0x8F;
+    else return false;
+    if (i + n > text.size() || byte(i + 1) < lo || byte(i + 1) > hi) return false;
+    for (size_t k = 2; k < n; ++k)
+      if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return false;
+    i += n;
+  }
+  return true;
+}
+
+std::string override_key(const std::string& arg) {
+  const auto [section, key, value] = split_override(arg);
+  return section.empty() || key.empty() ? "" : fmt::format("{}.{}", section, key);
 }
 
 }  // namespace hdr

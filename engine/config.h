@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "kernels/types.h"
@@ -63,6 +65,7 @@ struct TrainSpec {
   float learning_rate = 1e-3f;
   OptimizerParams optimizer;  // optimizer = adam | adamw | sgd, beta1, beta2, epsilon, momentum, nesterov, weight_decay
   uint64_t seed = 42;
+  int checkpoint_every = 1;  // write the latest checkpoint (model.hdr) after every N-th epoch
 };
 
 struct EarlyStoppingSpec {
@@ -105,5 +108,30 @@ Config parse_config(const std::string& text, const std::string& source,
 Config load_config(const std::filesystem::path& path, const std::vector<std::string>& overrides = {});
 // The embedded default: configs/cnn_bn.ini (seed 000's network and recipe), compiled in.
 Config default_config(const std::vector<std::string>& overrides = {});
+
+// Every key of `config` with the value this hdr resolved for it, defaults included, as
+// "section.key" (layers: "layer.NAME.key") in file order. What a checkpoint stores, so that a
+// default changed in a later hdr cannot change an old model.
+std::vector<std::pair<std::string, std::string>> resolved_entries(const Config& config);
+
+// resolved_entries as INI text, one section per block; parsing it gives back the same entries
+// whatever this hdr's defaults. Throws InputError naming a value that would not read back the
+// same (a string value with a newline or an inline ';' comment) or that is not valid UTF-8.
+std::string resolved_config_text(const Config& config);
+
+// One key whose value differs between two configs ("" where a config lacks the key: a layer
+// only one of them has).
+struct ConfigChange {
+  std::string key, before, after;
+};
+std::vector<ConfigChange> config_changes(const Config& before, const Config& after);
+// A ConfigChange value as messages show it: the value, or "(absent)".
+std::string shown_config_value(const std::string& value);
+
+// Whether `text` is well-formed UTF-8 (what the JSON of a checkpoint's metadata can hold).
+bool is_valid_utf8(std::string_view text);
+
+// The "section.key" a --set argument names ("" when it names none).
+std::string override_key(const std::string& arg);
 
 }  // namespace hdr

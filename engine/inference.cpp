@@ -3,10 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <nlohmann/json.hpp>
 #include <utility>
 
 #include "engine/errors.h"
+#include "engine/run_checkpoint.h"
 
 namespace hdr {
 
@@ -14,14 +14,9 @@ TrainedModel read_trained_model(const std::filesystem::path& path) {
   TrainedModel out;
   out.source = path.string();
   out.checkpoint = load_checkpoint(path);
-  std::vector<std::string> overrides;
-  try {
-    const auto meta = nlohmann::json::parse(out.checkpoint.metadata_json);
-    overrides = meta.value("overrides", std::vector<std::string>{});
-  } catch (const nlohmann::json::exception&) {
-    throw InputError(fmt::format("{}: the metadata is not valid JSON (or its overrides are not strings)", out.source));
-  }
-  out.config = parse_config(out.checkpoint.config_text, out.source + " (embedded config)", overrides);
+  // The config as resolved when the model was trained, so no default of this hdr changes it.
+  const RunMetadata metadata = parse_run_metadata(out.checkpoint.metadata_json, out.source);
+  out.config = checkpoint_config(out.checkpoint, metadata, out.source);
   return out;
 }
 

@@ -1,6 +1,7 @@
 #include "engine/model.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cmath>
@@ -207,30 +208,71 @@ void Model::restore(const Snapshot& s) {
   state_.upload(s.state);
 }
 
-std::vector<NamedTensor> Model::tensors() const {
-  const Snapshot s = snapshot();
+std::vector<NamedTensor> Model::named_tensors(const std::string& prefix, const float* values,
+                                              const float* state) const {
   std::vector<NamedTensor> out;
   for (const Slot& slot : slots_) {
-    const float* src = (slot.trainable ? s.values.data() : s.state.data()) + slot.offset;
-    out.push_back(NamedTensor{layers_[slot.layer]->name() + "." + slot.info.name, slot.info.shape,
+    if (!slot.trainable && !state) continue;
+    const float* src = (slot.trainable ? values : state) + slot.offset;
+    out.push_back(NamedTensor{prefix + layers_[slot.layer]->name() + "." + slot.info.name, slot.info.shape,
                               std::vector<float>(src, src + slot.info.size())});
   }
   return out;
 }
 
-void Model::load_tensors(const std::vector<NamedTensor>& tensors, const std::string& source) {
-  Snapshot s{std::vector<float>(values_.size()), std::vector<float>(state_.size())};
+void Model::copy_from_named(const std::vector<NamedTensor>& tensors, const std::string& prefix, float* values,
+                            float* state, const std::string& source) const {
+  size_t expected = 0;
   for (const Slot& slot : slots_) {
-    const std::string name = layers_[slot.layer]->name() + "." + slot.info.name;
+    if (!slot.trainable && !state) continue;
+    ++expected;
+    const std::string name = prefix + layers_[slot.layer]->name() + "." + slot.info.name;
     const auto it = std::find_if(tensors.begin(), tensors.end(), [&](const NamedTensor& t) { return t.name == name; });
     if (it == tensors.end()) throw InputError(fmt::format("{}: tensor '{}' is missing", source, name));
     if (it->shape != slot.info.shape || int64_t(it->data.size()) != slot.info.size())
-      throw InputError(fmt::format("{}: tensor '{}' has the wrong shape for this model", source, name));
-    std::copy(it->data.begin(), it->data.end(), (slot.trainable ? s.values.data() : s.state.data()) + slot.offset);
+      throw InputError(fmt::format("{}: tensor '{}' has shape [{}], but the model's config makes it [{}]", source, name,
+                                   fmt::join(it->shape, ", "), fmt::join(slot.info.shape, ", ")));
+    std::copy(it->data.begin(), it->data.end(), (slot.trainable ? values : state) + slot.offset);
   }
-  if (tensors.size() != slots_.size())
-    throw InputError(fmt::format("{}: holds {} tensors, the model has {}", source, tensors.size(), slots_.size()));
-  restore(s);
+  // Under the empty prefix: the names without a '/' (the others are a run's training state).
+  const size_t found = size_t(std::count_if(tensors.begin(), tensors.end(), [&](const NamedTensor& t) {
+    return prefix.empty() ? t.name.find('/') == std::string::npos : t.name.starts_with(prefix);
+  }));
+  if (found != expected)
+    throw InputError(fmt::format("{}: holds {} {}tensors, the model has {}", source, found,
+                                 prefix.empty() ? "" : "'" + prefix + "' ", expected));
+}
+
+std::vector<NamedTensor> Model::tensors() const { return tensors(snapshot(), ""); }
+
+std::vector<NamedTensor> Model::tensors(const Snapshot& s, const std::string& prefix) const {
+  return named_tensors(prefix, s.values.data(), s.state.data());
+}
+
+Model::Snapshot Model::snapshot_from(const std::vector<NamedTensor>& tensors, const std::string& prefix,
+                                     const std::string& source) const {
+  Snapshot s{std::vector<float>(values_.size()), std::vector<float>(state_.size())};
+  copy_from_named(tensors, prefix, s.values.data(), s.state.data(), source);
+  return s;
+}
+
+void Model::load_tensors(const std::vector<NamedTensor>& tensors, const std::string& source) {
+  restore(snapshot_from(tensors, "", source));
+}
+
+std::vector<NamedTensor> Model::optimizer_tensors() const {
+  std::vector<NamedTensor> out = named_tensors("moment1/", moment1_.to_host().data(), nullptr);
+  std::vector<NamedTensor> second = named_tensors("moment2/", moment2_.to_host().data(), nullptr);
+  out.insert(out.end(), std::make_move_iterator(second.begin()), std::make_move_iterator(second.end()));
+  return out;
+}
+
+void Model::load_optimizer_tensors(const std::vector<NamedTensor>& tensors, const std::string& source) {
+  std::vector<float> m(moment1_.size()), v(moment2_.size());
+  copy_from_named(tensors, "moment1/", m.data(), nullptr, source);
+  copy_from_named(tensors, "moment2/", v.data(), nullptr, source);
+  moment1_.upload(m);
+  moment2_.upload(v);
 }
 
 }  // namespace hdr

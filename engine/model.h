@@ -64,8 +64,20 @@ class Model {
   };
   Snapshot snapshot() const;
   void restore(const Snapshot& s);
+
+  // Checkpoint tensors. The weights are named "<layer>.<param>"; a run's training state stores
+  // more tensors of the same names under a prefix ending in '/' ("moment1/", "best/"), which
+  // load_tensors ignores. Loading checks every name and shape against this model (InputError
+  // naming `source`).
   std::vector<NamedTensor> tensors() const;
+  std::vector<NamedTensor> tensors(const Snapshot& s, const std::string& prefix) const;
   void load_tensors(const std::vector<NamedTensor>& tensors, const std::string& source);
+  Snapshot snapshot_from(const std::vector<NamedTensor>& tensors, const std::string& prefix,
+                         const std::string& source) const;
+  // The optimizer's moments (Adam's m and v; SGD's velocity is moment1) as "moment1/..." and
+  // "moment2/..." tensors of the trainable parameters.
+  std::vector<NamedTensor> optimizer_tensors() const;
+  void load_optimizer_tensors(const std::vector<NamedTensor>& tensors, const std::string& source);
 
  private:
   struct Slot {  // where one ParamInfo lives
@@ -74,6 +86,14 @@ class Model {
     bool trainable = true;
     size_t offset = 0;  // in values_/grads_ (trainable) or state_
   };
+
+  // The tensors of every slot (trainable only when state is null), named prefix + slot name; and
+  // back: the tensors under `prefix` copied into buffers laid out as values/state (every name and
+  // shape checked, an InputError naming `source`).
+  std::vector<NamedTensor> named_tensors(const std::string& prefix, const float* values,
+                                         const float* state) const;
+  void copy_from_named(const std::vector<NamedTensor>& tensors, const std::string& prefix, float* values,
+                       float* state, const std::string& source) const;
 
   ModelSpec spec_;
   Backend& backend_;

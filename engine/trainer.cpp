@@ -1,63 +1,32 @@
+// One optimizer step (TrainStep), evaluation, and the checks made before a run starts; the
+// training loop itself is in training_run.cpp.
 #include "engine/trainer.h"
 
 #include <fmt/format.h>
 #include <unistd.h>
 
-#include <chrono>
-#include <cmath>
-#include <cstdio>
-#include <fstream>
-#include <nlohmann/json.hpp>
-#include <numeric>
+#include <cerrno>
+#include <cstring>
 #include <optional>
+#include <system_error>
 
-#include "engine/atomic_file.h"
-#include "engine/build_info.h"
-#include "engine/checkpoint.h"
-#include "engine/early_stopping.h"
 #include "engine/errors.h"
-#include "engine/lr_schedule.h"
 #include "engine/timed.h"
 
 namespace hdr {
-namespace {
+namespace fs = std::filesystem;
 
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-void write_text(const std::filesystem::path& path, const std::string& text) {
-  write_file_atomically(path, std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+void prepare_output_dir(const fs::path& dir) {
+  std::error_code ec;
+  const fs::file_status status = fs::status(dir, ec);
+  if (fs::exists(status) && !fs::is_directory(status))
+    throw InputError(fmt::format("{}: exists and is not a folder (the run's files need a folder)", dir.string()));
+  if (!fs::exists(status) && !fs::create_directories(dir, ec) && ec)
+    throw InputError(fmt::format("{}: cannot create the output folder: {}", dir.string(), ec.message()));
+  // Known before any training is done, rather than when the first checkpoint is due.
+  if (::access(dir.c_str(), W_OK | X_OK) != 0)
+    throw InputError(fmt::format("{}: the output folder is not writable: {}", dir.string(), std::strerror(errno)));
 }
-
-void write_history(const std::filesystem::path& dir, const std::vector<EpochRecord>& history) {
-  std::string csv = "epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds,images_per_second\n";
-  nlohmann::json json = nlohmann::json::array();
-  for (const EpochRecord& r : history) {
-    csv += fmt::format("{},{:.6f},{:.6f},{:.6f},{:.6f},{:.6g},{:.3f},{:.1f}\n", r.epoch, r.loss, r.accuracy, r.val_loss,
-                       r.val_accuracy, r.lr, r.seconds, r.images_per_second);
-    json.push_back({{"epoch", r.epoch}, {"loss", r.loss}, {"accuracy", r.accuracy}, {"val_loss", r.val_loss},
-                    {"val_accuracy", r.val_accuracy}, {"lr", r.lr}, {"seconds", r.seconds},
-                    {"images_per_second", r.images_per_second}});
-  }
-  write_text(dir / "history.csv", csv);
-  write_text(dir / "history.json", json.dump(2) + "\n");
-}
-
-// The Keras-like progress bar: "  512/48000 [>.....] 2.1s 11420 img/s - loss: 0.1234 - accuracy: 0.9612"
-std::string progress_line(int done, int total, double seconds, double loss, double acc) {
-  constexpr int kWidth = 30;
-  const int filled = total ? int(int64_t(kWidth) * done / total) : kWidth;
-  std::string bar(size_t(filled), '=');
-  if (filled < kWidth) bar += '>' + std::string(size_t(kWidth - filled - 1), '.');
-  return fmt::format("{:>6}/{} [{}] {:.1f}s {:.0f} img/s - loss: {:.4f} - accuracy: {:.4f}", done, total, bar,
-                     seconds, seconds > 0 ? done / seconds : 0.0, loss, acc);
-}
-
-nlohmann::json eval_json(const EvalResult& e) {
-  return {{"count", e.count}, {"loss", e.loss}, {"accuracy", e.accuracy}, {"confusion", e.confusion}};
-}
-
-}  // namespace
 
 AugmentParams scaling_only(const DataSpec& data) {
   AugmentParams p;
@@ -152,140 +121,6 @@ EvalResult evaluate(Model& model, Backend& backend, const DeviceImages& data, co
   r.accuracy = data.count ? m[1] / data.count : 0.0;
   r.confusion = confusion.to_host();
   return r;
-}
-
-TrainResult train(const Config& config, Backend& backend, const Datasets& data, const TrainOptions& options) {
-  const TrainSpec& ts = config.train;
-  const bool has_validation = data.validation.count() > 0;
-  const std::string best_monitor = config.early_stopping.enabled ? config.early_stopping.monitor
-                                   : has_validation              ? "val_loss"
-                                                                 : "loss";
-  Model model(config.model, backend, std::max(ts.batch_size, kEvalBatch));
-  model.initialize(ts.seed);
-  const DeviceImages train_set(backend, data.train), val_set(backend, data.validation), test_set(backend, data.test);
-  TrainStep train_step(model, backend, config);
-  DeviceArray<int32_t> order(backend, size_t(train_set.count));
-  DeviceArray<double> metrics(backend, 2);
-  const AugmentParams scaling = scaling_only(config.data);
-
-  std::filesystem::create_directories(options.out_dir);
-  TrainResult result;
-  result.checkpoint = options.out_dir / "model.hdr";
-  const int steps_per_epoch = (train_set.count + ts.batch_size - 1) / ts.batch_size;
-  const int64_t total_steps = int64_t(steps_per_epoch) * ts.epochs;
-  PlateauState plateau = plateau_start(config.lr_schedule, ts.learning_rate);
-  EarlyStoppingState stopping = early_stopping_start(config.early_stopping);
-  double best_value = INFINITY;  // of best_monitor when early stopping is off (a loss)
-  const bool restore_best = config.early_stopping.enabled && config.early_stopping.restore_best_weights;
-  Model::Snapshot best;
-  const bool live_bar = options.progress && isatty(fileno(stdout));
-  int64_t step = 0;
-  const auto run_start = Clock::now();
-
-  auto save = [&](const EvalResult* test) {
-    nlohmann::json meta = {{"hdr_version", HDR_VERSION},
-                           {"git_revision", HDR_GIT_REVISION},
-                           {"config_source", config.source},
-                           {"overrides", config.overrides},
-                           {"backend", backend.name()},
-                           {"epochs_run", result.history.size()},
-                           {"best_epoch", result.best_epoch}};
-    if (test) meta["test"] = eval_json(*test);
-    save_checkpoint(result.checkpoint, Checkpoint{config.text, meta.dump(), model.tensors()});
-  };
-
-  for (int epoch = 0; epoch < ts.epochs; ++epoch) {
-    const auto epoch_start = Clock::now();
-    order.upload(shuffled_indices(train_set.count, RandomKey{ts.seed, uint32_t(epoch), kStreamShuffle}));
-    metrics.zero();
-    if (options.progress) fmt::print("Epoch {}/{}\n", epoch + 1, ts.epochs);
-    auto last_bar = Clock::now();
-    double lr = ts.learning_rate;
-    for (int b = 0; b < steps_per_epoch; ++b) {
-      if (options.stop_requested && options.stop_requested->load()) {
-        result.interrupted = true;
-        break;
-      }
-      const int first = b * ts.batch_size;
-      const int n = std::min(ts.batch_size, train_set.count - first);
-      lr = scheduled_lr(config.lr_schedule, ts.learning_rate, plateau.lr, epoch, step, total_steps);
-      ++step;
-      train_step.run(train_set, order.data() + first, n, epoch, first, float(lr), metrics.data());
-      if (live_bar && seconds_since(last_bar) > 0.25) {
-        last_bar = Clock::now();
-        const std::vector<double> m = metrics.to_host();
-        const int done = first + n;
-        fmt::print("\r{}", progress_line(done, train_set.count, seconds_since(epoch_start), m[0] / done, m[1] / done));
-        std::fflush(stdout);
-      }
-    }
-    if (result.interrupted) break;
-    backend.synchronize();
-    const double train_seconds = seconds_since(epoch_start);
-    const std::vector<double> m = metrics.to_host();
-    EpochRecord r;
-    r.epoch = epoch + 1;
-    r.loss = m[0] / train_set.count;
-    r.accuracy = m[1] / train_set.count;
-    r.lr = lr;
-    r.images_per_second = train_set.count / train_seconds;
-    if (has_validation) {
-      const EvalResult v = evaluate(model, backend, val_set, scaling);
-      r.val_loss = v.loss;
-      r.val_accuracy = v.accuracy;
-    }
-    r.seconds = seconds_since(epoch_start);
-    result.history.push_back(r);
-    if (options.progress) {
-      std::string line = progress_line(train_set.count, train_set.count, r.seconds, r.loss, r.accuracy);
-      if (has_validation) line += fmt::format(" - val_loss: {:.4f} - val_accuracy: {:.4f}", r.val_loss, r.val_accuracy);
-      fmt::print("{}{} - lr: {:.2e}\n", live_bar ? "\r" : "", line, r.lr);
-      std::fflush(stdout);
-    }
-    if (!std::isfinite(r.loss) || (has_validation && !std::isfinite(r.val_loss)))
-      throw std::runtime_error(fmt::format("epoch {}: the loss is {} (diverged); {}", r.epoch, r.loss,
-                                           r.epoch > 1 ? "the last good checkpoint is " + result.checkpoint.string()
-                                                       : std::string("no checkpoint was written")));
-
-    // The best epoch: early stopping's own judgement (with its min_delta) when it runs, as
-    // Keras' restore_best_weights does; otherwise the lowest validation (or training) loss.
-    bool improved = false;
-    if (config.early_stopping.enabled) {
-      stopping = early_stopping_after_epoch(config.early_stopping, stopping,
-                                            float(monitored_value(r, config.early_stopping.monitor)), epoch);
-      improved = stopping.improved;
-    } else {
-      const double value = monitored_value(r, best_monitor);
-      improved = value < best_value;
-      if (improved) best_value = value;
-    }
-    if (improved) {
-      result.best_epoch = r.epoch;
-      if (restore_best) best = model.snapshot();
-    }
-    save(nullptr);
-    write_history(options.out_dir, result.history);
-    if (config.lr_schedule.kind == ScheduleKind::kPlateau)
-      plateau = plateau_after_epoch(config.lr_schedule, plateau,
-                                    float(monitored_value(r, config.lr_schedule.monitor)));
-    if (stopping.stop) {
-      result.stopped_early = true;
-      if (options.progress)
-        fmt::print("Early stopping: no improvement of {} for {} epochs (best epoch {})\n",
-                   config.early_stopping.monitor, config.early_stopping.patience, result.best_epoch);
-      break;
-    }
-  }
-
-  if (restore_best && result.best_epoch > 0) {
-    model.restore(best);
-    if (options.progress) fmt::print("Restored the weights of epoch {} (best {})\n", result.best_epoch, best_monitor);
-  }
-  result.test = evaluate(model, backend, test_set, scaling, KeepProbabilities::kYes);
-  result.seconds = seconds_since(run_start);
-  save(&result.test);
-  write_history(options.out_dir, result.history);
-  return result;
 }
 
 }  // namespace hdr

@@ -1,5 +1,5 @@
 // The `hdr` command line: subcommand dispatch and the one place where errors become exit codes
-// (0 ok, 1 runtime failure, 2 usage or bad input).
+// (0 ok, 1 runtime failure, 2 usage or bad input, 130/143 a training run stopped by SIGINT/SIGTERM).
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
@@ -37,6 +37,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     app.exit(e);
     return 2;
+  } catch (const hdr::cli::ExitStatus& e) {
+    return e.code;
   } catch (const hdr::InputError& e) {
     fmt::print(stderr, "hdr: error: {}\n", e.what());
     return 2;

@@ -1,12 +1,25 @@
 // `hdr train [CONFIG]`: trains a model from an INI config (default: the embedded cnn_bn, seed
 // 000's network and recipe), prints one Keras-like line per epoch, evaluates on the test set
-// and leaves model.hdr, history.csv and history.json in --out.
+// and leaves model.hdr, best.hdr, history.csv and history.json in --out.
+// `hdr train --resume RUN_DIR|CKPT` continues a run from its checkpoint, with the config it was
+// trained with; a CONFIG given too must match it, except for the keys --set changes. A fresh run
+// into a folder holding a run under way is refused (it would replace that run's checkpoint).
+//
+// SIGINT or SIGTERM: the run finishes its step, saves model.hdr, prints the command that resumes
+// it and exits 128 + the signal (130, 143), as a shell reports a process the signal ended. A
+// second signal takes the default action at once; the checkpoint written last stays whole (every
+// write is atomic).
 #include <fmt/format.h>
 
 #include <atomic>
 #include <csignal>
+#include <fstream>
+#include <optional>
+#include <signal.h>
 
 #include "engine/dataset.h"
+#include "engine/errors.h"
+#include "engine/run_checkpoint.h"
 #include "engine/trainer.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/common.h"
@@ -14,34 +27,149 @@
 
 namespace hdr::cli {
 namespace {
+namespace fs = std::filesystem;
 
 std::atomic<bool> g_stop{false};
-extern "C" void request_stop(int) {
-  g_stop = true;
-  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the process at once
+std::atomic<int> g_signal{0};
+
+void set_action(int signal, void (*handler)(int)) {
+  struct sigaction action {};
+  action.sa_handler = handler;
+  sigemptyset(&action.sa_mask);
+  sigaddset(&action.sa_mask, SIGINT);  // neither interrupts the handler of the other
+  sigaddset(&action.sa_mask, SIGTERM);
+  action.sa_flags = SA_RESETHAND;  // the delivered signal's next instance takes the default action
+  sigaction(signal, &action, nullptr);
 }
+
+extern "C" void request_stop(int signal) {
+  g_signal = signal;
+  g_stop = true;
+  // SA_RESETHAND reset this signal; the other one ends the process at once too from now on.
+  struct sigaction default_action {};
+  default_action.sa_handler = SIG_DFL;
+  sigaction(signal == SIGINT ? SIGTERM : SIGINT, &default_action, nullptr);
+}
+
+// Catches SIGINT and SIGTERM for its lifetime (the training itself).
+class StopOnSignal {
+ public:
+  StopOnSignal() {
+    set_action(SIGINT, request_stop);
+    set_action(SIGTERM, request_stop);
+  }
+  ~StopOnSignal() {
+    set_action(SIGINT, SIG_DFL);
+    set_action(SIGTERM, SIG_DFL);
+  }
+  StopOnSignal(const StopOnSignal&) = delete;
+  StopOnSignal& operator=(const StopOnSignal&) = delete;
+};
 
 struct TrainArgs {
   std::string config;
   std::vector<std::string> overrides;
-  std::string out;
+  std::string out, resume;
   int64_t seed = -1;
   DeviceOptions device;
   bool quiet = false;
 };
 
+// A word as a shell reads it back: as it is when plain, else in single quotes.
+std::string shell_word(const std::string& word) {
+  const bool plain = !word.empty() && word.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                             "0123456789_./:=,+-") == std::string::npos;
+  if (plain) return word;
+  std::string quoted = "'";
+  for (char c : word) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
+// hdr as the user invoked it (argv[0]: "hdr", "./build/ci/hdr", ...).
+std::string program_name() {
+  std::ifstream cmdline("/proc/self/cmdline", std::ios::binary);
+  std::string argv0;
+  std::getline(cmdline, argv0, '\0');
+  return argv0.empty() ? "hdr" : argv0;
+}
+
+// The command that continues the run in out_dir on the same device and thread count.
+std::string resume_command(const TrainArgs& args, const fs::path& out_dir) {
+  std::string command = fmt::format("{} train --resume {}", shell_word(program_name()), shell_word(out_dir.string()));
+  if (args.device.device != "auto") command += " --device " + shell_word(args.device.device);
+  if (args.device.threads != 0) command += fmt::format(" --threads {}", args.device.threads);
+  if (args.quiet) command += " --quiet";
+  return command;
+}
+
+// The run's config from its checkpoint, with what --set changes said.
+Config resumed_config(const TrainArgs& args, const std::vector<std::string>& overrides, const ResumePoint& point) {
+  std::optional<Config> given;
+  if (!args.config.empty()) given = load_config(args.config, overrides);
+  std::vector<ConfigChange> changes;
+  Config config = resume_config(point, given ? &*given : nullptr, overrides, changes);
+  const TrainingState& s = *point.metadata.resume;
+  fmt::print("resume: {}: stopped {} (step {})\n", point.file.string(), describe_position(s.epoch, s.batch), s.step);
+  for (const ConfigChange& c : changes)
+    fmt::print("resume: --set changes {}: {} -> {}\n", c.key, shown_config_value(c.before),
+               shown_config_value(c.after));
+  return config;
+}
+
+void print_stop(const TrainArgs& args, const TrainResult& r, const fs::path& out_dir, int signal, int epochs) {
+  const char* name = signal == SIGTERM ? "SIGTERM" : "SIGINT";
+  if (!r.checkpoint_saved) {
+    fmt::print("Stopped by {} before the first step: nothing to save\n", name);
+    return;
+  }
+  const std::string where = describe_position(r.epochs_done, r.batches_done, epochs, r.steps_per_epoch);
+  fmt::print("Stopped by {} {} (step {}): the run is saved in {}\n", name, where, r.steps, r.checkpoint.string());
+  fmt::print("Resume it with: {}\n", resume_command(args, out_dir));
+  std::fflush(stdout);
+}
+
+// A fresh run into a folder whose model.hdr holds a run under way would replace that run: refused,
+// with the command that continues it. A model.hdr that does not read is left to be replaced.
+void refuse_to_replace_a_run(const TrainArgs& args, const fs::path& out_dir) {
+  const fs::path file = out_dir / "model.hdr";
+  std::error_code ec;
+  if (!fs::exists(file, ec)) return;
+  std::optional<TrainingState> under_way;
+  try {
+    under_way = parse_run_metadata(load_checkpoint(file).metadata_json, file.string()).resume;
+  } catch (const std::exception&) {
+    return;
+  }
+  if (!under_way) return;
+  throw InputError(fmt::format(
+      "{}: holds a run under way, stopped {} (step {}); a fresh run would replace it. Continue it with: {}; or "
+      "train afresh into another folder with --out",
+      file.string(), describe_position(under_way->epoch, under_way->batch), under_way->step,
+      resume_command(args, out_dir)));
+}
+
 void run_train(const TrainArgs& args) {
   std::vector<std::string> overrides = args.overrides;
   if (args.seed >= 0) overrides.push_back(fmt::format("train.seed={}", args.seed));
-  const Config config = args.config.empty() ? default_config(overrides) : load_config(args.config, overrides);
+  std::optional<ResumePoint> resume;
+  if (!args.resume.empty()) resume = read_resume_point(args.resume);
+  const Config config = resume                ? resumed_config(args, overrides, *resume)
+                        : args.config.empty() ? default_config(overrides)
+                                              : load_config(args.config, overrides);
+  TrainOptions options;
+  options.out_dir = !args.out.empty() ? fs::path(args.out)
+                    : resume          ? resume->file.parent_path()
+                                      : fs::path("runs/" + config.model.name);
+  if (options.out_dir.empty()) options.out_dir = ".";
+  prepare_output_dir(options.out_dir);  // before the data is read and anything trained
+  if (!resume) refuse_to_replace_a_run(args, options.out_dir);
   auto backend = make_backend(args.device);
   ensure_mnist(config.data.dir);
   const Datasets data = load_datasets(config.data, config.model, config.train.seed);
 
-  TrainOptions options;
-  options.out_dir = args.out.empty() ? "runs/" + config.model.name : args.out;
   options.progress = !args.quiet;
   options.stop_requested = &g_stop;
+  options.resume = resume ? &*resume : nullptr;
   fmt::print("config: {}{}\n", config.source,
              config.overrides.empty() ? "" : fmt::format(" (--set {})", fmt::join(config.overrides, " ")));
   fmt::print("backend: {}\n", backend->name());
@@ -50,14 +178,16 @@ void run_train(const TrainArgs& args) {
   fmt::print("train: {} epochs, batch {}, learning rate {}, seed {}, augmentation {}\n", config.train.epochs,
              config.train.batch_size, config.train.learning_rate, config.train.seed,
              config.augment.enabled ? "on" : "off");
+  std::fflush(stdout);
 
-  std::signal(SIGINT, request_stop);
-  const TrainResult r = train(config, *backend, data, options);
-  std::signal(SIGINT, SIG_DFL);
-
-  if (r.interrupted)
-    fmt::print("Interrupted after {} complete epochs: the model below holds the weights at the interruption{}\n",
-               r.history.size(), r.best_epoch > 0 && config.early_stopping.enabled && config.early_stopping.restore_best_weights ? " (best epoch restored)" : "");
+  const TrainResult r = [&] {
+    const StopOnSignal catching;
+    return train(config, *backend, data, options);
+  }();
+  if (r.interrupted) {
+    print_stop(args, r, options.out_dir, g_signal, config.train.epochs);
+    throw ExitStatus{128 + g_signal};
+  }
   fmt::print("Test accuracy: {:.2f}% ({} of {} images), loss {:.4f}\n", 100.0 * r.test.accuracy,
              int64_t(r.test.accuracy * r.test.count + 0.5), r.test.count, r.test.loss);
   fmt::print("Trained {} epochs in {:.1f} s{}; model saved to {}\n", r.history.size(), r.seconds,
@@ -70,10 +200,16 @@ void run_train(const TrainArgs& args) {
 void add_train_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("train", "Train a model from an INI config on MNIST-format data");
   auto args = std::make_shared<TrainArgs>();
-  cmd->add_option("config", args->config, "INI config (default: the embedded configs/cnn_bn.ini)")
+  cmd->add_option("config", args->config,
+                  "INI config (default: the embedded configs/cnn_bn.ini; with --resume: must match the run's)")
       ->check(CLI::ExistingFile);
+  cmd->add_option("--resume", args->resume,
+                  "Continue the run saved in RUN_DIR/model.hdr (or in the checkpoint file named), with its config")
+      ->option_text("RUN_DIR|CKPT");
   cmd->add_option("--set", args->overrides, "Override a config key: section.key=value (repeatable)");
-  cmd->add_option("--out", args->out, "Folder for model.hdr, history.csv, history.json (default: runs/<model name>)");
+  cmd->add_option("--out", args->out,
+                  "Folder for model.hdr, best.hdr, history.csv, history.json (default: runs/<model name>; with "
+                  "--resume: the run's folder)");
   cmd->add_option("--seed", args->seed, "Random seed (overrides train.seed)")->check(CLI::NonNegativeNumber);
   cmd->add_flag("--quiet", args->quiet, "No per-epoch progress output");
   args->device.add_to(*cmd);
