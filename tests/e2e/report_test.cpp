@@ -178,7 +178,7 @@ TEST_F(CompareRefuses, HistoryThatIsNotJson) {
 
 TEST_F(CompareRefuses, HistoryWithAFieldOfTheWrongType) {
   write_text(dir_ / "run" / "history.json", R"([{"epoch": 1, "loss": "low"}])");
-  expect_refused(dir_ / "run", "run/history.json", "\"loss\" is not a number");
+  expect_refused(dir_ / "run", "run/history.json", "'history[0].loss' is not a number");
 }
 
 TEST_F(CompareRefuses, AnEmptyHistory) {

@@ -203,9 +203,9 @@ TEST_F(RunFolderTest, MalformedFilesAreNamedWithTheDefect) {
   write_text(dir_ / "history.json", "[]");
   EXPECT_NE(error().find("history.json: expected a non-empty array"), std::string::npos) << error();
   write_text(dir_ / "history.json", R"([{"epoch": "one"}])");
-  EXPECT_NE(error().find(R"(history.json: the field "epoch" is not an integer)"), std::string::npos) << error();
+  EXPECT_NE(error().find(R"(history.json: 'history[0].epoch' is not an integer)"), std::string::npos) << error();
   write_text(dir_ / "history.json", R"([{"epoch": 1}])");
-  EXPECT_NE(error().find(R"(history.json: the field "loss" is missing)"), std::string::npos) << error();
+  EXPECT_NE(error().find(R"(history.json: 'history[0].loss' is missing)"), std::string::npos) << error();
   write_text(dir_ / "run.json", R"({"model": 3})");
   EXPECT_NE(error().find(R"(run.json: the field "model" is not a string)"), std::string::npos) << error();
 }

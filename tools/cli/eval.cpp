@@ -10,6 +10,7 @@
 #include "engine/build_info.h"
 #include "engine/dataset.h"
 #include "engine/inference.h"
+#include "engine/run_checkpoint.h"
 #include "engine/trainer.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/common.h"
@@ -27,12 +28,10 @@ struct EvalArgs {
 };
 
 // The test accuracy the checkpoint recorded when it was trained: a number, or null when it holds
-// none (or its metadata is odd: that is not this command's business).
-nlohmann::json recorded_accuracy(const Checkpoint& checkpoint) {
-  const auto meta = nlohmann::json::parse(checkpoint.metadata_json, nullptr, false);
-  if (!meta.is_object() || !meta.contains("test") || !meta["test"].is_object()) return nullptr;
-  const nlohmann::json accuracy = meta["test"].value("accuracy", nlohmann::json());
-  return accuracy.is_number() ? accuracy : nullptr;
+// none (a run still under way).
+nlohmann::json recorded_accuracy(const TrainedModel& trained) {
+  const RunMetadata metadata = parse_run_metadata(trained.checkpoint.metadata_json, trained.source);
+  return metadata.test ? nlohmann::json(metadata.test->accuracy) : nlohmann::json();
 }
 
 void write_eval_report(const EvalArgs& args, const TrainedModel& trained, const Backend& backend,
@@ -70,7 +69,7 @@ void run_eval(const EvalArgs& args) {
   const EvalResult& r = evaluation.result;
   if (!args.report.empty()) write_eval_report(args, trained, *backend, dir, evaluation, test, model->counts());
 
-  const nlohmann::json then = args.data.empty() ? recorded_accuracy(trained.checkpoint) : nullptr;
+  const nlohmann::json then = args.data.empty() ? recorded_accuracy(trained) : nullptr;
   if (args.json) {
     nlohmann::json out = {{"model", args.model}, {"data", dir}};
     out.update(report::evaluation_json(evaluation));

@@ -37,7 +37,6 @@ void report_training_run(const Config& config, Backend& backend, const Datasets&
   const std::string overrides = config.overrides.empty() ? "none" : fmt::format("{}", fmt::join(config.overrides, " "));
   std::string epochs_text = fmt::format("{} of {}", epochs, config.train.epochs);
   if (result.stopped_early) epochs_text += " (early stop)";
-  if (result.interrupted) epochs_text += " (interrupted)";
 
   report::ReportInput input{
       .title = fmt::format("{}: training run", config.model.name),

@@ -8,6 +8,7 @@
 
 #include "engine/atomic_file.h"
 #include "engine/errors.h"
+#include "engine/run_checkpoint.h"
 #include "engine/thousands.h"
 #include "tools/report/report_page.h"
 #include "tools/report/svg.h"
@@ -47,24 +48,12 @@ T field(const json& obj, const char* key, const fs::path& file, const char* type
   return v.get<T>();
 }
 
+// history.json as hdr train writes it (engine/run_checkpoint.h: the one JSON form of epochs).
 std::vector<EpochRecord> read_history(const fs::path& file) {
   const json history = read_json_file(file);
   if (!history.is_array() || history.empty())
     throw InputError(fmt::format("{}: expected a non-empty array of epoch records", file.string()));
-  std::vector<EpochRecord> out;
-  for (const json& e : history) {
-    EpochRecord r;
-    r.epoch = field<int>(e, "epoch", file, "an integer");
-    r.loss = field<double>(e, "loss", file, "a number");
-    r.accuracy = field<double>(e, "accuracy", file, "a number");
-    r.val_loss = field<double>(e, "val_loss", file, "a number");
-    r.val_accuracy = field<double>(e, "val_accuracy", file, "a number");
-    r.lr = field<double>(e, "lr", file, "a number");
-    r.seconds = field<double>(e, "seconds", file, "a number");
-    r.images_per_second = field<double>(e, "images_per_second", file, "a number");
-    out.push_back(r);
-  }
-  return out;
+  return parse_history(history, file.string());
 }
 
 RunRecord read_record(const fs::path& file) {
