@@ -10,9 +10,7 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <httplib.h>
-#include <pthread.h>
 
-#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -23,6 +21,7 @@
 #include "tools/cli/commands.h"
 #include "tools/cli/common.h"
 #include "tools/cli/http_api.h"
+#include "tools/cli/signal_watcher.h"
 
 namespace hdr::cli {
 namespace {
@@ -60,56 +59,16 @@ void log_request(ServeState& state, bool quiet, const httplib::Request& req, con
              req.path, res.status, res.body.size(), took);
 }
 
-// SIGINT and SIGTERM, blocked from the start of serve (the threads started later inherit the
-// mask, so none of them dies of a signal) and taken by one watcher thread: the first stops the
-// server as soon as it runs, in-flight requests finishing; a second one exits at once.
-class SignalWatcher {
- public:
-  explicit SignalWatcher(httplib::Server& server) : server_(server) {
-    sigemptyset(&signals_);
-    sigaddset(&signals_, SIGINT);
-    sigaddset(&signals_, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &signals_, nullptr);
-    thread_ = std::thread([this] { watch(); });
-  }
-  ~SignalWatcher() {
-    done_ = true;
-    thread_.join();
-  }
-  SignalWatcher(const SignalWatcher&) = delete;
-  SignalWatcher& operator=(const SignalWatcher&) = delete;
-
-  int caught() const { return caught_; }  // 0 until a signal came
-
- private:
-  void watch() {
-    const timespec poll{0, 50'000'000};
-    bool stopped = false;
-    while (!done_) {
-      const int sig = sigtimedwait(&signals_, nullptr, &poll);
-      if ((sig == SIGINT || sig == SIGTERM) && caught_ != 0) {
-        fmt::print(stderr, "serve: second signal: exiting at once\n");
-        std::_Exit(128 + sig);
-      }
-      if (sig == SIGINT || sig == SIGTERM) caught_ = sig;
-      // A signal between bind and listen waits here until the server runs.
-      if (caught_ != 0 && !stopped && server_.is_running()) {
-        server_.stop();
-        stopped = true;
-      }
-    }
-  }
-
-  httplib::Server& server_;
-  sigset_t signals_;
-  std::atomic<bool> done_{false};
-  std::atomic<int> caught_{0};
-  std::thread thread_;
-};
-
 void run_serve(const ServeArgs& args) {
   httplib::Server server;
-  const SignalWatcher signals(server);
+  // A signal that comes between bind and listen waits until the server runs.
+  bool stopped = false;
+  const SignalWatcher signals("serve", [&server, &stopped](int caught) {
+    if (caught != 0 && !stopped && server.is_running()) {
+      server.stop();
+      stopped = true;
+    }
+  });
   const TrainedModel trained = read_trained_model(args.model);
   const int workers = args.workers > 0 ? args.workers : int(std::max(1u, std::thread::hardware_concurrency()));
   constexpr int kServeBatch = 64;  // a KServe infer request runs in batches of this many

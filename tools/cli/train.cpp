@@ -7,15 +7,13 @@
 //
 // SIGINT or SIGTERM: the run finishes its step, saves model.hdr, prints the command that resumes
 // it and exits 128 + the signal (130, 143), as a shell reports a process the signal ended. A
-// second signal takes the default action at once; the checkpoint written last stays whole (every
-// write is atomic).
+// second signal ends the process at once (tools/cli/signal_watcher.h); the checkpoint written
+// last stays whole (every write is atomic).
 #include <fmt/format.h>
 
 #include <atomic>
-#include <csignal>
 #include <fstream>
 #include <optional>
-#include <signal.h>
 
 #include "engine/dataset.h"
 #include "engine/errors.h"
@@ -24,47 +22,11 @@
 #include "tools/cli/commands.h"
 #include "tools/cli/common.h"
 #include "tools/cli/run_report.h"
+#include "tools/cli/signal_watcher.h"
 
 namespace hdr::cli {
 namespace {
 namespace fs = std::filesystem;
-
-std::atomic<bool> g_stop{false};
-std::atomic<int> g_signal{0};
-
-void set_action(int signal, void (*handler)(int)) {
-  struct sigaction action {};
-  action.sa_handler = handler;
-  sigemptyset(&action.sa_mask);
-  sigaddset(&action.sa_mask, SIGINT);  // neither interrupts the handler of the other
-  sigaddset(&action.sa_mask, SIGTERM);
-  action.sa_flags = SA_RESETHAND;  // the delivered signal's next instance takes the default action
-  sigaction(signal, &action, nullptr);
-}
-
-extern "C" void request_stop(int signal) {
-  g_signal = signal;
-  g_stop = true;
-  // SA_RESETHAND reset this signal; the other one ends the process at once too from now on.
-  struct sigaction default_action {};
-  default_action.sa_handler = SIG_DFL;
-  sigaction(signal == SIGINT ? SIGTERM : SIGINT, &default_action, nullptr);
-}
-
-// Catches SIGINT and SIGTERM for its lifetime (the training itself).
-class StopOnSignal {
- public:
-  StopOnSignal() {
-    set_action(SIGINT, request_stop);
-    set_action(SIGTERM, request_stop);
-  }
-  ~StopOnSignal() {
-    set_action(SIGINT, SIG_DFL);
-    set_action(SIGTERM, SIG_DFL);
-  }
-  StopOnSignal(const StopOnSignal&) = delete;
-  StopOnSignal& operator=(const StopOnSignal&) = delete;
-};
 
 struct TrainArgs {
   std::string config;
@@ -149,6 +111,12 @@ void refuse_to_replace_a_run(const TrainArgs& args, const fs::path& out_dir) {
 }
 
 void run_train(const TrainArgs& args) {
+  // From here on a signal asks the run to stop after its current step (first, before the
+  // backend's threads start, so that they inherit the blocked mask).
+  std::atomic<bool> stop{false};
+  const SignalWatcher signals("train", [&stop](int caught) {
+    if (caught != 0) stop = true;
+  });
   std::vector<std::string> overrides = args.overrides;
   if (args.seed >= 0) overrides.push_back(fmt::format("train.seed={}", args.seed));
   std::optional<ResumePoint> resume;
@@ -168,7 +136,7 @@ void run_train(const TrainArgs& args) {
   const Datasets data = load_datasets(config.data, config.model, config.train.seed);
 
   options.progress = !args.quiet;
-  options.stop_requested = &g_stop;
+  options.stop_requested = &stop;
   options.resume = resume ? &*resume : nullptr;
   fmt::print("config: {}{}\n", config.source,
              config.overrides.empty() ? "" : fmt::format(" (--set {})", fmt::join(config.overrides, " ")));
@@ -180,13 +148,10 @@ void run_train(const TrainArgs& args) {
              config.augment.enabled ? "on" : "off");
   std::fflush(stdout);
 
-  const TrainResult r = [&] {
-    const StopOnSignal catching;
-    return train(config, *backend, data, options);
-  }();
+  const TrainResult r = train(config, *backend, data, options);
   if (r.interrupted) {
-    print_stop(args, r, options.out_dir, g_signal, config.train.epochs);
-    throw ExitStatus{128 + g_signal};
+    print_stop(args, r, options.out_dir, signals.caught(), config.train.epochs);
+    throw ExitStatus{128 + signals.caught()};
   }
   fmt::print("Test accuracy: {:.2f}% ({} of {} images), loss {:.4f}\n", 100.0 * r.test.accuracy,
              int64_t(r.test.accuracy * r.test.count + 0.5), r.test.count, r.test.loss);
