@@ -56,7 +56,7 @@ TEST(JpegHuffman, TableOfOver256CodesIsRefused) {
 // cut short by the end of the file counts too.
 TEST(JpegHuffman, TableCutShortByTheEndIsChecked) {
   Bytes file = cat({kSoi, dht(255)});
-  file.resize(file.size() - 1);
+  file.pop_back();
   EXPECT_FALSE(jpeg_huffman_tables_fit(file));
 }
 
