@@ -6,10 +6,14 @@
 # log and the input that did it (saved under BUILD_DIR/fuzz-artifacts/<target>/; rerun it with
 # `BUILD_DIR/tests/fuzz/<target> FILE`). Prints the executions and exec/s of each target.
 #
-# Usage: tools/run_fuzzers.sh [SECONDS] [BUILD_DIR]   (defaults: 60, build/fuzz)
+# Usage: [FUZZ_SEED=S] tools/run_fuzzers.sh [SECONDS] [BUILD_DIR]   (defaults: 60, build/fuzz)
+# FUZZ_SEED (default 1) fixes libFuzzer's random seed, so that a red CI run (tools/test.sh) can be
+# replayed; FUZZ_SEED=0 draws a new one each run, for exploring.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
+seed=${FUZZ_SEED:-1}
+[[ "$seed" =~ ^[0-9]+$ ]] || { echo "run_fuzzers: FUZZ_SEED must be a non-negative integer, not '$seed'" >&2; exit 2; }
 build=${2:-build/fuzz}
 [[ "$seconds" =~ ^[1-9][0-9]*$ ]] || { echo "run_fuzzers: SECONDS must be a positive integer, not '$seconds'" >&2; exit 2; }
 shopt -s nullglob
@@ -27,7 +31,7 @@ for fuzzer in "${fuzzers[@]}"; do
   # -timeout: seconds for one input (the largest images the limits allow decode in about one);
   # -rss_limit_mb: also the largest single allocation allowed.
   status=0
-  "$fuzzer" -max_total_time="$seconds" -timeout=30 -rss_limit_mb=2048 -print_final_stats=1 \
+  "$fuzzer" -seed="$seed" -max_total_time="$seconds" -timeout=30 -rss_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="$build/fuzz-artifacts/$name/" "$build/fuzz-corpus/$name" "$seeds" >"$log" 2>&1 || status=$?
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
   took=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$log")

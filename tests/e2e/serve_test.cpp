@@ -293,6 +293,12 @@ TEST(ServeV2, InferRequestErrorsAre400WithTheProtocolsForm) {
   r["inputs"][0]["name"] = "pixels";
   expect_v2_error(c.Post(path, r.dump(), "application/json"), 400, "unknown input 'pixels'");
   r = infer_request(0, 1);
+  r["inputs"][0]["name"] = {1, 2};  // found by fuzz_serve_body: was a 500
+  expect_v2_error(c.Post(path, r.dump(), "application/json"), 400, "unknown input '[1,2]'");
+  r = infer_request(0, 1);
+  r["inputs"][0]["datatype"] = 32;
+  expect_v2_error(c.Post(path, r.dump(), "application/json"), 400, "datatype must be FP32, not '32'");
+  r = infer_request(0, 1);
   r["outputs"] = {{{"name", "logits"}}};
   expect_v2_error(c.Post(path, r.dump(), "application/json"), 400, "unknown output");
   r = infer_request(0, 1);

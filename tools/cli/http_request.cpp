@@ -137,6 +137,15 @@ void flatten_numbers(const Json& data, std::vector<float>& out) {
   out.push_back(float(v));
 }
 
+// A member as text for checks and messages: the string itself, else its JSON ("" when absent).
+// (Json::value with a string default throws on a member of another type: a 500, found by
+// fuzz_serve_body.)
+std::string member_text(const Json& o, const char* key) {
+  if (!o.is_object() || !o.contains(key)) return "";
+  const Json& v = o[key];
+  return v.is_string() ? v.get<std::string>() : v.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
 }  // namespace
 
 std::vector<float> infer_input(const Json& body, size_t body_bytes, int side, int64_t& n) {
@@ -146,11 +155,12 @@ std::vector<float> infer_input(const Json& body, size_t body_bytes, int side, in
   if (inputs.size() != 1)
     throw HttpError(400, fmt::format("the model has one input, '{}'; the request has {}", kInputName, inputs.size()));
   const Json& input = inputs[0];
-  if (!input.is_object() || input.value("name", "") != kInputName)
-    throw HttpError(400, fmt::format("unknown input '{}': the model's input is '{}'",
-                                     input.is_object() ? input.value("name", "") : "", kInputName));
-  if (input.value("datatype", "") != "FP32")
-    throw HttpError(400, fmt::format("input '{}': datatype must be FP32, not '{}'", kInputName, input.value("datatype", "")));
+  if (!input.is_object() || member_text(input, "name") != kInputName)
+    throw HttpError(400, fmt::format("unknown input '{}': the model's input is '{}'", member_text(input, "name"),
+                                     kInputName));
+  if (member_text(input, "datatype") != "FP32")
+    throw HttpError(400, fmt::format("input '{}': datatype must be FP32, not '{}'", kInputName,
+                                     member_text(input, "datatype")));
   const Json shape = input.value("shape", Json());
   const bool shape_ok = shape.is_array() && shape.size() == 4 && std::all_of(shape.begin(), shape.end(), [](const Json& d) {
                           return d.is_number_integer() && d.get<int64_t>() >= 0;
@@ -173,7 +183,7 @@ std::vector<float> infer_input(const Json& body, size_t body_bytes, int side, in
   if (body.contains("outputs")) {
     if (!body["outputs"].is_array()) throw HttpError(400, R"("outputs" must be an array of {"name"})");
     for (const Json& o : body["outputs"])
-      if (!o.is_object() || o.value("name", "") != kOutputName)
+      if (!o.is_object() || member_text(o, "name") != kOutputName)
         throw HttpError(400, fmt::format("unknown output {}: the model's output is '{}'", o.dump(), kOutputName));
   }
   return images;
