@@ -6,7 +6,6 @@
 #include <utility>
 
 #include "engine/errors.h"
-#include "engine/run_checkpoint.h"
 
 namespace hdr {
 
@@ -15,8 +14,8 @@ TrainedModel read_trained_model(const std::filesystem::path& path) {
   out.source = path.string();
   out.checkpoint = load_checkpoint(path);
   // The config as resolved when the model was trained, so no default of this hdr changes it.
-  const RunMetadata metadata = parse_run_metadata(out.checkpoint.metadata_json, out.source);
-  out.config = checkpoint_config(out.checkpoint, metadata, out.source);
+  out.metadata = parse_run_metadata(out.checkpoint.metadata_json, out.source);
+  out.config = checkpoint_config(out.checkpoint, out.metadata, out.source);
   return out;
 }
 

@@ -20,6 +20,7 @@
 #include "engine/config.h"
 #include "engine/device_array.h"
 #include "engine/model.h"
+#include "engine/run_checkpoint.h"
 
 namespace hdr {
 
@@ -27,6 +28,7 @@ namespace hdr {
 struct TrainedModel {
   std::string source;  // the file, for messages
   Checkpoint checkpoint;
+  RunMetadata metadata;  // who trained it, its history, its recorded test result
   Config config;
 };
 

@@ -10,7 +10,6 @@
 #include "engine/build_info.h"
 #include "engine/dataset.h"
 #include "engine/inference.h"
-#include "engine/run_checkpoint.h"
 #include "engine/trainer.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/common.h"
@@ -30,8 +29,7 @@ struct EvalArgs {
 // The test accuracy the checkpoint recorded when it was trained: a number, or null when it holds
 // none (a run still under way).
 nlohmann::json recorded_accuracy(const TrainedModel& trained) {
-  const RunMetadata metadata = parse_run_metadata(trained.checkpoint.metadata_json, trained.source);
-  return metadata.test ? nlohmann::json(metadata.test->accuracy) : nlohmann::json();
+  return trained.metadata.test ? nlohmann::json(trained.metadata.test->accuracy) : nlohmann::json();
 }
 
 void write_eval_report(const EvalArgs& args, const TrainedModel& trained, const Backend& backend,
