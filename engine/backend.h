@@ -88,13 +88,14 @@ class Backend {
   virtual void flatten_backward(int n, int c, int64_t spatial, const float* dy, float* dx) = 0;
   virtual void maxpool_forward(const PoolGeometry& g, const float* x, float* y, int32_t* argmax) = 0;
   virtual void maxpool_backward(const PoolGeometry& g, const float* dy, const int32_t* argmax, float* dx) = 0;
-  virtual void softmax_xent(int n, int classes, const float* logits, const uint8_t* labels, float* dlogits,
-                            double* metrics) = 0;
+  virtual void softmax_xent(int n, int classes, const float* logits, const uint8_t* labels, float smoothing,
+                            float* dlogits, double* metrics) = 0;
   virtual void softmax(int n, int classes, const float* logits, float* probs) = 0;
   virtual void evaluate_batch(int n, int classes, const float* logits, const uint8_t* labels, int64_t* confusion,
                               double* metrics) = 0;
   virtual void optimizer_update(const OptimizerParams& p, float lr, int64_t step, const ParamSegment* segments,
                                 int num_segments, float* params, const float* grads, float* m, float* v) = 0;
+  virtual void weight_average(int64_t count, float decay, const float* params, float* average) = 0;
 };
 
 // The CPU backend: oneDNN for convolutions and GEMM, kernels/cpu for the rest, one OpenMP pool

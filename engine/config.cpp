@@ -408,6 +408,10 @@ constexpr KeyRule kTrainKeys[] = {
      [](const Config& c) { return text_of(c.train.seed); }},
     {"checkpoint_every", [](const Field& f, Config& c) { c.train.checkpoint_every = parse_int(f, 1, 10000); },
      [](const Config& c) { return text_of(c.train.checkpoint_every); }},
+    {"label_smoothing", [](const Field& f, Config& c) { c.train.label_smoothing = parse_float(f, kFraction); },
+     [](const Config& c) { return text_of(c.train.label_smoothing); }},
+    {"ema", [](const Field& f, Config& c) { c.train.ema = parse_float(f, kFraction); },
+     [](const Config& c) { return text_of(c.train.ema); }},
 };
 constexpr KeyRule kEarlyStoppingKeys[] = {
     {"enabled", [](const Field& f, Config& c) { c.early_stopping.enabled = parse_bool(f); },

@@ -66,6 +66,10 @@ struct TrainSpec {
   OptimizerParams optimizer;  // optimizer = adam | adamw | sgd, beta1, beta2, epsilon, momentum, nesterov, weight_decay
   uint64_t seed = 42;
   int checkpoint_every = 1;  // write the latest checkpoint (model.hdr) after every N-th epoch
+  float label_smoothing = 0.0f;  // the loss's target: (1 - s) * onehot + s / classes
+  // Decay of the exponential moving average of the weights (0: off). When on, validation, the
+  // test and every saved model use the averaged weights; training steps use the live ones.
+  float ema = 0.0f;
 };
 
 struct EarlyStoppingSpec {

@@ -55,6 +55,7 @@ class Model {
   float* grads() { return grads_.data(); }
   float* moment1() { return moment1_.data(); }
   float* moment2() { return moment2_.data(); }
+  float* state() { return state_.data(); }  // the non-trainable values (batch-norm moving statistics)
   const std::vector<ParamSegment>& segments() const { return segments_; }
   void reset_optimizer_state();
 

@@ -75,7 +75,7 @@ void TrainStep::run(const DeviceImages& data, const int32_t* rows, int n, int ep
   const Pass pass{backend_, n, true, RandomKey{spec_.seed, uint32_t(epoch), 0}, first_sample};
   const float* logits = model_.forward(pass, x_.data());
   timed(backend_, profile_ ? &profile_->loss_seconds : nullptr, [&] {
-    backend_.softmax_xent(n, model_.classes(), logits, labels_.data(), dlogits_.data(), metrics);
+    backend_.softmax_xent(n, model_.classes(), logits, labels_.data(), spec_.label_smoothing, dlogits_.data(), metrics);
   });
   model_.backward(pass, x_.data(), dlogits_.data());
   ++step_;

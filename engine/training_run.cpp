@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "engine/atomic_file.h"
@@ -18,6 +19,7 @@
 #include "engine/errors.h"
 #include "engine/run_checkpoint.h"
 #include "engine/trainer.h"
+#include "engine/weight_average.h"
 
 namespace hdr {
 namespace fs = std::filesystem;
@@ -81,6 +83,10 @@ void writing(const std::string& when, Fn&& write) {
   }
 }
 
+bool has_prefix(const std::vector<NamedTensor>& tensors, const std::string& prefix) {
+  return std::any_of(tensors.begin(), tensors.end(), [&](const NamedTensor& t) { return t.name.starts_with(prefix); });
+}
+
 // The state of a run that starts afresh.
 TrainingState fresh_state(const Config& config) {
   TrainingState s;
@@ -100,6 +106,8 @@ class TrainingRun {
   bool train_epoch();  // false when stopped by a request before the epoch's end
   void end_epoch();
   void update_best(const EpochRecord& r);
+  Model::Snapshot evaluated_weights() const;
+  EvalResult evaluate_averaged(const DeviceImages& set);
   void write_epoch_files(bool improved);
   TrainResult finish();
   TrainResult stop_on_request();
@@ -130,7 +138,8 @@ class TrainingRun {
   const int64_t total_steps_;
 
   TrainingState state_;
-  Model::Snapshot best_;  // the best epoch's weights, kept where they are to be restored
+  std::optional<WeightAverage> average_;  // [train] ema > 0
+  Model::Snapshot best_;  // the best epoch's weights (averaged ones with ema), kept where they are to be restored
   double lr_ = 0;         // of the last step
   Clock::time_point session_start_ = Clock::now(), epoch_start_, last_bar_;
   double seconds_before_ = 0;  // of the run, before this session (a resumed run)
@@ -166,6 +175,7 @@ TrainingRun::TrainingRun(const Config& config, Backend& backend, const Datasets&
   result_.checkpoint = options.out_dir / "model.hdr";
   result_.steps_per_epoch = steps_per_epoch_;
   model_.initialize(ts_.seed);
+  if (ts_.ema > 0.0f) average_.emplace(model_, backend, ts_.ema);
   if (options.resume) resume_from(*options.resume);
 }
 
@@ -178,13 +188,18 @@ void TrainingRun::resume_from(const ResumePoint& point) {
     throw InputError(fmt::format("{}: stopped after batch {} of epoch {}, but the config makes epochs of {} batches",
                                  source, state_.batch, state_.epoch + 1, steps_per_epoch_));
   if (restore_best_ && state_.best_epoch > 0) {
-    const bool kept = std::any_of(point.checkpoint.tensors.begin(), point.checkpoint.tensors.end(),
-                                  [](const NamedTensor& t) { return t.name.starts_with("best/"); });
-    if (!kept)
+    if (!has_prefix(point.checkpoint.tensors, "best/"))
       throw InputError(fmt::format("{}: the run kept no best weights (early_stopping.restore_best_weights was off), "
                                    "so it cannot continue with them restored",
                                    source));
     best_ = model_.snapshot_from(point.checkpoint.tensors, "best/", source);
+  }
+  if (average_) {
+    if (!has_prefix(point.checkpoint.tensors, "ema/"))
+      throw InputError(fmt::format("{}: the run kept no weight average (train.ema was 0), so it cannot continue with "
+                                   "train.ema = {}",
+                                   source, ts_.ema));
+    average_->restore(model_.snapshot_from(point.checkpoint.tensors, "ema/", source));
   }
   // The plateau schedule keeps its current rate in the state; a learning rate changed on purpose
   // (--set train.learning_rate) restarts it there, as the user asked.
@@ -224,6 +239,7 @@ bool TrainingRun::train_epoch() {
     lr_ = scheduled_lr(config_.lr_schedule, ts_.learning_rate, state_.plateau.lr, epoch, state_.step, total_steps_);
     train_step_.run(train_set_, order_.data() + first, n, epoch, first, float(lr_), metrics_.data());
     ++state_.step;
+    if (average_) average_->update(state_.step);
     if (options_.after_step) options_.after_step(state_.step);
     if (state_.step % kDivergenceCheckSteps == 0) check_finite(metrics_.to_host()[0], state_.batch + 1);
     if (live_bar_ && seconds_since(last_bar_) > 0.25) draw_bar(epoch_start_, first + n);
@@ -252,7 +268,7 @@ void TrainingRun::end_epoch() {
   r.lr = lr_;
   r.images_per_second = train_set_.count / train_seconds;
   if (has_validation_) {
-    const EvalResult v = evaluate(model_, backend_, val_set_, scaling_);
+    const EvalResult v = evaluate_averaged(val_set_);
     r.val_loss = v.loss;
     r.val_accuracy = v.accuracy;
   }
@@ -293,7 +309,20 @@ void TrainingRun::update_best(const EpochRecord& r) {
   }
   if (!improved) return;
   state_.best_epoch = r.epoch;
-  if (restore_best_) best_ = model_.snapshot();
+  if (restore_best_) best_ = evaluated_weights();
+}
+
+// The weights validation, the test and saved models use: the average where there is one.
+Model::Snapshot TrainingRun::evaluated_weights() const { return average_ ? average_->snapshot() : model_.snapshot(); }
+
+// Scores the evaluated weights on `set`, leaving the live (training) weights in the model.
+EvalResult TrainingRun::evaluate_averaged(const DeviceImages& set) {
+  if (!average_) return evaluate(model_, backend_, set, scaling_);
+  const Model::Snapshot live = model_.snapshot();
+  model_.restore(average_->snapshot());
+  EvalResult r = evaluate(model_, backend_, set, scaling_);
+  model_.restore(live);
+  return r;
 }
 
 // After an epoch: the latest checkpoint when due, best.hdr when the epoch is the best so far,
@@ -301,7 +330,7 @@ void TrainingRun::update_best(const EpochRecord& r) {
 void TrainingRun::write_epoch_files(bool improved) {
   writing(fmt::format("after epoch {}", state_.epoch), [&] {
     if (state_.epoch % ts_.checkpoint_every == 0) save_resumable();
-    if (improved) save(options_.out_dir / "best.hdr", metadata(), nullptr, model_.tensors());
+    if (improved) save(options_.out_dir / "best.hdr", metadata(), nullptr, model_.tensors(evaluated_weights(), ""));
     write_history(options_.out_dir, state_.history);
   });
 }
@@ -338,7 +367,10 @@ TrainResult TrainingRun::finish() {
   if (restore_best_ && state_.best_epoch > 0) {
     model_.restore(best_);
     if (options_.progress)
-      fmt::print("Restored the weights of epoch {} (best {})\n", state_.best_epoch, best_monitor_);
+      fmt::print("Restored the {}weights of epoch {} (best {})\n", average_ ? "averaged " : "", state_.best_epoch,
+                 best_monitor_);
+  } else if (average_) {
+    model_.restore(average_->snapshot());
   }
   result_.test = evaluate(model_, backend_, test_set_, scaling_, KeepProbabilities::kYes);
   result_.seconds = seconds_before_ + seconds_since(session_start_);
@@ -404,6 +436,10 @@ void TrainingRun::save_resumable() {
   if (restore_best_ && state_.best_epoch > 0) {
     std::vector<NamedTensor> best = model_.tensors(best_, "best/");
     tensors.insert(tensors.end(), std::make_move_iterator(best.begin()), std::make_move_iterator(best.end()));
+  }
+  if (average_) {
+    std::vector<NamedTensor> average = model_.tensors(average_->snapshot(), "ema/");
+    tensors.insert(tensors.end(), std::make_move_iterator(average.begin()), std::make_move_iterator(average.end()));
   }
   check_finite(tensors);
   save(result_.checkpoint, meta, nullptr, std::move(tensors));

@@ -45,9 +45,11 @@ void maxpool_forward(const PoolGeometry& g, const float* x, float* y, int32_t* a
 void maxpool_backward(const PoolGeometry& g, const float* dy, const int32_t* argmax, float* dx);  // writes all of dx
 
 // --- softmax + cross-entropy (kernels/softmax_xent.cuh) -----------------------------------------
-// dlogits = (softmax(logits) - onehot(label)) / n. metrics[0] += summed loss, metrics[1] += number
-// of rows whose argmax equals the label.
-void softmax_xent(int n, int classes, const float* logits, const uint8_t* labels, float* dlogits, double* metrics);
+// With label smoothing s the target is q = (1 - s) * onehot(label) + s / classes:
+// dlogits = (softmax(logits) - q) / n. metrics[0] += summed loss -sum_k q_k log softmax_k,
+// metrics[1] += number of rows whose argmax equals the label.
+void softmax_xent(int n, int classes, const float* logits, const uint8_t* labels, float smoothing, float* dlogits,
+                  double* metrics);
 void softmax(int n, int classes, const float* logits, float* probs);
 // confusion[label * classes + argmax] += 1 for each row; metrics as in softmax_xent (loss, correct).
 void evaluate_batch(int n, int classes, const float* logits, const uint8_t* labels, int64_t* confusion,
@@ -59,3 +61,6 @@ void evaluate_batch(int n, int classes, const float* logits, const uint8_t* labe
 // SGD keeps its velocity in m; v is unused then.
 void optimizer_update(const OptimizerParams& p, float lr, int64_t step, const ParamSegment* segments,
                       int num_segments, float* params, const float* grads, float* m, float* v);
+// average[i] += (1 - decay) * (params[i] - average[i]) for i < count: the exponential moving
+// average of the weights ([train] ema).
+void weight_average(int64_t count, float decay, const float* params, float* average);

@@ -19,4 +19,10 @@ void optimizer_update(const OptimizerParams& p, float lr, int64_t step, const Pa
   });
 }
 
+void weight_average(int64_t count, float decay, const float* params, float* average) {
+  if (count == 0) return;
+  weight_average_kernel<<<weight_average_grid(count, kBlock), kBlock, 0, stream()>>>(count, decay, params, average);
+  HDR_CUDA_CHECK_LAUNCH(weight_average_kernel);
+}
+
 }  // namespace hdr::cuda

@@ -72,6 +72,11 @@ HDR_HD inline void sgd_update(const OptimizerStep& s, SegmentDecay d, float grad
   w = w * d.decay_factor + delta;
 }
 
+// One step of the exponential moving average of a weight ([train] ema: Polyak averaging, the
+// averaged weights are the ones evaluated and saved): avg = decay * avg + (1 - decay) * w,
+// written as a step towards w so that avg stays exactly w once they agree.
+HDR_HD inline void weight_average_update(float decay, float w, float& avg) { avg += (1.0f - decay) * (w - avg); }
+
 #if defined(__CUDACC__) || defined(HDR_SIMT_HOST)
 
 // A model's parameters are a few large kernels and many tiny bias / scale vectors, so one launch
@@ -123,6 +128,18 @@ __global__ void optimizer_update_kernel(OptimizerStep s, bool sgd, OptimizerSegm
       for (int64_t i = begin + start; i < end; i += stride) adam_update(s, d, grads[i], params[i], m[i], v[i]);
     }
   }
+}
+
+// The weight average over a flat buffer: one element per thread, grid-stride beyond the grid.
+__global__ void weight_average_kernel(int64_t count, float decay, const float* params, float* average) {
+  const int64_t stride = int64_t(gridDim.x) * blockDim.x;
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < count; i += stride)
+    weight_average_update(decay, params[i], average[i]);
+}
+
+inline dim3 weight_average_grid(int64_t count, int block) {
+  const int64_t blocks = (count + block - 1) / block;
+  return dim3(unsigned(blocks < kOptimizerMaxBlocks ? blocks : kOptimizerMaxBlocks));
 }
 
 #endif  // __CUDACC__ || HDR_SIMT_HOST

@@ -9,10 +9,11 @@ namespace {
 constexpr int kBlock = 128;
 }  // namespace
 
-void softmax_xent(int n, int classes, const float* logits, const uint8_t* labels, float* dlogits, double* metrics) {
+void softmax_xent(int n, int classes, const float* logits, const uint8_t* labels, float smoothing, float* dlogits,
+                  double* metrics) {
   if (n == 0) return;
-  softmax_xent_kernel<<<softmax_rows_grid(n, kBlock), kBlock, 0, stream()>>>(n, classes, logits, labels, dlogits,
-                                                                             metrics);
+  softmax_xent_kernel<<<softmax_rows_grid(n, kBlock), kBlock, 0, stream()>>>(n, classes, logits, labels, smoothing,
+                                                                             dlogits, metrics);
   HDR_CUDA_CHECK_LAUNCH(softmax_xent_kernel);
 }
 

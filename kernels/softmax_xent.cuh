@@ -37,9 +37,25 @@ HDR_HD inline float softmax_prob(float logit, float max, float inv_sum_exp) {
   return std::exp(logit - max) * inv_sum_exp;
 }
 
-// d(mean loss over n rows) / d logit: (softmax - onehot(label)) / n.
-HDR_HD inline float xent_grad(float logit, float max, float inv_sum_exp, bool is_label, float inv_n) {
-  return (softmax_prob(logit, max, inv_sum_exp) - (is_label ? 1.0f : 0.0f)) * inv_n;
+// Label smoothing s: the target of class k is q_k = (1 - s) * [k == label] + s / classes (with
+// s = 0 exactly the one-hot 1 and 0).
+HDR_HD inline float smoothed_target(bool is_label, float smoothing, int classes) {
+  return (is_label ? 1.0f - smoothing : 0.0f) + smoothing / float(classes);
+}
+
+// -sum_k q_k log softmax_k = sum_k q_k (max - logit_k) + log(sum_exp), as sum_k q_k = 1; with
+// s = 0 exactly xent_loss.
+HDR_HD inline float smoothed_xent_loss(const float* row, int classes, int label, float max, float sum_exp,
+                                       float smoothing) {
+  if (smoothing == 0.0f) return xent_loss(row[label], max, sum_exp);
+  float spread = 0.0f;  // sum_k (max - logit_k)
+  for (int k = 0; k < classes; ++k) spread += max - row[k];
+  return (1.0f - smoothing) * (max - row[label]) + smoothing / float(classes) * spread + std::log(sum_exp);
+}
+
+// d(mean loss over n rows) / d logit: (softmax - q) / n.
+HDR_HD inline float xent_grad(float logit, float max, float inv_sum_exp, float target, float inv_n) {
+  return (softmax_prob(logit, max, inv_sum_exp) - target) * inv_n;
 }
 
 #if defined(__CUDACC__) || defined(HDR_SIMT_HOST)
@@ -75,8 +91,8 @@ __device__ inline void xent_add_metrics(double loss, double correct, int64_t row
   }
 }
 
-__global__ void softmax_xent_kernel(int n, int classes, const float* logits, const uint8_t* labels, float* dlogits,
-                                    double* metrics) {
+__global__ void softmax_xent_kernel(int n, int classes, const float* logits, const uint8_t* labels, float smoothing,
+                                    float* dlogits, double* metrics) {
   const int64_t r = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
   double loss = 0.0, correct = 0.0;
   if (r < n) {
@@ -86,10 +102,11 @@ __global__ void softmax_xent_kernel(int n, int classes, const float* logits, con
     const int top = row_argmax(row, classes);
     const float max = row[top];
     const float sum_exp = row_sum_exp(row, classes, max);
-    loss = xent_loss(row[label], max, sum_exp);
+    loss = smoothed_xent_loss(row, classes, label, max, sum_exp, smoothing);
     correct = top == label ? 1.0 : 0.0;
     const float inv_sum_exp = 1.0f / sum_exp, inv_n = 1.0f / float(n);
-    for (int k = 0; k < classes; ++k) grad[k] = xent_grad(row[k], max, inv_sum_exp, k == label, inv_n);
+    for (int k = 0; k < classes; ++k)
+      grad[k] = xent_grad(row[k], max, inv_sum_exp, smoothed_target(k == label, smoothing, classes), inv_n);
   }
   xent_add_metrics(loss, correct, r, n, metrics);
 }

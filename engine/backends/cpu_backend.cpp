@@ -163,9 +163,9 @@ class CpuBackend final : public Backend {
     else
       cpu::maxpool_backward(g, dy, argmax, dx);
   }
-  void softmax_xent(int n, int classes, const float* logits, const uint8_t* labels, float* dlogits,
+  void softmax_xent(int n, int classes, const float* logits, const uint8_t* labels, float smoothing, float* dlogits,
                     double* metrics) override {
-    cpu::softmax_xent(n, classes, logits, labels, dlogits, metrics);
+    cpu::softmax_xent(n, classes, logits, labels, smoothing, dlogits, metrics);
   }
   void softmax(int n, int classes, const float* logits, float* probs) override {
     cpu::softmax(n, classes, logits, probs);
@@ -177,6 +177,9 @@ class CpuBackend final : public Backend {
   void optimizer_update(const OptimizerParams& p, float lr, int64_t step, const ParamSegment* segments,
                         int num_segments, float* params, const float* grads, float* m, float* v) override {
     cpu::optimizer_update(p, lr, step, segments, num_segments, params, grads, m, v);
+  }
+  void weight_average(int64_t count, float decay, const float* params, float* average) override {
+    cpu::weight_average(count, decay, params, average);
   }
 
  private:

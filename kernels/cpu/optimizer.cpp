@@ -38,4 +38,11 @@ void optimizer_update(const OptimizerParams& p, float lr, int64_t step, const Pa
   }
 }
 
+void weight_average(int64_t count, float decay, const float* params, float* average) {
+  const float* __restrict w = params;
+  float* __restrict avg = average;
+#pragma omp parallel for simd schedule(static) if (count >= kMinParallelElements)
+  for (int64_t i = 0; i < count; ++i) weight_average_update(decay, w[i], avg[i]);
+}
+
 }  // namespace hdr::cpu

@@ -16,7 +16,8 @@ bool worth_parallel(int n, int classes) { return int64_t(n) * classes >= kMinPar
 
 }  // namespace
 
-void softmax_xent(int n, int classes, const float* logits, const uint8_t* labels, float* dlogits, double* metrics) {
+void softmax_xent(int n, int classes, const float* logits, const uint8_t* labels, float smoothing, float* dlogits,
+                  double* metrics) {
   const float inv_n = 1.0f / float(n);
   double loss = 0.0;
   int64_t correct = 0;
@@ -28,11 +29,12 @@ void softmax_xent(int n, int classes, const float* logits, const uint8_t* labels
     const int top = row_argmax(row, classes);
     const float max = row[top];
     const float sum_exp = row_sum_exp(row, classes, max);
-    loss += xent_loss(row[label], max, sum_exp);
+    loss += smoothed_xent_loss(row, classes, label, max, sum_exp, smoothing);
     correct += top == label;
     const float inv_sum_exp = 1.0f / sum_exp;
 #pragma omp simd
-    for (int k = 0; k < classes; ++k) grad[k] = xent_grad(row[k], max, inv_sum_exp, k == label, inv_n);
+    for (int k = 0; k < classes; ++k)
+      grad[k] = xent_grad(row[k], max, inv_sum_exp, smoothed_target(k == label, smoothing, classes), inv_n);
   }
   metrics[0] += loss;
   metrics[1] += double(correct);

@@ -154,8 +154,9 @@ void expect_same_run(const TrainResult& resumed, const TrainResult& whole) {
 }
 
 // Interrupted after `steps` optimizer steps, resumed from the folder: the same run to the bit.
-void check_resume_after(int64_t steps, int expect_epochs_done, int expect_batches_done) {
-  SmallRun run;
+void check_resume_after(int64_t steps, int expect_epochs_done, int expect_batches_done,
+                        const std::vector<std::string>& overrides = {}) {
+  SmallRun run(overrides);
   const TrainResult whole = run.train_into(run.dir / "whole");
   ASSERT_EQ(whole.steps_per_epoch, 16);
   ASSERT_EQ(whole.history.size(), 3u);
@@ -183,6 +184,48 @@ TEST(Resume, SigintInTheFirstEpochThenResumeIsBitIdentical) { check_resume_after
 // Raised in the last step: the stop is honoured before the final evaluation, which the resumed
 // run then does.
 TEST(Resume, SigintInTheLastStepThenResumeIsBitIdentical) { check_resume_after(48, 3, 0); }
+
+// The weight average and label smoothing carry over too: the average is part of the run's state.
+TEST(Resume, WithWeightAverageAndLabelSmoothingResumeIsBitIdentical) {
+  check_resume_after(16 + 7, 1, 7, {"train.ema=0.9", "train.label_smoothing=0.1"});
+}
+
+// With [train] ema, a run under way keeps the average in its checkpoint ("ema/") beside the live
+// weights, which differ from it; what a run evaluates and saves is the weights the final model.hdr
+// holds: scored again, they give exactly the recorded test result.
+TEST(Resume, WeightAverageIsKeptEvaluatedAndSaved) {
+  SmallRun run({"train.ema=0.9"});
+  run.train_into(run.dir / "stopped", 16 + 2);
+  const Checkpoint ck = load_checkpoint(run.dir / "stopped" / "model.hdr");
+  const NamedTensor* live = find_tensor(ck, "conv.kernel");
+  const NamedTensor* average = find_tensor(ck, "ema/conv.kernel");
+  ASSERT_NE(live, nullptr);
+  ASSERT_NE(average, nullptr);
+  EXPECT_NE(live->data, average->data);
+  EXPECT_NE(find_tensor(ck, "ema/bn.moving_mean"), nullptr);
+
+  const TrainResult whole = run.train_into(run.dir / "whole");
+  const TrainedModel trained = read_trained_model(whole.checkpoint);
+  auto model = build_model(trained, *run.backend, kEvalBatch);
+  const DeviceImages test_set(*run.backend, run.data.test);
+  const EvalResult again = evaluate(*model, *run.backend, test_set, scaling_only(run.config.data));
+  EXPECT_EQ(again.loss, whole.test.loss);
+  EXPECT_EQ(again.confusion, whole.test.confusion);
+}
+
+// A run without an average cannot be resumed with one: there is nothing to continue.
+TEST(Resume, AddingAWeightAverageToARunIsRefused) {
+  SmallRun plain;
+  plain.train_into(plain.dir / "r", 16 + 2);
+  const ResumePoint point = read_resume_point(plain.dir / "r");
+  SmallRun averaged({"train.ema=0.9"});
+  try {
+    averaged.train_into(plain.dir / "r", 0, &point);
+    FAIL() << "resumed with an average the run never kept";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("train.ema"), std::string::npos) << e.what();
+  }
+}
 
 TEST(Resume, TheCheckpointHoldsOptimizerAndBestWeights) {
   SmallRun run;

@@ -168,5 +168,26 @@ TEST(OptimizerSimt, GridSmallerThanSegmentStrides) {
   EXPECT_TRUE(c.ok()) << c.summary();
 }
 
+// The weight-average kernel against its CPU twin: several block sizes, a count that is no
+// multiple of any, and a grid smaller than the buffer (the grid-stride loop).
+TEST(WeightAverageSimt, MatchesCpuTwinAtEveryBlockSizeAndGrid) {
+  const int64_t count = 1001;
+  const std::vector<float> w = make_values(size_t(count), 0.1f, 1.0f, 21, true);
+  const std::vector<float> start = make_values(size_t(count), 0.1f, 1.0f, 22, true);
+  std::vector<float> twin = start;
+  cpu::weight_average(count, 0.99f, w.data(), twin.data());
+  for (int block : {32, 50, 96, 256}) {
+    std::vector<float> gpu = start;
+    simt::launch(weight_average_grid(count, block), dim3(unsigned(block)), weight_average_kernel, count, 0.99f,
+                 w.data(), gpu.data());
+    const Comparison c = compare(gpu, twin);
+    EXPECT_TRUE(c.ok()) << "block " << block << ": " << c.summary();
+  }
+  std::vector<float> strided = start;
+  simt::launch(dim3(2), dim3(64), weight_average_kernel, count, 0.99f, w.data(), strided.data());  // 128 threads
+  const Comparison c = compare(strided, twin);
+  EXPECT_TRUE(c.ok()) << "grid of 2 x 64: " << c.summary();
+}
+
 }  // namespace
 }  // namespace hdr

@@ -186,5 +186,28 @@ TEST(Optimizer, QuadraticConverges) {
   EXPECT_LT(run_quadratic(sgd, 0.2f, 1000), 1e-4);
 }
 
+// The weight average (kernels/cpu/optimizer.cpp weight_average) against the plain formula in
+// double over several updates with changing decays, on a count above the parallel threshold.
+TEST(WeightAverage, MatchesExponentialMovingAverageInDouble) {
+  const size_t count = 40000;
+  std::vector<float> average = make_values(count, 0.1f, 1.0f, 7, true);
+  std::vector<double> expected(average.begin(), average.end());
+  for (const float decay : {0.5f, 0.9f, 0.999f}) {
+    const std::vector<float> w = make_values(count, 0.1f, 1.0f, uint32_t(decay * 1000), true);
+    cpu::weight_average(int64_t(count), decay, w.data(), average.data());
+    for (size_t i = 0; i < count; ++i) expected[i] = double(decay) * expected[i] + (1.0 - double(decay)) * w[i];
+  }
+  for (size_t i = 0; i < count; ++i) ASSERT_NEAR(average[i], expected[i], 1e-6) << "element " << i;
+}
+
+// Once the average equals the weights it stays exactly there (no drift from rounding): a weight
+// that training no longer moves keeps its value in the saved model.
+TEST(WeightAverage, StaysExactlyOnWeightsItHasReached) {
+  const std::vector<float> w = make_values(333, 0.1f, 1.0f, 3, true);
+  std::vector<float> average = w;
+  for (const float decay : {0.5f, 0.999f}) cpu::weight_average(333, decay, w.data(), average.data());
+  EXPECT_EQ(average, w);
+}
+
 }  // namespace
 }  // namespace hdr

@@ -53,14 +53,15 @@ void expect_close(std::string_view what, const std::vector<float>& got, const st
   EXPECT_TRUE(c.ok()) << what << ": " << c.summary();
 }
 
-// The plain loop in double: probabilities, summed loss, correct count and confusion.
+// The plain loop in double: probabilities, summed loss (against the target smoothed by s:
+// 1 - s + s / classes for the label, s / classes elsewhere), correct count and confusion.
 struct Reference {
   std::vector<float> probs, dlogits;
   double loss = 0.0, correct = 0.0;
   std::vector<int64_t> confusion;
 };
 
-Reference reference(const Batch& b) {
+Reference reference(const Batch& b, double smoothing = 0.0) {
   Reference r{std::vector<float>(b.logits.size()), std::vector<float>(b.logits.size()), 0.0, 0.0,
               std::vector<int64_t>(kClasses * kClasses, 0)};
   for (int i = 0; i < b.n; ++i) {
@@ -73,10 +74,11 @@ Reference reference(const Batch& b) {
     const int label = b.labels[size_t(i)];
     for (int k = 0; k < kClasses; ++k) {
       const double p = std::exp(double(row[k]) - double(row[top])) / sum;
+      const double q = (k == label ? 1.0 - smoothing : 0.0) + smoothing / kClasses;
       r.probs[size_t(i) * kClasses + size_t(k)] = float(p);
-      r.dlogits[size_t(i) * kClasses + size_t(k)] = float((p - (k == label ? 1.0 : 0.0)) / b.n);
+      r.dlogits[size_t(i) * kClasses + size_t(k)] = float((p - q) / b.n);
+      r.loss += q * (double(row[top]) + std::log(sum) - double(row[k]));
     }
-    r.loss += double(row[top]) + std::log(sum) - double(row[label]);
     r.correct += top == label;
     ++r.confusion[size_t(label * kClasses + top)];
   }
@@ -87,18 +89,18 @@ Reference reference(const Batch& b) {
 constexpr double kMetricsStart[2] = {1.5, 2.0};
 
 TEST(SoftmaxXentSimt, SoftmaxXentMatchesCpuTwinAndReference) {
-  for (int n : kBatchSizes) {
+  for (int n : kBatchSizes) for (float smoothing : {0.0f, 0.1f}) {
     const Batch b = random_batch(n, 11 + unsigned(n));
-    const Reference ref = reference(b);
+    const Reference ref = reference(b, smoothing);
     std::vector<float> twin(b.logits.size());
     double twin_metrics[2] = {kMetricsStart[0], kMetricsStart[1]};
-    cpu::softmax_xent(n, kClasses, b.logits.data(), b.labels.data(), twin.data(), twin_metrics);
+    cpu::softmax_xent(n, kClasses, b.logits.data(), b.labels.data(), smoothing, twin.data(), twin_metrics);
     for (int block : kBlockSizes) {
-      SCOPED_TRACE(testing::Message() << "n " << n << " block " << block);
+      SCOPED_TRACE(testing::Message() << "n " << n << " smoothing " << smoothing << " block " << block);
       std::vector<float> dlogits(b.logits.size(), NAN);
       double metrics[2] = {kMetricsStart[0], kMetricsStart[1]};
       simt::launch(softmax_rows_grid(n, block), dim3(unsigned(block)), softmax_xent_kernel, n, kClasses,
-                   b.logits.data(), b.labels.data(), dlogits.data(), metrics);
+                   b.logits.data(), b.labels.data(), smoothing, dlogits.data(), metrics);
       expect_close("dlogits", dlogits, twin, kTwin);
       expect_close("dlogits", dlogits, ref.dlogits, kReference);
       EXPECT_NEAR(metrics[0], twin_metrics[0], 1e-6 * std::abs(twin_metrics[0]));
@@ -117,7 +119,7 @@ TEST(SoftmaxXentSimt, DlogitsAreTheSameBitsAtEveryBlockSize) {
     std::vector<float> dlogits(b.logits.size(), NAN);
     double metrics[2] = {0.0, 0.0};
     simt::launch(softmax_rows_grid(b.n, block), dim3(unsigned(block)), softmax_xent_kernel, b.n, kClasses,
-                 b.logits.data(), b.labels.data(), dlogits.data(), metrics);
+                 b.logits.data(), b.labels.data(), 0.1f, dlogits.data(), metrics);
     if (first.empty()) first = dlogits;
     EXPECT_EQ(std::memcmp(dlogits.data(), first.data(), first.size() * sizeof(float)), 0) << "block " << block;
   }

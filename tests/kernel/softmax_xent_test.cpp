@@ -1,5 +1,6 @@
 // Softmax, cross-entropy and evaluation counts on the CPU (kernels/cpu/softmax_xent.cpp) against
-// a double-precision reference, finite differences of the mean loss, and the invariants: rows of
+// a double-precision reference (with and without label smoothing), finite differences of the
+// mean loss, and the invariants: rows of
 // the gradient sum to zero, probabilities sum to one, confusion counts sum to n with the correct
 // predictions on the diagonal, and logits of 1e4 neither overflow nor lose the loss.
 #include <gtest/gtest.h>
@@ -37,14 +38,18 @@ Batch random_batch(int n, float spread, unsigned seed) {
   return b;
 }
 
-// The plain reference in double: probabilities, per-row loss -log p[label] and first argmax.
+// The smoothed target of a class, written out: (1 - s) for the label plus s spread evenly.
+double target(bool is_label, double smoothing) { return (is_label ? 1.0 - smoothing : 0.0) + smoothing / kClasses; }
+
+// The plain reference in double: probabilities, per-row loss -sum_k q_k log p_k with the smoothed
+// target q (one-hot when smoothing is 0) and first argmax.
 struct Reference {
   std::vector<double> probs, loss;
   std::vector<int> argmax;
 };
 
 template <class T>
-Reference reference(int n, const std::vector<T>& logits, const std::vector<uint8_t>& labels) {
+Reference reference(int n, const std::vector<T>& logits, const std::vector<uint8_t>& labels, double smoothing = 0.0) {
   Reference r{std::vector<double>(logits.size()), std::vector<double>(size_t(n)), std::vector<int>(size_t(n))};
   for (int i = 0; i < n; ++i) {
     const T* row = logits.data() + size_t(i) * kClasses;
@@ -55,7 +60,9 @@ Reference reference(int n, const std::vector<T>& logits, const std::vector<uint8
     for (int k = 0; k < kClasses; ++k) sum += std::exp(double(row[k]) - double(row[top]));
     for (int k = 0; k < kClasses; ++k)
       r.probs[size_t(i) * kClasses + size_t(k)] = std::exp(double(row[k]) - double(row[top])) / sum;
-    r.loss[size_t(i)] = double(row[top]) + std::log(sum) - double(row[labels[size_t(i)]]);
+    const double log_sum_exp = double(row[top]) + std::log(sum);
+    for (int k = 0; k < kClasses; ++k)
+      r.loss[size_t(i)] += target(k == labels[size_t(i)], smoothing) * (log_sum_exp - double(row[k]));
     r.argmax[size_t(i)] = top;
   }
   return r;
@@ -74,18 +81,20 @@ int correct(const Reference& r, const std::vector<uint8_t>& labels) {
 }
 
 TEST(SoftmaxXentTest, MatchesDoubleReference) {
-  for (const int n : {37, 3000}) {  // one thread and, above the threshold, the parallel loop
-    SCOPED_TRACE(fmt::format("n = {}", n));
+  // One thread and, above the threshold, the parallel loop; plain and smoothed targets.
+  for (const auto& [n, smoothing] : {std::pair{37, 0.0f}, std::pair{3000, 0.0f}, std::pair{37, 0.1f},
+                                     std::pair{3000, 0.25f}}) {
+    SCOPED_TRACE(fmt::format("n = {}, smoothing = {}", n, smoothing));
     const Batch b = random_batch(n, 3.0f, 1);
     std::vector<float> dlogits(b.logits.size());
     double metrics[2] = {1.5, 2.0};  // accumulated into, not overwritten
-    cpu::softmax_xent(n, kClasses, b.logits.data(), b.labels.data(), dlogits.data(), metrics);
+    cpu::softmax_xent(n, kClasses, b.logits.data(), b.labels.data(), smoothing, dlogits.data(), metrics);
 
-    const Reference ref = reference(n, b.logits, b.labels);
+    const Reference ref = reference(n, b.logits, b.labels, smoothing);
     std::vector<double> expected(b.logits.size());
     for (size_t k = 0; k < expected.size(); ++k) {
       const bool is_label = int(k % kClasses) == b.labels[k / kClasses];
-      expected[k] = (ref.probs[k] - (is_label ? 1.0 : 0.0)) / n;
+      expected[k] = (ref.probs[k] - target(is_label, smoothing)) / n;
     }
     EXPECT_TRUE(all_close("dlogits", dlogits, expected, 3e-7 / n, 1e-5));
     EXPECT_NEAR(metrics[0], 1.5 + total(ref.loss), 1e-5 * total(ref.loss));
@@ -97,7 +106,7 @@ TEST(SoftmaxXentTest, GradientRowsSumToZero) {
   const Batch b = random_batch(29, 5.0f, 2);
   std::vector<float> dlogits(b.logits.size());
   double metrics[2] = {0.0, 0.0};
-  cpu::softmax_xent(b.n, kClasses, b.logits.data(), b.labels.data(), dlogits.data(), metrics);
+  cpu::softmax_xent(b.n, kClasses, b.logits.data(), b.labels.data(), 0.2f, dlogits.data(), metrics);
   for (int i = 0; i < b.n; ++i) {
     double sum = 0.0;
     for (int k = 0; k < kClasses; ++k) sum += dlogits[size_t(i) * kClasses + size_t(k)];
@@ -106,14 +115,32 @@ TEST(SoftmaxXentTest, GradientRowsSumToZero) {
 }
 
 TEST(SoftmaxXentTest, GradientMatchesFiniteDifferencesOfMeanLoss) {
-  const Batch b = random_batch(7, 2.0f, 3);
-  std::vector<float> dlogits(b.logits.size());
-  double metrics[2] = {0.0, 0.0};
-  cpu::softmax_xent(b.n, kClasses, b.logits.data(), b.labels.data(), dlogits.data(), metrics);
+  for (const float smoothing : {0.0f, 0.1f}) {
+    SCOPED_TRACE(fmt::format("smoothing = {}", smoothing));
+    const Batch b = random_batch(7, 2.0f, 3);
+    std::vector<float> dlogits(b.logits.size());
+    double metrics[2] = {0.0, 0.0};
+    cpu::softmax_xent(b.n, kClasses, b.logits.data(), b.labels.data(), smoothing, dlogits.data(), metrics);
 
-  std::vector<double> point(b.logits.begin(), b.logits.end());
-  auto mean_loss = [&] { return total(reference(b.n, point, b.labels).loss) / b.n; };
-  EXPECT_TRUE(all_close("dlogits", dlogits, test::numeric_gradient(point, mean_loss), 1e-7, 1e-4));
+    std::vector<double> point(b.logits.begin(), b.logits.end());
+    auto mean_loss = [&] { return total(reference(b.n, point, b.labels, smoothing).loss) / b.n; };
+    EXPECT_TRUE(all_close("dlogits", dlogits, test::numeric_gradient(point, mean_loss), 1e-7, 1e-4));
+  }
+}
+
+// Smoothing keeps the loss from reaching 0: a confident right answer still pays for the mass it
+// gives no other class (with s = 0.1 and logits 20 / 0: 0.09 * 20 plus the log-sum-exp).
+TEST(SoftmaxXentTest, SmoothedLossOfAConfidentRightAnswer) {
+  std::vector<float> logits(kClasses, 0.0f);
+  logits[4] = 20.0f;
+  const std::vector<uint8_t> labels = {4};
+  std::vector<float> dlogits(logits.size());
+  double metrics[2] = {0.0, 0.0};
+  cpu::softmax_xent(1, kClasses, logits.data(), labels.data(), 0.1f, dlogits.data(), metrics);
+  const double lse = 20.0 + std::log(1.0 + 9.0 * std::exp(-20.0));
+  EXPECT_NEAR(metrics[0], lse - (0.9 + 0.01) * 20.0, 1e-5);
+  EXPECT_NEAR(dlogits[4], 1.0 - 0.91, 1e-6);  // p(4) ~ 1, target 0.91
+  EXPECT_NEAR(dlogits[0], 0.0 - 0.01, 1e-6);  // p(0) ~ 0, target 0.01
 }
 
 TEST(SoftmaxXentTest, LargeLogitsStayFinite) {
@@ -127,7 +154,7 @@ TEST(SoftmaxXentTest, LargeLogitsStayFinite) {
   const std::vector<uint8_t> labels = {0, 2, 2};
   std::vector<float> dlogits(logits.size());
   double metrics[2] = {0.0, 0.0};
-  cpu::softmax_xent(3, kClasses, logits.data(), labels.data(), dlogits.data(), metrics);
+  cpu::softmax_xent(3, kClasses, logits.data(), labels.data(), 0.0f, dlogits.data(), metrics);
   for (float g : dlogits) EXPECT_TRUE(std::isfinite(g));
   EXPECT_NEAR(metrics[0], 0.0 + 2e4 + std::log(2.0), 1e-2);
   EXPECT_EQ(metrics[1], 1.0);  // row 2's first maximum is class 1, not the label 2

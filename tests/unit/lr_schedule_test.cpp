@@ -141,6 +141,18 @@ TEST(LrScheduleStep, MultipliesByFactorEveryStepEpochs) {
   EXPECT_FLOAT_EQ(at_epoch(30), 0.0125f);
 }
 
+// The exponential decay of Deotte's recipe, lr * 0.95^epoch, is `step` with step_epochs = 1:
+// exactly (one rounding of the double product), so hdr has no separate exponential schedule.
+TEST(LrScheduleStep, StepEpochsOneIsExactExponentialDecay) {
+  LrScheduleSpec spec;
+  spec.kind = ScheduleKind::kStep;
+  spec.factor = 0.95f;
+  spec.step_epochs = 1;
+  for (int epoch = 0; epoch < 45; ++epoch)
+    EXPECT_EQ(scheduled_lr(spec, 1e-3f, 0.0f, epoch, 0, 100), float(double(1e-3f) * std::pow(double(0.95f), epoch)))
+        << "epoch " << epoch;
+}
+
 TEST(LrScheduleCosine, FallsFromBaseToMinLrOverTheRun) {
   LrScheduleSpec spec;
   spec.kind = ScheduleKind::kCosine;

@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <type_traits>
 #include <vector>
 
@@ -420,14 +421,14 @@ void test_maxpool(SelfTest& t, Rng& rng) {
 }
 
 void test_loss_and_metrics(SelfTest& t, Rng& rng) {
-  for (const auto& [n, classes] : {std::pair{64, 10}, std::pair{3, 7}}) {
-    const std::string name = fmt::format("n={} classes={}", n, classes);
+  for (const auto& [n, classes, smoothing] : {std::tuple{64, 10, 0.0f}, std::tuple{3, 7, 0.0f}, std::tuple{64, 10, 0.1f}}) {
+    const std::string name = fmt::format("n={} classes={} smoothing={}", n, classes, smoothing);
     const size_t count = size_t(n) * classes;
     auto logits = t.twin(rng.floats(count, -5, 5));
     auto labels = t.twin(rng.bytes(size_t(n), classes));
     auto dlogits = t.twin(std::vector<float>(count));
     auto metrics = t.twin(std::vector<double>{1.5, 2.0});  // accumulated into
-    t.both([&](Backend& be, Side s) { be.softmax_xent(n, classes, logits[s], labels[s], dlogits[s], metrics[s]); });
+    t.both([&](Backend& be, Side s) { be.softmax_xent(n, classes, logits[s], labels[s], smoothing, dlogits[s], metrics[s]); });
     t.check("softmax_xent " + name, "dlogits", dlogits, kTranscendental);
     const auto gpu = metrics.values(Side::kGpu), cpu = metrics.values(Side::kCpu);
     t.check_values("softmax_xent " + name, "loss sum", {float(gpu[0])}, {float(cpu[0])}, kTranscendental);
@@ -479,6 +480,10 @@ void test_optimizer(SelfTest& t, Rng& rng) {
     t.check(name, "m", m, kTranscendental);
     t.check(name, "v", v, kTranscendental);
   }
+  auto average = t.twin(rng.floats(count, -1, 1));
+  auto weights = t.twin(rng.floats(count, -1, 1));
+  t.both([&](Backend& be, Side s) { be.weight_average(int64_t(count), 0.999f, weights[s], average[s]); });
+  t.check(fmt::format("weight_average ({} values)", count), "average", average, kTranscendental);
 }
 
 // --- 20 training steps of the default config ----------------------------------------------------
@@ -555,7 +560,8 @@ void test_training(SelfTest& t) {
         logits1[side].resize(size_t(n) * config.model.classes);
         be.download(logits1[side].data(), logits, logits1[side].size() * sizeof(float));
       }
-      be.softmax_xent(n, config.model.classes, logits, r.labels.data(), r.dlogits.data(), r.metrics.data());
+      be.softmax_xent(n, config.model.classes, logits, r.labels.data(), ts.label_smoothing, r.dlogits.data(),
+                      r.metrics.data());
       r.model.backward(pass, r.x.data(), r.dlogits.data());
       if (step == 1) {
         grads1[side].resize(trainable);

@@ -143,9 +143,11 @@ void run_train(const TrainArgs& args) {
   fmt::print("backend: {}\n", backend->name());
   fmt::print("data: {}: {} training, {} validation, {} test images\n", config.data.dir, data.train.count(),
              data.validation.count(), data.test.count());
-  fmt::print("train: {} epochs, batch {}, learning rate {}, seed {}, augmentation {}\n", config.train.epochs,
+  fmt::print("train: {} epochs, batch {}, learning rate {}, seed {}, augmentation {}{}{}\n", config.train.epochs,
              config.train.batch_size, config.train.learning_rate, config.train.seed,
-             config.augment.enabled ? "on" : "off");
+             config.augment.enabled ? "on" : "off",
+             config.train.label_smoothing > 0 ? fmt::format(", label smoothing {}", config.train.label_smoothing) : "",
+             config.train.ema > 0 ? fmt::format(", weight average (ema) {}", config.train.ema) : "");
   std::fflush(stdout);
 
   const TrainResult r = train(config, *backend, data, options);

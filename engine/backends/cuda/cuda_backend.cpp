@@ -224,10 +224,10 @@ class CudaBackend final : public Backend {
     NvtxRange r("maxpool_backward");
     cuda::maxpool_backward(g, dy, argmax, dx);
   }
-  void softmax_xent(int n, int classes, const float* logits, const uint8_t* labels, float* dlogits,
+  void softmax_xent(int n, int classes, const float* logits, const uint8_t* labels, float smoothing, float* dlogits,
                     double* metrics) override {
     NvtxRange r("softmax_xent");
-    cuda::softmax_xent(n, classes, logits, labels, dlogits, metrics);
+    cuda::softmax_xent(n, classes, logits, labels, smoothing, dlogits, metrics);
   }
   void softmax(int n, int classes, const float* logits, float* probs) override {
     NvtxRange r("softmax");
@@ -242,6 +242,10 @@ class CudaBackend final : public Backend {
                         int num_segments, float* params, const float* grads, float* m, float* v) override {
     NvtxRange r("optimizer_update");
     cuda::optimizer_update(p, lr, step, segments, num_segments, params, grads, m, v);
+  }
+  void weight_average(int64_t count, float decay, const float* params, float* average) override {
+    NvtxRange r("weight_average");
+    cuda::weight_average(count, decay, params, average);
   }
 
  private:
