@@ -1,8 +1,10 @@
-// `hdr predict MODEL IMAGE|DIR...`: recognises the user's own digit images (PNG, JPEG, BMP, GIF;
-// drawings, scans, photos). Each image is preprocessed the way MNIST was made (engine/preprocess)
-// and classified; one line per image with the digit, its confidence and the top K, or one JSON
-// object per line with --json. Folders are walked recursively. A file that cannot be read or
-// holds no digit is reported for that file and the rest go on; the exit code is then 1.
+// `hdr predict MODEL IMAGE|DIR... [--ensemble MODEL]...`: recognises the user's own digit images
+// (PNG, JPEG, BMP, GIF; drawings, scans, photos). Each image is preprocessed the way MNIST was made
+// (engine/preprocess) and classified, by MODEL or, with --ensemble, by the mean of the
+// probabilities of MODEL and the models named there (engine/ensemble.h); one line per image with
+// the digit, its confidence and the top K, or one JSON object per line with --json. Folders are
+// walked recursively. A file that cannot be read or holds no digit is reported for that file and
+// the rest go on; the exit code is then 1.
 //
 // Files are decoded and preprocessed in parallel (OpenMP, the --threads pool) in chunks, and each
 // chunk is classified in batches, so a folder of thousands of images runs at inference speed.
@@ -13,6 +15,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "engine/ensemble.h"
 #include "engine/errors.h"
 #include "engine/image_io.h"
 #include "engine/inference.h"
@@ -27,6 +30,7 @@ namespace fs = std::filesystem;
 
 struct PredictArgs {
   std::string model;
+  std::vector<std::string> ensemble;  // further models whose probabilities are averaged with model's
   std::vector<std::string> inputs;
   int top = 3;
   bool json = false;
@@ -145,10 +149,13 @@ std::string save_preprocessed(const fs::path& out, std::span<const float> image,
 
 void run_predict(const PredictArgs& args) {
   const auto start = std::chrono::steady_clock::now();
-  const TrainedModel trained = read_trained_model(args.model);
-  const DigitGeometry geometry = digit_geometry(trained.config.model, args.model);
-  if (args.top > trained.config.model.classes)
-    throw InputError(fmt::format("--top {}: the model has only {} classes", args.top, trained.config.model.classes));
+  std::vector<std::string> model_files = args.ensemble;
+  model_files.insert(model_files.begin(), args.model);
+  const std::vector<TrainedModel> models = read_trained_models(model_files);
+  const ModelSpec& spec = models.front().config.model;
+  const DigitGeometry geometry = digit_geometry(spec, args.model);
+  if (args.top > spec.classes)
+    throw InputError(fmt::format("--top {}: the model has only {} classes", args.top, spec.classes));
 
   if (!args.save_dir.empty()) {
     std::error_code ec;
@@ -161,7 +168,7 @@ void run_predict(const PredictArgs& args) {
   const std::vector<InputFile> files = gather_inputs(args.inputs, failures);
   for (const Failure& f : failures) report_failure(args, f.input, f.why);
   auto backend = make_backend(args.device);
-  Predictor predictor(trained, *backend);
+  EnsemblePredictor predictor(models, *backend);
 
   constexpr size_t kChunk = 4096;  // files preprocessed before a round of inference: bounds memory
   std::vector<float> images, batch;
@@ -199,9 +206,10 @@ void run_predict(const PredictArgs& args) {
     }
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  fmt::print(stderr, "predict: {} image{} classified in {:.2f} s ({:.0f} images/s), {} failed; model {} on {}\n",
-             done, done == 1 ? "" : "s", seconds, seconds > 0 ? double(done) / seconds : 0.0, failed, args.model,
-             backend->name());
+  const std::string by = models.size() == 1 ? fmt::format("model {}", args.model)
+                                            : fmt::format("ensemble of {} models", models.size());
+  fmt::print(stderr, "predict: {} image{} classified in {:.2f} s ({:.0f} images/s), {} failed; {} on {}\n", done,
+             done == 1 ? "" : "s", seconds, seconds > 0 ? double(done) / seconds : 0.0, failed, by, backend->name());
   if (failed) throw std::runtime_error(fmt::format("{} of {} input{} failed (see above)", failed, done + failed,
                                                    done + failed == 1 ? "" : "s"));
 }
@@ -213,6 +221,10 @@ void add_predict_command(CLI::App& app) {
   auto args = std::make_shared<PredictArgs>();
   cmd->add_option("model", args->model, "Trained model (model.hdr from hdr train)")->required()->check(CLI::ExistingFile);
   cmd->add_option("images", args->inputs, "Image files and folders (walked recursively)")->required();
+  cmd->add_option("--ensemble", args->ensemble,
+                  "Another trained model whose probabilities are averaged with MODEL's (repeat for more)")
+      ->allow_extra_args(false)
+      ->check(CLI::ExistingFile);
   cmd->add_option("--top", args->top, "How many of the most probable digits to list")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
