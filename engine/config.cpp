@@ -689,6 +689,10 @@ Config default_config(const std::vector<std::string>& overrides) {
   return parse_config(kDefaultConfigText, kDefaultConfigName, overrides);
 }
 
+Config speedrun_config(const std::vector<std::string>& overrides) {
+  return parse_config(kSpeedrunConfigText, kSpeedrunConfigName, overrides);
+}
+
 std::vector<std::pair<std::string, std::string>> resolved_entries(const Config& config) {
   std::vector<std::pair<std::string, std::string>> out;
   const auto add_section = [&](const SectionRule& s) {

@@ -112,6 +112,8 @@ Config parse_config(const std::string& text, const std::string& source,
 Config load_config(const std::filesystem::path& path, const std::vector<std::string>& overrides = {});
 // The embedded default: configs/cnn_bn.ini (seed 000's network and recipe), compiled in.
 Config default_config(const std::vector<std::string>& overrides = {});
+// The embedded configs/speedrun.ini: the fastest recipe to 99% (hdr bench time-to-accuracy).
+Config speedrun_config(const std::vector<std::string>& overrides = {});
 
 // Every key of `config` with the value this hdr resolved for it, defaults included, as
 // "section.key" (layers: "layer.NAME.key") in file order. What a checkpoint stores, so that a

@@ -1,14 +1,17 @@
-// The hdr command line: parameter totals printed by `hdr info` for every reference config, and
-// the exit codes and messages for bad input.
+// The hdr command line: parameter totals printed by `hdr info` for every config, the
+// benchmarks' JSON, and the exit codes and messages for bad input.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <map>
+#include <regex>
 #include <string>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "tests/process.h"
+#include "tests/temp_dir.h"
 
 namespace hdr {
 namespace {
@@ -16,6 +19,15 @@ namespace {
 using test::run_command;
 
 std::string hdr(const std::string& args) { return std::string(HDR_EXE) + " " + args; }
+
+// `hdr info configs/NAME.ini` prints these totals (Keras' model.summary() lines) for each NAME.
+void expect_totals(const std::map<std::string, std::string>& totals_by_config) {
+  for (const auto& [name, totals] : totals_by_config) {
+    const auto r = run_command(hdr("info configs/" + name + ".ini"));
+    EXPECT_EQ(r.exit_code, 0) << name << "\n" << r.output;
+    EXPECT_NE(r.output.find(totals), std::string::npos) << name << "\n" << r.output;
+  }
+}
 
 TEST(CliInfo, ParameterTotalsOfTheFiveReferenceNetworks) {
   // The totals the reference projects publish (Keras model.summary()).
@@ -26,11 +38,23 @@ TEST(CliInfo, ParameterTotalsOfTheFiveReferenceNetworks) {
       {"cnn_flask", "Total params: 225,034\nTrainable params: 225,034\nNon-trainable params: 0"},
       {"cnn_tutorial", "Total params: 93,322\nTrainable params: 93,322\nNon-trainable params: 0"},
   };
-  for (const auto& [name, totals] : expected) {
-    const auto r = run_command(hdr("info configs/" + name + ".ini"));
-    EXPECT_EQ(r.exit_code, 0) << name << "\n" << r.output;
-    EXPECT_NE(r.output.find(totals), std::string::npos) << name << "\n" << r.output;
-  }
+  expect_totals(expected);
+}
+
+TEST(CliInfo, ParameterTotalsOfHdrsOwnConfigs) {
+  // By hand. cnn_best: convs 3x3x1x32 + 32 = 320, 3x3x32x32 + 32 = 9,248, 5x5x32x32 + 32 =
+  // 25,632, 3x3x32x64 + 64 = 18,496, 3x3x64x64 + 64 = 36,928, 5x5x64x64 + 64 = 102,464,
+  // 4x4x64x128 + 128 = 131,200; dense 128x10 + 10 = 1,290; batch norms 4 x (32+32+32+64+64+64+128)
+  // = 1,664, half of them moving statistics (832). speedrun: convs 5x5x1x16 + 16 = 416,
+  // 5x5x16x32 + 32 = 12,832; dense 4x4x32x10 + 10 = 5,130; batch norms 4 x (16+32) = 192 (96).
+  // speedrun_994: convs 3x3x1x32 + 32 = 320, 3x3x32x64 + 64 = 18,496, 3x3x64x128 + 128 = 73,856;
+  // dense 3x3x128x10 + 10 = 11,530; batch norms 4 x (32+64+128) = 896 (448).
+  const std::map<std::string, std::string> expected{
+      {"cnn_best", "Total params: 327,242\nTrainable params: 326,410\nNon-trainable params: 832"},
+      {"speedrun", "Total params: 18,570\nTrainable params: 18,474\nNon-trainable params: 96"},
+      {"speedrun_994", "Total params: 105,098\nTrainable params: 104,650\nNon-trainable params: 448"},
+  };
+  expect_totals(expected);
 }
 
 TEST(CliInfo, DefaultIsTheEmbeddedCnnBn) {
@@ -105,6 +129,61 @@ TEST(CliBench, ReportsThroughputFlopsAndEveryLayer) {
   for (const char* name : {"augment + labels", "conv1 forward (Conv2D)", "bn4 backward (BatchNormalization)",
                            "drop3 forward (Dropout)", "output backward (Dense)", "optimizer update"})
     EXPECT_NE(ops.find(name), std::string::npos) << name << " missing from\n" << ops;
+}
+
+// Two one-epoch runs of the embedded speedrun: each is a real training run (the seed-3 run scores
+// exactly what `hdr train` of the same recipe scores), the means are the runs' means, and the
+// scratch folders are gone afterwards.
+TEST(CliBench, TimeToAccuracyTimesRealRunsOfTheSpeedrun) {
+  const auto r = run_command(hdr("bench time-to-accuracy --device cpu --threads 2 --seeds 2 --first-seed 3 "
+                                 "--target 97.5 --set train.epochs=1 --json"),
+                             test::Capture::kStdoutOnly);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto json = nlohmann::json::parse(r.output);
+  EXPECT_EQ(json["model"], "speedrun");
+  const auto& t = json["time_to_accuracy"];
+  ASSERT_EQ(t["runs"].size(), 2u);
+  double accuracy = 0, seconds = 0;
+  for (int i = 0; i < 2; ++i) {
+    const auto& run = t["runs"][size_t(i)];
+    EXPECT_EQ(run["seed"], i + 3);
+    EXPECT_EQ(run["epochs"], 1);
+    EXPECT_EQ(run["training_images"], 60000);
+    EXPECT_GT(run["seconds"].get<double>(), 0.0);
+    EXPECT_GT(run["peak_gflops"].get<double>(), 1.0);
+    EXPECT_EQ(run["reached"].get<bool>(), 100.0 * run["accuracy"].get<double>() >= 97.5);
+    accuracy += run["accuracy"].get<double>();
+    seconds += run["seconds"].get<double>();
+  }
+  EXPECT_DOUBLE_EQ(t["mean_accuracy"].get<double>(), accuracy / 2);
+  EXPECT_DOUBLE_EQ(t["mean_seconds"].get<double>(), seconds / 2);
+  EXPECT_GT(t["mean_accuracy"].get<double>(), 0.95);  // one epoch of this network: about 98%
+
+  const test::TempDir dir;
+  const auto trained = run_command(hdr(fmt::format("train configs/speedrun.ini --device cpu --threads 2 --seed 3 "
+                                                   "--set train.epochs=1 --quiet --out {}",
+                                                   (dir / "run").string())));
+  ASSERT_EQ(trained.exit_code, 0) << trained.output;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(trained.output, m, std::regex(R"(Test accuracy: [0-9.]+% \(([0-9]+) of 10000)")))
+      << trained.output;
+  EXPECT_EQ(std::stoi(m[1].str()), std::lround(t["runs"][0]["accuracy"].get<double>() * 10000));
+
+  for (const auto& entry : std::filesystem::directory_iterator(std::filesystem::temp_directory_path()))
+    EXPECT_FALSE(entry.path().filename().string().starts_with("hdr-time-to-accuracy-")) << entry.path();
+}
+
+TEST(CliBench, TimeToAccuracyRefusesARecipeThatWatchesValidation) {
+  const auto split = run_command(hdr("bench time-to-accuracy --device cpu --config configs/cnn_bn.ini"));
+  EXPECT_EQ(split.exit_code, 2) << split.output;
+  EXPECT_NE(split.output.find("configs/cnn_bn.ini: time-to-accuracy needs a recipe fixed in advance on the whole "
+                              "training set: data.validation_split is 0.2"),
+            std::string::npos)
+      << split.output;
+  const auto stopping = run_command(
+      hdr("bench time-to-accuracy --device cpu --set early_stopping.enabled=true --set early_stopping.monitor=loss"));
+  EXPECT_EQ(stopping.exit_code, 2) << stopping.output;
+  EXPECT_NE(stopping.output.find("early_stopping is enabled"), std::string::npos) << stopping.output;
 }
 
 }  // namespace

@@ -89,24 +89,26 @@ Reference reference(const Batch& b, double smoothing = 0.0) {
 constexpr double kMetricsStart[2] = {1.5, 2.0};
 
 TEST(SoftmaxXentSimt, SoftmaxXentMatchesCpuTwinAndReference) {
-  for (int n : kBatchSizes) for (float smoothing : {0.0f, 0.1f}) {
-    const Batch b = random_batch(n, 11 + unsigned(n));
-    const Reference ref = reference(b, smoothing);
-    std::vector<float> twin(b.logits.size());
-    double twin_metrics[2] = {kMetricsStart[0], kMetricsStart[1]};
-    cpu::softmax_xent(n, kClasses, b.logits.data(), b.labels.data(), smoothing, twin.data(), twin_metrics);
-    for (int block : kBlockSizes) {
-      SCOPED_TRACE(testing::Message() << "n " << n << " smoothing " << smoothing << " block " << block);
-      std::vector<float> dlogits(b.logits.size(), NAN);
-      double metrics[2] = {kMetricsStart[0], kMetricsStart[1]};
-      simt::launch(softmax_rows_grid(n, block), dim3(unsigned(block)), softmax_xent_kernel, n, kClasses,
-                   b.logits.data(), b.labels.data(), smoothing, dlogits.data(), metrics);
-      expect_close("dlogits", dlogits, twin, kTwin);
-      expect_close("dlogits", dlogits, ref.dlogits, kReference);
-      EXPECT_NEAR(metrics[0], twin_metrics[0], 1e-6 * std::abs(twin_metrics[0]));
-      EXPECT_NEAR(metrics[0], kMetricsStart[0] + ref.loss, 1e-5 * (1.0 + std::abs(ref.loss)));
-      EXPECT_EQ(metrics[1], twin_metrics[1]);
-      EXPECT_EQ(metrics[1], kMetricsStart[1] + ref.correct);
+  for (int n : kBatchSizes) {
+    for (float smoothing : {0.0f, 0.1f}) {
+      const Batch b = random_batch(n, 11 + unsigned(n));
+      const Reference ref = reference(b, smoothing);
+      std::vector<float> twin(b.logits.size());
+      double twin_metrics[2] = {kMetricsStart[0], kMetricsStart[1]};
+      cpu::softmax_xent(n, kClasses, b.logits.data(), b.labels.data(), smoothing, twin.data(), twin_metrics);
+      for (int block : kBlockSizes) {
+        SCOPED_TRACE(testing::Message() << "n " << n << " smoothing " << smoothing << " block " << block);
+        std::vector<float> dlogits(b.logits.size(), NAN);
+        double metrics[2] = {kMetricsStart[0], kMetricsStart[1]};
+        simt::launch(softmax_rows_grid(n, block), dim3(unsigned(block)), softmax_xent_kernel, n, kClasses,
+                     b.logits.data(), b.labels.data(), smoothing, dlogits.data(), metrics);
+        expect_close("dlogits", dlogits, twin, kTwin);
+        expect_close("dlogits", dlogits, ref.dlogits, kReference);
+        EXPECT_NEAR(metrics[0], twin_metrics[0], 1e-6 * std::abs(twin_metrics[0]));
+        EXPECT_NEAR(metrics[0], kMetricsStart[0] + ref.loss, 1e-5 * (1.0 + std::abs(ref.loss)));
+        EXPECT_EQ(metrics[1], twin_metrics[1]);
+        EXPECT_EQ(metrics[1], kMetricsStart[1] + ref.correct);
+      }
     }
   }
 }

@@ -235,7 +235,8 @@ INSTANTIATE_TEST_SUITE_P(OneDnnOddShapes, OneDnnConv,
                                          geometry(3, 5, 14, 12, 7, 3, 3, 0, 0, 2),  // last row, column unseen
                                          geometry(2, 4, 12, 12, 6, 3, 3, 1, 1, 3),  // right padding unused
                                          geometry(2, 3, 11, 8, 17, 3, 2, 1, 0, 1),  // h != w, kh != kw
-                                         geometry(2, 20, 9, 9, 33, 5, 5, 2, 2, 2)));
+                                         geometry(2, 20, 9, 9, 33, 5, 5, 2, 2, 2),
+                                         geometry(2, 16, 4, 4, 9, 4, 4, 0, 0, 1)));  // cnn_best's last: to 1x1
 
 // Seed 000's three convolutions at n = 2 (28x28x1 -> 32, then 13x13x32 -> 64, 5x5x64 -> 128).
 INSTANTIATE_TEST_SUITE_P(OneDnnSeed000Shapes, OneDnnConv,

@@ -1,6 +1,7 @@
 // `hdr bench [train|infer|kernels|all]`: throughput of the training step, inference and each
 // piece of the step on real MNIST, with the machine's FP32 peak measured in the same run so
-// GFLOP/s come with a % of peak. Medians of repeated timings after a warm-up.
+// GFLOP/s come with a % of peak. Medians of repeated timings after a warm-up. `time-to-accuracy`
+// (tools/cli/time_to_accuracy.h) times whole training runs instead.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include "engine/trainer.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/common.h"
+#include "tools/cli/time_to_accuracy.h"
 
 namespace hdr::cli {
 namespace {
@@ -22,6 +24,8 @@ struct BenchArgs {
   std::string what = "all", config;
   std::vector<std::string> overrides;
   int steps = 50, repeats = 5;
+  double target = 99.0;  // time-to-accuracy: percent
+  int first_seed = 1, seeds = 3;
   DeviceOptions device;
   bool json = false;
 };
@@ -185,7 +189,23 @@ void print_human(const nlohmann::json& r) {
   }
 }
 
+void run_time_to_accuracy(const BenchArgs& args) {
+  const Config config = args.config.empty() ? speedrun_config(args.overrides) : load_config(args.config, args.overrides);
+  auto backend = make_backend(args.device);
+  ensure_mnist(config.data.dir);  // a first download is not part of the time
+  const bool on_cpu = backend->name().starts_with("cpu");
+  nlohmann::json r = {{"model", config.model.name}, {"backend", backend->name()}};
+  r["time_to_accuracy"] = time_to_accuracy(config, *backend, args.target, args.first_seed, args.seeds, on_cpu);
+  if (args.json) {
+    fmt::print("{}\n", r.dump(2));
+    return;
+  }
+  fmt::print("backend: {}\n", r["backend"].get<std::string>());
+  print_time_to_accuracy(r["time_to_accuracy"]);
+}
+
 void run_bench(const BenchArgs& args) {
+  if (args.what == "time-to-accuracy") return run_time_to_accuracy(args);
   Bench b;
   b.config = args.config.empty() ? default_config(args.overrides) : load_config(args.config, args.overrides);
   b.backend = make_backend(args.device);
@@ -215,16 +235,32 @@ void run_bench(const BenchArgs& args) {
 }  // namespace
 
 void add_bench_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("bench", "Measure training, inference and per-op throughput on real MNIST");
+  auto* cmd = app.add_subcommand("bench", "Measure training, inference and per-op throughput on real MNIST, or the "
+                                          "time a recipe takes to reach a test accuracy");
   auto args = std::make_shared<BenchArgs>();
-  cmd->add_option("what", args->what, "train, infer, kernels or all")
-      ->check(CLI::IsMember({"train", "infer", "kernels", "all"}))
+  cmd->add_option("what", args->what,
+                  "train, infer, kernels, all (the three), or time-to-accuracy: whole training runs timed from the "
+                  "data on disk to the test score")
+      ->check(CLI::IsMember({"train", "infer", "kernels", "all", "time-to-accuracy"}))
       ->capture_default_str();
-  cmd->add_option("--config", args->config, "INI config (default: the embedded cnn_bn)")->check(CLI::ExistingFile);
+  cmd->add_option("--config", args->config,
+                  "INI config (default: the embedded cnn_bn; for time-to-accuracy the embedded speedrun)")
+      ->check(CLI::ExistingFile);
   cmd->add_option("--set", args->overrides, "Override a config key: section.key=value (repeatable)");
   cmd->add_option("--steps", args->steps, "Training steps per timed run")->check(CLI::Range(1, 100000))
       ->capture_default_str();
   cmd->add_option("--repeats", args->repeats, "Timed runs; the median is reported")->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  cmd->add_option("--target", args->target, "time-to-accuracy: the test accuracy to reach, in percent")
+      ->check(CLI::Range(0.0, 100.0))
+      ->capture_default_str();
+  cmd->add_option("--seeds", args->seeds, "time-to-accuracy: how many runs, one per seed")
+      ->check(CLI::Range(1, 100))
+      ->capture_default_str();
+  cmd->add_option("--first-seed", args->first_seed,
+                  "time-to-accuracy: the first run's seed (the others follow it); fresh seeds check a recipe "
+                  "chosen on the first ones")
+      ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
   cmd->add_flag("--json", args->json, "Print the results as JSON");
   args->device.add_to(*cmd);

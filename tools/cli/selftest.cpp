@@ -220,9 +220,11 @@ void test_conv(SelfTest& t, Rng& rng) {
     g.n = n, g.c = c, g.h = g.w = hw, g.k = k, g.kh = g.kw = kernel, g.pad_h = g.pad_w = pad, g.stride = stride;
     return g;
   };
-  // Seed 000's three convolutions at n = 8, then odd shapes with padding and stride.
-  const ConvGeometry cases[] = {geometry(8, 1, 28, 32, 3, 0, 1), geometry(8, 32, 13, 64, 3, 0, 1),
-                                geometry(8, 64, 5, 128, 3, 0, 1), geometry(3, 5, 13, 7, 3, 1, 2),
+  // Seed 000's three convolutions at n = 8, cnn_best's strided 5x5 "same" convolution and its
+  // 4x4 one down to 1x1, then odd shapes with padding and stride.
+  const ConvGeometry cases[] = {geometry(8, 1, 28, 32, 3, 0, 1),  geometry(8, 32, 13, 64, 3, 0, 1),
+                                geometry(8, 64, 5, 128, 3, 0, 1), geometry(8, 32, 24, 32, 5, 2, 2),
+                                geometry(8, 64, 4, 128, 4, 0, 1), geometry(3, 5, 13, 7, 3, 1, 2),
                                 geometry(3, 5, 13, 7, 5, 2, 1)};
   for (const ConvGeometry& g : cases) {
     const std::string name = fmt::format("n={} c={} {}x{} k={} {}x{} pad={} stride={}", g.n, g.c, g.h, g.w, g.k,
