@@ -106,7 +106,7 @@ inline dim3 augment_grid(int n) { return dim3(unsigned(n)); }
 
 __global__ void augment_kernel(AugmentParams p, RandomKey key, const uint8_t* images, int h, int w,
                                const int32_t* indices, float* out) {
-  __shared__ float transform[6];  // the AffineTransform, as plain floats: __shared__ takes no constructor
+  HDR_SHARED(float, transform, 6);  // the AffineTransform, as plain floats: shared arrays take no constructor
   const int64_t pixels = int64_t(h) * w;
   const int32_t row = indices[blockIdx.x];
   const uint8_t* image = images + int64_t(row) * pixels;

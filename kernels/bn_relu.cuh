@@ -146,7 +146,8 @@ __device__ inline int64_t bn_channel_index(const BatchNormGeometry& g, int c, in
 
 __global__ void bn_relu_stats_kernel(BatchNormGeometry g, const float* x, float* running_mean, float* running_var,
                                      float* save_mean, float* save_inv_std) {
-  __shared__ double warp_sum[kBnReluMaxWarps], warp_sum_sq[kBnReluMaxWarps];
+  HDR_SHARED(double, warp_sum, kBnReluMaxWarps);
+  HDR_SHARED(double, warp_sum_sq, kBnReluMaxWarps);
   const int c = int(blockIdx.x);
   const int64_t m = int64_t(g.n) * g.spatial;
   const float pivot = bn_input(x[bn_channel_index(g, c, 0)], g.activation);
@@ -186,7 +187,8 @@ __global__ void bn_relu_infer_kernel(BatchNormGeometry g, const float* x, const 
 __global__ void bn_relu_grad_sums_kernel(BatchNormGeometry g, const float* x, const float* dy, const float* gamma,
                                          const float* beta, const float* save_mean, const float* save_inv_std,
                                          float* dgamma, float* dbeta) {
-  __shared__ double warp_dy[kBnReluMaxWarps], warp_dy_xhat[kBnReluMaxWarps];
+  HDR_SHARED(double, warp_dy, kBnReluMaxWarps);
+  HDR_SHARED(double, warp_dy_xhat, kBnReluMaxWarps);
   const int c = int(blockIdx.x);
   const int64_t m = int64_t(g.n) * g.spatial;
   const float mean = save_mean[c], inv_std = save_inv_std[c];

@@ -7,3 +7,9 @@
 #else
 #define HDR_HD
 #endif
+
+// A kernel's shared array: __shared__ under nvcc; kernels/simt_host.h defines its own, which
+// poisons the array at the start of every block.
+#if defined(__CUDACC__)
+#define HDR_SHARED(type, name, count) __shared__ type name[count]
+#endif

@@ -55,7 +55,7 @@ inline dim3 bias_grad_block(int block) {
 inline dim3 bias_grad_grid(int cols, dim3 block) { return dim3((unsigned(cols) + block.x - 1) / block.x); }
 
 __global__ void bias_grad_kernel(int rows, int cols, const float* dy, float* db) {
-  __shared__ float partial[kBiasGradMaxThreads];
+  HDR_SHARED(float, partial, kBiasGradMaxThreads);
   const unsigned lanes = blockDim.y, slot = threadIdx.y * blockDim.x + threadIdx.x;
   const int64_t col = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
   float sum = 0.0f;

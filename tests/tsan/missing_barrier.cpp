@@ -17,7 +17,7 @@ namespace {
 constexpr unsigned kBlock = 64;
 
 __global__ void block_sum(const float* x, float* sums) {
-  __shared__ float partial[kBlock];
+  HDR_SHARED(float, partial, kBlock);
   partial[threadIdx.x] = x[blockIdx.x * blockDim.x + threadIdx.x];
   __syncthreads();
   for (unsigned stride = blockDim.x / 2; stride > 0; stride /= 2) {
@@ -28,7 +28,7 @@ __global__ void block_sum(const float* x, float* sums) {
 }
 
 __global__ void block_sum_without_barrier(const float* x, float* sums) {
-  __shared__ float partial[kBlock];
+  HDR_SHARED(float, partial, kBlock);
   partial[threadIdx.x] = x[blockIdx.x * blockDim.x + threadIdx.x];
   // Missing: __syncthreads(). Thread 0 may read partial[32] before thread 32 has written it.
   for (unsigned stride = blockDim.x / 2; stride > 0; stride /= 2) {
