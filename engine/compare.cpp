@@ -19,12 +19,14 @@ Comparison compare(std::span<const float> got, std::span<const float> want, Tole
     const double g = got[i], w = want[i];
     const double abs_error = std::fabs(g - w);
     const double rel_error = abs_error / std::max(std::fabs(w), 1e-30);
-    const bool bad = std::isnan(g) != std::isnan(w) || !(abs_error <= tol.atol + tol.rtol * std::fabs(w));
+    // NaN on either side fails both tests; equal infinities pass the first, and no other pair
+    // with an infinity passes the second.
+    const bool bad = !(g == w || (std::isfinite(abs_error) && abs_error <= tol.atol + tol.rtol * std::fabs(w)));
     if (std::isfinite(abs_error)) {
       c.max_abs_error = std::max(c.max_abs_error, abs_error);
       if (abs_error > tol.atol) c.max_rel_error = std::max(c.max_rel_error, rel_error);
     }
-    if (bad && !(std::isnan(g) && std::isnan(w))) {
+    if (bad) {
       ++c.mismatches;
       if (listed++ < 5) c.first_mismatches += fmt::format("[{}] got {} want {}; ", i, g, w);
     }

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <vector>
 
 namespace hdr {
@@ -25,11 +26,21 @@ TEST(Compare, ReportsTheFirstMismatchesAndWorstError) {
   EXPECT_NE(c.summary().find("[3] got 3 want 4"), std::string::npos) << c.summary();
 }
 
-TEST(Compare, NanIsAMismatchUnlessBothAreNan) {
+// Also NaN on both sides: a kernel and its reference that both read poison (kernels/simt_host.h)
+// must not agree.
+TEST(Compare, NanAnywhereIsAMismatch) {
   const float nan = std::nanf("");
   EXPECT_FALSE(compare(std::vector<float>{nan}, std::vector<float>{1.0f}).ok());
   EXPECT_FALSE(compare(std::vector<float>{1.0f}, std::vector<float>{nan}).ok());
-  EXPECT_TRUE(compare(std::vector<float>{nan}, std::vector<float>{nan}).ok());
+  const Comparison both = compare(std::vector<float>{1.0f, nan}, std::vector<float>{1.0f, nan});
+  EXPECT_EQ(both.mismatches, 1u);
+  EXPECT_NE(both.summary().find("[1] got nan want nan"), std::string::npos) << both.summary();
+}
+
+TEST(Compare, EqualInfinitiesMatch) {
+  const float inf = std::numeric_limits<float>::infinity();
+  EXPECT_TRUE(compare(std::vector<float>{inf, -inf}, std::vector<float>{inf, -inf}).ok());
+  EXPECT_FALSE(compare(std::vector<float>{inf}, std::vector<float>{-inf}).ok());
 }
 
 TEST(Compare, DifferentSizesFail) {
