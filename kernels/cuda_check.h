@@ -1,7 +1,8 @@
 // Checked CUDA calls: every runtime call and every kernel launch goes through HDR_CUDA_CHECK
 // (or HDR_CUDA_CHECK_LAUNCH after a <<<>>>), and a failure throws std::runtime_error naming
-// the call, file and line. With HDR_CUDA_SYNC=1 in the environment every launch is followed by
-// a device synchronisation, so an asynchronous fault is reported at the launch that caused it.
+// the call, file and line. With HDR_CUDA_SYNC=1 in the environment every launch (and every cuDNN
+// and cuBLAS call, engine/backends/cuda/cuda_errors.h) is followed by a device synchronisation,
+// so an asynchronous fault is reported at the call that caused it.
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -17,7 +18,14 @@ namespace hdr::cuda {
 }
 
 // True when HDR_CUDA_SYNC=1: read once.
-bool sync_after_launch();
+bool debug_sync_enabled();
+
+// With HDR_CUDA_SYNC=1, after a call that queued work (a launch, a cuDNN or cuBLAS call): waits
+// for the device and throws, naming the call, when that work failed.
+inline void debug_sync(const char* call, const char* file, int line) {
+  if (!debug_sync_enabled()) return;
+  if (const cudaError_t err = cudaDeviceSynchronize(); err != cudaSuccess) throw_cuda_error(err, call, file, line);
+}
 
 }  // namespace hdr::cuda
 
@@ -31,9 +39,8 @@ bool sync_after_launch();
 // both reported under the kernel's name.
 #define HDR_CUDA_CHECK_LAUNCH(kernel_name)                                                        \
   do {                                                                                            \
-    cudaError_t hdr_launch_err_ = cudaGetLastError();                                             \
-    if (hdr_launch_err_ == cudaSuccess && ::hdr::cuda::sync_after_launch())                       \
-      hdr_launch_err_ = cudaDeviceSynchronize();                                                  \
+    const cudaError_t hdr_launch_err_ = cudaGetLastError();                                       \
     if (hdr_launch_err_ != cudaSuccess)                                                           \
       ::hdr::cuda::throw_cuda_error(hdr_launch_err_, "launch of " #kernel_name, __FILE__, __LINE__); \
+    ::hdr::cuda::debug_sync("launch of " #kernel_name, __FILE__, __LINE__);                      \
   } while (0)

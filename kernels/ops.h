@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "kernels/types.h"
 
@@ -19,8 +20,12 @@ struct CUstream_st;
 namespace hdr::cuda {
 #include "kernels/ops_list.h"
 // The stream every hdr::cuda op launched from the calling thread uses (default: the legacy
-// default stream); each thread has its own.
+// default stream); each thread has its own. The CUDA backend sets it, with the device, at the
+// start of each of its ops.
 void set_stream(CUstream_st* stream);
 CUstream_st* stream();
+// Empty when the current device can run this build's kernels, else the CUDA error that says why
+// not (kernels/device_check.cu).
+std::string kernel_image_error();
 }  // namespace hdr::cuda
 #endif

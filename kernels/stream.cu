@@ -14,7 +14,7 @@ thread_local cudaStream_t g_stream = nullptr;
 void set_stream(CUstream_st* s) { g_stream = s; }
 CUstream_st* stream() { return g_stream; }
 
-bool sync_after_launch() {
+bool debug_sync_enabled() {
   static const bool enabled = [] {
     const char* v = std::getenv("HDR_CUDA_SYNC");
     return v && std::strcmp(v, "1") == 0;

@@ -16,6 +16,7 @@
 #include "engine/config.h"
 #include "engine/dataset.h"
 #include "engine/device_array.h"
+#include "engine/gpu_probe.h"
 #include "engine/trainer.h"
 #include "tests/process.h"
 #include "tests/require_gpu.h"
@@ -69,6 +70,36 @@ TEST(GpuBackend, GemmFollowsTheRowMajorContract) {
   db.upload(bt);
   gpu->gemm(true, true, 2, 2, 3, 1.0f, da.data(), db.data(), 0.0f, dc.data());
   EXPECT_EQ(dc.to_host(), want);
+}
+
+// Two backends used in turn from one thread, each on its own stream and (with two GPUs) device:
+// every op must run where its backend's memory is, on its backend's stream, whichever backend
+// was created or used last. Big buffers make a kernel on the wrong stream race its download.
+TEST(GpuBackend, TwoBackendsUsedInTurnFromOneThreadKeepTheirOwnDeviceAndStream) {
+  HDR_REQUIRE_GPU();
+  const int second = probe_gpus().devices.size() > 1 ? 1 : 0;
+  constexpr size_t kCount = size_t(1) << 22;
+  std::vector<float> host(kCount);
+  for (size_t i = 0; i < kCount; ++i) host[i] = (i % 2 ? 1.0f : -1.0f) * float(i % 1000);
+  std::vector<float> want(kCount);
+  std::transform(host.begin(), host.end(), want.begin(), [](float v) { return v > 0 ? v : 0.0f; });
+  auto a = make_cuda_backend(0);
+  DeviceArray<float> xa(*a, kCount), ya(*a, kCount);
+  {
+    auto b = make_cuda_backend(second);
+    DeviceArray<float> xb(*b, kCount), yb(*b, kCount);
+    for (int round = 0; round < 5; ++round) {
+      xa.upload(host);
+      xb.upload(host);
+      a->relu_forward(int64_t(kCount), xa.data(), ya.data());
+      b->relu_forward(int64_t(kCount), xb.data(), yb.data());
+      ASSERT_EQ(ya.to_host(), want) << "round " << round;
+      ASSERT_EQ(yb.to_host(), want) << "round " << round;
+    }
+  }  // the backend created last goes; the first must still work
+  xa.upload(host);
+  a->relu_forward(int64_t(kCount), xa.data(), ya.data());
+  EXPECT_EQ(ya.to_host(), want);
 }
 
 // Seed 004's tutorial CNN, three epochs on the first 2000 training images (1600 after the

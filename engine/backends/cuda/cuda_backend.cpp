@@ -1,7 +1,8 @@
 // The CUDA backend: cuDNN for convolutions, cuBLAS for GEMM, the hand-written kernels of
 // kernels/*.cu (hdr::cuda::X) for everything else, all on one non-blocking stream, memory from
 // a caching allocator. Each op is an NVTX range, so an Nsight Systems timeline reads as the
-// training step.
+// training step. The device and the stream belong to the backend object: every op makes them
+// current for the calling thread first, so backends on different devices work side by side.
 //
 // Construction is where "is there a usable GPU" is answered: a missing driver, a device index
 // out of range, or a cuDNN/cuBLAS handle that cannot be created is an InputError with one line
@@ -30,7 +31,7 @@
 namespace hdr {
 namespace {
 
-// One NVTX range for the lifetime of the object: `NvtxRange r("conv_forward");`.
+// One NVTX range for the lifetime of the object.
 class NvtxRange {
  public:
   explicit NvtxRange(const char* name) { nvtxRangePushA(name); }
@@ -80,6 +81,11 @@ class CudaBackend final : public Backend {
     cudaDeviceProp prop{};
     HDR_CUDA_CHECK(cudaGetDeviceProperties(&prop, device));
     device_name_ = prop.name;
+    if (const std::string why = cuda::kernel_image_error(); !why.empty())
+      throw InputError(fmt::format("no usable GPU ({}, sm_{}{}, cannot run hdr's kernels: {}; this build has code for "
+                                   "{}: rebuild with -DCMAKE_CUDA_ARCHITECTURES={}{})",
+                                   prop.name, prop.major, prop.minor, why, HDR_CUDA_ARCHITECTURES, prop.major,
+                                   prop.minor));
 
     HDR_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_.s, cudaStreamNonBlocking));
     if (const cudnnStatus_t st = cudnnCreate(&cudnn_.h); st != CUDNN_STATUS_SUCCESS) {
@@ -97,12 +103,12 @@ class CudaBackend final : public Backend {
     HDR_CUBLAS_CHECK(cublasSetWorkspace(cublas_.h, cublas_workspace_, kCublasWorkspace));
     HDR_CUBLAS_CHECK(cublasSetMathMode(cublas_.h, CUBLAS_DEFAULT_MATH));
     convolutions_.emplace(cudnn_.h, allocator_);
-    cuda::set_stream(stream_.s);
     const size_t v = cudnnGetVersion();  // 91900 for 9.19.0
     cudnn_version_ = fmt::format("{}.{}.{}", v / 10000, v / 100 % 100, v % 100);
   }
 
   ~CudaBackend() override {
+    cudaSetDevice(device_);            // the memory, handles and stream about to go are this device's
     cudaStreamSynchronize(stream_.s);  // nothing may still use memory that is about to be freed
     if (cuda::stream() == stream_.s) cuda::set_stream(nullptr);
     convolutions_.reset();
@@ -112,143 +118,169 @@ class CudaBackend final : public Backend {
   std::string name() const override {
     return fmt::format("cuda:{} ({}, cuDNN {})", device_, device_name_, cudnn_version_);
   }
-  void attach_thread() override {
-    HDR_CUDA_CHECK(cudaSetDevice(device_));
-    cuda::set_stream(stream_.s);
-  }
+  void attach_thread() override { bind(); }
 
-  void* allocate(size_t bytes) override { return allocator_.allocate(bytes); }
-  void deallocate(void* p) override { allocator_.deallocate(p); }
+  void* allocate(size_t bytes) override {
+    bind();
+    return allocator_.allocate(bytes);
+  }
+  void deallocate(void* p) override {
+    bind();
+    allocator_.deallocate(p);
+  }
   void upload(void* dst, const void* src, size_t bytes) override {
-    NvtxRange r("upload");
+    const Op op(*this, "upload");
     HDR_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream_.s));
     HDR_CUDA_CHECK(cudaStreamSynchronize(stream_.s));  // the host buffer may go away on return
   }
   void download(void* dst, const void* src, size_t bytes) override {
-    NvtxRange r("download");
+    const Op op(*this, "download");
     HDR_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream_.s));
     HDR_CUDA_CHECK(cudaStreamSynchronize(stream_.s));
   }
-  void fill_zero(void* p, size_t bytes) override { HDR_CUDA_CHECK(cudaMemsetAsync(p, 0, bytes, stream_.s)); }
-  void synchronize() override { HDR_CUDA_CHECK(cudaStreamSynchronize(stream_.s)); }
+  void fill_zero(void* p, size_t bytes) override {
+    bind();
+    HDR_CUDA_CHECK(cudaMemsetAsync(p, 0, bytes, stream_.s));
+  }
+  void synchronize() override {
+    bind();
+    HDR_CUDA_CHECK(cudaStreamSynchronize(stream_.s));
+  }
 
   // Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T, and a row-major matrix read
   // column-major is its transpose: so cuBLAS gets B first, A second, with m and n swapped.
   void gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, const float* b,
             float beta, float* c) override {
-    NvtxRange r("gemm");
+    const Op op(*this, "gemm");
     const int lda = trans_a ? m : k, ldb = trans_b ? k : n;
     HDR_CUBLAS_CHECK(cublasSgemm(cublas_.h, trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,
                                  n, m, k, &alpha, b, ldb, a, lda, &beta, c, n));
   }
   void conv_forward(const ConvGeometry& g, const float* x, const float* w, const float* bias, float* y) override {
-    NvtxRange r("conv_forward");
+    const Op op(*this, "conv_forward");
     convolutions_->forward(g, x, w, bias, y);
   }
   void conv_backward_data(const ConvGeometry& g, const float* w, const float* dy, float* dx) override {
-    NvtxRange r("conv_backward_data");
+    const Op op(*this, "conv_backward_data");
     convolutions_->backward_data(g, w, dy, dx);
   }
   void conv_backward_weights(const ConvGeometry& g, const float* x, const float* dy, float* dw,
                              float* dbias) override {
-    NvtxRange r("conv_backward_weights");
+    const Op op(*this, "conv_backward_weights");
     convolutions_->backward_weights(g, x, dy, dw, dbias);
   }
 
   void augment(const AugmentParams& p, const RandomKey& key, const uint8_t* images, int h, int w,
                const int32_t* indices, int n, float* out) override {
-    NvtxRange r("augment");
+    const Op op(*this, "augment");
     cuda::augment(p, key, images, h, w, indices, n, out);
   }
   void gather_labels(const uint8_t* labels, const int32_t* indices, int n, uint8_t* out) override {
-    NvtxRange r("gather_labels");
+    const Op op(*this, "gather_labels");
     cuda::gather_labels(labels, indices, n, out);
   }
   void bn_relu_forward_train(const BatchNormGeometry& g, const float* x, const float* gamma, const float* beta,
                              float* running_mean, float* running_var, float* save_mean, float* save_inv_std,
                              float* y) override {
-    NvtxRange r("bn_relu_forward_train");
+    const Op op(*this, "bn_relu_forward_train");
     cuda::bn_relu_forward_train(g, x, gamma, beta, running_mean, running_var, save_mean, save_inv_std, y);
   }
   void bn_relu_forward_infer(const BatchNormGeometry& g, const float* x, const float* gamma, const float* beta,
                              const float* running_mean, const float* running_var, float* y) override {
-    NvtxRange r("bn_relu_forward_infer");
+    const Op op(*this, "bn_relu_forward_infer");
     cuda::bn_relu_forward_infer(g, x, gamma, beta, running_mean, running_var, y);
   }
   void bn_relu_backward(const BatchNormGeometry& g, const float* x, const float* dy, const float* gamma,
                         const float* beta, const float* save_mean, const float* save_inv_std, float* dx,
                         float* dgamma, float* dbeta) override {
-    NvtxRange r("bn_relu_backward");
+    const Op op(*this, "bn_relu_backward");
     cuda::bn_relu_backward(g, x, dy, gamma, beta, save_mean, save_inv_std, dx, dgamma, dbeta);
   }
   void relu_forward(int64_t count, const float* x, float* y) override {
-    NvtxRange r("relu_forward");
+    const Op op(*this, "relu_forward");
     cuda::relu_forward(count, x, y);
   }
   void relu_backward(int64_t count, const float* y, const float* dy, float* dx) override {
-    NvtxRange r("relu_backward");
+    const Op op(*this, "relu_backward");
     cuda::relu_backward(count, y, dy, dx);
   }
   void bias_add(int rows, int cols, const float* bias, float* y) override {
-    NvtxRange r("bias_add");
+    const Op op(*this, "bias_add");
     cuda::bias_add(rows, cols, bias, y);
   }
   void bias_grad(int rows, int cols, const float* dy, float* db) override {
-    NvtxRange r("bias_grad");
+    const Op op(*this, "bias_grad");
     cuda::bias_grad(rows, cols, dy, db);
   }
   void dropout_forward(float rate, const RandomKey& key, int first_sample, int n, int c, int64_t spatial,
                        const float* x, float* y) override {
-    NvtxRange r("dropout_forward");
+    const Op op(*this, "dropout_forward");
     cuda::dropout_forward(rate, key, first_sample, n, int(c * spatial), x, y);
   }
   void dropout_backward(float rate, const RandomKey& key, int first_sample, int n, int c, int64_t spatial,
                         const float* dy, float* dx) override {
-    NvtxRange r("dropout_backward");
+    const Op op(*this, "dropout_backward");
     cuda::dropout_backward(rate, key, first_sample, n, int(c * spatial), dy, dx);
   }
   // Activations are plain NCHW here: flattening is a copy (none when in place).
   void flatten_forward(int n, int c, int64_t spatial, const float* x, float* y) override {
-    NvtxRange r("flatten_forward");
+    const Op op(*this, "flatten_forward");
     copy(y, x, size_t(n) * size_t(c) * size_t(spatial));
   }
   void flatten_backward(int n, int c, int64_t spatial, const float* dy, float* dx) override {
-    NvtxRange r("flatten_backward");
+    const Op op(*this, "flatten_backward");
     copy(dx, dy, size_t(n) * size_t(c) * size_t(spatial));
   }
   void maxpool_forward(const PoolGeometry& g, const float* x, float* y, int32_t* argmax) override {
-    NvtxRange r("maxpool_forward");
+    const Op op(*this, "maxpool_forward");
     cuda::maxpool_forward(g, x, y, argmax);
   }
   void maxpool_backward(const PoolGeometry& g, const float* dy, const int32_t* argmax, float* dx) override {
-    NvtxRange r("maxpool_backward");
+    const Op op(*this, "maxpool_backward");
     cuda::maxpool_backward(g, dy, argmax, dx);
   }
   void softmax_xent(int n, int classes, const float* logits, const uint8_t* labels, float smoothing, float* dlogits,
                     double* metrics) override {
-    NvtxRange r("softmax_xent");
+    const Op op(*this, "softmax_xent");
     cuda::softmax_xent(n, classes, logits, labels, smoothing, dlogits, metrics);
   }
   void softmax(int n, int classes, const float* logits, float* probs) override {
-    NvtxRange r("softmax");
+    const Op op(*this, "softmax");
     cuda::softmax(n, classes, logits, probs);
   }
   void evaluate_batch(int n, int classes, const float* logits, const uint8_t* labels, int64_t* confusion,
                       double* metrics) override {
-    NvtxRange r("evaluate_batch");
+    const Op op(*this, "evaluate_batch");
     cuda::evaluate_batch(n, classes, logits, labels, confusion, metrics);
   }
   void optimizer_update(const OptimizerParams& p, float lr, int64_t step, const ParamSegment* segments,
                         int num_segments, float* params, const float* grads, float* m, float* v) override {
-    NvtxRange r("optimizer_update");
+    const Op op(*this, "optimizer_update");
     cuda::optimizer_update(p, lr, step, segments, num_segments, params, grads, m, v);
   }
   void weight_average(int64_t count, float decay, const float* params, float* average) override {
-    NvtxRange r("weight_average");
+    const Op op(*this, "weight_average");
     cuda::weight_average(count, decay, params, average);
   }
 
  private:
+  // Makes this backend's device and stream the calling thread's (both are per thread: CUDA's
+  // current device, and the stream of the hdr::cuda ops, kernels/stream.cu).
+  void bind() const {
+    int current = -1;
+    HDR_CUDA_CHECK(cudaGetDevice(&current));
+    if (current != device_) HDR_CUDA_CHECK(cudaSetDevice(device_));
+    cuda::set_stream(stream_.s);
+  }
+  // The start of every op: bind(), and an NVTX range named after the op.
+  class Op {
+   public:
+    Op(const CudaBackend& backend, const char* name) : range_(name) { backend.bind(); }
+
+   private:
+    NvtxRange range_;
+  };
+
   void copy(float* dst, const float* src, size_t count) {
     if (dst != src)
       HDR_CUDA_CHECK(cudaMemcpyAsync(dst, src, count * sizeof(float), cudaMemcpyDeviceToDevice, stream_.s));

@@ -1,5 +1,7 @@
 // Checked cuDNN and cuBLAS calls, the library twins of HDR_CUDA_CHECK (kernels/cuda_check.h):
-// a failing status throws std::runtime_error naming the status, the call, the file and the line.
+// a failing status throws std::runtime_error naming the status, the call, the file and the line,
+// and with HDR_CUDA_SYNC=1 so does a fault of the work the call queued (a device synchronisation
+// follows each call).
 // Set-up code that must turn "no usable GPU" into an InputError checks the status itself.
 #pragma once
 
@@ -8,6 +10,8 @@
 
 #include <stdexcept>
 #include <string>
+
+#include "kernels/cuda_check.h"
 
 namespace hdr::cuda {
 
@@ -29,6 +33,7 @@ namespace hdr::cuda {
     const cudnnStatus_t hdr_cudnn_status_ = (call);                                                        \
     if (hdr_cudnn_status_ != CUDNN_STATUS_SUCCESS)                                                         \
       ::hdr::cuda::throw_cudnn_error(hdr_cudnn_status_, #call, __FILE__, __LINE__);                        \
+    ::hdr::cuda::debug_sync(#call, __FILE__, __LINE__);                                                    \
   } while (0)
 
 #define HDR_CUBLAS_CHECK(call)                                                                             \
@@ -36,4 +41,5 @@ namespace hdr::cuda {
     const cublasStatus_t hdr_cublas_status_ = (call);                                                      \
     if (hdr_cublas_status_ != CUBLAS_STATUS_SUCCESS)                                                       \
       ::hdr::cuda::throw_cublas_error(hdr_cublas_status_, #call, __FILE__, __LINE__);                      \
+    ::hdr::cuda::debug_sync(#call, __FILE__, __LINE__);                                                    \
   } while (0)

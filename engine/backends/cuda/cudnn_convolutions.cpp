@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <stdexcept>
 #include <vector>
 
@@ -18,10 +19,21 @@ std::string describe(const ConvGeometry& g) {
                      g.pad_h, g.pad_w, g.stride);
 }
 
+// Says once per process that a convolution runs a non-deterministic algorithm: from then on two
+// runs with the same seed need not give bit-identical weights, which hdr otherwise promises.
+void announce_nondeterministic(const char* what, int algo, const ConvGeometry& g) {
+  static std::atomic<bool> announced{false};
+  if (announced.exchange(true)) return;
+  fmt::print(stderr,
+             "warning: cuDNN has no deterministic {} algorithm within {} MiB of workspace for {}: using algorithm {}, "
+             "so runs with the same seed may differ in the last bits\n",
+             what, CudnnConvolutions::kWorkspaceLimit >> 20, describe(g), algo);
+}
+
 // cuDNN's ranking (fastest first by its heuristics), filtered: success, no tensor-op math
 // (TF32), workspace within the limit as cuDNN reports it for the exact descriptors; the first
-// deterministic candidate wins, else the first candidate. workspace(algo) returns false when
-// cuDNN cannot size the algorithm.
+// deterministic candidate wins, else the first candidate (announced). workspace(algo) returns
+// false when cuDNN cannot size the algorithm.
 template <class Perf, class Algo, class WorkspaceFn>
 Algo choose(const std::vector<Perf>& ranked, int returned, WorkspaceFn workspace, size_t& bytes, const char* what,
             const ConvGeometry& g) {
@@ -46,6 +58,7 @@ Algo choose(const std::vector<Perf>& ranked, int returned, WorkspaceFn workspace
     throw std::runtime_error(fmt::format("cuDNN offers no {} algorithm within {} MiB of workspace for {}", what,
                                          CudnnConvolutions::kWorkspaceLimit >> 20, describe(g)));
   bytes = fallback_bytes;
+  announce_nondeterministic(what, int(ranked[size_t(fallback)].algo), g);
   return ranked[size_t(fallback)].algo;
 }
 
