@@ -1,5 +1,7 @@
-// Twelve independent FMA chains per thread hide the FMA latency (4 cycles x 2 ports + slack),
-// on 64-byte vectors: the register-resident loop the CPU's FP32 peak is defined by.
+// Independent FMA chains per thread hide the FMA latency (4-5 cycles x 2 ports + slack) on the
+// widest vectors the CPU has, every chain in a register: the loop the CPU's FP32 peak is defined
+// by. The vector width is chosen when the program runs, not when it is built: 64-byte vectors on
+// an AVX2 machine would need two registers each and spill, reading as a third of the real peak.
 #include "engine/machine_peak.h"
 
 #include <omp.h>
@@ -10,13 +12,52 @@ namespace hdr {
 
 namespace {
 typedef float Vec16 __attribute__((vector_size(64)));
-constexpr int kChains = 12;
+typedef float Vec8 __attribute__((vector_size(32)));
+typedef float Vec4 __attribute__((vector_size(16)));
 constexpr int kIterations = 1 << 16;
 volatile float g_sink;  // the chains' results go somewhere, so they are computed
+
+// kChains chains of kIterations FMAs on Vec; returns a value that depends on all of them.
+// Inlined into each ISA's function below, which compiles it for its vectors.
+template <class Vec, int kChains>
+[[gnu::always_inline]] inline float fma_chains(float thread_seed) {
+  constexpr int kLanes = int(sizeof(Vec) / sizeof(float));
+  Vec acc[kChains];
+  Vec a, b;
+  for (int l = 0; l < kLanes; ++l) {
+    a[l] = 0.999999f;
+    b[l] = 1e-7f * thread_seed;
+  }
+  for (int c = 0; c < kChains; ++c) acc[c] = a * float(c);
+  for (int i = 0; i < kIterations; ++i) {
+#pragma GCC unroll 16  // all chains in registers, not on the stack
+    for (int c = 0; c < kChains; ++c) acc[c] = acc[c] * a + b;
+  }
+  float sum = 0;
+  for (int c = 0; c < kChains; ++c) sum += acc[c][0];
+  return sum;
+}
+
+// 32 vector registers with AVX-512, 16 with AVX2 and SSE: 12 chains fit either, with a and b.
+[[gnu::target("avx512f,fma")]] float chains_avx512(float seed) { return fma_chains<Vec16, 12>(seed); }
+[[gnu::target("avx2,fma")]] float chains_avx2(float seed) { return fma_chains<Vec8, 12>(seed); }
+float chains_sse(float seed) { return fma_chains<Vec4, 12>(seed); }
+
+struct Kernel {
+  float (*run)(float);
+  int lanes;
+};
+Kernel widest_kernel() {
+  if (__builtin_cpu_supports("avx512f")) return {chains_avx512, 16};
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return {chains_avx2, 8};
+  return {chains_sse, 4};
+}
 }  // namespace
 
 double measure_fp32_peak_gflops(double seconds) {
   using Clock = std::chrono::steady_clock;
+  const Kernel kernel = widest_kernel();
+  const double flops_per_run = 2.0 * kernel.lanes * 12 * double(kIterations);
   double flops = 0;
   const auto start = Clock::now();
   double elapsed = 0;
@@ -24,19 +65,8 @@ double measure_fp32_peak_gflops(double seconds) {
   do {
 #pragma omp parallel reduction(+ : flops, sink)
     {
-      Vec16 acc[kChains];
-      Vec16 a, b;
-      for (int l = 0; l < 16; ++l) {
-        a[l] = 0.999999f;
-        b[l] = 1e-7f * float(omp_get_thread_num() + 1);
-      }
-      for (int c = 0; c < kChains; ++c) acc[c] = a * float(c);
-      for (int i = 0; i < kIterations; ++i) {
-#pragma GCC unroll 12  // all chains in registers, not on the stack
-        for (int c = 0; c < kChains; ++c) acc[c] = acc[c] * a + b;
-      }
-      for (int c = 0; c < kChains; ++c) sink += acc[c][0];
-      flops += 2.0 * 16 * kChains * double(kIterations);
+      sink += kernel.run(float(omp_get_thread_num() + 1));
+      flops += flops_per_run;
     }
     elapsed = std::chrono::duration<double>(Clock::now() - start).count();
   } while (elapsed < seconds);

@@ -5,7 +5,8 @@
 namespace hdr {
 
 // GFLOP/s of independent fused multiply-adds on every thread of the OpenMP pool, with the
-// widest vectors the compiler may use here (-march=native); counts 2 FLOP per FMA lane.
+// widest vectors this CPU has (AVX-512, AVX2 or SSE, chosen at run time); counts 2 FLOP per FMA
+// lane.
 double measure_fp32_peak_gflops(double seconds = 0.3);
 
 }  // namespace hdr

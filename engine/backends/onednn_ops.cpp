@@ -6,10 +6,10 @@
 // pick its AVX-512 kernels, which work on channel-blocked tensors (nChw16c). The CPU backend
 // keeps activations with a multiple of 16 channels in nChw16c already (kernels/cpu/nchw16c.h),
 // the rest (the input image, dense rows) in plain NCHW; each cached entry reorders only where
-// the library's choice differs from that (weights, the 1-channel input). Seed 000's
+// the library's choice differs from that (weights, the 1-channel input; choose_layouts). Seed 000's
 // convolutions at n = 64 on 2 AVX-512 cores, ms summed over the layers (fwd x3 / bwd-data x2 /
 // bwd-weights x3), with reorders to and from plain NCHW: 1.17 / 0.88 / 1.19; on plain NCHW
-// without reorders: 1.95 / 1.94 / 2.31; the one exception is handled by mostly_padding().
+// without reorders: 1.95 / 1.94 / 2.31; the exceptions are handled by choose_layouts().
 // Primitives run through the C API with argument arrays bound once, so a call sets a few data
 // handles and executes: no primitive creation and no allocation of ours after the first call
 // (libdnnl itself still mallocs a few bytes of bookkeeping per execution).
@@ -26,6 +26,8 @@
 #include <oneapi/dnnl/dnnl.hpp>
 #include <optional>
 #include <stdexcept>
+#include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -40,18 +42,52 @@ enum class ConvOp { kForward, kBackwardData, kBackwardWeights };
 
 // Whether a layout the library chose is mostly padding: blocking by 16 stores the first layer's
 // single input channel as 16, and its backward-data then does 16 times the work (0.97 ms
-// blocked vs 0.22 ms plain at n = 64). Such entries run plain. Milder padding still pays:
+// blocked vs 0.22 ms plain at n = 64). Such operands stay plain. Milder padding still pays:
 // c = 5, k = 7 runs 2-3x faster blocked (16/5 and 16/7 padded) than plain.
-bool mostly_padding(std::initializer_list<memory::desc> descs) {
-  for (const memory::desc& d : descs) {
-    int64_t stored = 1, used = 1;
-    for (int i = 0; i < d.data.ndims; ++i) {
-      stored *= d.data.padded_dims[i];
-      used *= d.data.dims[i];
-    }
-    if (stored > 4 * used) return true;
+bool mostly_padding(const memory::desc& d) {
+  int64_t stored = 1, used = 1;
+  for (int i = 0; i < d.data.ndims; ++i) {
+    stored *= d.data.padded_dims[i];
+    used *= d.data.dims[i];
   }
-  return false;
+  return stored > 4 * used;
+}
+
+// oneDNN's reference implementations ("ref:any") are plain loops for when no optimised kernel
+// takes the layouts asked for: on AVX2 the first layer's backward-weights with a plain 1-channel
+// input and a 16-channel-blocked gradient ran 390 ms per call at n = 64, 90% of a cnn_best step.
+template <class Pd>
+bool is_reference(const Pd& pd) {
+  return std::string(pd.impl_info_str()).rfind("ref", 0) == 0;
+}
+
+// Which operands of a convolution the library lays out (format_tag::any); the others keep the
+// engine's layout (activation_desc, oihw).
+struct Layouts {
+  bool src = true, weights = true, dst = true;
+};
+
+// The primitive descriptor for the first of: every operand in the library's layout; the same
+// with the operands it would mostly pad in the engine's layout instead; every operand in the
+// engine's layout. The first that is neither mostly padding nor reference code wins; failing
+// that, the first that is not reference code; failing that, the first. build(Layouts) makes a
+// descriptor, operands(pd) gives its (source, weights, destination) descriptors as chosen.
+template <class Build, class Operands>
+auto choose_layouts(Build build, Operands operands) {
+  const auto all = build(Layouts{});
+  const auto [src, weights, dst] = operands(all);
+  const bool padded_src = mostly_padding(src), padded_weights = mostly_padding(weights),
+             padded_dst = mostly_padding(dst);
+  if (!padded_src && !padded_weights && !padded_dst && !is_reference(all)) return all;
+  const auto unpadded = build(Layouts{!padded_src, !padded_weights, !padded_dst});
+  const auto engine = build(Layouts{false, false, false});
+  for (const auto* pd : {&unpadded, &engine}) {
+    const auto [s, w, d] = operands(*pd);
+    if (!mostly_padding(s) && !mostly_padding(w) && !mostly_padding(d) && !is_reference(*pd)) return *pd;
+  }
+  for (const auto* pd : {&all, &unpadded, &engine})
+    if (!is_reference(*pd)) return *pd;
+  return all;
 }
 
 void check(dnnl_status_t status, const char* what) {
@@ -107,6 +143,7 @@ struct Operand {
 struct ConvEntry {
   std::vector<Operand> inputs, outputs;  // in the order the op's pointers arrive
   std::optional<BoundPrimitive> conv;
+  std::string implementation;  // oneDNN's name for the kernel it chose
 
   void run(dnnl::stream& stream, std::initializer_list<const float*> in, std::initializer_list<float*> out) {
     auto operand = inputs.begin();
@@ -140,17 +177,17 @@ memory::desc activation_desc(int n, int c, int h, int w) {
 // primitive.
 struct ConvDescs {
   memory::desc src, weights, bias, dst;        // the engine's: activation_desc, oihw, x
-  memory::desc src_any, weights_any, dst_any;  // the same, or format_tag::any
+  memory::desc src_any, weights_any, dst_any;  // the same, or format_tag::any (Layouts)
   memory::dims strides, padding;
 
-  ConvDescs(const ConvGeometry& g, bool library_layout)
+  ConvDescs(const ConvGeometry& g, Layouts library)
       : src(activation_desc(g.n, g.c, g.h, g.w)),
         weights({g.k, g.c, g.kh, g.kw}, kF32, Tag::oihw),
         bias({g.k}, kF32, Tag::x),
         dst(activation_desc(g.n, g.k, g.out_h(), g.out_w())),
-        src_any(library_layout ? memory::desc(src.dims(), kF32, Tag::any) : src),
-        weights_any(library_layout ? memory::desc(weights.dims(), kF32, Tag::any) : weights),
-        dst_any(library_layout ? memory::desc(dst.dims(), kF32, Tag::any) : dst),
+        src_any(library.src ? memory::desc(src.dims(), kF32, Tag::any) : src),
+        weights_any(library.weights ? memory::desc(weights.dims(), kF32, Tag::any) : weights),
+        dst_any(library.dst ? memory::desc(dst.dims(), kF32, Tag::any) : dst),
         strides{g.stride, g.stride},
         padding{g.pad_h, g.pad_w} {}
 
@@ -163,11 +200,14 @@ struct ConvDescs {
   }
 };
 
-ConvEntry make_forward(const dnnl::engine& engine, const ConvGeometry& g, bool with_bias, bool library_layout) {
-  const ConvDescs d(g, library_layout);
-  const dnnl::convolution_forward::primitive_desc pd(d.forward(with_bias), user_scratchpad(), engine);
-  if (library_layout && mostly_padding({pd.src_desc(), pd.weights_desc(), pd.dst_desc()}))
-    return make_forward(engine, g, with_bias, false);
+ConvEntry make_forward(const dnnl::engine& engine, const ConvGeometry& g, bool with_bias) {
+  const auto pd = choose_layouts(
+      [&](Layouts l) {
+        return dnnl::convolution_forward::primitive_desc(ConvDescs(g, l).forward(with_bias), user_scratchpad(),
+                                                         engine);
+      },
+      [](const auto& p) { return std::tuple(p.src_desc(), p.weights_desc(), p.dst_desc()); });
+  const ConvDescs d(g, Layouts{});
   ConvEntry e;
   e.inputs.emplace_back(engine, d.src, pd.src_desc(), true);
   e.inputs.emplace_back(engine, d.weights, pd.weights_desc(), true);
@@ -177,22 +217,27 @@ ConvEntry make_forward(const dnnl::engine& engine, const ConvGeometry& g, bool w
                                     {DNNL_ARG_WEIGHTS, e.inputs[1].inner.get()},
                                     {DNNL_ARG_DST, e.outputs[0].inner.get()}};
   if (with_bias) args.push_back({DNNL_ARG_BIAS, e.inputs[2].inner.get()});
+  e.implementation = pd.impl_info_str();
   e.conv.emplace(dnnl::convolution_forward(pd), pd, engine, std::move(args));
   return e;
 }
 
-ConvEntry make_backward_data(const dnnl::engine& engine, const ConvGeometry& g, bool library_layout) {
-  const ConvDescs d(g, library_layout);
-  const dnnl::convolution_forward::primitive_desc hint(d.forward(false), engine);
-  const dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, d.src_any, d.weights_any,
-                                                   d.dst_any, d.strides, d.padding, d.padding);
-  const dnnl::convolution_backward_data::primitive_desc pd(desc, user_scratchpad(), engine, hint);
-  if (library_layout && mostly_padding({pd.diff_src_desc(), pd.weights_desc(), pd.diff_dst_desc()}))
-    return make_backward_data(engine, g, false);
+ConvEntry make_backward_data(const dnnl::engine& engine, const ConvGeometry& g) {
+  const auto pd = choose_layouts(
+      [&](Layouts l) {
+        const ConvDescs d(g, l);
+        const dnnl::convolution_forward::primitive_desc hint(d.forward(false), engine);
+        const dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, d.src_any,
+                                                         d.weights_any, d.dst_any, d.strides, d.padding, d.padding);
+        return dnnl::convolution_backward_data::primitive_desc(desc, user_scratchpad(), engine, hint);
+      },
+      [](const auto& p) { return std::tuple(p.diff_src_desc(), p.weights_desc(), p.diff_dst_desc()); });
+  const ConvDescs d(g, Layouts{});
   ConvEntry e;
   e.inputs.emplace_back(engine, d.weights, pd.weights_desc(), true);
   e.inputs.emplace_back(engine, d.dst, pd.diff_dst_desc(), true);
   e.outputs.emplace_back(engine, d.src, pd.diff_src_desc(), false);
+  e.implementation = pd.impl_info_str();
   e.conv.emplace(dnnl::convolution_backward_data(pd), pd, engine,
                  std::vector<dnnl_exec_arg_t>{{DNNL_ARG_WEIGHTS, e.inputs[0].inner.get()},
                                               {DNNL_ARG_DIFF_DST, e.inputs[1].inner.get()},
@@ -200,18 +245,22 @@ ConvEntry make_backward_data(const dnnl::engine& engine, const ConvGeometry& g, 
   return e;
 }
 
-ConvEntry make_backward_weights(const dnnl::engine& engine, const ConvGeometry& g, bool with_bias,
-                                bool library_layout) {
-  const ConvDescs d(g, library_layout);
-  const dnnl::convolution_forward::primitive_desc hint(d.forward(with_bias), engine);
-  const auto algo = dnnl::algorithm::convolution_direct;
-  const auto desc = with_bias ? dnnl::convolution_backward_weights::desc(algo, d.src_any, d.weights_any, d.bias,
-                                                                         d.dst_any, d.strides, d.padding, d.padding)
-                              : dnnl::convolution_backward_weights::desc(algo, d.src_any, d.weights_any, d.dst_any,
-                                                                         d.strides, d.padding, d.padding);
-  const dnnl::convolution_backward_weights::primitive_desc pd(desc, user_scratchpad(), engine, hint);
-  if (library_layout && mostly_padding({pd.src_desc(), pd.diff_weights_desc(), pd.diff_dst_desc()}))
-    return make_backward_weights(engine, g, with_bias, false);
+ConvEntry make_backward_weights(const dnnl::engine& engine, const ConvGeometry& g, bool with_bias) {
+  const auto pd = choose_layouts(
+      [&](Layouts l) {
+        const ConvDescs d(g, l);
+        const dnnl::convolution_forward::primitive_desc hint(d.forward(with_bias), engine);
+        const auto algo = dnnl::algorithm::convolution_direct;
+        const auto desc = with_bias ? dnnl::convolution_backward_weights::desc(algo, d.src_any, d.weights_any, d.bias,
+                                                                               d.dst_any, d.strides, d.padding,
+                                                                               d.padding)
+                                    : dnnl::convolution_backward_weights::desc(algo, d.src_any, d.weights_any,
+                                                                               d.dst_any, d.strides, d.padding,
+                                                                               d.padding);
+        return dnnl::convolution_backward_weights::primitive_desc(desc, user_scratchpad(), engine, hint);
+      },
+      [](const auto& p) { return std::tuple(p.src_desc(), p.diff_weights_desc(), p.diff_dst_desc()); });
+  const ConvDescs d(g, Layouts{});
   ConvEntry e;
   e.inputs.emplace_back(engine, d.src, pd.src_desc(), true);
   e.inputs.emplace_back(engine, d.dst, pd.diff_dst_desc(), true);
@@ -221,6 +270,7 @@ ConvEntry make_backward_weights(const dnnl::engine& engine, const ConvGeometry& 
                                     {DNNL_ARG_DIFF_DST, e.inputs[1].inner.get()},
                                     {DNNL_ARG_DIFF_WEIGHTS, e.outputs[0].inner.get()}};
   if (with_bias) args.push_back({DNNL_ARG_DIFF_BIAS, e.outputs[1].inner.get()});
+  e.implementation = pd.impl_info_str();
   e.conv.emplace(dnnl::convolution_backward_weights(pd), pd, engine, std::move(args));
   return e;
 }
@@ -242,11 +292,11 @@ struct OneDnnOps::State {
                       g.w, g.k, g.kh, g.kw, g.pad_h, g.pad_w, g.stride));
     switch (op) {
       case ConvOp::kForward:
-        return convs.emplace(key, make_forward(engine, g, with_bias, true)).first->second;
+        return convs.emplace(key, make_forward(engine, g, with_bias)).first->second;
       case ConvOp::kBackwardData:
-        return convs.emplace(key, make_backward_data(engine, g, true)).first->second;
+        return convs.emplace(key, make_backward_data(engine, g)).first->second;
       case ConvOp::kBackwardWeights:
-        return convs.emplace(key, make_backward_weights(engine, g, with_bias, true)).first->second;
+        return convs.emplace(key, make_backward_weights(engine, g, with_bias)).first->second;
     }
     throw std::logic_error("unknown convolution op");
   }
@@ -288,5 +338,16 @@ void OneDnnOps::conv_backward_weights(const ConvGeometry& g, const float* x, con
 }
 
 size_t OneDnnOps::cached_primitives() const { return state_->convs.size(); }
+
+std::vector<std::string> OneDnnOps::implementations() const {
+  std::vector<std::string> lines;
+  for (const auto& [k, e] : state_->convs) {
+    const char* op = k.op == ConvOp::kForward ? "forward" : k.op == ConvOp::kBackwardData ? "backward-data"
+                                                                                           : "backward-weights";
+    lines.push_back(fmt::format("{}{} n{} c{} {}x{} k{} {}x{} pad {},{} stride {}: {}", op, k.bias ? "+bias" : "", k.n,
+                                k.c, k.h, k.w, k.k, k.kh, k.kw, k.pad_h, k.pad_w, k.stride, e.implementation));
+  }
+  return lines;
+}
 
 }  // namespace hdr

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "kernels/types.h"
 
@@ -32,6 +33,9 @@ class OneDnnOps {
 
   // Convolution primitives created so far: one per (op, geometry, with/without bias).
   size_t cached_primitives() const;
+  // Their oneDNN implementations, one line each: "backward-weights n64 c1 28x28 k32 3x3 pad 0,0
+  // stride 1: gemm:jit" (what ONEDNN_VERBOSE would print, without running it).
+  std::vector<std::string> implementations() const;
 
  private:
   struct State;

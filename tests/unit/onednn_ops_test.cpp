@@ -244,6 +244,30 @@ INSTANTIATE_TEST_SUITE_P(OneDnnSeed000Shapes, OneDnnConv,
                                          geometry(2, 32, 13, 13, 64, 3, 3, 0, 0, 1),
                                          geometry(2, 64, 5, 5, 128, 3, 3, 0, 0, 1)));
 
+// Every convolution of seed 000's CNN and of cnn_best, at the batch they train with, runs an
+// optimised oneDNN kernel, never its reference loops ("ref:any"): on AVX2 the first layer's
+// backward-weights once fell to them and took 90% of cnn_best's step (choose_layouts).
+TEST(OneDnnConvChoice, NoTrainingConvolutionRunsReferenceCode) {
+  const std::vector<ConvGeometry> shapes{
+      geometry(64, 1, 28, 28, 32, 3, 3, 0, 0, 1),  geometry(64, 32, 13, 13, 64, 3, 3, 0, 0, 1),
+      geometry(64, 64, 5, 5, 128, 3, 3, 0, 0, 1),  geometry(64, 32, 26, 26, 32, 3, 3, 0, 0, 1),
+      geometry(64, 32, 24, 24, 32, 5, 5, 2, 2, 2), geometry(64, 32, 12, 12, 64, 3, 3, 0, 0, 1),
+      geometry(64, 64, 10, 10, 64, 3, 3, 0, 0, 1), geometry(64, 64, 8, 8, 64, 5, 5, 2, 2, 2),
+      geometry(64, 64, 4, 4, 128, 4, 4, 0, 0, 1)};
+  OneDnnOps ops;
+  for (const ConvGeometry& g : shapes) {
+    const auto x = x_in(g, random_vector(x_size(g), 1)), dy = y_in(g, random_vector(y_size(g), 2));
+    const auto w = random_vector(w_size(g), 3);
+    std::vector<float> y(y_size(g)), dx(x_size(g)), dw(w_size(g)), db(size_t(g.k));
+    ops.conv_forward(g, x.data(), w.data(), nullptr, y.data());
+    ops.conv_backward_data(g, w.data(), dy.data(), dx.data());
+    ops.conv_backward_weights(g, x.data(), dy.data(), dw.data(), db.data());
+  }
+  const std::vector<std::string> lines = ops.implementations();
+  EXPECT_EQ(lines.size(), 3 * shapes.size());
+  for (const std::string& line : lines) EXPECT_EQ(line.find(": ref"), std::string::npos) << line;
+}
+
 TEST(OneDnnConvCache, SameGeometryReusesPrimitiveWithNewPointersAndData) {
   const ConvGeometry g = geometry(3, 5, 13, 13, 7, 3, 3, 1, 1, 1);
   const auto x = random_vector(x_size(g), 20), w = random_vector(w_size(g), 21), bias = random_vector(g.k, 22);
