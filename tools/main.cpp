@@ -4,12 +4,19 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <string>
 
+#include "engine/cpu_check.h"
 #include "engine/errors.h"
 #include "engine/version.h"
 #include "tools/cli/commands.h"
 
 int main(int argc, char** argv) {
+  // Before any kernel can run: a binary built for a newer CPU stops here, not with SIGILL.
+  if (const std::string mismatch = hdr::cpu_kernel_mismatch(); !mismatch.empty()) {
+    fmt::print(stderr, "hdr: error: {}\n", mismatch);
+    return 1;
+  }
   CLI::App app{"hdr: train, evaluate, profile and serve handwritten digit recognisers on NVIDIA GPUs or the CPU"};
   app.name("hdr");
   app.require_subcommand(0, 1);
