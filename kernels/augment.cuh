@@ -38,7 +38,8 @@ struct AffineTransform {
 // The transform for explicit parameters (theta in radians, shifts in pixels), per the
 // convention above.
 HDR_HD inline AffineTransform make_affine(float theta, float tx, float ty, float zx, float zy, int h, int w) {
-  const float c = cosf(theta), s = sinf(theta);
+  float s, c;
+  sincosf(theta, &s, &c);  // one range reduction for both (a GNU extension on the host, glibc's sinf/cosf math)
   const float cx = 0.5f * float(w - 1), cy = 0.5f * float(h - 1);
   AffineTransform t;
   t.xx = c * zx;

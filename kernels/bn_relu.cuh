@@ -24,7 +24,7 @@
 namespace hdr {
 
 // max(x, 0), as relu() of kernels/relu.cuh; that header is not included because its kernels
-// would then be compiled into bn_relu.cu and every test that includes this file, a second
+// would then be compiled into conv_block.cu and every test that includes this file, a second
 // definition of each next to relu.cu's.
 HDR_HD inline float bn_clip(float x) { return x > 0.0f ? x : 0.0f; }
 
@@ -163,30 +163,58 @@ __global__ void bn_relu_stats_kernel(BatchNormGeometry g, const float* x, float*
                     save_inv_std[c]);
 }
 
+// Where a kernel takes channel c's batch-norm parameters from: the batch statistics of a training
+// forward (BatchStats) or the running ones (RunningStats, inference; inv_std is recomputed per
+// value, a double 1/sqrt: no per-channel scratch buffer exists, and the kernels stay
+// memory-bound on sm_80/sm_90).
+struct BatchStats {
+  const float *gamma, *beta, *mean, *inv_std;
+  __device__ void channel(int c, float& m, float& scale, float& b) const {
+    m = mean[c], scale = bn_scale(gamma[c], inv_std[c]), b = beta[c];
+  }
+};
+struct RunningStats {
+  const float *gamma, *beta, *mean, *var;
+  float eps;
+  __device__ void channel(int c, float& m, float& scale, float& b) const {
+    m = mean[c], scale = bn_scale(gamma[c], bn_inv_std(var[c], eps)), b = beta[c];
+  }
+};
+
+// Where a backward kernel takes dy of value k from: the tensor itself (PlainDy), or gathered
+// through a max pooling (kernels/bn_relu_maxpool.cuh), so the fused conv block needs no
+// unpooled gradient buffer.
+struct PlainDy {
+  const float* dy;
+  __device__ float operator()(int64_t k) const { return dy[k]; }
+};
+
+// y = bn_relu_value(x) element-wise, a grid-stride loop.
+template <class Stats>
+__device__ void bn_apply_values(const BatchNormGeometry& g, const float* x, const Stats& stats, float* y) {
+  const int64_t count = bn_relu_count(g), stride = int64_t(gridDim.x) * blockDim.x;
+  for (int64_t k = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; k < count; k += stride) {
+    float mean, scale, beta;
+    stats.channel(int(k / g.spatial % g.c), mean, scale, beta);
+    y[k] = bn_relu_value(x[k], mean, scale, beta, g.activation);
+  }
+}
+
 __global__ void bn_relu_apply_kernel(BatchNormGeometry g, const float* x, const float* gamma, const float* beta,
                                      const float* save_mean, const float* save_inv_std, float* y) {
-  const int64_t count = bn_relu_count(g), stride = int64_t(gridDim.x) * blockDim.x;
-  for (int64_t k = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; k < count; k += stride) {
-    const int c = int(k / g.spatial % g.c);
-    y[k] = bn_relu_value(x[k], save_mean[c], bn_scale(gamma[c], save_inv_std[c]), beta[c], g.activation);
-  }
+  bn_apply_values(g, x, BatchStats{gamma, beta, save_mean, save_inv_std}, y);
 }
 
-// inv_std is recomputed per value (a double 1/sqrt): no per-channel scratch buffer exists, and
-// the kernel stays memory-bound on sm_80/sm_90.
 __global__ void bn_relu_infer_kernel(BatchNormGeometry g, const float* x, const float* gamma, const float* beta,
                                      const float* running_mean, const float* running_var, float* y) {
-  const int64_t count = bn_relu_count(g), stride = int64_t(gridDim.x) * blockDim.x;
-  for (int64_t k = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; k < count; k += stride) {
-    const int c = int(k / g.spatial % g.c);
-    const float scale = bn_scale(gamma[c], bn_inv_std(running_var[c], g.eps));
-    y[k] = bn_relu_value(x[k], running_mean[c], scale, beta[c], g.activation);
-  }
+  bn_apply_values(g, x, RunningStats{gamma, beta, running_mean, running_var, g.eps}, y);
 }
 
-__global__ void bn_relu_grad_sums_kernel(BatchNormGeometry g, const float* x, const float* dy, const float* gamma,
-                                         const float* beta, const float* save_mean, const float* save_inv_std,
-                                         float* dgamma, float* dbeta) {
+// One block per channel: dbeta = sum of dy_eff, dgamma = sum of dy_eff * xhat.
+template <class Dy>
+__device__ void bn_grad_sums_block(const BatchNormGeometry& g, const float* x, const Dy& dy, const float* gamma,
+                                  const float* beta, const float* save_mean, const float* save_inv_std, float* dgamma,
+                                  float* dbeta) {
   HDR_SHARED(double, warp_dy, kBnReluMaxWarps);
   HDR_SHARED(double, warp_dy_xhat, kBnReluMaxWarps);
   const int c = int(blockIdx.x);
@@ -196,7 +224,7 @@ __global__ void bn_relu_grad_sums_kernel(BatchNormGeometry g, const float* x, co
   double sum_dy = 0.0, sum_dy_xhat = 0.0;
   for (int64_t j = threadIdx.x; j < m; j += blockDim.x) {
     const int64_t k = bn_channel_index(g, c, j);
-    const float dy_eff = bn_effective_dy(x[k], dy[k], mean, scale, beta_c, g.activation);
+    const float dy_eff = bn_effective_dy(x[k], dy(k), mean, scale, beta_c, g.activation);
     sum_dy += dy_eff;
     sum_dy_xhat += double(dy_eff) * bn_xhat(x[k], mean, inv_std, g.activation);
   }
@@ -207,19 +235,32 @@ __global__ void bn_relu_grad_sums_kernel(BatchNormGeometry g, const float* x, co
   }
 }
 
-// dgamma and dbeta: as written by bn_relu_grad_sums_kernel.
-__global__ void bn_relu_input_grad_kernel(BatchNormGeometry g, const float* x, const float* dy, const float* gamma,
-                                          const float* beta, const float* save_mean, const float* save_inv_std,
-                                          const float* dgamma, const float* dbeta, float* dx) {
+__global__ void bn_relu_grad_sums_kernel(BatchNormGeometry g, const float* x, const float* dy, const float* gamma,
+                                         const float* beta, const float* save_mean, const float* save_inv_std,
+                                         float* dgamma, float* dbeta) {
+  bn_grad_sums_block(g, x, PlainDy{dy}, gamma, beta, save_mean, save_inv_std, dgamma, dbeta);
+}
+
+// dx element-wise, a grid-stride loop; dgamma and dbeta as bn_grad_sums_block wrote them.
+template <class Dy>
+__device__ void bn_input_grad_values(const BatchNormGeometry& g, const float* x, const Dy& dy, const float* gamma,
+                                   const float* beta, const float* save_mean, const float* save_inv_std,
+                                   const float* dgamma, const float* dbeta, float* dx) {
   const int64_t count = bn_relu_count(g), stride = int64_t(gridDim.x) * blockDim.x;
   const float inv_m = 1.0f / float(int64_t(g.n) * g.spatial);
   for (int64_t k = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; k < count; k += stride) {
     const int c = int(k / g.spatial % g.c);
     const float mean = save_mean[c], inv_std = save_inv_std[c], scale = bn_scale(gamma[c], inv_std);
-    const float dy_eff = bn_effective_dy(x[k], dy[k], mean, scale, beta[c], g.activation);
+    const float dy_eff = bn_effective_dy(x[k], dy(k), mean, scale, beta[c], g.activation);
     dx[k] = bn_relu_input_grad(x[k], dy_eff, bn_xhat(x[k], mean, inv_std, g.activation), scale, dbeta[c] * inv_m,
                                dgamma[c] * inv_m, g.activation);
   }
+}
+
+__global__ void bn_relu_input_grad_kernel(BatchNormGeometry g, const float* x, const float* dy, const float* gamma,
+                                          const float* beta, const float* save_mean, const float* save_inv_std,
+                                          const float* dgamma, const float* dbeta, float* dx) {
+  bn_input_grad_values(g, x, PlainDy{dy}, gamma, beta, save_mean, save_inv_std, dgamma, dbeta, dx);
 }
 
 #endif  // __CUDACC__ || HDR_SIMT_HOST

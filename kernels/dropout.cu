@@ -1,5 +1,6 @@
 // CUDA launchers of kernels/dropout.cuh: forward and backward are the same masked scaling (of x,
-// or of dy), one thread per group of four elements (geometry in the .cuh).
+// or of dy), one thread per group of four elements (geometry in the .cuh), moved as one float4
+// where the layout allows.
 #include "kernels/cuda_check.h"
 #include "kernels/dropout.cuh"
 #include "kernels/ops.h"
@@ -13,7 +14,7 @@ void dropout_masked_scale(float rate, const RandomKey& key, int first_sample, in
                           const float* in, float* out) {
   if (n == 0 || per_sample == 0) return;
   dropout_masked_scale_kernel<<<dropout_grid(n, per_sample, kBlock), kBlock, 0, stream()>>>(
-      rate, key, first_sample, n, per_sample, in, out);
+      rate, key, first_sample, n, per_sample, dropout_vectorisable(per_sample, in, out), in, out);
   HDR_CUDA_CHECK_LAUNCH(dropout_masked_scale_kernel);
 }
 

@@ -44,27 +44,42 @@ HDR_HD inline int dropout_groups(int per_sample) { return (per_sample + 3) / 4; 
 // One thread per group of four elements of one sample (one Philox call serves the four), over
 // the flat n x groups index space; the last group of a sample may hold fewer than four, and the
 // threads past n x groups in the last block do nothing. Forward and backward launch the same
-// kernel (x -> y, or dy -> dx). in == out is allowed.
+// kernel (x -> y, or dy -> dx). in == out is allowed. When every group is whole and both
+// pointers are 16-byte aligned (vector: per_sample % 4 == 0, dropout_vectorisable), a thread
+// moves its four values with one 16-byte load and store; the element math is the same.
 inline dim3 dropout_grid(int n, int per_sample, int block) {
   const int64_t threads = int64_t(n) * dropout_groups(per_sample);
   return dim3(unsigned((threads + block - 1) / block));
 }
 
+inline bool dropout_vectorisable(int per_sample, const float* in, const float* out) {
+  return per_sample % 4 == 0 && (reinterpret_cast<uintptr_t>(in) | reinterpret_cast<uintptr_t>(out)) % 16 == 0;
+}
+
 __global__ void dropout_masked_scale_kernel(float rate, RandomKey key, int first_sample, int n, int per_sample,
-                                            const float* in, float* out) {
+                                            bool vector, const float* in, float* out) {
   const int groups = dropout_groups(per_sample);
   const int64_t thread = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
   if (thread >= int64_t(n) * groups) return;
   const int i = int(thread / groups), group = int(thread - int64_t(i) * groups);
-  const int64_t first = int64_t(i) * per_sample + 4 * group;
-  const int count = per_sample - 4 * group < 4 ? per_sample - 4 * group : 4;
-  if (dropout_is_copy(rate)) {
-    for (int k = 0; k < count; ++k) out[first + k] = in[first + k];
+  const bool copy = dropout_is_copy(rate);
+  const float scale = dropout_scale(rate);
+  const Philox4 words = copy ? Philox4{} : dropout_words(key, uint32_t(first_sample + i), uint32_t(group));
+  if (vector) {  // first == 4 * thread: whole groups, back to back
+    float4 v = reinterpret_cast<const float4*>(in)[thread];
+    if (!copy) {
+      v.x = dropout_apply(rate, scale, words.v[0], v.x);
+      v.y = dropout_apply(rate, scale, words.v[1], v.y);
+      v.z = dropout_apply(rate, scale, words.v[2], v.z);
+      v.w = dropout_apply(rate, scale, words.v[3], v.w);
+    }
+    reinterpret_cast<float4*>(out)[thread] = v;
     return;
   }
-  const float scale = dropout_scale(rate);
-  const Philox4 words = dropout_words(key, uint32_t(first_sample + i), uint32_t(group));
-  for (int k = 0; k < count; ++k) out[first + k] = dropout_apply(rate, scale, words.v[k], in[first + k]);
+  const int64_t first = int64_t(i) * per_sample + 4 * group;
+  const int count = per_sample - 4 * group < 4 ? per_sample - 4 * group : 4;
+  for (int k = 0; k < count; ++k)
+    out[first + k] = copy ? in[first + k] : dropout_apply(rate, scale, words.v[k], in[first + k]);
 }
 
 #endif  // __CUDACC__ || HDR_SIMT_HOST

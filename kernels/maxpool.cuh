@@ -61,11 +61,11 @@ __global__ void maxpool_forward_kernel(PoolGeometry g, const float* x, float* y,
   argmax[o] = where;
 }
 
-__global__ void maxpool_backward_kernel(PoolGeometry g, const float* dy, const int32_t* argmax, float* dx) {
+// The gradient input k (flat, in x's layout) receives: dy of every output whose window covers
+// it and whose argmax is it, summed in increasing output order.
+__device__ inline float maxpool_gather(const PoolGeometry& g, const float* dy, const int32_t* argmax, int64_t k) {
   const int out_h = g.out_h(), out_w = g.out_w();
   const int64_t in_plane = int64_t(g.h) * g.w;
-  const int64_t k = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (k >= maxpool_in_count(g)) return;
   const int64_t plane = k / in_plane;
   const int row = int((k - plane * in_plane) / g.w), col = int((k - plane * in_plane) % g.w);
   // Windows r cover rows [r * stride, r * stride + size): r from ceil((row - size + 1) / stride).
@@ -80,7 +80,13 @@ __global__ void maxpool_backward_kernel(PoolGeometry g, const float* dy, const i
       const int64_t o = out_base + int64_t(r) * out_w + q;
       if (argmax[o] == k) sum += dy[o];
     }
-  dx[k] = sum;
+  return sum;
+}
+
+__global__ void maxpool_backward_kernel(PoolGeometry g, const float* dy, const int32_t* argmax, float* dx) {
+  const int64_t k = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (k >= maxpool_in_count(g)) return;
+  dx[k] = maxpool_gather(g, dy, argmax, k);
 }
 
 #endif  // __CUDACC__ || HDR_SIMT_HOST

@@ -27,5 +27,8 @@ CUstream_st* stream();
 // Empty when the current device can run this build's kernels, else the CUDA error that says why
 // not (kernels/device_check.cu).
 std::string kernel_image_error();
+// The conv block fused (kernels/conv_block.cu), any pooling geometry. GPU only here: the
+// CPU twins work on nChw16c (kernels/cpu/nchw16c.h).
+#include "kernels/conv_block_ops_list.h"
 }  // namespace hdr::cuda
 #endif

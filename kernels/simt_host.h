@@ -53,7 +53,9 @@
 #include <utility>
 #include <vector>
 
-#define __global__
+// inline: a kernel of a .cuh may then be compiled into several test files of one binary (nvcc
+// builds include each .cuh into one .cu only).
+#define __global__ inline
 #define __device__
 #define __host__
 #define __forceinline__ inline
@@ -70,6 +72,11 @@ struct dim3 {
 };
 
 inline constexpr int warpSize = 32;
+
+// CUDA's 16-byte vector (vector_types.h), for kernels that move four floats at once.
+struct alignas(16) float4 {
+  float x, y, z, w;
+};
 
 namespace hdr::simt {
 
@@ -136,14 +143,15 @@ class LaunchState {
 class GroupBarrier {
  public:
   explicit GroupBarrier(int size) : size_(size) {}
-  void sync(const std::source_location& at) {
+  void sync(const std::source_location& at, unsigned thread) {
     std::unique_lock lock(mutex_);
     if (arrived_ == 0) {
       site_ = at;
+      site_thread_ = thread;
     } else if (site_.line() != at.line() || std::strcmp(site_.file_name(), at.file_name()) != 0) {
-      divergent_ = fmt::format("divergent __syncthreads(): this thread waits at {} while another thread of the "
-                               "block waits at {}",
-                               where(at), where(site_));
+      divergent_ = fmt::format("divergent __syncthreads(): thread {} waits at {} while thread {} of the block "
+                               "waits at {}",
+                               thread, where(at), site_thread_, where(site_));
     }
     const uint64_t generation = generation_;
     if (++arrived_ + exited_ >= size_) {
@@ -152,7 +160,7 @@ class GroupBarrier {
       cv_.wait(lock, [&] { return generation_ != generation; });
     }
   }
-  // The divergence this thread saw, once (reported outside the barrier's lock).
+  // The divergence a thread of the round saw, once (reported outside the barrier's lock).
   std::string take_divergence() {
     std::lock_guard lock(mutex_);
     return std::exchange(divergent_, std::string());
@@ -191,6 +199,7 @@ class GroupBarrier {
   int size_, arrived_ = 0, exited_ = 0, waiting_ = 0;
   uint64_t generation_ = 0, round_ = 0;
   std::source_location site_;
+  unsigned site_thread_ = 0;
   std::string divergent_;
 };
 
@@ -324,7 +333,7 @@ inline void require_full_width(int width, const std::source_location& at) {
 
 inline void __syncthreads(const std::source_location& at = std::source_location::current()) {
   hdr::simt::GroupBarrier& block = *hdr::simt::current.block;
-  block.sync(at);
+  block.sync(at, hdr::simt::current.thread);
   if (std::string divergence = block.take_divergence(); !divergence.empty()) hdr::simt::current.launch->fault(divergence);
 }
 inline void __syncwarp(unsigned mask = 0xffffffffu, const std::source_location& at = std::source_location::current()) {

@@ -28,19 +28,9 @@ void bn_relu_backward(const BatchNormGeometry& g, const float* x, const float* d
                       const float* beta, const float* save_mean, const float* save_inv_std, float* dx,
                       float* dgamma, float* dbeta);
 
-// Batch norm + ReLU then max pooling with non-overlapping windows (p.stride == p.size), in one
-// pass: y and argmax as bn_relu_forward_* then maxpool_forward give them (argmax indexes the
-// batch-norm output, laid out like x), without writing that output; backward takes the pooled
-// gradient dy and gives dx, dgamma, dbeta as maxpool_backward then bn_relu_backward would.
-void bn_relu_maxpool_forward_train(const BatchNormGeometry& g, const PoolGeometry& p, const float* x,
-                                   const float* gamma, const float* beta, float* running_mean, float* running_var,
-                                   float* save_mean, float* save_inv_std, float* y, int32_t* argmax);
-void bn_relu_maxpool_forward_infer(const BatchNormGeometry& g, const PoolGeometry& p, const float* x,
-                                   const float* gamma, const float* beta, const float* running_mean,
-                                   const float* running_var, float* y, int32_t* argmax);
-void bn_relu_maxpool_backward(const BatchNormGeometry& g, const PoolGeometry& p, const float* x, const float* dy,
-                              const int32_t* argmax, const float* gamma, const float* beta, const float* save_mean,
-                              const float* save_inv_std, float* dx, float* dgamma, float* dbeta);
+// Batch norm + ReLU then max pooling in one pass, for non-overlapping windows only
+// (p.stride == p.size).
+#include "kernels/conv_block_ops_list.h"
 
 // argmax holds flat indices into the blocked x.
 void maxpool_forward(const PoolGeometry& g, const float* x, float* y, int32_t* argmax);

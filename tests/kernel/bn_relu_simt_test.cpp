@@ -90,7 +90,7 @@ Forward cpu_forward(const BatchNormGeometry& g, const Inputs& in) {
   return f;
 }
 
-// As kernels/bn_relu.cu launches it.
+// As kernels/conv_block.cu launches it.
 Forward emulated_forward(const BatchNormGeometry& g, const Inputs& in, int block) {
   Forward f{in.running_mean, in.running_var, std::vector<float>(size_t(g.c), NAN), std::vector<float>(size_t(g.c), NAN),
             std::vector<float>(in.x.size(), NAN)};

@@ -1,13 +1,14 @@
 // The dropout kernel (kernels/dropout.cuh) through the CUDA emulation, at several block sizes on
-// sample sizes that are not multiples of 4 (a partial last Philox group) nor of the block: the
-// mask is integer logic, so the kernel must equal the CPU twin and a plain per-element loop bit
-// for bit, forward and backward, in place or not.
+// sample sizes that are not multiples of 4 (a partial last Philox group) nor of the block, and
+// on multiples of 4 (the float4 path): the mask is integer logic, so the kernel must equal the
+// CPU twin and a plain per-element loop bit for bit, forward and backward, in place or not.
 #include "kernels/simt_host.h"
 // simt_host.h first: it enables the __global__ kernels of the .cuh.
 #include "kernels/dropout.cuh"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -41,11 +42,13 @@ std::vector<float> reference_dropout(float rate, const RandomKey& key, int first
   return out;
 }
 
+// As the CUDA launcher runs it: the float4 path where dropout_vectorisable says so.
 std::vector<float> run_kernel(float rate, const RandomKey& key, int first_sample, int n, int per_sample,
                               const std::vector<float>& in, int block) {
   std::vector<float> out(in.size(), -7.0f);
   simt::launch(dropout_grid(n, per_sample, block), dim3(unsigned(block)), dropout_masked_scale_kernel, rate, key,
-               first_sample, n, per_sample, in.data(), out.data());
+               first_sample, n, per_sample, dropout_vectorisable(per_sample, in.data(), out.data()), in.data(),
+               out.data());
   return out;
 }
 
@@ -54,7 +57,7 @@ constexpr int kFirstSample = 11;
 constexpr int kBatch = 3;
 
 TEST(DropoutSimt, ForwardMatchesCpuTwinAndPlainLoopBitForBit) {
-  for (int per_sample : {845, 1, 2, 3, 7}) {
+  for (int per_sample : {845, 1, 2, 3, 7, 4, 844}) {
     const auto x = make_values(size_t(kBatch) * per_sample, 5);
     for (float rate : {0.3f, 0.5f}) {
       std::vector<float> want_cpu(x.size());
@@ -68,6 +71,28 @@ TEST(DropoutSimt, ForwardMatchesCpuTwinAndPlainLoopBitForBit) {
             << "per_sample " << per_sample << " rate " << rate << " block " << block;
       }
     }
+  }
+}
+
+// The same samples through the float4 path and the scalar one (pointers one float off 16-byte
+// alignment), against the CPU twin.
+TEST(DropoutSimt, Float4PathAndScalarPathAgree) {
+  const int per_sample = 844;
+  const auto x = make_values(size_t(kBatch) * per_sample + 1, 6);
+  std::vector<float> want(x.size() - 1);
+  cpu::dropout_forward(0.3f, kLayer2, kFirstSample, kBatch, per_sample, x.data(), want.data());
+  std::vector<float> aligned(want.size()), shifted(want.size() + 1);
+  std::vector<float> x_aligned(x.begin(), x.end() - 1);
+  ASSERT_TRUE(dropout_vectorisable(per_sample, x_aligned.data(), aligned.data()));
+  std::vector<float> shifted_in(x.size());
+  std::copy(x.begin(), x.end() - 1, shifted_in.begin() + 1);
+  ASSERT_FALSE(dropout_vectorisable(per_sample, shifted_in.data() + 1, shifted.data() + 1));
+  for (bool vector : {true, false}) {
+    const float* in = vector ? x_aligned.data() : shifted_in.data() + 1;
+    float* out = vector ? aligned.data() : shifted.data() + 1;
+    simt::launch(dropout_grid(kBatch, per_sample, 64), dim3(64), dropout_masked_scale_kernel, 0.3f, kLayer2,
+                 kFirstSample, kBatch, per_sample, vector, in, out);
+    EXPECT_TRUE(compare(std::vector<float>(out, out + want.size()), want, Tolerance{0, 0}).ok()) << vector;
   }
 }
 
@@ -94,7 +119,7 @@ TEST(DropoutSimt, InPlaceAndEdgeRates) {
     cpu::dropout_forward(rate, kLayer2, kFirstSample, kBatch, per_sample, x.data(), want.data());
     std::vector<float> in_place = x;
     simt::launch(dropout_grid(kBatch, per_sample, 64), dim3(64), dropout_masked_scale_kernel, rate, kLayer2,
-                 kFirstSample, kBatch, per_sample, in_place.data(), in_place.data());
+                 kFirstSample, kBatch, per_sample, false, in_place.data(), in_place.data());
     EXPECT_TRUE(compare(in_place, want, Tolerance{0, 0}).ok()) << "rate " << rate;
   }
   EXPECT_TRUE(compare(run_kernel(0.0f, kLayer2, 0, kBatch, per_sample, x, 32), x, Tolerance{0, 0}).ok());

@@ -196,6 +196,27 @@ class CudaBackend final : public Backend {
     const Op op(*this, "bn_relu_backward");
     cuda::bn_relu_backward(g, x, dy, gamma, beta, save_mean, save_inv_std, dx, dgamma, dbeta);
   }
+  // The conv block fused (kernels/bn_relu_maxpool.cuh): bn_out and d_bn_out stay unused.
+  void bn_relu_maxpool_forward_train(const BatchNormGeometry& g, const PoolGeometry& p, const float* x,
+                                     const float* gamma, const float* beta, float* running_mean, float* running_var,
+                                     float* save_mean, float* save_inv_std, float*, float* y,
+                                     int32_t* argmax) override {
+    const Op op(*this, "bn_relu_maxpool_forward_train");
+    cuda::bn_relu_maxpool_forward_train(g, p, x, gamma, beta, running_mean, running_var, save_mean, save_inv_std, y,
+                                        argmax);
+  }
+  void bn_relu_maxpool_forward_infer(const BatchNormGeometry& g, const PoolGeometry& p, const float* x,
+                                     const float* gamma, const float* beta, const float* running_mean,
+                                     const float* running_var, float*, float* y, int32_t* argmax) override {
+    const Op op(*this, "bn_relu_maxpool_forward_infer");
+    cuda::bn_relu_maxpool_forward_infer(g, p, x, gamma, beta, running_mean, running_var, y, argmax);
+  }
+  void bn_relu_maxpool_backward(const BatchNormGeometry& g, const PoolGeometry& p, const float* x, const float* dy,
+                                const int32_t* argmax, const float* gamma, const float* beta, const float* save_mean,
+                                const float* save_inv_std, float*, float* dx, float* dgamma, float* dbeta) override {
+    const Op op(*this, "bn_relu_maxpool_backward");
+    cuda::bn_relu_maxpool_backward(g, p, x, dy, argmax, gamma, beta, save_mean, save_inv_std, dx, dgamma, dbeta);
+  }
   void relu_forward(int64_t count, const float* x, float* y) override {
     const Op op(*this, "relu_forward");
     cuda::relu_forward(count, x, y);

@@ -1,0 +1,104 @@
+// CUDA launchers of the conv block's ops: batch norm + ReLU (kernels/bn_relu.cuh: a per-channel
+// reduction, one block per channel, then an element-wise pass; inference element-wise), max
+// pooling (kernels/maxpool.cuh: forward one thread per output, backward one thread per input, a
+// gather, so dx is written whole without atomics) and the two fused, without the batch-norm
+// output in memory (kernels/bn_relu_maxpool.cuh). One translation unit for the three: a .cuh
+// defines its __global__ kernels, so each may be compiled into one .cu only. Geometry helpers
+// live in the .cuh files, so the emulator tests launch exactly these shapes.
+#include "kernels/bn_relu_maxpool.cuh"
+#include "kernels/cuda_check.h"
+#include "kernels/ops.h"
+
+namespace hdr::cuda {
+namespace {
+constexpr int kBlock = 256;
+static_assert(kBlock % 32 == 0 && kBlock <= 32 * kBnReluMaxWarps, "the reductions keep one shared slot per warp");
+
+bool empty(const BatchNormGeometry& g) { return g.n == 0 || g.c == 0 || g.spatial == 0; }
+bool empty(const BatchNormGeometry& g, const PoolGeometry& p) { return empty(g) || maxpool_out_count(p) <= 0; }
+}  // namespace
+
+void bn_relu_forward_train(const BatchNormGeometry& g, const float* x, const float* gamma, const float* beta,
+                           float* running_mean, float* running_var, float* save_mean, float* save_inv_std,
+                           float* y) {
+  if (empty(g)) return;
+  bn_relu_stats_kernel<<<bn_relu_channel_grid(g), kBlock, 0, stream()>>>(g, x, running_mean, running_var, save_mean,
+                                                                         save_inv_std);
+  HDR_CUDA_CHECK_LAUNCH(bn_relu_stats_kernel);
+  bn_relu_apply_kernel<<<bn_relu_element_grid(g, kBlock), kBlock, 0, stream()>>>(g, x, gamma, beta, save_mean,
+                                                                                 save_inv_std, y);
+  HDR_CUDA_CHECK_LAUNCH(bn_relu_apply_kernel);
+}
+
+void bn_relu_forward_infer(const BatchNormGeometry& g, const float* x, const float* gamma, const float* beta,
+                           const float* running_mean, const float* running_var, float* y) {
+  if (empty(g)) return;
+  bn_relu_infer_kernel<<<bn_relu_element_grid(g, kBlock), kBlock, 0, stream()>>>(g, x, gamma, beta, running_mean,
+                                                                                 running_var, y);
+  HDR_CUDA_CHECK_LAUNCH(bn_relu_infer_kernel);
+}
+
+void bn_relu_backward(const BatchNormGeometry& g, const float* x, const float* dy, const float* gamma,
+                      const float* beta, const float* save_mean, const float* save_inv_std, float* dx,
+                      float* dgamma, float* dbeta) {
+  if (g.c == 0) return;
+  // m == 0 still launches the sums: dgamma and dbeta are written as zeros, as on the CPU.
+  bn_relu_grad_sums_kernel<<<bn_relu_channel_grid(g), kBlock, 0, stream()>>>(g, x, dy, gamma, beta, save_mean,
+                                                                              save_inv_std, dgamma, dbeta);
+  HDR_CUDA_CHECK_LAUNCH(bn_relu_grad_sums_kernel);
+  if (empty(g)) return;
+  bn_relu_input_grad_kernel<<<bn_relu_element_grid(g, kBlock), kBlock, 0, stream()>>>(
+      g, x, dy, gamma, beta, save_mean, save_inv_std, dgamma, dbeta, dx);
+  HDR_CUDA_CHECK_LAUNCH(bn_relu_input_grad_kernel);
+}
+
+
+void maxpool_forward(const PoolGeometry& g, const float* x, float* y, int32_t* argmax) {
+  if (maxpool_out_count(g) <= 0) return;
+  maxpool_forward_kernel<<<maxpool_forward_grid(g, kBlock), kBlock, 0, stream()>>>(g, x, y, argmax);
+  HDR_CUDA_CHECK_LAUNCH(maxpool_forward_kernel);
+}
+
+void maxpool_backward(const PoolGeometry& g, const float* dy, const int32_t* argmax, float* dx) {
+  if (maxpool_in_count(g) <= 0) return;
+  maxpool_backward_kernel<<<maxpool_backward_grid(g, kBlock), kBlock, 0, stream()>>>(g, dy, argmax, dx);
+  HDR_CUDA_CHECK_LAUNCH(maxpool_backward_kernel);
+}
+
+
+void bn_relu_maxpool_forward_train(const BatchNormGeometry& g, const PoolGeometry& p, const float* x,
+                                   const float* gamma, const float* beta, float* running_mean, float* running_var,
+                                   float* save_mean, float* save_inv_std, float* y, int32_t* argmax) {
+  if (empty(g, p)) return;
+  bn_relu_stats_kernel<<<bn_relu_channel_grid(g), kBlock, 0, stream()>>>(g, x, running_mean, running_var, save_mean,
+                                                                         save_inv_std);
+  HDR_CUDA_CHECK_LAUNCH(bn_relu_stats_kernel);
+  bn_relu_maxpool_apply_kernel<<<maxpool_forward_grid(p, kBlock), kBlock, 0, stream()>>>(
+      g, p, x, gamma, beta, save_mean, save_inv_std, y, argmax);
+  HDR_CUDA_CHECK_LAUNCH(bn_relu_maxpool_apply_kernel);
+}
+
+void bn_relu_maxpool_forward_infer(const BatchNormGeometry& g, const PoolGeometry& p, const float* x,
+                                   const float* gamma, const float* beta, const float* running_mean,
+                                   const float* running_var, float* y, int32_t* argmax) {
+  if (empty(g, p)) return;
+  bn_relu_maxpool_infer_kernel<<<maxpool_forward_grid(p, kBlock), kBlock, 0, stream()>>>(
+      g, p, x, gamma, beta, running_mean, running_var, y, argmax);
+  HDR_CUDA_CHECK_LAUNCH(bn_relu_maxpool_infer_kernel);
+}
+
+void bn_relu_maxpool_backward(const BatchNormGeometry& g, const PoolGeometry& p, const float* x, const float* dy,
+                              const int32_t* argmax, const float* gamma, const float* beta, const float* save_mean,
+                              const float* save_inv_std, float* dx, float* dgamma, float* dbeta) {
+  if (g.c == 0) return;
+  // m == 0 still launches the sums: dgamma and dbeta are written as zeros, as on the CPU.
+  bn_relu_maxpool_grad_sums_kernel<<<bn_relu_channel_grid(g), kBlock, 0, stream()>>>(
+      g, p, x, dy, argmax, gamma, beta, save_mean, save_inv_std, dgamma, dbeta);
+  HDR_CUDA_CHECK_LAUNCH(bn_relu_maxpool_grad_sums_kernel);
+  if (g.n == 0 || g.spatial == 0) return;
+  bn_relu_maxpool_input_grad_kernel<<<bn_relu_element_grid(g, kBlock), kBlock, 0, stream()>>>(
+      g, p, x, dy, argmax, gamma, beta, save_mean, save_inv_std, dgamma, dbeta, dx);
+  HDR_CUDA_CHECK_LAUNCH(bn_relu_maxpool_input_grad_kernel);
+}
+
+}  // namespace hdr::cuda

@@ -1,0 +1,131 @@
+// The fused conv-block kernels of kernels/bn_relu_maxpool.cuh through the CUDA emulation,
+// against the unfused kernels they replace (bn_relu then maxpool forward; maxpool backward then
+// bn_relu backward), run the same way: the fused ones compute each value with the same element
+// math, so every output must be equal bit for bit, argmax included. Planes that the windows do
+// not tile (13 x 13 by 2: the last row and column are in no window) and overlapping windows
+// (size 3, stride 2) included; every activation; block sizes with partial warps.
+#include "kernels/simt_host.h"
+// simt_host.h first: it enables the __global__ kernels of the .cuh.
+#include "kernels/bn_relu_maxpool.cuh"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/compare.h"
+#include "tests/kernel/test_values.h"
+
+namespace hdr {
+namespace {
+
+struct Block {
+  int n, c, hw, size, stride;
+};
+constexpr Block kBlocks[] = {{3, 5, 13, 2, 2}, {2, 4, 26, 2, 2}, {3, 5, 13, 3, 2}};
+constexpr BnActivation kActivations[] = {BnActivation::kNone, BnActivation::kReluAfter, BnActivation::kReluBefore};
+constexpr int kBlockSizes[] = {32, 96, 256};
+
+struct Inputs {
+  BatchNormGeometry g;
+  PoolGeometry p;
+  std::vector<float> x, gamma, beta, running_mean, running_var, dy;
+};
+
+Inputs inputs(const Block& b, BnActivation act) {
+  Inputs in;
+  in.g.n = b.n, in.g.c = b.c, in.g.spatial = b.hw * b.hw, in.g.activation = act;
+  in.p.n = b.n, in.p.c = b.c, in.p.h = in.p.w = b.hw, in.p.size = b.size, in.p.stride = b.stride;
+  const size_t count = size_t(b.n) * b.c * b.hw * b.hw, c = size_t(b.c);
+  in.x = test::make_values(count, 0.0f, 3.0f, 11, true);
+  in.gamma = test::make_values(c, 0.5f, 1.5f, 12, false);
+  in.beta = test::make_values(c, 0.0f, 0.5f, 13, true);
+  in.running_mean = test::make_values(c, 0.0f, 0.1f, 14, true);
+  in.running_var = test::make_values(c, 0.5f, 1.5f, 15, false);
+  in.dy = test::make_values(size_t(maxpool_out_count(in.p)), 0.0f, 1.0f, 16, true);
+  return in;
+}
+
+std::string name(const Inputs& in, int block) {
+  return fmt::format("n{} c{} {}x{} pool {}/{} activation {} block {}", in.g.n, in.g.c, in.p.h, in.p.w, in.p.size,
+                     in.p.stride, int(in.g.activation), block);
+}
+
+void expect_same(const std::vector<float>& got, const std::vector<float>& want, const std::string& what) {
+  const Comparison c = compare(got, want, Tolerance{0, 0});
+  EXPECT_TRUE(c.ok()) << what << ": " << c.summary();
+}
+
+// The training forward and the backward, unfused and fused, from the same statistics.
+TEST(BnReluMaxpoolSimt, TrainingForwardAndBackwardEqualTheUnfusedKernels) {
+  for (const Block& b : kBlocks)
+    for (BnActivation act : kActivations)
+      for (int block : kBlockSizes) {
+        Inputs in = inputs(b, act);
+        const std::string at = name(in, block);
+        const size_t count = in.x.size(), c = size_t(in.g.c), outs = in.dy.size();
+        const dim3 threads{unsigned(block)};
+        std::vector<float> mean(c), inv_std(c), rm = in.running_mean, rv = in.running_var;
+        simt::launch(bn_relu_channel_grid(in.g), threads, bn_relu_stats_kernel, in.g, in.x.data(), rm.data(),
+                     rv.data(), mean.data(), inv_std.data());
+
+        std::vector<float> bn_out(count), y_ref(outs), y(outs, -1.0f);
+        std::vector<int32_t> argmax_ref(outs), argmax(outs, -1);
+        simt::launch(bn_relu_element_grid(in.g, block), threads, bn_relu_apply_kernel, in.g, in.x.data(),
+                     in.gamma.data(), in.beta.data(), mean.data(), inv_std.data(), bn_out.data());
+        simt::launch(maxpool_forward_grid(in.p, block), threads, maxpool_forward_kernel, in.p, bn_out.data(),
+                     y_ref.data(), argmax_ref.data());
+        simt::launch(maxpool_forward_grid(in.p, block), threads, bn_relu_maxpool_apply_kernel, in.g, in.p,
+                     in.x.data(), in.gamma.data(), in.beta.data(), mean.data(), inv_std.data(), y.data(),
+                     argmax.data());
+        expect_same(y, y_ref, fmt::format("forward y, {}", at));
+        EXPECT_EQ(argmax, argmax_ref) << "forward argmax, " << at;
+
+        std::vector<float> d_bn_out(count, -1.0f), dgamma_ref(c), dbeta_ref(c), dx_ref(count);
+        simt::launch(maxpool_backward_grid(in.p, block), threads, maxpool_backward_kernel, in.p, in.dy.data(),
+                     argmax_ref.data(), d_bn_out.data());
+        simt::launch(bn_relu_channel_grid(in.g), threads, bn_relu_grad_sums_kernel, in.g, in.x.data(),
+                     d_bn_out.data(), in.gamma.data(), in.beta.data(), mean.data(), inv_std.data(),
+                     dgamma_ref.data(), dbeta_ref.data());
+        simt::launch(bn_relu_element_grid(in.g, block), threads, bn_relu_input_grad_kernel, in.g, in.x.data(),
+                     d_bn_out.data(), in.gamma.data(), in.beta.data(), mean.data(), inv_std.data(),
+                     dgamma_ref.data(), dbeta_ref.data(), dx_ref.data());
+
+        std::vector<float> dgamma(c, -1.0f), dbeta(c, -1.0f), dx(count, -1.0f);
+        simt::launch(bn_relu_channel_grid(in.g), threads, bn_relu_maxpool_grad_sums_kernel, in.g, in.p, in.x.data(),
+                     in.dy.data(), argmax.data(), in.gamma.data(), in.beta.data(), mean.data(), inv_std.data(),
+                     dgamma.data(), dbeta.data());
+        simt::launch(bn_relu_element_grid(in.g, block), threads, bn_relu_maxpool_input_grad_kernel, in.g, in.p,
+                     in.x.data(), in.dy.data(), argmax.data(), in.gamma.data(), in.beta.data(), mean.data(),
+                     inv_std.data(), dgamma.data(), dbeta.data(), dx.data());
+        expect_same(dgamma, dgamma_ref, fmt::format("dgamma, {}", at));
+        expect_same(dbeta, dbeta_ref, fmt::format("dbeta, {}", at));
+        expect_same(dx, dx_ref, fmt::format("dx, {}", at));
+      }
+}
+
+TEST(BnReluMaxpoolSimt, InferenceEqualsTheUnfusedKernels) {
+  for (const Block& b : kBlocks)
+    for (BnActivation act : kActivations) {
+      const int block = 96;
+      Inputs in = inputs(b, act);
+      const dim3 threads{unsigned(block)};
+      const size_t outs = in.dy.size();
+      std::vector<float> bn_out(in.x.size()), y_ref(outs), y(outs, -1.0f);
+      std::vector<int32_t> argmax_ref(outs), argmax(outs, -1);
+      simt::launch(bn_relu_element_grid(in.g, block), threads, bn_relu_infer_kernel, in.g, in.x.data(),
+                   in.gamma.data(), in.beta.data(), in.running_mean.data(), in.running_var.data(), bn_out.data());
+      simt::launch(maxpool_forward_grid(in.p, block), threads, maxpool_forward_kernel, in.p, bn_out.data(),
+                   y_ref.data(), argmax_ref.data());
+      simt::launch(maxpool_forward_grid(in.p, block), threads, bn_relu_maxpool_infer_kernel, in.g, in.p, in.x.data(),
+                   in.gamma.data(), in.beta.data(), in.running_mean.data(), in.running_var.data(), y.data(),
+                   argmax.data());
+      expect_same(y, y_ref, fmt::format("inference y, {}", name(in, block)));
+      EXPECT_EQ(argmax, argmax_ref) << name(in, block);
+    }
+}
+
+}  // namespace
+}  // namespace hdr
