@@ -74,10 +74,12 @@ void TrainStep::run(const DeviceImages& data, const int32_t* rows, int n, int ep
   });
   const Pass pass{backend_, n, true, RandomKey{spec_.seed, uint32_t(epoch), 0}, first_sample};
   const float* logits = model_.forward(pass, x_.data());
+  if (observer_) observer_->logits(logits, n, model_.classes());
   timed(backend_, profile_ ? &profile_->loss_seconds : nullptr, [&] {
     backend_.softmax_xent(n, model_.classes(), logits, labels_.data(), spec_.label_smoothing, dlogits_.data(), metrics);
   });
   model_.backward(pass, x_.data(), dlogits_.data());
+  if (observer_) observer_->gradients(model_.grads(), size_t(model_.counts().trainable));
   ++step_;
   timed(backend_, profile_ ? &profile_->update_seconds : nullptr, [&] {
     backend_.optimizer_update(spec_.optimizer, lr, step_, model_.segments().data(), int(model_.segments().size()),

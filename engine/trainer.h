@@ -89,13 +89,26 @@ struct StepProfile {
   std::vector<LayerTiming> layers;
 };
 
+// What a caller may look at inside a step, on the device, before the optimizer changes anything:
+// the logits after the forward pass and the gradients after the backward pass. `hdr selftest`
+// compares the GPU's with the CPU's, so the step it checks is the one that trains.
+class StepObserver {
+ public:
+  virtual ~StepObserver() = default;
+  virtual void logits(const float* device_logits, int n, int classes) = 0;
+  virtual void gradients(const float* device_grads, size_t count) = 0;
+};
+
 // One optimizer step: augment the batch on the device, forward, softmax cross-entropy,
-// backward, update. Owns the batch buffers (sized once); the trainer and `hdr bench` run it.
+// backward, update. Owns the batch buffers (sized once); the trainer, `hdr bench` and
+// `hdr selftest` run it.
 class TrainStep {
  public:
   TrainStep(Model& model, Backend& backend, const Config& config);
   // While attached, every piece of the step is synchronised and timed into *profile.
   void attach_profile(StepProfile* profile);
+  // While attached (not null), the observer sees each step's logits and gradients.
+  void attach_observer(StepObserver* observer) { observer_ = observer; }
   // rows: the batch's n dataset rows (on the device); first_sample: the batch's position in the
   // epoch (keys dropout); metrics (device, 2 doubles) += loss sum and correct count.
   void run(const DeviceImages& data, const int32_t* rows, int n, int epoch, int first_sample, float lr,
@@ -112,6 +125,7 @@ class TrainStep {
   DeviceArray<uint8_t> labels_;
   int64_t step_ = 0;
   StepProfile* profile_ = nullptr;
+  StepObserver* observer_ = nullptr;
 };
 
 // The batch size evaluation uses when none is given.

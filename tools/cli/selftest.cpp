@@ -280,6 +280,18 @@ void test_augment(SelfTest& t, Rng& rng) {
   t.check(fmt::format("gather_labels n={}", n), "labels", gathered, kExact);
 }
 
+// A batch norm's parameters and statistics on both backends, drawn as a trained layer's are.
+struct BatchNormTwins {
+  BatchNormTwins(SelfTest& t, Rng& rng, size_t c)
+      : gamma(t.twin(rng.floats(c, 0.5f, 1.5f))),
+        beta(t.twin(rng.floats(c, -0.5f, 0.5f))),
+        running_mean(t.twin(rng.floats(c, -0.1f, 0.1f))),
+        running_var(t.twin(rng.floats(c, 0.5f, 1.5f))),
+        save_mean(t.twin(std::vector<float>(c))),
+        save_inv_std(t.twin(std::vector<float>(c))) {}
+  Twin<float> gamma, beta, running_mean, running_var, save_mean, save_inv_std;
+};
+
 void test_batchnorm(SelfTest& t, Rng& rng) {
   const auto geometry = [](int n, int c, int spatial, BnActivation a) {
     BatchNormGeometry g;
@@ -298,12 +310,8 @@ void test_batchnorm(SelfTest& t, Rng& rng) {
     const size_t count = size_t(g.n) * g.c * g.spatial, c = size_t(g.c);
     const Activation act{g.n, g.c, g.spatial};
     auto x = t.activation(rng.floats(count, -1, 3), act);  // mean far from 0, as after a ReLU
-    auto gamma = t.twin(rng.floats(c, 0.5f, 1.5f));
-    auto beta = t.twin(rng.floats(c, -0.5f, 0.5f));
-    auto running_mean = t.twin(rng.floats(c, -0.1f, 0.1f));
-    auto running_var = t.twin(rng.floats(c, 0.5f, 1.5f));
-    auto save_mean = t.twin(std::vector<float>(c));
-    auto save_inv_std = t.twin(std::vector<float>(c));
+    BatchNormTwins bn(t, rng, c);
+    auto& [gamma, beta, running_mean, running_var, save_mean, save_inv_std] = bn;
     auto y = t.activation(std::vector<float>(count), act);
     t.both([&](Backend& be, Side s) {
       be.bn_relu_forward_train(g, x[s], gamma[s], beta[s], running_mean[s], running_var[s], save_mean[s],
@@ -333,6 +341,53 @@ void test_batchnorm(SelfTest& t, Rng& rng) {
     t.check(backward, "dx", dx, kReduction);
     t.check(backward, "dgamma", dgamma, kReduction);
     t.check(backward, "dbeta", dbeta, kReduction);
+  }
+}
+
+// The conv block's batch norm + ReLU + max pooling, fused where each backend fuses it (the CUDA
+// backend always, the CPU one on nChw16c with non-overlapping windows): cnn_bn's first block,
+// and an odd one with overlapping windows.
+void test_batchnorm_pool(SelfTest& t, Rng& rng) {
+  struct Case {
+    int n, c, hw, size, stride;
+  };
+  for (const Case& k : {Case{8, 32, 26, 2, 2}, Case{3, 5, 13, 3, 2}}) {
+    BatchNormGeometry g;
+    g.n = k.n, g.c = k.c, g.spatial = k.hw * k.hw, g.activation = BnActivation::kReluBefore;
+    PoolGeometry p;
+    p.n = k.n, p.c = k.c, p.h = p.w = k.hw, p.size = k.size, p.stride = k.stride;
+    const std::string name = fmt::format("n={} c={} {}x{} pool {}/{}", k.n, k.c, k.hw, k.hw, k.size, k.stride);
+    const size_t count = size_t(k.n) * k.c * k.hw * k.hw, c = size_t(k.c);
+    const size_t outs = size_t(k.n) * k.c * size_t(p.out_h()) * size_t(p.out_w());
+    const Activation in{k.n, k.c, g.spatial}, out{k.n, k.c, int64_t(p.out_h()) * p.out_w()};
+    auto x = t.activation(rng.floats(count, -1, 3), in);
+    BatchNormTwins bn(t, rng, c);
+    auto& [gamma, beta, running_mean, running_var, save_mean, save_inv_std] = bn;
+    auto scratch = t.activation(std::vector<float>(count), in);
+    auto y = t.activation(std::vector<float>(outs), out);
+    auto argmax = t.twin(std::vector<int32_t>(outs));  // each backend's own layout: checked through backward
+    t.both([&](Backend& be, Side s) {
+      be.bn_relu_maxpool_forward_train(g, p, x[s], gamma[s], beta[s], running_mean[s], running_var[s], save_mean[s],
+                                       save_inv_std[s], scratch[s], y[s], argmax[s]);
+    });
+    t.check("bn_relu_maxpool_forward_train " + name, "y", y, kReduction);
+    t.check("bn_relu_maxpool_forward_train " + name, "save_mean", save_mean, kReduction);
+    auto dy = t.activation(rng.floats(outs, -1, 1), out);
+    auto dx = t.activation(std::vector<float>(count), in);
+    auto dgamma = t.twin(rng.floats(c, -1, 1));
+    auto dbeta = t.twin(rng.floats(c, -1, 1));
+    t.both([&](Backend& be, Side s) {
+      be.bn_relu_maxpool_backward(g, p, x[s], dy[s], argmax[s], gamma[s], beta[s], save_mean[s], save_inv_std[s],
+                                  scratch[s], dx[s], dgamma[s], dbeta[s]);
+    });
+    t.check("bn_relu_maxpool_backward " + name, "dx", dx, kReduction);
+    t.check("bn_relu_maxpool_backward " + name, "dgamma", dgamma, kReduction);
+    t.check("bn_relu_maxpool_backward " + name, "dbeta", dbeta, kReduction);
+    t.both([&](Backend& be, Side s) {
+      be.bn_relu_maxpool_forward_infer(g, p, x[s], gamma[s], beta[s], running_mean[s], running_var[s], scratch[s],
+                                       y[s], argmax[s]);
+    });
+    t.check("bn_relu_maxpool_forward_infer " + name, "y", y, kReduction);
   }
 }
 
@@ -505,44 +560,60 @@ LabelledImages training_images(const Config& config) {
   return set;
 }
 
+// Keeps the logits and gradients of the first step it sees, downloaded from the device.
+class FirstStep final : public StepObserver {
+ public:
+  explicit FirstStep(Backend& backend) : backend_(backend) {}
+  void logits(const float* device_logits, int n, int classes) override {
+    logits_.resize(size_t(n) * size_t(classes));
+    backend_.download(logits_.data(), device_logits, logits_.size() * sizeof(float));
+  }
+  void gradients(const float* device_grads, size_t count) override {
+    grads_.resize(count);
+    backend_.download(grads_.data(), device_grads, count * sizeof(float));
+  }
+  const std::vector<float>& logits() const { return logits_; }
+  const std::vector<float>& gradients() const { return grads_; }
+
+ private:
+  Backend& backend_;
+  std::vector<float> logits_, grads_;
+};
+
+// The trainer's own step (TrainStep) on both backends, from the same weights and batches.
 void test_training(SelfTest& t) {
   const Config config = default_config({"data.train_limit=1600"});
   const TrainSpec& ts = config.train;
   const int steps = 20, batch = ts.batch_size;
   const LabelledImages images = training_images(config);
-  AugmentParams augment = scaling_only(config.data);
-  augment.rotation_deg = config.augment.params.rotation_deg, augment.shift_x = config.augment.params.shift_x;
-  augment.shift_y = config.augment.params.shift_y, augment.zoom = config.augment.params.zoom;
 
   struct Run {
-    Run(Backend& be, const Config& c, const LabelledImages& set, int batch_size)
-        : model(c.model, be, batch_size),
+    Run(Backend& be, const Config& c, const LabelledImages& set)
+        : model(c.model, be, c.train.batch_size),
           data(be, set),
           order(be, size_t(set.count())),
-          x(be, size_t(batch_size) * model.input_shape().size()),
-          dlogits(be, size_t(batch_size) * c.model.classes),
-          labels(be, size_t(batch_size)),
-          metrics(be, 2) {}
+          step(model, be, c),
+          metrics(be, 2),
+          first_step(be) {}
     Model model;
     DeviceImages data;
     DeviceArray<int32_t> order;
-    DeviceArray<float> x, dlogits;
-    DeviceArray<uint8_t> labels;
+    TrainStep step;
     DeviceArray<double> metrics;
+    FirstStep first_step;
   };
-  Run gpu(t.gpu(), config, images, batch), cpu(t.cpu(), config, images, batch);
+  Run gpu(t.gpu(), config, images), cpu(t.cpu(), config, images);
   const std::vector<int32_t> order = shuffled_indices(images.count(), RandomKey{ts.seed, 0, kStreamShuffle});
   for (Run* r : {&gpu, &cpu}) {
     r->model.initialize(ts.seed);
     r->order.upload(order);
+    r->step.attach_observer(&r->first_step);
   }
-  const size_t trainable = size_t(gpu.model.counts().trainable);
   const std::string model_name = fmt::format("{} (batch {})", config.model.name, batch);
   t.check_values(model_name + " initial weights", "values", gpu.model.snapshot().values,
                  cpu.model.snapshot().values, kExact);
 
-  // Step 1's logits and gradients (before any update), then each step's loss.
-  std::vector<float> logits1[2], grads1[2];
+  // Each step's loss; step 1's logits and gradients (before any update) are kept.
   fmt::print("\n{:>4} {:>12} {:>12} {:>10}  {}\n", "step", "loss gpu", "loss cpu", "rel diff", "result");
   for (int step = 1; step <= steps; ++step) {
     const int first = ((step - 1) * batch) % images.count();
@@ -550,28 +621,9 @@ void test_training(SelfTest& t) {
     float loss[2] = {};
     for (int side = 0; side < 2; ++side) {
       Run& r = side == 0 ? gpu : cpu;
-      Backend& be = side == 0 ? t.gpu() : t.cpu();
-      const int32_t* rows = r.order.data() + first;
-      be.augment(augment, RandomKey{ts.seed, 0, kStreamAugment}, r.data.images.data(), r.data.h, r.data.w, rows, n,
-                 r.x.data());
-      be.gather_labels(r.data.labels.data(), rows, n, r.labels.data());
-      const Pass pass{be, n, true, RandomKey{ts.seed, 0, 0}, first};
       r.metrics.zero();
-      const float* logits = r.model.forward(pass, r.x.data());
-      if (step == 1) {
-        logits1[side].resize(size_t(n) * config.model.classes);
-        be.download(logits1[side].data(), logits, logits1[side].size() * sizeof(float));
-      }
-      be.softmax_xent(n, config.model.classes, logits, r.labels.data(), ts.label_smoothing, r.dlogits.data(),
-                      r.metrics.data());
-      r.model.backward(pass, r.x.data(), r.dlogits.data());
-      if (step == 1) {
-        grads1[side].resize(trainable);
-        be.download(grads1[side].data(), r.model.grads(), trainable * sizeof(float));
-      }
-      be.optimizer_update(ts.optimizer, ts.learning_rate, step, r.model.segments().data(),
-                          int(r.model.segments().size()), r.model.values(), r.model.grads(), r.model.moment1(),
-                          r.model.moment2());
+      r.step.run(r.data, r.order.data() + first, n, 0, first, ts.learning_rate, r.metrics.data());
+      if (step == 1) r.step.attach_observer(nullptr);
       loss[side] = float(r.metrics.to_host()[0] / n);
     }
     const double rel = std::fabs(double(loss[0]) - loss[1]) / std::max(std::fabs(double(loss[1])), 1e-30);
@@ -582,8 +634,9 @@ void test_training(SelfTest& t) {
   }
   fmt::print("\n");
   t.print_header();
-  t.check_values(model_name + " step 1", "logits", logits1[0], logits1[1], kModelStep);
-  t.check_values(model_name + " step 1", "gradients", grads1[0], grads1[1], kModelStep);
+  t.check_values(model_name + " step 1", "logits", gpu.first_step.logits(), cpu.first_step.logits(), kModelStep);
+  t.check_values(model_name + " step 1", "gradients", gpu.first_step.gradients(), cpu.first_step.gradients(),
+                 kModelStep);
   const std::string after = fmt::format("{} after {} steps", model_name, steps);
   const Model::Snapshot g = gpu.model.snapshot(), c = cpu.model.snapshot();
   const Comparison w = compare(g.values, c.values, Tolerance{5.0 * ts.learning_rate, 0});
@@ -609,6 +662,7 @@ void run_selftest(const SelftestArgs& args) {
   test_conv(t, rng);
   test_augment(t, rng);
   test_batchnorm(t, rng);
+  test_batchnorm_pool(t, rng);
   test_relu_and_bias(t, rng);
   test_dropout(t, rng);
   test_flatten(t, rng);
