@@ -2,7 +2,7 @@
 # The one-shot device check: the first thing to run whenever a GPU is at hand, in one call.
 # Builds hdr and its GPU tests for this machine's GPU only (its compute capability: a fraction
 # of the default architectures' build time), then runs, each into its own log:
-#   info       hdr info (GPU, driver, CUDA, cuDNN, cuBLAS as hdr sees them)
+#   version    hdr --version (GPUs, CUDA, cuDNN, cuBLAS, CPU ISA as hdr sees them)
 #   selftest   hdr selftest --device cuda (every op GPU against CPU, then 20 training steps)
 #   ctest_gpu  ctest -L gpu with HDR_EXPECT_GPU=1 (a missing GPU fails instead of skipping)
 #   bench_cuda hdr bench --device cuda --json, bench_cpu the same on the CPU
@@ -79,7 +79,7 @@ step configure cmake -S . -B build/gpu "${cmake_args[@]}" &&
   step build cmake --build build/gpu -j "$(nproc)" --target hdr hdr_gpu_tests
 if [ -x build/gpu/hdr ]; then
   hdr=build/gpu/hdr
-  step info "$hdr" info
+  step version "$hdr" --version
   step selftest "$hdr" selftest --device cuda
   step ctest_gpu env HDR_EXPECT_GPU=1 ctest --test-dir build/gpu -L gpu --output-on-failure
   step bench_cuda "$hdr" bench --device cuda --json
