@@ -19,6 +19,7 @@
 
 #include <fmt/format.h>
 
+#include <array>
 #include <compare>
 #include <cstdint>
 #include <initializer_list>
@@ -74,17 +75,21 @@ struct Layouts {
 // descriptor, operands(pd) gives its (source, weights, destination) descriptors as chosen.
 template <class Build, class Operands>
 auto choose_layouts(Build build, Operands operands) {
+  const auto padded = [&](const auto& pd) {  // source, weights, destination
+    const auto [src, weights, dst] = operands(pd);
+    return std::array<bool, 3>{mostly_padding(src), mostly_padding(weights), mostly_padding(dst)};
+  };
+  const auto good = [&](const auto& pd) {
+    const auto p = padded(pd);
+    return !p[0] && !p[1] && !p[2] && !is_reference(pd);
+  };
   const auto all = build(Layouts{});
-  const auto [src, weights, dst] = operands(all);
-  const bool padded_src = mostly_padding(src), padded_weights = mostly_padding(weights),
-             padded_dst = mostly_padding(dst);
-  if (!padded_src && !padded_weights && !padded_dst && !is_reference(all)) return all;
-  const auto unpadded = build(Layouts{!padded_src, !padded_weights, !padded_dst});
+  if (good(all)) return all;
+  const auto p = padded(all);
+  const auto unpadded = build(Layouts{!p[0], !p[1], !p[2]});
+  if (good(unpadded)) return unpadded;
   const auto engine = build(Layouts{false, false, false});
-  for (const auto* pd : {&unpadded, &engine}) {
-    const auto [s, w, d] = operands(*pd);
-    if (!mostly_padding(s) && !mostly_padding(w) && !mostly_padding(d) && !is_reference(*pd)) return *pd;
-  }
+  if (good(engine)) return engine;
   for (const auto* pd : {&all, &unpadded, &engine})
     if (!is_reference(*pd)) return *pd;
   return all;
