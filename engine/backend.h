@@ -13,6 +13,13 @@
 
 namespace hdr {
 
+// How a model will use a convolution geometry, so that a backend plans only what runs.
+struct ConvUse {
+  bool bias = true;         // forward adds a bias; backward-weights writes its gradient
+  bool backward = false;    // training: backward-weights
+  bool input_grad = false;  // training, past the first layer: backward-data
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -29,6 +36,16 @@ class Backend {
   // thread count, which is per thread; CUDA: its device and stream). A thread other than the
   // one that made the backend calls it before the first op.
   virtual void attach_thread() {}
+
+  // Plans made ahead: a model calls these for every shape it will run (Model::prepare, before a
+  // run's first step), so that a backend creates its convolution primitives or algorithms and
+  // its scratch then, not inside the first step, evaluation or partial batch. An op whose
+  // shape was never prepared still works: it plans at its first call.
+  virtual void prepare_convolution(const ConvGeometry&, const ConvUse&) {}
+  virtual void prepare_batch_norm(const BatchNormGeometry&) {}
+  // The plans held (one per convolution primitive, or per cuDNN geometry): a test checks that the
+  // steps of a prepared model add none.
+  virtual size_t plan_count() const { return 0; }
 
   // Row-major C (m x n) = alpha * op(A) * op(B) + beta * C, op(A) m x k, op(B) k x n; leading
   // dimensions are the natural ones (A: trans_a ? m : k, B: trans_b ? k : n, C: n).

@@ -32,7 +32,11 @@ Predictor::Predictor(const TrainedModel& trained, Backend& backend, int max_batc
       inv_std_(1.0f / trained.config.data.std),
       normalised_(size_t(max_batch) * size_t(model_->input_shape().size())),
       x_(backend, normalised_.size()),
-      probabilities_(backend, size_t(max_batch) * size_t(model_->classes())) {}
+      probabilities_(backend, size_t(max_batch) * size_t(model_->classes())) {
+  // A full batch and a single image (serve's usual request) planned before the first request.
+  model_->prepare(max_batch, false);
+  model_->prepare(1, false);
+}
 
 std::vector<float> Predictor::predict(std::span<const float> images) {
   const int64_t per_image = input_size();

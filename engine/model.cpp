@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 
 #include "engine/errors.h"
 #include "engine/layers/layers.h"
@@ -79,6 +80,12 @@ Model::Model(const ModelSpec& spec, Backend& backend, int max_batch)
     fused_[i] = dynamic_cast<BatchNorm*>(layers_[i].get()) && dynamic_cast<MaxPool2D*>(layers_[i + 1].get());
   grad_a_ = DeviceArray<float>(backend, size_t(max_batch) * largest);
   grad_b_ = DeviceArray<float>(backend, size_t(max_batch) * largest);
+}
+
+void Model::prepare(int n, bool training) {
+  if (n <= 0) return;
+  if (n > max_batch_) throw std::logic_error(fmt::format("prepare: batch {} exceeds the model's {}", n, max_batch_));
+  for (size_t i = 0; i < layers_.size(); ++i) layers_[i]->prepare(backend_, n, training, i > 0);
 }
 
 std::string Model::summary() const {

@@ -40,6 +40,10 @@ class Model {
   std::string summary() const;  // Keras-like table: layer, output shape, parameters, totals
   int64_t forward_flops_per_image() const;
 
+  // Has the backend plan everything a batch of n samples runs (training: forward and backward;
+  // otherwise inference), before the first such batch: Backend::prepare_*.
+  void prepare(int n, bool training);
+
   // While attached, forward/backward synchronise around every layer and add its time here.
   void attach_profile(std::vector<LayerTiming>* timings);
 

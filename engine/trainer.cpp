@@ -87,8 +87,15 @@ void TrainStep::run(const DeviceImages& data, const int32_t* rows, int n, int ep
   });
 }
 
+void prepare_evaluation(Model& model, int count, int batch) {
+  batch = std::min(batch, model.max_batch());
+  model.prepare(std::min(batch, count), false);
+  model.prepare(count % batch, false);
+}
+
 EvalResult evaluate(Model& model, Backend& backend, const DeviceImages& data, const AugmentParams& scaling,
                     KeepProbabilities keep, int batch) {
+  prepare_evaluation(model, data.count, batch);
   batch = std::min(batch, model.max_batch());
   const int classes = model.classes();
   const Shape in = model.input_shape();

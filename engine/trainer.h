@@ -133,6 +133,11 @@ inline constexpr int kEvalBatch = 256;
 
 enum class KeepProbabilities : bool { kNo, kYes };
 
+// Has the backend plan the batches evaluating `count` images runs: full ones and the last,
+// partial one (Model::prepare). evaluate() calls it; a training run calls it for its sets before
+// the first step.
+void prepare_evaluation(Model& model, int count, int batch = kEvalBatch);
+
 // Scores a model (inference mode) on a labelled set resident on the backend; with kYes the
 // result also holds every image's class probabilities, in the set's order.
 EvalResult evaluate(Model& model, Backend& backend, const DeviceImages& data, const AugmentParams& scaling,

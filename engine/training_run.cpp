@@ -175,6 +175,12 @@ TrainingRun::TrainingRun(const Config& config, Backend& backend, const Datasets&
   result_.checkpoint = options.out_dir / "model.hdr";
   result_.steps_per_epoch = steps_per_epoch_;
   model_.initialize(ts_.seed);
+  // Every shape the run will see planned now: the first step, evaluation and partial batches
+  // then create nothing.
+  model_.prepare(std::min(ts_.batch_size, train_set_.count), true);
+  model_.prepare(train_set_.count % ts_.batch_size, true);
+  prepare_evaluation(model_, val_set_.count);
+  prepare_evaluation(model_, test_set_.count);
   if (ts_.ema > 0.0f) average_.emplace(model_, backend, ts_.ema);
   if (options.resume) resume_from(*options.resume);
 }

@@ -84,25 +84,50 @@ HDR_HD inline float bn_relu_input_grad(float x, float dy_eff, float xhat, float 
   return act == BnActivation::kReluBefore && !(x > 0.0f) ? 0.0f : du;
 }
 
+// The partition of the per-channel sums (training statistics, backward dgamma/dbeta): channel
+// c's m = n * spatial values, in bn_channel_index order, go to `parts` contiguous slices, one
+// block each (a grid of parts x c), so that 32 to 128 channels still fill a 132-SM GPU. The
+// partition depends on the geometry alone, never on the GPU, so a geometry gives the same bits
+// on every run and every device.
+inline constexpr int64_t kBnMinSlice = 2048;  // values per block at least: each block's partial write stays cheap
+inline constexpr int64_t kBnTargetBlocks = 512;  // about 4 blocks per SM on a 132-SM GPU
+
+HDR_HD inline int64_t bn_channel_count(const BatchNormGeometry& g) { return int64_t(g.n) * g.spatial; }
+HDR_HD inline int bn_parts(const BatchNormGeometry& g) {
+  const int64_t by_size = (bn_channel_count(g) + kBnMinSlice - 1) / kBnMinSlice;
+  const int64_t to_fill = g.c > 0 ? (kBnTargetBlocks + g.c - 1) / g.c : 1;
+  const int64_t parts = by_size < to_fill ? by_size : to_fill;
+  return parts > 1 ? int(parts) : 1;
+}
+HDR_HD inline int64_t bn_slice(const BatchNormGeometry& g, int parts) {
+  return (bn_channel_count(g) + parts - 1) / parts;
+}
+// The partial sums scratch holds: two doubles per block.
+HDR_HD inline int64_t bn_partials_count(const BatchNormGeometry& g, int parts) { return 2 * int64_t(g.c) * parts; }
+
 #if defined(__CUDACC__) || defined(HDR_SIMT_HOST)
 
 // The kernels (nvcc, or the host compiler against kernels/simt_host.h in tests).
-//   Training forward: bn_relu_stats_kernel, one block per channel, reduces the channel's
-//   m = n * spatial values (each thread a strided partial of d = u - pivot in double, then warp
-//   shuffles, then one shared slot per warp) and thread 0 writes save_mean/save_inv_std and the
-//   running statistics; bn_relu_apply_kernel then writes y, element-wise over the whole tensor.
-//   Backward: bn_relu_grad_sums_kernel (the same reduction, of dy_eff and dy_eff * xhat) writes
-//   dbeta/dgamma, then bn_relu_input_grad_kernel writes dx element-wise, taking the channel
-//   means from dbeta / m and dgamma / m. Inference: bn_relu_infer_kernel, element-wise.
-// Each sum has a fixed assignment of values to threads and a fixed tree, so for a given block
-// size every result is the same on every run; there are no atomics. The element-wise kernels
-// are grid-stride loops (any grid is correct; the launchers give one thread per value); the
-// reduction kernels take any block size up to CUDA's 1024 threads (32 warps: the shared arrays).
+//   Training forward: bn_relu_stats_partial_kernel, one block per (slice, channel), sums its
+//   slice of d = u - pivot and d^2 in double (each thread a strided partial, then warp shuffles,
+//   then one shared slot per warp) into the scratch; bn_relu_stats_finish_kernel, one thread
+//   per channel, adds the channel's partials in slice order and writes save_mean/save_inv_std
+//   and the running statistics; bn_relu_apply_kernel then writes y, element-wise.
+//   Backward: bn_relu_grad_partial_kernel (the same reduction, of dy_eff and dy_eff * xhat) and
+//   bn_relu_grad_finish_kernel write dbeta/dgamma, then bn_relu_input_grad_kernel writes dx
+//   element-wise, taking the channel means from dbeta / m and dgamma / m. Inference:
+//   bn_relu_infer_kernel, element-wise.
+// Each sum has a fixed assignment of values to blocks and threads and a fixed tree, so for a
+// given block size every result is the same on every run, whatever order the blocks run in;
+// there are no atomics. The element-wise kernels are grid-stride loops (any grid is correct;
+// the launchers give one thread per value); the reduction kernels take any block size up to
+// CUDA's 1024 threads (32 warps: the shared arrays).
 
 inline constexpr int kBnReluMaxWarps = 32;
 
-// One block per channel for the reductions.
-inline dim3 bn_relu_channel_grid(const BatchNormGeometry& g) { return dim3(unsigned(g.c)); }
+inline dim3 bn_partial_grid(const BatchNormGeometry& g, int parts) { return dim3{unsigned(parts), unsigned(g.c)}; }
+// One thread per channel for the finishing kernels.
+inline dim3 bn_finish_grid(const BatchNormGeometry& g, int block) { return dim3{unsigned((g.c + block - 1) / block)}; }
 HDR_HD inline int64_t bn_relu_count(const BatchNormGeometry& g) { return int64_t(g.n) * g.c * g.spatial; }
 // One thread per value for the element-wise kernels.
 inline dim3 bn_relu_element_grid(const BatchNormGeometry& g, int block) {
@@ -144,23 +169,67 @@ __device__ inline int64_t bn_channel_index(const BatchNormGeometry& g, int c, in
   return (i * g.c + c) * g.spatial + (j - i * g.spatial);
 }
 
-__global__ void bn_relu_stats_kernel(BatchNormGeometry g, const float* x, float* running_mean, float* running_var,
-                                     float* save_mean, float* save_inv_std) {
-  HDR_SHARED(double, warp_sum, kBnReluMaxWarps);
-  HDR_SHARED(double, warp_sum_sq, kBnReluMaxWarps);
-  const int c = int(blockIdx.x);
-  const int64_t m = int64_t(g.n) * g.spatial;
-  const float pivot = bn_input(x[bn_channel_index(g, c, 0)], g.activation);
-  double sum = 0.0, sum_sq = 0.0;  // of d = u - pivot
-  for (int64_t j = threadIdx.x; j < m; j += blockDim.x) {
-    const double d = bn_input(x[bn_channel_index(g, c, j)], g.activation) - pivot;
-    sum += d;
-    sum_sq += d * d;
+// Block (slice, channel) of a partial grid: with t = term.channel(c), adds t(k, a, b) over its
+// slice's values k and writes the two sums to partials[2 * (c * parts + slice)]. Every thread
+// must call it.
+template <class Term>
+__device__ void bn_partial_sums(const BatchNormGeometry& g, int parts, const Term& term, double* partials) {
+  HDR_SHARED(double, warp_a, kBnReluMaxWarps);
+  HDR_SHARED(double, warp_b, kBnReluMaxWarps);
+  const int c = int(blockIdx.y);
+  const int64_t m = bn_channel_count(g), slice = bn_slice(g, parts);
+  const int64_t begin = int64_t(blockIdx.x) * slice, end = begin + slice < m ? begin + slice : m;
+  const auto t = term.channel(c);
+  double a = 0.0, b = 0.0;
+  for (int64_t j = begin + threadIdx.x; j < end; j += blockDim.x) t(bn_channel_index(g, c, j), a, b);
+  bn_block_sum(a, b, warp_a, warp_b);
+  if (threadIdx.x == 0) {
+    const int64_t at = 2 * (int64_t(c) * parts + blockIdx.x);
+    partials[at] = a;
+    partials[at + 1] = b;
   }
-  bn_block_sum(sum, sum_sq, warp_sum, warp_sum_sq);
-  if (threadIdx.x == 0)
-    bn_finish_stats(pivot, sum, sum_sq, m, g.eps, g.momentum, running_mean[c], running_var[c], save_mean[c],
-                    save_inv_std[c]);
+}
+
+// Channel c's totals: its partials added in slice order.
+__device__ inline void bn_total(const double* partials, int c, int parts, double& a, double& b) {
+  a = 0.0, b = 0.0;
+  for (int p = 0; p < parts; ++p) {
+    a += partials[2 * (int64_t(c) * parts + p)];
+    b += partials[2 * (int64_t(c) * parts + p) + 1];
+  }
+}
+
+// The statistics' term: d = u - pivot and d^2, pivot being the channel's first u.
+struct StatsTerm {
+  BatchNormGeometry g;
+  const float* x;
+  struct Channel {
+    const BatchNormGeometry& g;
+    const float* x;
+    float pivot;
+    __device__ void operator()(int64_t k, double& sum, double& sum_sq) const {
+      const double d = double(bn_input(x[k], g.activation)) - pivot;
+      sum += d;
+      sum_sq += d * d;
+    }
+  };
+  __device__ float pivot(int c) const { return bn_input(x[bn_channel_index(g, c, 0)], g.activation); }
+  __device__ Channel channel(int c) const { return Channel{g, x, pivot(c)}; }
+};
+
+__global__ void bn_relu_stats_partial_kernel(BatchNormGeometry g, int parts, const float* x, double* partials) {
+  bn_partial_sums(g, parts, StatsTerm{g, x}, partials);
+}
+
+__global__ void bn_relu_stats_finish_kernel(BatchNormGeometry g, int parts, const float* x, const double* partials,
+                                            float* running_mean, float* running_var, float* save_mean,
+                                            float* save_inv_std) {
+  const int c = int(blockIdx.x * blockDim.x + threadIdx.x);
+  if (c >= g.c) return;
+  double sum, sum_sq;
+  bn_total(partials, c, parts, sum, sum_sq);
+  bn_finish_stats(StatsTerm{g, x}.pivot(c), sum, sum_sq, bn_channel_count(g), g.eps, g.momentum, running_mean[c],
+                  running_var[c], save_mean[c], save_inv_std[c]);
 }
 
 // Where a kernel takes channel c's batch-norm parameters from: the batch statistics of a training
@@ -210,44 +279,51 @@ __global__ void bn_relu_infer_kernel(BatchNormGeometry g, const float* x, const 
   bn_apply_values(g, x, RunningStats{gamma, beta, running_mean, running_var, g.eps}, y);
 }
 
-// One block per channel: dbeta = sum of dy_eff, dgamma = sum of dy_eff * xhat.
+// The backward's term: dy_eff and dy_eff * xhat, so that the totals are dbeta and dgamma.
 template <class Dy>
-__device__ void bn_grad_sums_block(const BatchNormGeometry& g, const float* x, const Dy& dy, const float* gamma,
-                                  const float* beta, const float* save_mean, const float* save_inv_std, float* dgamma,
-                                  float* dbeta) {
-  HDR_SHARED(double, warp_dy, kBnReluMaxWarps);
-  HDR_SHARED(double, warp_dy_xhat, kBnReluMaxWarps);
-  const int c = int(blockIdx.x);
-  const int64_t m = int64_t(g.n) * g.spatial;
-  const float mean = save_mean[c], inv_std = save_inv_std[c];
-  const float scale = bn_scale(gamma[c], inv_std), beta_c = beta[c];
-  double sum_dy = 0.0, sum_dy_xhat = 0.0;
-  for (int64_t j = threadIdx.x; j < m; j += blockDim.x) {
-    const int64_t k = bn_channel_index(g, c, j);
-    const float dy_eff = bn_effective_dy(x[k], dy(k), mean, scale, beta_c, g.activation);
-    sum_dy += dy_eff;
-    sum_dy_xhat += double(dy_eff) * bn_xhat(x[k], mean, inv_std, g.activation);
+struct GradTerm {
+  BatchNormGeometry g;
+  const float* x;
+  Dy dy;
+  const float *gamma, *beta, *save_mean, *save_inv_std;
+  struct Channel {
+    const GradTerm& t;
+    float mean, inv_std, scale, beta;
+    __device__ void operator()(int64_t k, double& sum_dy, double& sum_dy_xhat) const {
+      const float dy_eff = bn_effective_dy(t.x[k], t.dy(k), mean, scale, beta, t.g.activation);
+      sum_dy += dy_eff;
+      sum_dy_xhat += double(dy_eff) * bn_xhat(t.x[k], mean, inv_std, t.g.activation);
+    }
+  };
+  __device__ Channel channel(int c) const {
+    return Channel{*this, save_mean[c], save_inv_std[c], bn_scale(gamma[c], save_inv_std[c]), beta[c]};
   }
-  bn_block_sum(sum_dy, sum_dy_xhat, warp_dy, warp_dy_xhat);
-  if (threadIdx.x == 0) {
-    dbeta[c] = float(sum_dy);
-    dgamma[c] = float(sum_dy_xhat);
-  }
+};
+
+__global__ void bn_relu_grad_partial_kernel(BatchNormGeometry g, int parts, const float* x, const float* dy,
+                                            const float* gamma, const float* beta, const float* save_mean,
+                                            const float* save_inv_std, double* partials) {
+  bn_partial_sums(g, parts, GradTerm<PlainDy>{g, x, PlainDy{dy}, gamma, beta, save_mean, save_inv_std}, partials);
 }
 
-__global__ void bn_relu_grad_sums_kernel(BatchNormGeometry g, const float* x, const float* dy, const float* gamma,
-                                         const float* beta, const float* save_mean, const float* save_inv_std,
-                                         float* dgamma, float* dbeta) {
-  bn_grad_sums_block(g, x, PlainDy{dy}, gamma, beta, save_mean, save_inv_std, dgamma, dbeta);
+// One thread per channel: dbeta and dgamma from the partials.
+__global__ void bn_relu_grad_finish_kernel(BatchNormGeometry g, int parts, const double* partials, float* dgamma,
+                                           float* dbeta) {
+  const int c = int(blockIdx.x * blockDim.x + threadIdx.x);
+  if (c >= g.c) return;
+  double sum_dy, sum_dy_xhat;
+  bn_total(partials, c, parts, sum_dy, sum_dy_xhat);
+  dbeta[c] = float(sum_dy);
+  dgamma[c] = float(sum_dy_xhat);
 }
 
-// dx element-wise, a grid-stride loop; dgamma and dbeta as bn_grad_sums_block wrote them.
+// dx element-wise, a grid-stride loop; dgamma and dbeta as bn_relu_grad_finish_kernel wrote them.
 template <class Dy>
 __device__ void bn_input_grad_values(const BatchNormGeometry& g, const float* x, const Dy& dy, const float* gamma,
                                    const float* beta, const float* save_mean, const float* save_inv_std,
                                    const float* dgamma, const float* dbeta, float* dx) {
   const int64_t count = bn_relu_count(g), stride = int64_t(gridDim.x) * blockDim.x;
-  const float inv_m = 1.0f / float(int64_t(g.n) * g.spatial);
+  const float inv_m = 1.0f / float(bn_channel_count(g));
   for (int64_t k = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; k < count; k += stride) {
     const int c = int(k / g.spatial % g.c);
     const float mean = save_mean[c], inv_std = save_inv_std[c], scale = bn_scale(gamma[c], inv_std);

@@ -1,7 +1,7 @@
 // Batch norm + ReLU then max pooling (seed 000's conv blocks) fused on the GPU: the batch-norm
 // output is never stored. Forward: each thread of one pooled output computes its window's
 // batch-norm values on the fly and keeps the maximum, with the ties and argmax (a flat index
-// into x's layout) of maxpool_window; the statistics come first, from bn_relu_stats_kernel.
+// into x's layout) of maxpool_window; the statistics come first, from the bn_relu_stats_* kernels.
 // Backward: the two batch-norm passes read dy of value k as maxpool_gather gives it (the pooled
 // gradient of every window whose argmax is k), instead of an unpooled gradient buffer. The
 // element math is the unfused kernels' own, so every result equals theirs bit for bit: one
@@ -61,11 +61,12 @@ __global__ void bn_relu_maxpool_infer_kernel(BatchNormGeometry g, PoolGeometry p
   bn_relu_maxpool_values(g, p, x, RunningStats{gamma, beta, running_mean, running_var, g.eps}, y, argmax);
 }
 
-__global__ void bn_relu_maxpool_grad_sums_kernel(BatchNormGeometry g, PoolGeometry p, const float* x, const float* dy,
-                                                 const int32_t* argmax, const float* gamma, const float* beta,
-                                                 const float* save_mean, const float* save_inv_std, float* dgamma,
-                                                 float* dbeta) {
-  bn_grad_sums_block(g, x, PooledDy{p, dy, argmax}, gamma, beta, save_mean, save_inv_std, dgamma, dbeta);
+__global__ void bn_relu_maxpool_grad_partial_kernel(BatchNormGeometry g, int parts, PoolGeometry p, const float* x,
+                                                    const float* dy, const int32_t* argmax, const float* gamma,
+                                                    const float* beta, const float* save_mean,
+                                                    const float* save_inv_std, double* partials) {
+  bn_partial_sums(g, parts, GradTerm<PooledDy>{g, x, PooledDy{p, dy, argmax}, gamma, beta, save_mean, save_inv_std},
+                  partials);
 }
 
 __global__ void bn_relu_maxpool_input_grad_kernel(BatchNormGeometry g, PoolGeometry p, const float* x,

@@ -1,5 +1,6 @@
 // CUDA launchers of the conv block's ops: batch norm + ReLU (kernels/bn_relu.cuh: a per-channel
-// reduction, one block per channel, then an element-wise pass; inference element-wise), max
+// reduction over a fixed partition into the scratch the backend binds, then an element-wise
+// pass; inference element-wise), max
 // pooling (kernels/maxpool.cuh: forward one thread per output, backward one thread per input, a
 // gather, so dx is written whole without atomics) and the two fused, without the batch-norm
 // output in memory (kernels/bn_relu_maxpool.cuh). One translation unit for the three: a .cuh
@@ -18,13 +19,41 @@ bool empty(const BatchNormGeometry& g) { return g.n == 0 || g.c == 0 || g.spatia
 bool empty(const BatchNormGeometry& g, const PoolGeometry& p) { return empty(g) || maxpool_out_count(p) <= 0; }
 }  // namespace
 
+size_t bn_relu_scratch_bytes(const BatchNormGeometry& g) {
+  return size_t(bn_partials_count(g, bn_parts(g))) * sizeof(double);
+}
+
+namespace {
+// The training statistics: save_mean/save_inv_std and the running statistics updated.
+void bn_relu_stats(const BatchNormGeometry& g, const float* x, float* running_mean, float* running_var,
+                   float* save_mean, float* save_inv_std) {
+  const int parts = bn_parts(g);
+  auto* partials = static_cast<double*>(scratch(bn_relu_scratch_bytes(g), "batch-norm statistics"));
+  bn_relu_stats_partial_kernel<<<bn_partial_grid(g, parts), kBlock, 0, stream()>>>(g, parts, x, partials);
+  HDR_CUDA_CHECK_LAUNCH(bn_relu_stats_partial_kernel);
+  bn_relu_stats_finish_kernel<<<bn_finish_grid(g, kBlock), kBlock, 0, stream()>>>(
+      g, parts, x, partials, running_mean, running_var, save_mean, save_inv_std);
+  HDR_CUDA_CHECK_LAUNCH(bn_relu_stats_finish_kernel);
+}
+
+// dbeta and dgamma: `launch_partials(parts, partials)` launches the partial kernel of the
+// backward's dy source, then the finishing kernel adds the parts. m == 0 still runs both:
+// dgamma and dbeta are written as zeros, as on the CPU.
+template <class LaunchPartials>
+void bn_relu_grad_sums(const BatchNormGeometry& g, LaunchPartials launch_partials, float* dgamma, float* dbeta) {
+  const int parts = bn_parts(g);
+  auto* partials = static_cast<double*>(scratch(bn_relu_scratch_bytes(g), "batch-norm backward"));
+  launch_partials(parts, partials);
+  bn_relu_grad_finish_kernel<<<bn_finish_grid(g, kBlock), kBlock, 0, stream()>>>(g, parts, partials, dgamma, dbeta);
+  HDR_CUDA_CHECK_LAUNCH(bn_relu_grad_finish_kernel);
+}
+}  // namespace
+
 void bn_relu_forward_train(const BatchNormGeometry& g, const float* x, const float* gamma, const float* beta,
                            float* running_mean, float* running_var, float* save_mean, float* save_inv_std,
                            float* y) {
   if (empty(g)) return;
-  bn_relu_stats_kernel<<<bn_relu_channel_grid(g), kBlock, 0, stream()>>>(g, x, running_mean, running_var, save_mean,
-                                                                         save_inv_std);
-  HDR_CUDA_CHECK_LAUNCH(bn_relu_stats_kernel);
+  bn_relu_stats(g, x, running_mean, running_var, save_mean, save_inv_std);
   bn_relu_apply_kernel<<<bn_relu_element_grid(g, kBlock), kBlock, 0, stream()>>>(g, x, gamma, beta, save_mean,
                                                                                  save_inv_std, y);
   HDR_CUDA_CHECK_LAUNCH(bn_relu_apply_kernel);
@@ -42,10 +71,14 @@ void bn_relu_backward(const BatchNormGeometry& g, const float* x, const float* d
                       const float* beta, const float* save_mean, const float* save_inv_std, float* dx,
                       float* dgamma, float* dbeta) {
   if (g.c == 0) return;
-  // m == 0 still launches the sums: dgamma and dbeta are written as zeros, as on the CPU.
-  bn_relu_grad_sums_kernel<<<bn_relu_channel_grid(g), kBlock, 0, stream()>>>(g, x, dy, gamma, beta, save_mean,
-                                                                              save_inv_std, dgamma, dbeta);
-  HDR_CUDA_CHECK_LAUNCH(bn_relu_grad_sums_kernel);
+  bn_relu_grad_sums(
+      g,
+      [&](int parts, double* partials) {
+        bn_relu_grad_partial_kernel<<<bn_partial_grid(g, parts), kBlock, 0, stream()>>>(
+            g, parts, x, dy, gamma, beta, save_mean, save_inv_std, partials);
+        HDR_CUDA_CHECK_LAUNCH(bn_relu_grad_partial_kernel);
+      },
+      dgamma, dbeta);
   if (empty(g)) return;
   bn_relu_input_grad_kernel<<<bn_relu_element_grid(g, kBlock), kBlock, 0, stream()>>>(
       g, x, dy, gamma, beta, save_mean, save_inv_std, dgamma, dbeta, dx);
@@ -70,9 +103,7 @@ void bn_relu_maxpool_forward_train(const BatchNormGeometry& g, const PoolGeometr
                                    const float* gamma, const float* beta, float* running_mean, float* running_var,
                                    float* save_mean, float* save_inv_std, float* y, int32_t* argmax) {
   if (empty(g, p)) return;
-  bn_relu_stats_kernel<<<bn_relu_channel_grid(g), kBlock, 0, stream()>>>(g, x, running_mean, running_var, save_mean,
-                                                                         save_inv_std);
-  HDR_CUDA_CHECK_LAUNCH(bn_relu_stats_kernel);
+  bn_relu_stats(g, x, running_mean, running_var, save_mean, save_inv_std);
   bn_relu_maxpool_apply_kernel<<<maxpool_forward_grid(p, kBlock), kBlock, 0, stream()>>>(
       g, p, x, gamma, beta, save_mean, save_inv_std, y, argmax);
   HDR_CUDA_CHECK_LAUNCH(bn_relu_maxpool_apply_kernel);
@@ -91,10 +122,14 @@ void bn_relu_maxpool_backward(const BatchNormGeometry& g, const PoolGeometry& p,
                               const int32_t* argmax, const float* gamma, const float* beta, const float* save_mean,
                               const float* save_inv_std, float* dx, float* dgamma, float* dbeta) {
   if (g.c == 0) return;
-  // m == 0 still launches the sums: dgamma and dbeta are written as zeros, as on the CPU.
-  bn_relu_maxpool_grad_sums_kernel<<<bn_relu_channel_grid(g), kBlock, 0, stream()>>>(
-      g, p, x, dy, argmax, gamma, beta, save_mean, save_inv_std, dgamma, dbeta);
-  HDR_CUDA_CHECK_LAUNCH(bn_relu_maxpool_grad_sums_kernel);
+  bn_relu_grad_sums(
+      g,
+      [&](int parts, double* partials) {
+        bn_relu_maxpool_grad_partial_kernel<<<bn_partial_grid(g, parts), kBlock, 0, stream()>>>(
+            g, parts, p, x, dy, argmax, gamma, beta, save_mean, save_inv_std, partials);
+        HDR_CUDA_CHECK_LAUNCH(bn_relu_maxpool_grad_partial_kernel);
+      },
+      dgamma, dbeta);
   if (g.n == 0 || g.spatial == 0) return;
   bn_relu_maxpool_input_grad_kernel<<<bn_relu_element_grid(g, kBlock), kBlock, 0, stream()>>>(
       g, p, x, dy, argmax, gamma, beta, save_mean, save_inv_std, dgamma, dbeta, dx);

@@ -6,6 +6,7 @@
 // All tensors are float NCHW; pointers are on the device of the namespace's backend.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -24,6 +25,12 @@ namespace hdr::cuda {
 // start of each of its ops.
 void set_stream(CUstream_st* stream);
 CUstream_st* stream();
+// Device scratch for the ops that need some (the batch-norm reductions' partial sums), bound
+// per thread like the stream; bn_relu_scratch_bytes(g) says how much a batch-norm op of
+// geometry g needs. scratch() throws std::logic_error naming `op` when less is bound.
+void set_scratch(void* scratch, size_t bytes);
+void* scratch(size_t bytes, const char* op);
+size_t bn_relu_scratch_bytes(const BatchNormGeometry& g);
 // Empty when the current device can run this build's kernels, else the CUDA error that says why
 // not (kernels/device_check.cu).
 std::string kernel_image_error();

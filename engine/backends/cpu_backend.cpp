@@ -27,6 +27,8 @@ class CpuBackend final : public Backend {
     threads_ = omp_get_max_threads();
   }
   void attach_thread() override { omp_set_num_threads(threads_); }
+  void prepare_convolution(const ConvGeometry& g, const ConvUse& use) override { dnnl_.prepare(g, use); }
+  size_t plan_count() const override { return dnnl_.cached_primitives(); }
 
   std::string name() const override {
     return fmt::format("cpu (oneDNN {}, {} thread{})", dnnl_.version(), threads_, threads_ == 1 ? "" : "s");

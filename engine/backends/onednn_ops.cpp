@@ -342,6 +342,12 @@ void OneDnnOps::conv_backward_weights(const ConvGeometry& g, const float* x, con
     e.run(state_->stream, {x, dy}, {dw});
 }
 
+void OneDnnOps::prepare(const ConvGeometry& g, const ConvUse& use) {
+  state_->entry(ConvOp::kForward, g, use.bias);
+  if (use.backward) state_->entry(ConvOp::kBackwardWeights, g, use.bias);
+  if (use.input_grad) state_->entry(ConvOp::kBackwardData, g, false);
+}
+
 size_t OneDnnOps::cached_primitives() const { return state_->convs.size(); }
 
 std::vector<std::string> OneDnnOps::implementations() const {

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/backend.h"
 #include "kernels/types.h"
 
 namespace hdr {
@@ -31,6 +32,8 @@ class OneDnnOps {
   void conv_backward_data(const ConvGeometry& g, const float* w, const float* dy, float* dx);
   void conv_backward_weights(const ConvGeometry& g, const float* x, const float* dy, float* dw, float* dbias);
 
+  // Creates the primitives `use` needs for g now rather than at their first call.
+  void prepare(const ConvGeometry& g, const ConvUse& use);
   // Convolution primitives created so far: one per (op, geometry, with/without bias).
   size_t cached_primitives() const;
   // Their oneDNN implementations, one line each: "backward-weights n64 c1 28x28 k32 3x3 pad 0,0

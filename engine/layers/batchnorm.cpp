@@ -22,6 +22,11 @@ void BatchNorm::allocate_workspace(Backend& backend, int) {
   save_inv_std_ = DeviceArray<float>(backend, input_shape().c);
 }
 
+// Only training reduces over the batch: inference has nothing to plan.
+void BatchNorm::prepare(Backend& backend, int n, bool training, bool) const {
+  if (training) backend.prepare_batch_norm(geometry(n));
+}
+
 BatchNormGeometry BatchNorm::geometry(int n) const {
   BatchNormGeometry g;
   g.n = n;

@@ -44,6 +44,10 @@ int64_t Conv2D::forward_flops() const {
   return 2 * int64_t(out.c) * in.c * spec_.kernel * spec_.kernel * out.h * out.w;
 }
 
+void Conv2D::prepare(Backend& backend, int n, bool training, bool input_grad) const {
+  backend.prepare_convolution(geometry_for(spec_, input_shape(), n), ConvUse{true, training, training && input_grad});
+}
+
 void Conv2D::forward(const Pass& pass, const float* x, float* y) {
   const ConvGeometry g = geometry_for(spec_, input_shape(), pass.n);
   pass.backend.conv_forward(g, x, values_[0], values_[1], y);

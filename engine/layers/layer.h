@@ -63,6 +63,9 @@ class Layer {
     grads_ = std::move(grads);
   }
   virtual void allocate_workspace(Backend&, int /*max_batch*/) {}
+  // Tells the backend the shapes this layer runs for batches of n (Backend::prepare_*);
+  // input_grad: backward computes dx (every layer but the first).
+  virtual void prepare(Backend&, int /*n*/, bool /*training*/, bool /*input_grad*/) const {}
   // Passes its input through unchanged outside training (dropout): the model then skips it.
   virtual bool identity_at_inference() const { return false; }
 

@@ -16,6 +16,7 @@ class Conv2D final : public Layer {
   int64_t forward_flops() const override;
   void forward(const Pass& pass, const float* x, float* y) override;
   void backward(const Pass& pass, const float* x, const float* y, float* dy, float* dx) override;
+  void prepare(Backend& backend, int n, bool training, bool input_grad) const override;
   static ConvGeometry geometry_for(const LayerSpec& spec, Shape in, int n);
 
  private:
@@ -52,6 +53,7 @@ class BatchNorm final : public Layer {
   const char* kind() const override { return "BatchNormalization"; }
   std::vector<ParamInfo> params() const override;
   void allocate_workspace(Backend& backend, int max_batch) override;
+  void prepare(Backend& backend, int n, bool training, bool input_grad) const override;
   void forward(const Pass& pass, const float* x, float* y) override;
   void backward(const Pass& pass, const float* x, const float* y, float* dy, float* dx) override;
 

@@ -3,9 +3,10 @@
 // bn_relu backward), run the same way: the fused ones compute each value with the same element
 // math, so every output must be equal bit for bit, argmax included. Planes that the windows do
 // not tile (13 x 13 by 2: the last row and column are in no window) and overlapping windows
-// (size 3, stride 2) included; every activation; block sizes with partial warps.
-#include "kernels/simt_host.h"
-// simt_host.h first: it enables the __global__ kernels of the .cuh.
+// (size 3, stride 2) included; every activation; block sizes with partial warps; the
+// reductions over 3 slices per channel.
+#include "tests/kernel/bn_relu_emulated.h"
+// bn_relu_emulated.h first: it includes simt_host.h, which enables the kernels of the .cuh.
 #include "kernels/bn_relu_maxpool.cuh"
 
 #include <fmt/format.h>
@@ -27,6 +28,7 @@ struct Block {
 constexpr Block kBlocks[] = {{3, 5, 13, 2, 2}, {2, 4, 26, 2, 2}, {3, 5, 13, 3, 2}};
 constexpr BnActivation kActivations[] = {BnActivation::kNone, BnActivation::kReluAfter, BnActivation::kReluBefore};
 constexpr int kBlockSizes[] = {32, 96, 256};
+constexpr int kParts = 3;
 
 struct Inputs {
   BatchNormGeometry g;
@@ -68,8 +70,7 @@ TEST(BnReluMaxpoolSimt, TrainingForwardAndBackwardEqualTheUnfusedKernels) {
         const size_t count = in.x.size(), c = size_t(in.g.c), outs = in.dy.size();
         const dim3 threads{unsigned(block)};
         std::vector<float> mean(c), inv_std(c), rm = in.running_mean, rv = in.running_var;
-        simt::launch(bn_relu_channel_grid(in.g), threads, bn_relu_stats_kernel, in.g, in.x.data(), rm.data(),
-                     rv.data(), mean.data(), inv_std.data());
+        test::emulated_stats(in.g, block, kParts, in.x.data(), rm.data(), rv.data(), mean.data(), inv_std.data());
 
         std::vector<float> bn_out(count), y_ref(outs), y(outs, -1.0f);
         std::vector<int32_t> argmax_ref(outs), argmax(outs, -1);
@@ -86,17 +87,17 @@ TEST(BnReluMaxpoolSimt, TrainingForwardAndBackwardEqualTheUnfusedKernels) {
         std::vector<float> d_bn_out(count, -1.0f), dgamma_ref(c), dbeta_ref(c), dx_ref(count);
         simt::launch(maxpool_backward_grid(in.p, block), threads, maxpool_backward_kernel, in.p, in.dy.data(),
                      argmax_ref.data(), d_bn_out.data());
-        simt::launch(bn_relu_channel_grid(in.g), threads, bn_relu_grad_sums_kernel, in.g, in.x.data(),
-                     d_bn_out.data(), in.gamma.data(), in.beta.data(), mean.data(), inv_std.data(),
-                     dgamma_ref.data(), dbeta_ref.data());
+        test::emulated_grad_sums(in.g, block, kParts, dgamma_ref.data(), dbeta_ref.data(),
+                                 bn_relu_grad_partial_kernel, in.x.data(), d_bn_out.data(), in.gamma.data(),
+                                 in.beta.data(), mean.data(), inv_std.data());
         simt::launch(bn_relu_element_grid(in.g, block), threads, bn_relu_input_grad_kernel, in.g, in.x.data(),
                      d_bn_out.data(), in.gamma.data(), in.beta.data(), mean.data(), inv_std.data(),
                      dgamma_ref.data(), dbeta_ref.data(), dx_ref.data());
 
         std::vector<float> dgamma(c, -1.0f), dbeta(c, -1.0f), dx(count, -1.0f);
-        simt::launch(bn_relu_channel_grid(in.g), threads, bn_relu_maxpool_grad_sums_kernel, in.g, in.p, in.x.data(),
-                     in.dy.data(), argmax.data(), in.gamma.data(), in.beta.data(), mean.data(), inv_std.data(),
-                     dgamma.data(), dbeta.data());
+        test::emulated_grad_sums(in.g, block, kParts, dgamma.data(), dbeta.data(),
+                                 bn_relu_maxpool_grad_partial_kernel, in.p, in.x.data(), in.dy.data(),
+                                 argmax.data(), in.gamma.data(), in.beta.data(), mean.data(), inv_std.data());
         simt::launch(bn_relu_element_grid(in.g, block), threads, bn_relu_maxpool_input_grad_kernel, in.g, in.p,
                      in.x.data(), in.dy.data(), argmax.data(), in.gamma.data(), in.beta.data(), mean.data(),
                      inv_std.data(), dgamma.data(), dbeta.data(), dx.data());

@@ -1,12 +1,12 @@
 // The batch norm + ReLU kernels of kernels/bn_relu.cuh, run through the CUDA emulation
 // (kernels/simt_host.h) with the launchers' geometry at block sizes 32..256 (48 and 96: partial
 // last warps), on odd shapes (13 x 13 planes, 5 channels; dense spatial = 1; c = 1; m = 1),
-// against the CPU twin and a plain double-precision loop. The kernels sum each channel in a
-// different order than the CPU twin (strided per-thread partials, then a tree), so statistics
-// and everything downstream agree with it to float rounding (a few ulps), not bit for bit.
-#include "kernels/simt_host.h"
-// simt_host.h first: it enables the __global__ kernels of the .cuh.
-#include "kernels/bn_relu.cuh"
+// against the CPU twin and a plain double-precision loop; the reductions also over partitions
+// the launchers' bn_parts would not choose for these shapes (several slices per channel, some
+// of them empty). The kernels sum each channel in a different order than the CPU twin (slices,
+// strided per-thread partials, then a tree), so statistics and everything downstream agree
+// with it to float rounding (a few ulps), not bit for bit.
+#include "tests/kernel/bn_relu_emulated.h"
 
 #include <gtest/gtest.h>
 
@@ -24,6 +24,9 @@ namespace hdr {
 namespace {
 
 constexpr int kBlockSizes[] = {32, 48, 64, 96, 256};
+// Slices per channel: 0 is the launcher's choice (1 for these small shapes); 7 leaves the last
+// slices of the 7-value channels empty.
+constexpr int kParts[] = {0, 2, 7};
 constexpr BnActivation kActivations[] = {BnActivation::kNone, BnActivation::kReluAfter, BnActivation::kReluBefore};
 // Against the CPU twin: the same float math, sums in another order; and the element-wise math
 // may round differently where one build contracts a * b + c into an FMA (the CPU twin is built
@@ -90,12 +93,12 @@ Forward cpu_forward(const BatchNormGeometry& g, const Inputs& in) {
   return f;
 }
 
-// As kernels/conv_block.cu launches it.
-Forward emulated_forward(const BatchNormGeometry& g, const Inputs& in, int block) {
+// As kernels/conv_block.cu launches it (parts 0: the launcher's bn_parts).
+Forward emulated_forward(const BatchNormGeometry& g, const Inputs& in, int block, int parts = 0) {
   Forward f{in.running_mean, in.running_var, std::vector<float>(size_t(g.c), NAN), std::vector<float>(size_t(g.c), NAN),
             std::vector<float>(in.x.size(), NAN)};
-  simt::launch(bn_relu_channel_grid(g), dim3(unsigned(block)), bn_relu_stats_kernel, g, in.x.data(),
-               f.running_mean.data(), f.running_var.data(), f.save_mean.data(), f.save_inv_std.data());
+  test::emulated_stats(g, block, parts > 0 ? parts : bn_parts(g), in.x.data(), f.running_mean.data(),
+                       f.running_var.data(), f.save_mean.data(), f.save_inv_std.data());
   simt::launch(bn_relu_element_grid(g, block), dim3(unsigned(block)), bn_relu_apply_kernel, g,
                in.x.data(), in.gamma.data(), in.beta.data(), f.save_mean.data(), f.save_inv_std.data(), f.y.data());
   return f;
@@ -143,18 +146,19 @@ void expect_forward_close(const Forward& got, const Forward& want, Tolerance tol
   expect_close("y", got.y, want.y, tol);
 }
 
-// Every activation at every block size for one shape.
+// Every activation at every block size and partition for one shape.
 void check_training_forward(const Shape& shape) {
   for (BnActivation act : kActivations) {
     const BatchNormGeometry g = geometry(shape, act);
     const Inputs in = random_inputs(g, 11);
     const Forward twin = cpu_forward(g, in), ref = reference_forward(g, in);
-    for (int block : kBlockSizes) {
-      SCOPED_TRACE(testing::Message() << "activation " << int(act) << " block " << block);
-      const Forward got = emulated_forward(g, in, block);
-      expect_forward_close(got, twin, kTwinTraining);
-      expect_forward_close(got, ref, kReference);
-    }
+    for (int block : kBlockSizes)
+      for (int parts : kParts) {
+        SCOPED_TRACE(testing::Message() << "activation " << int(act) << " block " << block << " parts " << parts);
+        const Forward got = emulated_forward(g, in, block, parts);
+        expect_forward_close(got, twin, kTwinTraining);
+        expect_forward_close(got, ref, kReference);
+      }
   }
 }
 
@@ -183,17 +187,30 @@ TEST(BnReluSimt, TrainingStatisticsKeepTheirDigitsFarFromZero) {
   }
 }
 
-// A fixed thread assignment and a fixed tree: the same block size gives the same bits every run.
+// A fixed partition, thread assignment and tree: the same block size gives the same bits every
+// run, whatever order the emulator runs the blocks in (a new shuffle every launch).
 TEST(BnReluSimt, ReductionsAreDeterministic) {
   const BatchNormGeometry g = geometry(kPlanes, BnActivation::kReluAfter);
   const Inputs in = random_inputs(g, 17);
-  const Forward first = emulated_forward(g, in, 96), second = emulated_forward(g, in, 96);
+  const Forward first = emulated_forward(g, in, 96, 5), second = emulated_forward(g, in, 96, 5);
   auto same_bits = [](const std::vector<float>& a, const std::vector<float>& b) {
     return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
   };
   EXPECT_TRUE(same_bits(first.save_mean, second.save_mean));
   EXPECT_TRUE(same_bits(first.save_inv_std, second.save_inv_std));
   EXPECT_TRUE(same_bits(first.y, second.y));
+}
+
+// The partition the launchers use, at seed 000's shapes (batch 64): enough blocks to fill a
+// 132-SM GPU, at least kBnMinSlice values per block, nothing else.
+TEST(BnReluSimt, PartitionDependsOnTheGeometryAlone) {
+  auto parts = [](int n, int c, int spatial) { return bn_parts(geometry({n, c, spatial}, BnActivation::kNone)); };
+  EXPECT_EQ(parts(64, 32, 26 * 26), 16);   // 43,264 values per channel: 512 / 32 channels
+  EXPECT_EQ(parts(64, 64, 11 * 11), 4);    // 7,744 values: 4 slices of at least 2,048
+  EXPECT_EQ(parts(64, 512, 1), 1);         // dense: one block per channel already fills the GPU
+  EXPECT_EQ(parts(1, 1, 1), 1);
+  EXPECT_EQ(parts(1000, 1, 1000), 489);    // 10^6 values in one channel: the size bound
+  EXPECT_EQ(parts(0, 4, 169), 1);          // an empty batch still has one slice per channel
 }
 
 TEST(BnReluSimt, InferenceMatchesCpuTwinAndReference) {
@@ -298,19 +315,20 @@ void check_backward(const Shape& shape) {
     cpu::bn_relu_backward(g, in.x.data(), dy.data(), in.gamma.data(), in.beta.data(), saved.save_mean.data(),
                           saved.save_inv_std.data(), twin.dx.data(), twin.dgamma.data(), twin.dbeta.data());
     const Backward ref = reference_backward(g, in, dy, saved);
-    for (int block : kBlockSizes) {
-      SCOPED_TRACE(testing::Message() << "activation " << int(act) << " block " << block);
-      Backward got{std::vector<float>(in.x.size(), NAN), std::vector<float>(size_t(g.c), NAN),
-                   std::vector<float>(size_t(g.c), NAN)};
-      simt::launch(bn_relu_channel_grid(g), dim3(unsigned(block)), bn_relu_grad_sums_kernel, g, in.x.data(), dy.data(),
-                   in.gamma.data(), in.beta.data(), saved.save_mean.data(), saved.save_inv_std.data(),
-                   got.dgamma.data(), got.dbeta.data());
-      simt::launch(bn_relu_element_grid(g, block), dim3(unsigned(block)), bn_relu_input_grad_kernel, g, in.x.data(),
-                   dy.data(), in.gamma.data(), in.beta.data(), saved.save_mean.data(), saved.save_inv_std.data(),
-                   got.dgamma.data(), got.dbeta.data(), got.dx.data());
-      expect_backward_close(got, twin, kTwin);
-      expect_backward_close(got, ref, kReference);
-    }
+    for (int block : kBlockSizes)
+      for (int parts : kParts) {
+        SCOPED_TRACE(testing::Message() << "activation " << int(act) << " block " << block << " parts " << parts);
+        Backward got{std::vector<float>(in.x.size(), NAN), std::vector<float>(size_t(g.c), NAN),
+                     std::vector<float>(size_t(g.c), NAN)};
+        test::emulated_grad_sums(g, block, parts > 0 ? parts : bn_parts(g), got.dgamma.data(), got.dbeta.data(),
+                                 bn_relu_grad_partial_kernel, in.x.data(), dy.data(), in.gamma.data(),
+                                 in.beta.data(), saved.save_mean.data(), saved.save_inv_std.data());
+        simt::launch(bn_relu_element_grid(g, block), dim3(unsigned(block)), bn_relu_input_grad_kernel, g,
+                     in.x.data(), dy.data(), in.gamma.data(), in.beta.data(), saved.save_mean.data(),
+                     saved.save_inv_std.data(), got.dgamma.data(), got.dbeta.data(), got.dx.data());
+        expect_backward_close(got, twin, kTwin);
+        expect_backward_close(got, ref, kReference);
+      }
   }
 }
 

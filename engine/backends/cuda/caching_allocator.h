@@ -42,4 +42,33 @@ class CachingAllocator {
   size_t reserved_ = 0, mallocs_ = 0;
 };
 
+// A block that only grows, for workspaces sized by the largest user seen (cuDNN's workspace,
+// the kernels' scratch): reserve() swaps in a larger block when asked for more. The old block
+// goes back to the cache; work queued on it runs before anything that reuses it (one stream).
+class GrowingBlock {
+ public:
+  explicit GrowingBlock(CachingAllocator& allocator) : allocator_(allocator) {}
+  ~GrowingBlock() { allocator_.deallocate(data_); }
+  GrowingBlock(const GrowingBlock&) = delete;
+  GrowingBlock& operator=(const GrowingBlock&) = delete;
+
+  // True when the block changed (a caller that bound the old one binds the new one).
+  bool reserve(size_t bytes) {
+    if (bytes <= bytes_) return false;
+    allocator_.deallocate(data_);
+    data_ = nullptr;
+    bytes_ = 0;
+    data_ = allocator_.allocate(bytes);
+    bytes_ = bytes;
+    return true;
+  }
+  void* data() const { return data_; }
+  size_t bytes() const { return bytes_; }
+
+ private:
+  CachingAllocator& allocator_;
+  void* data_ = nullptr;
+  size_t bytes_ = 0;
+};
+
 }  // namespace hdr::cuda

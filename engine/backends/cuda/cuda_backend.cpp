@@ -110,7 +110,10 @@ class CudaBackend final : public Backend {
   ~CudaBackend() override {
     cudaSetDevice(device_);            // the memory, handles and stream about to go are this device's
     cudaStreamSynchronize(stream_.s);  // nothing may still use memory that is about to be freed
-    if (cuda::stream() == stream_.s) cuda::set_stream(nullptr);
+    if (cuda::stream() == stream_.s) {
+      cuda::set_stream(nullptr);
+      cuda::set_scratch(nullptr, 0);
+    }
     convolutions_.reset();
     allocator_.deallocate(cublas_workspace_);
   }
@@ -119,6 +122,15 @@ class CudaBackend final : public Backend {
     return fmt::format("cuda:{} ({}, cuDNN {})", device_, device_name_, cudnn_version_);
   }
   void attach_thread() override { bind(); }
+  void prepare_convolution(const ConvGeometry& g, const ConvUse&) override {
+    bind();
+    convolutions_->prepare(g);  // one plan holds all three algorithms
+  }
+  void prepare_batch_norm(const BatchNormGeometry& g) override {
+    bind();
+    reserve_scratch(cuda::bn_relu_scratch_bytes(g));
+  }
+  size_t plan_count() const override { return convolutions_->plan_count(); }
 
   void* allocate(size_t bytes) override {
     bind();
@@ -183,6 +195,7 @@ class CudaBackend final : public Backend {
                              float* running_mean, float* running_var, float* save_mean, float* save_inv_std,
                              float* y) override {
     const Op op(*this, "bn_relu_forward_train");
+    reserve_scratch(cuda::bn_relu_scratch_bytes(g));
     cuda::bn_relu_forward_train(g, x, gamma, beta, running_mean, running_var, save_mean, save_inv_std, y);
   }
   void bn_relu_forward_infer(const BatchNormGeometry& g, const float* x, const float* gamma, const float* beta,
@@ -194,6 +207,7 @@ class CudaBackend final : public Backend {
                         const float* beta, const float* save_mean, const float* save_inv_std, float* dx,
                         float* dgamma, float* dbeta) override {
     const Op op(*this, "bn_relu_backward");
+    reserve_scratch(cuda::bn_relu_scratch_bytes(g));
     cuda::bn_relu_backward(g, x, dy, gamma, beta, save_mean, save_inv_std, dx, dgamma, dbeta);
   }
   // The conv block fused (kernels/bn_relu_maxpool.cuh): bn_out and d_bn_out stay unused.
@@ -202,6 +216,7 @@ class CudaBackend final : public Backend {
                                      float* save_mean, float* save_inv_std, float*, float* y,
                                      int32_t* argmax) override {
     const Op op(*this, "bn_relu_maxpool_forward_train");
+    reserve_scratch(cuda::bn_relu_scratch_bytes(g));
     cuda::bn_relu_maxpool_forward_train(g, p, x, gamma, beta, running_mean, running_var, save_mean, save_inv_std, y,
                                         argmax);
   }
@@ -215,6 +230,7 @@ class CudaBackend final : public Backend {
                                 const int32_t* argmax, const float* gamma, const float* beta, const float* save_mean,
                                 const float* save_inv_std, float*, float* dx, float* dgamma, float* dbeta) override {
     const Op op(*this, "bn_relu_maxpool_backward");
+    reserve_scratch(cuda::bn_relu_scratch_bytes(g));
     cuda::bn_relu_maxpool_backward(g, p, x, dy, argmax, gamma, beta, save_mean, save_inv_std, dx, dgamma, dbeta);
   }
   void relu_forward(int64_t count, const float* x, float* y) override {
@@ -285,13 +301,19 @@ class CudaBackend final : public Backend {
   }
 
  private:
-  // Makes this backend's device and stream the calling thread's (both are per thread: CUDA's
-  // current device, and the stream of the hdr::cuda ops, kernels/stream.cu).
+  // Makes this backend's device, stream and scratch the calling thread's (all are per thread:
+  // CUDA's current device, and the stream and scratch of the hdr::cuda ops, kernels/stream.cu).
   void bind() const {
     int current = -1;
     HDR_CUDA_CHECK(cudaGetDevice(&current));
     if (current != device_) HDR_CUDA_CHECK(cudaSetDevice(device_));
     cuda::set_stream(stream_.s);
+    cuda::set_scratch(scratch_.data(), scratch_.bytes());
+  }
+  // Grows the ops' scratch to at least `bytes` (at prepare time, or at the first use of an
+  // unprepared shape) and binds it.
+  void reserve_scratch(size_t bytes) {
+    if (scratch_.reserve(bytes)) cuda::set_scratch(scratch_.data(), scratch_.bytes());
   }
   // The start of every op: bind(), and an NVTX range named after the op.
   class Op {
@@ -314,6 +336,7 @@ class CudaBackend final : public Backend {
   CudnnHandle cudnn_;
   CublasHandle cublas_;
   void* cublas_workspace_ = nullptr;
+  cuda::GrowingBlock scratch_{allocator_};  // the hdr::cuda ops' (reserve_scratch)
   std::optional<cuda::CudnnConvolutions> convolutions_;  // created once the handle exists
 };
 

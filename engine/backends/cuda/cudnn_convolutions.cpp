@@ -66,7 +66,6 @@ Algo choose(const std::vector<Perf>& ranked, int returned, WorkspaceFn workspace
 
 CudnnConvolutions::~CudnnConvolutions() {
   for (auto& [key, p] : plans_) destroy(p);
-  allocator_.deallocate(workspace_);
 }
 
 void CudnnConvolutions::destroy(Plan& p) {
@@ -77,17 +76,6 @@ void CudnnConvolutions::destroy(Plan& p) {
   if (p.w) cudnnDestroyFilterDescriptor(p.w);
   if (p.conv) cudnnDestroyConvolutionDescriptor(p.conv);
   p = Plan{};
-}
-
-void CudnnConvolutions::reserve_workspace(size_t bytes) {
-  if (bytes <= workspace_bytes_) return;
-  // The old block goes back to the cache; work still queued on it runs before anything that
-  // reuses it (one stream).
-  allocator_.deallocate(workspace_);
-  workspace_ = nullptr;
-  workspace_bytes_ = 0;
-  workspace_ = allocator_.allocate(bytes);
-  workspace_bytes_ = bytes;
 }
 
 CudnnConvolutions::Plan& CudnnConvolutions::plan(const ConvGeometry& g) {
@@ -155,7 +143,7 @@ CudnnConvolutions::Plan& CudnnConvolutions::plan(const ConvGeometry& g) {
         },
         p.bwd_filter_bytes, "backward-filter", g);
 
-    reserve_workspace(std::max({p.fwd_bytes, p.bwd_data_bytes, p.bwd_filter_bytes}));
+    workspace_.reserve(std::max({p.fwd_bytes, p.bwd_data_bytes, p.bwd_filter_bytes}));
   } catch (...) {
     destroy(p);
     throw;
@@ -166,15 +154,15 @@ CudnnConvolutions::Plan& CudnnConvolutions::plan(const ConvGeometry& g) {
 void CudnnConvolutions::forward(const ConvGeometry& g, const float* x, const float* w, const float* bias, float* y) {
   const Plan& p = plan(g);
   const float one = 1.0f, zero = 0.0f;
-  HDR_CUDNN_CHECK(cudnnConvolutionForward(handle_, &one, p.x, x, p.w, w, p.conv, p.fwd, workspace_, p.fwd_bytes, &zero,
-                                          p.y, y));
+  HDR_CUDNN_CHECK(cudnnConvolutionForward(handle_, &one, p.x, x, p.w, w, p.conv, p.fwd, workspace_.data(),
+                                          p.fwd_bytes, &zero, p.y, y));
   if (bias) HDR_CUDNN_CHECK(cudnnAddTensor(handle_, &one, p.bias, bias, &one, p.y, y));
 }
 
 void CudnnConvolutions::backward_data(const ConvGeometry& g, const float* w, const float* dy, float* dx) {
   const Plan& p = plan(g);
   const float one = 1.0f, zero = 0.0f;
-  HDR_CUDNN_CHECK(cudnnConvolutionBackwardData(handle_, &one, p.w, w, p.y, dy, p.conv, p.bwd_data, workspace_,
+  HDR_CUDNN_CHECK(cudnnConvolutionBackwardData(handle_, &one, p.w, w, p.y, dy, p.conv, p.bwd_data, workspace_.data(),
                                                p.bwd_data_bytes, &zero, p.x, dx));
 }
 
@@ -182,8 +170,8 @@ void CudnnConvolutions::backward_weights(const ConvGeometry& g, const float* x, 
                                          float* dbias) {
   const Plan& p = plan(g);
   const float one = 1.0f, zero = 0.0f;
-  HDR_CUDNN_CHECK(cudnnConvolutionBackwardFilter(handle_, &one, p.x, x, p.y, dy, p.conv, p.bwd_filter, workspace_,
-                                                 p.bwd_filter_bytes, &zero, p.w, dw));
+  HDR_CUDNN_CHECK(cudnnConvolutionBackwardFilter(handle_, &one, p.x, x, p.y, dy, p.conv, p.bwd_filter,
+                                                 workspace_.data(), p.bwd_filter_bytes, &zero, p.w, dw));
   if (dbias) HDR_CUDNN_CHECK(cudnnConvolutionBackwardBias(handle_, &one, p.y, dy, &zero, p.bias, dbias));
 }
 

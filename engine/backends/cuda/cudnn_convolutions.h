@@ -9,7 +9,8 @@
 // results agree with the CPU backend to fp32 rounding (hdr selftest checks it).
 //
 // One workspace serves every plan: grown (through the caching allocator) when a new plan needs
-// more, which happens at the first use of a geometry, never in later steps.
+// more, which happens when a model prepares its shapes (Backend::prepare_convolution) or at the
+// first use of a geometry it did not prepare, never in later steps.
 #pragma once
 
 #include <cudnn.h>
@@ -27,7 +28,7 @@ class CudnnConvolutions {
  public:
   static constexpr size_t kWorkspaceLimit = size_t(256) << 20;
 
-  CudnnConvolutions(cudnnHandle_t handle, CachingAllocator& allocator) : handle_(handle), allocator_(allocator) {}
+  CudnnConvolutions(cudnnHandle_t handle, CachingAllocator& allocator) : handle_(handle), workspace_(allocator) {}
   ~CudnnConvolutions();
   CudnnConvolutions(const CudnnConvolutions&) = delete;
   CudnnConvolutions& operator=(const CudnnConvolutions&) = delete;
@@ -35,6 +36,9 @@ class CudnnConvolutions {
   void forward(const ConvGeometry& g, const float* x, const float* w, const float* bias, float* y);
   void backward_data(const ConvGeometry& g, const float* w, const float* dy, float* dx);
   void backward_weights(const ConvGeometry& g, const float* x, const float* dy, float* dw, float* dbias);
+  // Creates g's plan (and grows the workspace) now rather than at its first use.
+  void prepare(const ConvGeometry& g) { plan(g); }
+  size_t plan_count() const { return plans_.size(); }
 
  private:
   struct Plan {
@@ -49,14 +53,11 @@ class CudnnConvolutions {
   using Key = std::array<int, 10>;
 
   Plan& plan(const ConvGeometry& g);  // cached, or created (descriptors, algorithms, workspace)
-  void reserve_workspace(size_t bytes);
   static void destroy(Plan& p);
 
   cudnnHandle_t handle_;
-  CachingAllocator& allocator_;
   std::map<Key, Plan> plans_;
-  void* workspace_ = nullptr;
-  size_t workspace_bytes_ = 0;
+  GrowingBlock workspace_;
 };
 
 }  // namespace hdr::cuda
