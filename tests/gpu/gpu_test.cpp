@@ -1,5 +1,6 @@
-// Tests that need a usable NVIDIA GPU: `hdr selftest` (every op, GPU against CPU, and 20
-// training steps), the backend's memory round trip, and a short training run on the GPU that
+// Tests that need a usable NVIDIA GPU: the backend comparison catalogue (every op, GPU against
+// CPU, and 20 training steps; engine/backend_comparison.h), one case per entry, and the `hdr
+// selftest` command that runs it; the backend's memory round trip, and a short training run on the GPU that
 // must reach the CPU's accuracy with weights close to the CPU's. Without a GPU, or in a build
 // without CUDA, each case is skipped with the reason (CTest: skipped, never passed), or fails
 // under HDR_EXPECT_GPU=1 (tests/require_gpu.h).
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "engine/backend.h"
+#include "engine/backend_comparison.h"
 #include "engine/checkpoint.h"
 #include "engine/compare.h"
 #include "engine/config.h"
@@ -25,7 +27,23 @@
 namespace hdr {
 namespace {
 
-TEST(GpuSelftest, EveryOpAndTwentyStepsMatchTheCpu) {
+class GpuAgainstCpu : public testing::TestWithParam<ComparisonCase> {};
+
+TEST_P(GpuAgainstCpu, Matches) {
+  HDR_REQUIRE_GPU();
+  auto gpu = make_cuda_backend(0);
+  auto cpu = make_cpu_backend(0);
+  BackendComparison t(*gpu, *cpu, stdout);
+  run_comparison(GetParam(), t);
+  EXPECT_GT(t.checks(), 0);
+  for (const std::string& f : t.failures()) ADD_FAILURE() << f;
+}
+
+INSTANTIATE_TEST_SUITE_P(Catalogue, GpuAgainstCpu, testing::ValuesIn(comparison_cases()),
+                         [](const testing::TestParamInfo<ComparisonCase>& p) { return std::string(p.param.name); });
+
+// The command: the whole catalogue, its exit code and its summary line.
+TEST(GpuSelftest, CommandRunsTheCatalogueAndSaysSo) {
   HDR_REQUIRE_GPU();
   const auto r = test::run_command(std::string(HDR_EXE) + " selftest --device cuda:0");
   EXPECT_EQ(r.exit_code, 0) << r.output;
