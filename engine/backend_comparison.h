@@ -36,6 +36,7 @@
 #include "engine/backend.h"
 #include "engine/compare.h"
 #include "engine/device_array.h"
+#include "engine/splitmix64.h"
 
 namespace hdr {
 
@@ -53,12 +54,7 @@ constexpr OpTolerance kModelStep{1e-4, 1e-3};
 class Rng {
  public:
   explicit Rng(uint64_t seed) : state_(seed) {}
-  uint64_t next() {
-    uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
+  uint64_t next() { return splitmix64_next(state_); }
   float uniform(float lo, float hi) { return lo + (hi - lo) * float(next() >> 40) / float(1 << 24); }
   std::vector<float> floats(size_t count, float lo, float hi) {
     std::vector<float> v(count);

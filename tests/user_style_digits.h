@@ -16,6 +16,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "engine/splitmix64.h"
+
 namespace hdr::test {
 
 enum class UserStyle {
@@ -53,12 +55,7 @@ namespace user_style_detail {
 class Random {
  public:
   explicit Random(uint64_t seed) : state_(seed) {}
-  uint64_t next() {
-    uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
+  uint64_t next() { return splitmix64_next(state_); }
   double uniform(double lo, double hi) { return lo + (hi - lo) * double(next() >> 11) * 0x1.0p-53; }
   int integer(int lo, int hi) { return lo + int(next() % uint64_t(hi - lo + 1)); }  // [lo, hi]
   double gaussian() {  // Irwin-Hall: the sum of 4 uniforms (16 bits each), scaled to unit variance
