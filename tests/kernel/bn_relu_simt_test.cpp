@@ -24,9 +24,14 @@ namespace hdr {
 namespace {
 
 constexpr int kBlockSizes[] = {32, 48, 64, 96, 256};
-// Slices per channel: 0 is the launcher's choice (1 for these small shapes); 7 leaves the last
-// slices of the 7-value channels empty.
-constexpr int kParts[] = {0, 2, 7};
+// (block size, slices per channel) of the reductions: every block size with the launcher's
+// partition (0: bn_parts, 1 slice for these small shapes), then 2 and 7 slices (7 leaves the
+// last slices of the 7-value channels empty). Not the full product: each emulated launch starts
+// a thread per CUDA thread, and these tests also run under ThreadSanitizer.
+struct Launch {
+  int block, parts;
+};
+constexpr Launch kLaunches[] = {{32, 0}, {48, 0}, {64, 0}, {96, 0}, {256, 0}, {48, 2}, {96, 7}};
 constexpr BnActivation kActivations[] = {BnActivation::kNone, BnActivation::kReluAfter, BnActivation::kReluBefore};
 // Against the CPU twin: the same float math, sums in another order; and the element-wise math
 // may round differently where one build contracts a * b + c into an FMA (the CPU twin is built
@@ -152,13 +157,12 @@ void check_training_forward(const Shape& shape) {
     const BatchNormGeometry g = geometry(shape, act);
     const Inputs in = random_inputs(g, 11);
     const Forward twin = cpu_forward(g, in), ref = reference_forward(g, in);
-    for (int block : kBlockSizes)
-      for (int parts : kParts) {
-        SCOPED_TRACE(testing::Message() << "activation " << int(act) << " block " << block << " parts " << parts);
-        const Forward got = emulated_forward(g, in, block, parts);
-        expect_forward_close(got, twin, kTwinTraining);
-        expect_forward_close(got, ref, kReference);
-      }
+    for (const auto [block, parts] : kLaunches) {
+      SCOPED_TRACE(testing::Message() << "activation " << int(act) << " block " << block << " parts " << parts);
+      const Forward got = emulated_forward(g, in, block, parts);
+      expect_forward_close(got, twin, kTwinTraining);
+      expect_forward_close(got, ref, kReference);
+    }
   }
 }
 
@@ -315,20 +319,19 @@ void check_backward(const Shape& shape) {
     cpu::bn_relu_backward(g, in.x.data(), dy.data(), in.gamma.data(), in.beta.data(), saved.save_mean.data(),
                           saved.save_inv_std.data(), twin.dx.data(), twin.dgamma.data(), twin.dbeta.data());
     const Backward ref = reference_backward(g, in, dy, saved);
-    for (int block : kBlockSizes)
-      for (int parts : kParts) {
-        SCOPED_TRACE(testing::Message() << "activation " << int(act) << " block " << block << " parts " << parts);
-        Backward got{std::vector<float>(in.x.size(), NAN), std::vector<float>(size_t(g.c), NAN),
-                     std::vector<float>(size_t(g.c), NAN)};
-        test::emulated_grad_sums(g, block, parts > 0 ? parts : bn_parts(g), got.dgamma.data(), got.dbeta.data(),
-                                 bn_relu_grad_partial_kernel, in.x.data(), dy.data(), in.gamma.data(),
-                                 in.beta.data(), saved.save_mean.data(), saved.save_inv_std.data());
-        simt::launch(bn_relu_element_grid(g, block), dim3(unsigned(block)), bn_relu_input_grad_kernel, g,
-                     in.x.data(), dy.data(), in.gamma.data(), in.beta.data(), saved.save_mean.data(),
-                     saved.save_inv_std.data(), got.dgamma.data(), got.dbeta.data(), got.dx.data());
-        expect_backward_close(got, twin, kTwin);
-        expect_backward_close(got, ref, kReference);
-      }
+    for (const auto [block, parts] : kLaunches) {
+      SCOPED_TRACE(testing::Message() << "activation " << int(act) << " block " << block << " parts " << parts);
+      Backward got{std::vector<float>(in.x.size(), NAN), std::vector<float>(size_t(g.c), NAN),
+                   std::vector<float>(size_t(g.c), NAN)};
+      test::emulated_grad_sums(g, block, parts > 0 ? parts : bn_parts(g), got.dgamma.data(), got.dbeta.data(),
+                               bn_relu_grad_partial_kernel, in.x.data(), dy.data(), in.gamma.data(), in.beta.data(),
+                               saved.save_mean.data(), saved.save_inv_std.data());
+      simt::launch(bn_relu_element_grid(g, block), dim3(unsigned(block)), bn_relu_input_grad_kernel, g, in.x.data(),
+                   dy.data(), in.gamma.data(), in.beta.data(), saved.save_mean.data(), saved.save_inv_std.data(),
+                   got.dgamma.data(), got.dbeta.data(), got.dx.data());
+      expect_backward_close(got, twin, kTwin);
+      expect_backward_close(got, ref, kReference);
+    }
   }
 }
 
