@@ -1,7 +1,36 @@
-// The Backend ops with a default: fused ops run as their parts, through the caller's scratch.
+// The Backend ops with a default: fused ops run as their parts, through the caller's scratch;
+// op timing by the host clock.
 #include "engine/backend.h"
 
+#include <chrono>
+#include <utility>
+
 namespace hdr {
+namespace {
+
+class HostClockTimer final : public OpTimer {
+ public:
+  explicit HostClockTimer(Backend& backend) : backend_(backend) {}
+  void start() override {
+    backend_.synchronize();
+    start_ = Clock::now();
+  }
+  void stop() override {
+    backend_.synchronize();
+    seconds_.push_back(std::chrono::duration<double>(Clock::now() - start_).count());
+  }
+  std::vector<double> collect() override { return std::exchange(seconds_, {}); }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  Backend& backend_;
+  Clock::time_point start_;
+  std::vector<double> seconds_;
+};
+
+}  // namespace
+
+std::unique_ptr<OpTimer> Backend::make_op_timer() { return std::make_unique<HostClockTimer>(*this); }
 
 void Backend::bn_relu_maxpool_forward_train(const BatchNormGeometry& g, const PoolGeometry& p, const float* x,
                                             const float* gamma, const float* beta, float* running_mean,

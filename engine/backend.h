@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "kernels/types.h"
 
@@ -18,6 +19,27 @@ struct ConvUse {
   bool bias = true;         // forward adds a bias; backward-weights writes its gradient
   bool backward = false;    // training: backward-weights
   bool input_grad = false;  // training, past the first layer: backward-data
+};
+
+// Device time of ops, for profiles (engine/profiling_backend.h): start() and stop() bracket one
+// op as the device runs it, without waiting for it; collect() waits for the device and returns
+// the seconds of each interval since the last collect, in order.
+class OpTimer {
+ public:
+  virtual ~OpTimer() = default;
+  virtual void start() = 0;
+  virtual void stop() = 0;
+  virtual std::vector<double> collect() = 0;
+};
+
+// The roofs a profile's ops are set against, each with where its figure comes from.
+struct DevicePeaks {
+  double fp32_gflops = 0;  // FMA throughput
+  std::string fp32_source;
+  double memory_gbs = 0;  // main memory (DRAM / HBM)
+  std::string memory_source;
+  double cache_gbs = 0;  // a working set that fits the L2 cache; 0 where not measured
+  std::string cache_source;
 };
 
 class Backend {
@@ -46,6 +68,14 @@ class Backend {
   // The plans held (one per convolution primitive, or per cuDNN geometry): a test checks that the
   // steps of a prepared model add none.
   virtual size_t plan_count() const { return 0; }
+
+  // Profiling. The default timer reads the host clock between synchronize() calls: exact for a
+  // backend whose ops return finished (the CPU's); the CUDA backend records events instead.
+  virtual std::unique_ptr<OpTimer> make_op_timer();
+  // Benchmarks: evicts what the device's caches hold (the GPU's L2), so the next op starts cold.
+  virtual void flush_caches() {}
+  // Measures (or, where it cannot, reads from the device) the peaks above: takes about a second.
+  virtual DevicePeaks measure_peaks() = 0;
 
   // Row-major C (m x n) = alpha * op(A) * op(B) + beta * C, op(A) m x k, op(B) k x n; leading
   // dimensions are the natural ones (A: trans_a ? m : k, B: trans_b ? k : n, C: n).

@@ -6,7 +6,9 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <chrono>
+#include <memory>
 
 namespace hdr {
 
@@ -72,6 +74,38 @@ double measure_fp32_peak_gflops(double seconds) {
   } while (elapsed < seconds);
   g_sink = sink;
   return flops / elapsed * 1e-9;
+}
+
+double measure_triad_gbs(size_t array_bytes, double seconds) {
+  using Clock = std::chrono::steady_clock;
+  const int64_t n = int64_t(array_bytes / sizeof(float));
+  const std::unique_ptr<float[]> a(new float[size_t(n)]), b(new float[size_t(n)]), c(new float[size_t(n)]);
+  float* pa = a.get();
+  const float* pb = b.get();
+  const float* pc = c.get();
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; ++i) {
+    a[size_t(i)] = 0;
+    b[size_t(i)] = 1;
+    c[size_t(i)] = 2;
+  }
+  // Passes per timing: enough for a few milliseconds, so that the clock and the fork are noise.
+  const int passes = int(std::clamp<int64_t>((int64_t(8) << 20) / std::max<int64_t>(n, 1), 1, 4096));
+  double best = 0, elapsed = 0;
+  const float s = 0.5f;
+  do {
+    const auto start = Clock::now();
+#pragma omp parallel
+    for (int p = 0; p < passes; ++p) {
+#pragma omp for schedule(static) nowait
+      for (int64_t i = 0; i < n; ++i) pa[i] = pb[i] + s * pc[i];
+    }
+    const double t = std::chrono::duration<double>(Clock::now() - start).count();
+    best = std::max(best, 3.0 * double(array_bytes) * passes / t * 1e-9);
+    elapsed += t;
+  } while (elapsed < seconds);
+  g_sink = a[size_t(n / 2)];
+  return best;
 }
 
 }  // namespace hdr

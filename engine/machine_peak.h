@@ -2,11 +2,20 @@
 // reports is then a ratio of two numbers taken on the same, possibly shared, machine).
 #pragma once
 
+#include <cstddef>
+
 namespace hdr {
 
 // GFLOP/s of independent fused multiply-adds on every thread of the OpenMP pool, with the
 // widest vectors this CPU has (AVX-512, AVX2 or SSE, chosen at run time); counts 2 FLOP per FMA
 // lane.
 double measure_fp32_peak_gflops(double seconds = 0.3);
+
+// STREAM's triad a[i] = b[i] + s * c[i] over three float arrays of `array_bytes` each, split
+// statically over the OpenMP pool (each thread touches its own part first, so the pages are its
+// own): the best of repeated passes in GB/s, counting 3 x array_bytes per pass as STREAM does.
+// Arrays several times the last-level cache measure main memory; ones that fit each thread's
+// share of L2 measure the cache.
+double measure_triad_gbs(size_t array_bytes, double seconds = 0.2);
 
 }  // namespace hdr

@@ -10,7 +10,6 @@
 #include "engine/errors.h"
 #include "engine/layers/layers.h"
 #include "engine/thousands.h"
-#include "engine/timed.h"
 #include "kernels/philox.cuh"
 
 namespace hdr {
@@ -158,30 +157,39 @@ int64_t Model::forward_flops_per_image() const {
   return flops;
 }
 
-void Model::attach_profile(std::vector<LayerTiming>* timings) {
-  profile_ = timings;
-  if (!timings) return;
-  timings->clear();
-  for (const auto& layer : layers_) timings->push_back(LayerTiming{layer->name(), layer->kind(), layer->forward_flops()});
+void Model::attach_profile(ProfilingBackend* profiler) {
+  profiler_ = profiler;
+  scopes_.clear();
+  if (!profiler) return;
+  // A fused batch norm + max pooling runs as one op, under both layers' names.
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    const bool fused = fused_[i];
+    const std::string name = fused ? layers_[i]->name() + " + " + layers_[i + 1]->name() : layers_[i]->name();
+    scopes_.push_back({name + " forward", name + " backward"});
+    if (fused) scopes_.push_back(scopes_.back());
+    if (fused) ++i;
+  }
+}
+
+void Model::enter(size_t layer, bool backward, const Pass& pass) {
+  if (profiler_ && pass.training) profiler_->set_scope(backward ? scopes_[layer][1] : scopes_[layer][0]);
 }
 
 const float* Model::forward(const Pass& pass, const float* x) {
   const float* in = x;
   for (size_t i = 0; i < layers_.size(); ++i) {
     if (!pass.training && layers_[i]->identity_at_inference()) continue;  // no copy through dropout
-    double* seconds = profile_ ? &(*profile_)[i].forward_seconds : nullptr;
-    if (fused_[i]) {  // batch norm + max pooling in one op; the time goes to the batch norm's row
+    enter(i, false, pass);
+    if (fused_[i]) {  // batch norm + max pooling in one op
       float* out = activations_[i + 1].data();
-      timed(backend_, seconds, [&] {
-        static_cast<BatchNorm&>(*layers_[i]).forward_pooled(pass, static_cast<MaxPool2D&>(*layers_[i + 1]), in,
-                                                            activations_[i].data(), out);
-      });
+      static_cast<BatchNorm&>(*layers_[i]).forward_pooled(pass, static_cast<MaxPool2D&>(*layers_[i + 1]), in,
+                                                          activations_[i].data(), out);
       in = out;
       ++i;
       continue;
     }
     float* out = activations_[i].data();
-    timed(backend_, seconds, [&] { layers_[i]->forward(pass, in, out); });
+    layers_[i]->forward(pass, in, out);
     in = out;
   }
   return in;
@@ -194,14 +202,12 @@ void Model::backward(const Pass& pass, const float* x, float* dlogits) {
     const size_t first = pair ? i - 1 : i;
     const float* in = first == 0 ? x : activations_[first - 1].data();
     float* dx = first == 0 ? nullptr : dy == grad_a_.data() ? grad_b_.data() : grad_a_.data();
-    double* seconds = profile_ ? &(*profile_)[first].backward_seconds : nullptr;
+    enter(first, true, pass);
     if (pair) {
-      timed(backend_, seconds, [&] {
-        static_cast<BatchNorm&>(*layers_[first]).backward_pooled(pass, static_cast<MaxPool2D&>(*layers_[i]), in, dy,
-                                                                 activations_[first].data(), dx);
-      });
+      static_cast<BatchNorm&>(*layers_[first]).backward_pooled(pass, static_cast<MaxPool2D&>(*layers_[i]), in, dy,
+                                                               activations_[first].data(), dx);
     } else {
-      timed(backend_, seconds, [&] { layers_[i]->backward(pass, in, activations_[i].data(), dy, dx); });
+      layers_[i]->backward(pass, in, activations_[i].data(), dy, dx);
     }
     dy = dx;
     i = first;

@@ -4,6 +4,7 @@
 // the non-trainable state (batch-norm moving statistics) is a separate array.
 #pragma once
 
+#include <array>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,19 +14,13 @@
 #include "engine/config.h"
 #include "engine/device_array.h"
 #include "engine/layers/layer.h"
+#include "engine/profiling_backend.h"
 
 namespace hdr {
 
 struct ParamCounts {
   int64_t trainable = 0, non_trainable = 0;
   int64_t total() const { return trainable + non_trainable; }
-};
-
-// Per-layer time of the steps run while a Model's profile is attached (hdr bench kernels).
-struct LayerTiming {
-  std::string name, kind;
-  int64_t forward_flops = 0;  // per sample
-  double forward_seconds = 0, backward_seconds = 0;
 };
 
 class Model {
@@ -44,8 +39,9 @@ class Model {
   // otherwise inference), before the first such batch: Backend::prepare_*.
   void prepare(int n, bool training);
 
-  // While attached, forward/backward synchronise around every layer and add its time here.
-  void attach_profile(std::vector<LayerTiming>* timings);
+  // While attached (not null), training passes name each layer's ops "<layer> forward" or
+  // "<layer> backward" on the profiler, which must be the backend the passes run on.
+  void attach_profile(ProfilingBackend* profiler);
 
   // Weights drawn from Philox keyed by seed (glorot uniform / he normal, Keras' formulas).
   void initialize(uint64_t seed);
@@ -112,7 +108,9 @@ class Model {
   // fused_[i]: layer i is a batch norm whose max pooling (layer i + 1) runs in the same op.
   std::vector<bool> fused_;
   DeviceArray<float> grad_a_, grad_b_;           // ping-pong buffers for backward
-  std::vector<LayerTiming>* profile_ = nullptr;
+  ProfilingBackend* profiler_ = nullptr;
+  std::vector<std::array<std::string, 2>> scopes_;  // per layer: forward, backward
+  void enter(size_t layer, bool backward, const Pass& pass);
 };
 
 }  // namespace hdr

@@ -8,10 +8,10 @@
 #include <cerrno>
 #include <cstring>
 #include <optional>
+#include <stdexcept>
 #include <system_error>
 
 #include "engine/errors.h"
-#include "engine/timed.h"
 
 namespace hdr {
 namespace fs = std::filesystem;
@@ -60,31 +60,35 @@ TrainStep::TrainStep(Model& model, Backend& backend, const Config& config)
   }
 }
 
-void TrainStep::attach_profile(StepProfile* profile) {
-  profile_ = profile;
-  model_.attach_profile(profile ? &profile->layers : nullptr);
+void TrainStep::attach_profile(ProfilingBackend* profiler) {
+  if (profiler && profiler != &backend_)
+    throw std::logic_error("TrainStep::attach_profile: the profiler is not the backend the step runs on");
+  profiler_ = profiler;
+  model_.attach_profile(profiler);
+}
+
+void TrainStep::enter(const char* scope) {
+  if (profiler_) profiler_->set_scope(scope);
 }
 
 void TrainStep::run(const DeviceImages& data, const int32_t* rows, int n, int epoch, int first_sample, float lr,
                     double* metrics) {
-  timed(backend_, profile_ ? &profile_->augment_seconds : nullptr, [&] {
-    backend_.augment(augment_, RandomKey{spec_.seed, uint32_t(epoch), kStreamAugment}, data.images.data(), data.h,
-                     data.w, rows, n, x_.data());
-    backend_.gather_labels(data.labels.data(), rows, n, labels_.data());
-  });
+  enter("data");
+  backend_.augment(augment_, RandomKey{spec_.seed, uint32_t(epoch), kStreamAugment}, data.images.data(), data.h,
+                   data.w, rows, n, x_.data());
+  backend_.gather_labels(data.labels.data(), rows, n, labels_.data());
   const Pass pass{backend_, n, true, RandomKey{spec_.seed, uint32_t(epoch), 0}, first_sample};
   const float* logits = model_.forward(pass, x_.data());
   if (observer_) observer_->logits(logits, n, model_.classes());
-  timed(backend_, profile_ ? &profile_->loss_seconds : nullptr, [&] {
-    backend_.softmax_xent(n, model_.classes(), logits, labels_.data(), spec_.label_smoothing, dlogits_.data(), metrics);
-  });
+  enter("loss");
+  backend_.softmax_xent(n, model_.classes(), logits, labels_.data(), spec_.label_smoothing, dlogits_.data(), metrics);
   model_.backward(pass, x_.data(), dlogits_.data());
   if (observer_) observer_->gradients(model_.grads(), size_t(model_.counts().trainable));
   ++step_;
-  timed(backend_, profile_ ? &profile_->update_seconds : nullptr, [&] {
-    backend_.optimizer_update(spec_.optimizer, lr, step_, model_.segments().data(), int(model_.segments().size()),
-                              model_.values(), model_.grads(), model_.moment1(), model_.moment2());
-  });
+  enter("optimizer");
+  backend_.optimizer_update(spec_.optimizer, lr, step_, model_.segments().data(), int(model_.segments().size()),
+                            model_.values(), model_.grads(), model_.moment1(), model_.moment2());
+  if (profiler_) profiler_->end_step();
 }
 
 void prepare_evaluation(Model& model, int count, int batch) {

@@ -65,6 +65,9 @@ struct TrainOptions {
   const std::atomic<bool>* stop_requested = nullptr;
   const ResumePoint* resume = nullptr;  // continue this run instead of starting afresh
   std::function<void(int64_t step)> after_step;  // called after every optimizer step (1-based count)
+  // hdr train --profile: the backend the run is given, wrapping the device's; its steps are timed
+  // op by op there.
+  ProfilingBackend* profiler = nullptr;
 };
 
 // The loss became NaN or infinite: training stops at once, names the epoch and step, and keeps
@@ -82,13 +85,6 @@ inline constexpr int kDivergenceCheckSteps = 50;
 // needed: an InputError naming it and the reason otherwise (before any training is done).
 void prepare_output_dir(const std::filesystem::path& dir);
 
-// Where the time of training steps goes (hdr bench kernels): the pieces outside the layers,
-// and each layer's forward and backward.
-struct StepProfile {
-  double augment_seconds = 0, loss_seconds = 0, update_seconds = 0;
-  std::vector<LayerTiming> layers;
-};
-
 // What a caller may look at inside a step, on the device, before the optimizer changes anything:
 // the logits after the forward pass and the gradients after the backward pass. `hdr selftest`
 // compares the GPU's with the CPU's, so the step it checks is the one that trains.
@@ -105,8 +101,10 @@ class StepObserver {
 class TrainStep {
  public:
   TrainStep(Model& model, Backend& backend, const Config& config);
-  // While attached, every piece of the step is synchronised and timed into *profile.
-  void attach_profile(StepProfile* profile);
+  // While attached (not null), the step names its pieces on the profiler ("data", each layer's
+  // forward and backward, "loss", "optimizer") and ends each step there. The profiler must be
+  // the backend this step and its model run on.
+  void attach_profile(ProfilingBackend* profiler);
   // While attached (not null), the observer sees each step's logits and gradients.
   void attach_observer(StepObserver* observer) { observer_ = observer; }
   // rows: the batch's n dataset rows (on the device); first_sample: the batch's position in the
@@ -117,6 +115,8 @@ class TrainStep {
   void resume_at(int64_t steps_done) { step_ = steps_done; }
 
  private:
+  void enter(const char* scope);  // names the ops that follow on the profiler, if attached
+
   Model& model_;
   Backend& backend_;
   const TrainSpec& spec_;
@@ -124,7 +124,7 @@ class TrainStep {
   DeviceArray<float> x_, dlogits_;
   DeviceArray<uint8_t> labels_;
   int64_t step_ = 0;
-  StepProfile* profile_ = nullptr;
+  ProfilingBackend* profiler_ = nullptr;
   StepObserver* observer_ = nullptr;
 };
 

@@ -182,6 +182,7 @@ TrainingRun::TrainingRun(const Config& config, Backend& backend, const Datasets&
   prepare_evaluation(model_, val_set_.count);
   prepare_evaluation(model_, test_set_.count);
   if (ts_.ema > 0.0f) average_.emplace(model_, backend, ts_.ema);
+  if (options.profiler) train_step_.attach_profile(options.profiler);
   if (options.resume) resume_from(*options.resume);
 }
 
@@ -245,7 +246,11 @@ bool TrainingRun::train_epoch() {
     lr_ = scheduled_lr(config_.lr_schedule, ts_.learning_rate, state_.plateau.lr, epoch, state_.step, total_steps_);
     train_step_.run(train_set_, order_.data() + first, n, epoch, first, float(lr_), metrics_.data());
     ++state_.step;
-    if (average_) average_->update(state_.step);
+    if (average_) {
+      if (options_.profiler) options_.profiler->set_scope("weight average");
+      average_->update(state_.step);
+      if (options_.profiler) options_.profiler->set_scope("");
+    }
     if (options_.after_step) options_.after_step(state_.step);
     if (state_.step % kDivergenceCheckSteps == 0) check_finite(metrics_.to_host()[0], state_.batch + 1);
     if (live_bar_ && seconds_since(last_bar_) > 0.25) draw_bar(epoch_start_, first + n);

@@ -1,20 +1,24 @@
-// `hdr bench [train|infer|kernels|all]`: throughput of the training step, inference and each
-// piece of the step on real MNIST, with the machine's FP32 peak measured in the same run so
-// GFLOP/s come with a % of peak. Medians of repeated timings after a warm-up. `time-to-accuracy`
-// (tools/cli/time_to_accuracy.h) times whole training runs instead.
+// `hdr bench [train|infer|kernels|all|time-to-accuracy|compare]`: throughput of the training step,
+// inference and each op of the step on real MNIST, on one device or all side by side, with the
+// device's peaks measured in the same run so every rate comes with a % of its roof. The JSON
+// (--json) follows the schema in bench/README.md; `compare` reads two of them.
+// `time-to-accuracy` (tools/cli/time_to_accuracy.h) times whole training runs instead.
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <chrono>
 #include <nlohmann/json.hpp>
 #include <numeric>
 
+#include "engine/build_info.h"
 #include "engine/dataset.h"
-#include "engine/machine_peak.h"
-#include "engine/timed.h"
+#include "engine/errors.h"
+#include "engine/profiling_backend.h"
 #include "engine/trainer.h"
+#include "tools/cli/bench_compare.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/common.h"
+#include "tools/cli/gpu_projection.h"
+#include "tools/cli/op_profile.h"
 #include "tools/cli/time_to_accuracy.h"
 
 namespace hdr::cli {
@@ -22,7 +26,7 @@ namespace {
 
 struct BenchArgs {
   std::string what = "all", config;
-  std::vector<std::string> overrides;
+  std::vector<std::string> overrides, files;
   int steps = 50, repeats = 5;
   double target = 99.0;  // time-to-accuracy: percent
   int first_seed = 1, seeds = 3;
@@ -35,41 +39,49 @@ double median(std::vector<double> v) {
   return v.empty() ? 0.0 : v[v.size() / 2];
 }
 
-// Seconds of `repeats` timed runs of fn (each run finished on the device), after one warm-up.
+// Seconds of `repeats` timed runs of fn after one warm-up, each on the backend's own clock
+// (CUDA events around the whole run on the GPU).
 template <class Fn>
 std::vector<double> time_runs(Backend& backend, int repeats, Fn fn) {
   fn();
-  std::vector<double> out;
+  const std::unique_ptr<OpTimer> timer = backend.make_op_timer();
   for (int r = 0; r < repeats; ++r) {
-    double s = 0;
-    timed(backend, &s, fn);
-    out.push_back(s);
+    timer->start();
+    fn();
+    timer->stop();
   }
-  return out;
+  return timer->collect();
 }
 
+// What every benchmark of one device shares: the config, the first training images, the backend
+// and its peaks.
 struct Bench {
   Config config;
-  std::unique_ptr<Backend> backend;
   LabelledImages train_images;
-  double peak_gflops = 0;
+  int full_train_count = 0;  // the config's training set (MNIST's training images less validation)
+  std::unique_ptr<Backend> backend;
+  DevicePeaks peaks;
 };
 
-// A model, its training data on the device and a TrainStep: what the train and kernels
-// benchmarks run, step s on the data's rows s * batch onwards.
+// A model, its training data on the device and a TrainStep, all on `backend` (the bench's, or a
+// profiler around it): what the train and kernels benchmarks run, step s on rows s * batch on.
 struct TrainingRig {
-  TrainingRig(Bench& b)
+  TrainingRig(Bench& b, Backend& backend)
       : batch(b.config.train.batch_size),
         lr(b.config.train.learning_rate),
-        model(b.config.model, *b.backend, batch),
-        data(*b.backend, b.train_images),
-        step(model, *b.backend, b.config),
-        metrics(*b.backend, 2) {
+        model(b.config.model, backend, batch),
+        data(backend, b.train_images),
+        step(model, backend, b.config),
+        metrics(backend, 2) {
     model.initialize(b.config.train.seed);
+    model.prepare(batch, true);
     metrics.zero();
   }
   int steps_available() const { return data.count / batch; }
-  void run(int s) { step.run(data, data.rows.data() + s * batch, batch, 0, s * batch, lr, metrics.data()); }
+  void run(int s) {
+    s %= steps_available();
+    step.run(data, data.rows.data() + s * batch, batch, 0, s * batch, lr, metrics.data());
+  }
 
   int batch;
   float lr;
@@ -80,22 +92,25 @@ struct TrainingRig {
 };
 
 nlohmann::json bench_train(Bench& b, const BenchArgs& args) {
-  TrainingRig rig(b);
+  TrainingRig rig(b, *b.backend);
   const int batch = rig.batch, per_run = std::min(args.steps, rig.steps_available());
   const auto seconds = time_runs(*b.backend, args.repeats, [&] {
     for (int s = 0; s < per_run; ++s) rig.run(s);
   });
-  const Model& model = rig.model;
   const double images_per_second = per_run * batch / median(seconds);
-  const double flops_per_image = 3.0 * double(model.forward_flops_per_image());  // forward + 2x backward
+  const double flops_per_image = 3.0 * double(rig.model.forward_flops_per_image());  // forward + 2x backward
   const double gflops = images_per_second * flops_per_image * 1e-9;
-  nlohmann::json r = {{"images_per_second", images_per_second},
-                      {"seconds_per_step", median(seconds) / per_run},
-                      {"batch", batch},
-                      {"mflop_per_image", flops_per_image * 1e-6},
-                      {"gflops", gflops}};
-  if (b.peak_gflops > 0) r["percent_of_peak"] = 100.0 * gflops / b.peak_gflops;
-  return r;
+  const double epoch_seconds = b.full_train_count / images_per_second;
+  return {{"images_per_second", images_per_second},
+          {"seconds_per_step", median(seconds) / per_run},
+          {"batch", batch},
+          {"mflop_per_image", flops_per_image * 1e-6},
+          {"gflops", gflops},
+          {"percent_of_peak", 100.0 * gflops / b.peaks.fp32_gflops},
+          {"train_images", b.full_train_count},
+          {"seconds_per_epoch", epoch_seconds},
+          {"epochs", b.config.train.epochs},
+          {"projected_run_seconds", epoch_seconds * b.config.train.epochs}};
 }
 
 nlohmann::json bench_infer(Bench& b, const BenchArgs& args) {
@@ -104,6 +119,8 @@ nlohmann::json bench_infer(Bench& b, const BenchArgs& args) {
   model.initialize(b.config.train.seed);
   const DeviceImages data(*b.backend, b.train_images);
   const int n = std::min(kBatch, data.count);
+  model.prepare(n, false);
+  model.prepare(1, false);
   DeviceArray<float> x(*b.backend, size_t(kBatch) * model.input_shape().size());
   const AugmentParams scaling = scaling_only(b.config.data);
   auto infer = [&](int count) {
@@ -114,87 +131,118 @@ nlohmann::json bench_infer(Bench& b, const BenchArgs& args) {
   const auto single_seconds = time_runs(*b.backend, 200, [&] { infer(1); });
   const double images_per_second = n / median(batch_seconds);
   const double gflops = images_per_second * double(model.forward_flops_per_image()) * 1e-9;
-  nlohmann::json r = {{"batch", n},
-                      {"images_per_second", images_per_second},
-                      {"gflops", gflops},
-                      {"single_image_latency_ms", 1e3 * median(single_seconds)}};
-  if (b.peak_gflops > 0) r["percent_of_peak"] = 100.0 * gflops / b.peak_gflops;
-  return r;
+  return {{"batch", n},
+          {"images_per_second", images_per_second},
+          {"gflops", gflops},
+          {"percent_of_peak", 100.0 * gflops / b.peaks.fp32_gflops},
+          {"single_image_latency_ms", 1e3 * median(single_seconds)}};
+}
+
+struct StepOps {
+  std::vector<OpRow> rows;
+  int64_t steps = 0;
+  int batch = 0;
+};
+
+// Every op of the training step, each timed alone on the backend's clock with the caches flushed
+// before it (the GPU's L2), over `steps` steps after one untimed warm-up step.
+StepOps profile_steps(Bench& b, Backend& backend, int steps) {
+  ProfilingBackend profiler(backend, true);
+  TrainingRig rig(b, profiler);
+  rig.run(0);
+  rig.step.attach_profile(&profiler);
+  for (int s = 0; s < steps; ++s) rig.run(s + 1);
+  return {profiler.rows(), profiler.steps(), rig.batch};
 }
 
 nlohmann::json bench_kernels(Bench& b, const BenchArgs& args) {
-  TrainingRig rig(b);
-  const int batch = rig.batch, steps = std::min(args.steps, rig.steps_available());
-  rig.run(0);  // warm-up: primitives created, caches filled
-  StepProfile profile;
-  rig.step.attach_profile(&profile);
-  for (int s = 0; s < steps; ++s) rig.run(s);
-  rig.step.attach_profile(nullptr);
+  const StepOps ops = profile_steps(b, *b.backend, args.steps);
+  nlohmann::json r = op_profile_json(ops.rows, ops.steps, &b.peaks);
+  r["batch"] = ops.batch;
+  return r;
+}
 
-  nlohmann::json ops = nlohmann::json::array();
-  auto add = [&](const std::string& name, double seconds, double flops) {
-    const double ms = 1e3 * seconds / steps;
-    nlohmann::json op = {{"op", name}, {"ms_per_step", ms}};
-    if (flops > 0) {
-      op["gflops"] = flops * batch / (seconds / steps) * 1e-9;
-      if (b.peak_gflops > 0) op["percent_of_peak"] = 100.0 * op["gflops"].get<double>() / b.peak_gflops;
-    }
-    ops.push_back(op);
+// No GPU: this build's static report of its kernels, and the step projected onto H100 and H200
+// rooflines from the ops of one step profiled on the CPU.
+void project_gpu(Bench& b, const BenchArgs& args, nlohmann::json& d) {
+  const std::unique_ptr<Backend> cpu = make_cpu_backend(args.device.threads);
+  const StepOps ops = profile_steps(b, *cpu, 1);
+  d["static"] = static_gpu_json();
+  d["projected"] = projected_gpu_json(ops.rows, ops.batch);
+}
+
+void print_device(const nlohmann::json& d, const std::string& model) {
+  if (!d["available"].get<bool>()) {
+    fmt::print("{}: no device: {}\n", d["device"].get<std::string>(), d["why"].get<std::string>());
+    if (d.contains("static")) print_static_gpu(d["static"]);
+    if (d.contains("projected")) print_projected_gpu(d["projected"]);
+    return;
+  }
+  fmt::print("backend: {}\n", d["backend"].get<std::string>());
+  print_peaks(d["peaks"]);
+  if (d.contains("train")) {
+    const auto& t = d["train"];
+    fmt::print(
+        "train  {}: {:.0f} images/s (batch {}, {:.2f} ms/step), {:.1f} MFLOP/image, {:.0f} GFLOP/s = {:.1f}% of "
+        "FP32 peak; {:.1f} s per epoch of {} images, {:.1f} min projected for {} epochs\n",
+        model, t["images_per_second"].get<double>(), t["batch"].get<int>(), 1e3 * t["seconds_per_step"].get<double>(),
+        t["mflop_per_image"].get<double>(), t["gflops"].get<double>(), t["percent_of_peak"].get<double>(),
+        t["seconds_per_epoch"].get<double>(), t["train_images"].get<int>(),
+        t["projected_run_seconds"].get<double>() / 60, t["epochs"].get<int>());
+  }
+  if (d.contains("infer")) {
+    const auto& i = d["infer"];
+    fmt::print("infer  batch {}: {:.0f} images/s, {:.0f} GFLOP/s = {:.1f}% of FP32 peak; single image {:.3f} ms\n",
+               i["batch"].get<int>(), i["images_per_second"].get<double>(), i["gflops"].get<double>(),
+               i["percent_of_peak"].get<double>(), i["single_image_latency_ms"].get<double>());
+  }
+  if (d.contains("kernels")) {
+    fmt::print("kernels: each op of the training step at batch {}, timed alone (caches flushed before it): ",
+               d["kernels"]["batch"].get<int>());
+    print_op_profile(d["kernels"]);
+  }
+}
+
+// The train benchmark of every device in one table, with each GPU's speed-up over the CPU.
+void print_side_by_side(const nlohmann::json& devices) {
+  const nlohmann::json* cpu = nullptr;
+  for (const auto& d : devices)
+    if (d["device"] == "cpu" && d.contains("train")) cpu = &d;
+  fmt::print("\n{:<28}", "training, side by side");
+  for (const auto& d : devices) fmt::print(" {:>24}", d["device"].get<std::string>());
+  fmt::print("\n");
+  auto row = [&](const char* label, auto cell) {
+    fmt::print("{:<28}", label);
+    for (const auto& d : devices) fmt::print(" {:>24}", d.contains("train") ? cell(d["train"]) : "no device");
+    fmt::print("\n");
   };
-  add("augment + labels", profile.augment_seconds, 0);
-  for (const LayerTiming& l : profile.layers) {
-    add(l.name + " forward (" + l.kind + ")", l.forward_seconds, double(l.forward_flops));
-    add(l.name + " backward (" + l.kind + ")", l.backward_seconds, 2.0 * double(l.forward_flops));
-  }
-  add("softmax cross-entropy", profile.loss_seconds, 0);
-  add("optimizer update", profile.update_seconds, 0);
-  return {{"batch", batch}, {"steps", steps}, {"ops", ops}};
+  row("images/s", [](const auto& t) { return fmt::format("{:.0f}", t["images_per_second"].template get<double>()); });
+  row("s per epoch", [](const auto& t) { return fmt::format("{:.1f}", t["seconds_per_epoch"].template get<double>()); });
+  row("projected run (min)",
+      [](const auto& t) { return fmt::format("{:.1f}", t["projected_run_seconds"].template get<double>() / 60); });
+  if (cpu)
+    row("speed-up over the CPU", [&](const auto& t) {
+      return fmt::format("{:.1f}x", t["images_per_second"].template get<double>() /
+                                        (*cpu)["train"]["images_per_second"].get<double>());
+    });
 }
 
-// " = 35.0% of peak" when the run measured a peak (CPU backend), else nothing.
-std::string of_peak(const nlohmann::json& j) {
-  return j.contains("percent_of_peak") ? fmt::format(" = {:.1f}% of peak", j["percent_of_peak"].get<double>()) : "";
-}
-
-void print_human(const nlohmann::json& r) {
-  if (r.contains("peak_gflops"))
-    fmt::print("machine: FP32 peak {:.0f} GFLOP/s measured ({})\n", r["peak_gflops"].get<double>(),
-               r["backend"].get<std::string>());
-  else
-    fmt::print("backend: {}\n", r["backend"].get<std::string>());
-  if (r.contains("train")) {
-    const auto& t = r["train"];
-    fmt::print("train  {}: {:.0f} images/s (batch {}, {:.2f} ms/step), {:.1f} MFLOP/image, {:.0f} GFLOP/s{}\n",
-               r["model"].get<std::string>(), t["images_per_second"].get<double>(), t["batch"].get<int>(),
-               1e3 * t["seconds_per_step"].get<double>(), t["mflop_per_image"].get<double>(),
-               t["gflops"].get<double>(), of_peak(t));
-  }
-  if (r.contains("infer")) {
-    const auto& i = r["infer"];
-    fmt::print("infer  batch {}: {:.0f} images/s, {:.0f} GFLOP/s{}; single image {:.3f} ms\n", i["batch"].get<int>(),
-               i["images_per_second"].get<double>(), i["gflops"].get<double>(), of_peak(i),
-               i["single_image_latency_ms"].get<double>());
-  }
-  if (r.contains("kernels")) {
-    const auto& k = r["kernels"];
-    double total = 0;
-    for (const auto& op : k["ops"]) total += op["ms_per_step"].get<double>();
-    fmt::print("kernels: one training step at batch {} ({} steps, each piece synchronised), {:.2f} ms in all\n",
-               k["batch"].get<int>(), k["steps"].get<int>(), total);
-    for (const auto& op : k["ops"]) {
-      const double ms = op["ms_per_step"].get<double>();
-      const std::string rate = op.contains("gflops") ? fmt::format("{:7.1f} GFLOP/s{}", op["gflops"].get<double>(), of_peak(op)) : "";
-      fmt::print("  {:<44} {:8.3f} ms {:5.1f}%  {}\n", op["op"].get<std::string>(), ms, 100.0 * ms / total, rate);
-    }
-  }
+// The devices --device names: one, or for "all" the CPU and cuda:0.
+std::vector<std::string> devices_of(const DeviceOptions& options) {
+  if (options.device == "all") return {"cpu", "cuda"};
+  return {options.device};
 }
 
 void run_time_to_accuracy(const BenchArgs& args) {
   const Config config = args.config.empty() ? speedrun_config(args.overrides) : load_config(args.config, args.overrides);
+  if (args.device.device == "all") throw InputError("--device all: time-to-accuracy runs on one device");
   auto backend = make_backend(args.device);
   ensure_mnist(config.data.dir);  // a first download is not part of the time
   const bool on_cpu = backend->name().starts_with("cpu");
-  nlohmann::json r = {{"model", config.model.name}, {"backend", backend->name()}};
+  nlohmann::json r = {{"schema", kBenchSchema},
+                      {"command", "time-to-accuracy"},
+                      {"model", config.model.name},
+                      {"backend", backend->name()}};
   r["time_to_accuracy"] = time_to_accuracy(config, *backend, args.target, args.first_seed, args.seeds, on_cpu);
   if (args.json) {
     fmt::print("{}\n", r.dump(2));
@@ -204,52 +252,95 @@ void run_time_to_accuracy(const BenchArgs& args) {
   print_time_to_accuracy(r["time_to_accuracy"]);
 }
 
+// One device's entry: its backend and peaks and the benchmarks asked for, or why it is absent.
+nlohmann::json bench_device(Bench& b, const BenchArgs& args, const std::string& device) {
+  DeviceOptions options = args.device;
+  options.device = device;
+  nlohmann::json d = {{"device", device}};
+  try {
+    b.backend = make_backend(options);
+  } catch (const InputError& e) {
+    // A missing GPU ends the command, unless the CPU runs beside it (all) or what a GPU-less
+    // machine can say about one is asked for (kernels).
+    const bool kernels = args.what == "kernels" || args.what == "all", gpu = cuda_device_index(device).has_value();
+    if (args.device.device != "all" && !(kernels && gpu)) throw;
+    d["available"] = false;
+    d["why"] = e.what();
+    if (kernels && gpu) project_gpu(b, args, d);
+    return d;
+  }
+  d["available"] = true;
+  d["backend"] = b.backend->name();
+  if (device == "auto") {  // the one it chose
+    const std::string name = b.backend->name();
+    d["device"] = name.substr(0, name.find(' '));
+  }
+  b.peaks = b.backend->measure_peaks();
+  d["peaks"] = peaks_json(b.peaks);
+  if (args.what == "train" || args.what == "all") d["train"] = bench_train(b, args);
+  if (args.what == "infer" || args.what == "all") d["infer"] = bench_infer(b, args);
+  if (args.what == "kernels" || args.what == "all") d["kernels"] = bench_kernels(b, args);
+  b.backend.reset();
+  return d;
+}
+
 void run_bench(const BenchArgs& args) {
+  if (args.what == "compare") {
+    if (args.files.size() != 2) throw InputError("bench compare: expected two JSON files, A and B");
+    return compare_bench_files(args.files[0], args.files[1]);
+  }
+  if (!args.files.empty())
+    throw InputError(fmt::format("bench {}: unexpected argument '{}'", args.what, args.files[0]));
   if (args.what == "time-to-accuracy") return run_time_to_accuracy(args);
   Bench b;
   b.config = args.config.empty() ? default_config(args.overrides) : load_config(args.config, args.overrides);
-  b.backend = make_backend(args.device);
   ensure_mnist(b.config.data.dir);
   const MnistFiles files(b.config.data.dir);
   const LabelledImages all = read_idx_pair(files.train_images, files.train_labels, b.config.model.classes);
   require_input_size(all, b.config.model, b.config.data.dir);
-  const int count = std::min(all.count(), std::max(args.steps * b.config.train.batch_size, 1000));
+  b.full_train_count = all.count() - int(float(all.count()) * b.config.data.validation_split);
+  const int count = std::min(all.count(), std::max((args.steps + 1) * b.config.train.batch_size, 1000));
   std::vector<int32_t> first(static_cast<size_t>(count));
   std::iota(first.begin(), first.end(), 0);
   b.train_images = subset(all, first);
-  // % of peak is against this machine's CPU peak, so it is only reported for the CPU backend.
-  const bool on_cpu = b.backend->name().starts_with("cpu");
-  if (on_cpu) b.peak_gflops = measure_fp32_peak_gflops();
 
-  nlohmann::json r = {{"model", b.config.model.name}, {"backend", b.backend->name()}};
-  if (on_cpu) r["peak_gflops"] = b.peak_gflops;
-  if (args.what == "train" || args.what == "all") r["train"] = bench_train(b, args);
-  if (args.what == "infer" || args.what == "all") r["infer"] = bench_infer(b, args);
-  if (args.what == "kernels" || args.what == "all") r["kernels"] = bench_kernels(b, args);
-  if (args.json)
+  nlohmann::json r = {{"schema", kBenchSchema},
+                      {"command", args.what},
+                      {"hdr", fmt::format("{} ({})", HDR_VERSION, HDR_GIT_REVISION)},
+                      {"model", b.config.model.name},
+                      {"config", b.config.source},
+                      {"devices", nlohmann::json::array()}};
+  for (const std::string& device : devices_of(args.device)) r["devices"].push_back(bench_device(b, args, device));
+  if (args.json) {
     fmt::print("{}\n", r.dump(2));
-  else
-    print_human(r);
+    return;
+  }
+  for (const auto& d : r["devices"]) print_device(d, r["model"].get<std::string>());
+  if (r["devices"].size() > 1 && (args.what == "train" || args.what == "all")) print_side_by_side(r["devices"]);
 }
 
 }  // namespace
 
 void add_bench_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("bench", "Measure training, inference and per-op throughput on real MNIST, or the "
-                                          "time a recipe takes to reach a test accuracy");
+  auto* cmd = app.add_subcommand("bench", "Measure training, inference and per-op throughput on real MNIST, compare "
+                                          "two results, or time a recipe to a test accuracy");
   auto args = std::make_shared<BenchArgs>();
   cmd->add_option("what", args->what,
-                  "train, infer, kernels, all (the three), or time-to-accuracy: whole training runs timed from the "
-                  "data on disk to the test score")
-      ->check(CLI::IsMember({"train", "infer", "kernels", "all", "time-to-accuracy"}))
+                  "train, infer, kernels (every op of the training step, timed alone), all (the three), "
+                  "time-to-accuracy (whole training runs timed from the data on disk to the test score), or "
+                  "compare A.json B.json (per-op time ratios of two --json results)")
+      ->check(CLI::IsMember({"train", "infer", "kernels", "all", "time-to-accuracy", "compare"}))
       ->capture_default_str();
+  cmd->add_option("files", args->files, "compare: the two --json results, A then B");
   cmd->add_option("--config", args->config,
                   "INI config (default: the embedded cnn_bn; for time-to-accuracy the embedded speedrun)")
       ->check(CLI::ExistingFile);
   cmd->add_option("--set", args->overrides, "Override a config key: section.key=value (repeatable)");
-  cmd->add_option("--steps", args->steps, "Training steps per timed run")->check(CLI::Range(1, 100000))
+  cmd->add_option("--steps", args->steps, "Training steps per timed run (kernels: steps profiled after a warm-up)")
+      ->check(CLI::Range(1, 100000))
       ->capture_default_str();
-  cmd->add_option("--repeats", args->repeats, "Timed runs; the median is reported")->check(CLI::Range(1, 1000))
+  cmd->add_option("--repeats", args->repeats, "train, infer: timed runs; the median is reported")
+      ->check(CLI::Range(1, 1000))
       ->capture_default_str();
   cmd->add_option("--target", args->target, "time-to-accuracy: the test accuracy to reach, in percent")
       ->check(CLI::Range(0.0, 100.0))
@@ -262,8 +353,8 @@ void add_bench_command(CLI::App& app) {
                   "chosen on the first ones")
       ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
-  cmd->add_flag("--json", args->json, "Print the results as JSON");
-  args->device.add_to(*cmd);
+  cmd->add_flag("--json", args->json, "Print the results as JSON (schema: bench/README.md)");
+  args->device.add_to(*cmd, true);
   cmd->callback([args] { run_bench(*args); });
 }
 

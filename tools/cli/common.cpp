@@ -18,19 +18,22 @@
 namespace hdr::cli {
 namespace fs = std::filesystem;
 
-void add_device_option(CLI::App& cmd, std::string& device) {
-  cmd.add_option("--device", device, "Where to compute: auto (a GPU if usable, else the CPU), cpu, cuda or cuda:N")
+void add_device_option(CLI::App& cmd, std::string& device, bool allow_all) {
+  const std::string all = allow_all ? ", all (the CPU and cuda:0 side by side)" : "";
+  cmd.add_option("--device", device,
+                 "Where to compute: auto (a GPU if usable, else the CPU), cpu, cuda or cuda:N" + all)
       ->check(CLI::Validator(
-          [](std::string& v) -> std::string {
-            if (v == "auto" || v == "cpu" || cuda_device_index(v)) return {};
-            return fmt::format("'{}' is not a device: expected auto, cpu, cuda or cuda:N", v);
+          [allow_all](std::string& v) -> std::string {
+            if (v == "auto" || v == "cpu" || cuda_device_index(v) || (allow_all && v == "all")) return {};
+            return fmt::format("'{}' is not a device: expected auto, cpu, cuda{} or cuda:N", v,
+                               allow_all ? ", all" : "");
           },
-          "auto|cpu|cuda[:N]"))
+          allow_all ? "auto|cpu|cuda[:N]|all" : "auto|cpu|cuda[:N]"))
       ->capture_default_str();
 }
 
-void DeviceOptions::add_to(CLI::App& cmd) {
-  add_device_option(cmd, device);
+void DeviceOptions::add_to(CLI::App& cmd, bool allow_all) {
+  add_device_option(cmd, device, allow_all);
   cmd.add_option("--threads", threads, "CPU threads for oneDNN and the kernels (0: all cores)")
       ->check(CLI::Range(0, 1024))
       ->capture_default_str();

@@ -12,14 +12,15 @@
 
 namespace hdr::cli {
 
-// Adds --device (auto, cpu, cuda or cuda:N, validated) bound to `device`.
-void add_device_option(CLI::App& cmd, std::string& device);
+// Adds --device (auto, cpu, cuda or cuda:N, validated; with allow_all also "all": every device
+// side by side) bound to `device`.
+void add_device_option(CLI::App& cmd, std::string& device, bool allow_all = false);
 
 // --device and --threads, as every compute subcommand takes them.
 struct DeviceOptions {
   std::string device = "auto";
   int threads = 0;
-  void add_to(CLI::App& cmd);
+  void add_to(CLI::App& cmd, bool allow_all = false);
 };
 
 // The backend for --device: cpu; cuda or cuda:N (that GPU, or an InputError naming why it is not

@@ -14,13 +14,19 @@
 #include <atomic>
 #include <fstream>
 #include <optional>
+#include <span>
 
+#include "engine/atomic_file.h"
+#include "engine/build_info.h"
 #include "engine/dataset.h"
 #include "engine/errors.h"
+#include "engine/profiling_backend.h"
 #include "engine/run_checkpoint.h"
 #include "engine/trainer.h"
+#include "tools/cli/bench_compare.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/common.h"
+#include "tools/cli/op_profile.h"
 #include "tools/cli/run_report.h"
 #include "tools/cli/signal_watcher.h"
 
@@ -35,6 +41,7 @@ struct TrainArgs {
   int64_t seed = -1;
   DeviceOptions device;
   bool quiet = false;
+  bool profile = false;
 };
 
 // A word as a shell reads it back: as it is when plain, else in single quotes.
@@ -110,6 +117,29 @@ void refuse_to_replace_a_run(const TrainArgs& args, const fs::path& out_dir) {
       resume_command(args, out_dir)));
 }
 
+// The per-op breakdown of the run's steps, printed and kept as profile.json (the bench schema, so
+// `hdr bench compare` reads two of them).
+void report_profile(ProfilingBackend& profiler, const TrainResult& r, const fs::path& out_dir) {
+  const nlohmann::json profile = op_profile_json(profiler.rows(), profiler.steps(), nullptr);
+  const double op_seconds = profile["ms_per_step"].get<double>() * 1e-3 * double(profiler.steps());
+  fmt::print("\nProfile of the {} training steps (ops timed on the device's clock; {:.1f} s of op time, {:.0f}% of "
+             "the {:.1f} s run): ",
+             profiler.steps(), op_seconds, r.seconds > 0 ? 100.0 * op_seconds / r.seconds : 0.0, r.seconds);
+  print_op_profile(profile);
+  const nlohmann::json file = {
+      {"schema", kBenchSchema},
+      {"command", "train --profile"},
+      {"hdr", fmt::format("{} ({})", HDR_VERSION, HDR_GIT_REVISION)},
+      {"devices", nlohmann::json::array({{{"device", "run"},
+                                           {"available", true},
+                                           {"backend", profiler.name()},
+                                           {"run_seconds", r.seconds},
+                                           {"kernels", profile}}})}};
+  const std::string text = file.dump(2) + "\n";
+  write_file_atomically(out_dir / "profile.json", std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+  fmt::print("Profile saved to {}\n", (out_dir / "profile.json").string());
+}
+
 void run_train(const TrainArgs& args) {
   // From here on a signal asks the run to stop after its current step (first, before the
   // backend's threads start, so that they inherit the blocked mask).
@@ -150,7 +180,15 @@ void run_train(const TrainArgs& args) {
              config.train.ema > 0 ? fmt::format(", weight average (ema) {}", config.train.ema) : "");
   std::fflush(stdout);
 
-  const TrainResult r = train(config, *backend, data, options);
+  // --profile: the run goes through a profiler around the device's backend, which times the
+  // steps' ops; everything else (evaluation, checkpoints) runs through it untimed.
+  std::optional<ProfilingBackend> profiler;
+  if (args.profile) {
+    profiler.emplace(*backend);
+    options.profiler = &*profiler;
+  }
+  Backend& run_on = profiler ? static_cast<Backend&>(*profiler) : *backend;
+  const TrainResult r = train(config, run_on, data, options);
   if (r.interrupted) {
     print_stop(args, r, options.out_dir, signals.caught(), config.train.epochs);
     throw ExitStatus{128 + signals.caught()};
@@ -160,6 +198,7 @@ void run_train(const TrainArgs& args) {
   fmt::print("Trained {} epochs in {:.1f} s{}; model saved to {}\n", r.history.size(), r.seconds,
              r.stopped_early ? " (early stop)" : "", r.checkpoint.string());
   report_training_run(config, *backend, data, r, options.out_dir);
+  if (profiler) report_profile(*profiler, r, options.out_dir);
 }
 
 }  // namespace
@@ -179,6 +218,9 @@ void add_train_command(CLI::App& app) {
                   "--resume: the run's folder)");
   cmd->add_option("--seed", args->seed, "Random seed (overrides train.seed)")->check(CLI::NonNegativeNumber);
   cmd->add_flag("--quiet", args->quiet, "No per-epoch progress output");
+  cmd->add_flag("--profile", args->profile,
+                "Time every op of every training step on the device's clock; at the end print the breakdown by "
+                "layer, loss, optimizer and data, and save it as profile.json in the run's folder");
   args->device.add_to(*cmd);
   cmd->callback([args] { run_train(*args); });
 }

@@ -17,8 +17,11 @@
 #include <fmt/format.h>
 #include <nvtx3/nvToolsExt.h>
 
+#include <algorithm>
 #include <memory>
 #include <optional>
+#include <stdexcept>
+#include <vector>
 
 #include "engine/backend.h"
 #include "engine/backends/cuda/caching_allocator.h"
@@ -131,6 +134,15 @@ class CudaBackend final : public Backend {
     reserve_scratch(cuda::bn_relu_scratch_bytes(g));
   }
   size_t plan_count() const override { return convolutions_->plan_count(); }
+
+  std::unique_ptr<OpTimer> make_op_timer() override { return std::make_unique<EventTimer>(*this); }
+  // Writing twice the L2's size through it leaves nothing of an op's data there.
+  void flush_caches() override {
+    bind();
+    if (!flush_.data()) flush_.reserve(2 * size_t(attribute(cudaDevAttrL2CacheSize)));
+    HDR_CUDA_CHECK(cudaMemsetAsync(flush_.data(), 0, flush_.bytes(), stream_.s));
+  }
+  DevicePeaks measure_peaks() override;
 
   void* allocate(size_t bytes) override {
     bind();
@@ -324,6 +336,51 @@ class CudaBackend final : public Backend {
     NvtxRange range_;
   };
 
+  int attribute(cudaDeviceAttr a) const {
+    int v = 0;
+    HDR_CUDA_CHECK(cudaDeviceGetAttribute(&v, a, device_));
+    return v;
+  }
+
+  // A pair of CUDA events on the backend's stream around each op; the pool is reused after
+  // every collect().
+  class EventTimer final : public OpTimer {
+   public:
+    explicit EventTimer(const CudaBackend& backend) : backend_(backend) {}
+    ~EventTimer() override {
+      for (cudaEvent_t e : events_) cudaEventDestroy(e);
+    }
+    void start() override { record(); }
+    void stop() override { record(); }
+    std::vector<double> collect() override {
+      std::vector<double> seconds;
+      if (used_ == 0) return seconds;
+      backend_.bind();
+      HDR_CUDA_CHECK(cudaEventSynchronize(events_[used_ - 1]));
+      for (size_t i = 0; i + 1 < used_; i += 2) {
+        float ms = 0;
+        HDR_CUDA_CHECK(cudaEventElapsedTime(&ms, events_[i], events_[i + 1]));
+        seconds.push_back(1e-3 * ms);
+      }
+      used_ = 0;
+      return seconds;
+    }
+
+   private:
+    void record() {
+      backend_.bind();
+      if (used_ == events_.size()) {
+        cudaEvent_t e = nullptr;
+        HDR_CUDA_CHECK(cudaEventCreate(&e));
+        events_.push_back(e);
+      }
+      HDR_CUDA_CHECK(cudaEventRecord(events_[used_++], backend_.stream_.s));
+    }
+    const CudaBackend& backend_;
+    std::vector<cudaEvent_t> events_;
+    size_t used_ = 0;
+  };
+
   void copy(float* dst, const float* src, size_t count) {
     if (dst != src)
       HDR_CUDA_CHECK(cudaMemcpyAsync(dst, src, count * sizeof(float), cudaMemcpyDeviceToDevice, stream_.s));
@@ -337,8 +394,46 @@ class CudaBackend final : public Backend {
   CublasHandle cublas_;
   void* cublas_workspace_ = nullptr;
   cuda::GrowingBlock scratch_{allocator_};  // the hdr::cuda ops' (reserve_scratch)
+  cuda::GrowingBlock flush_{allocator_};    // flush_caches()' target
   std::optional<cuda::CudnnConvolutions> convolutions_;  // created once the handle exists
 };
+
+// FP32 lanes per SM: 64 on Volta, Turing and the A100 (sm_70, 75, 80), 128 on every other
+// architecture since Ampere's GA10x.
+int fp32_lanes_per_sm(int major, int minor) { return major < 8 || (major == 8 && minor == 0) ? 64 : 128; }
+
+// The FP32 roof from the device's attributes (an FMA per lane per clock at the boost clock: what
+// the vendor's figure is); the memory roof measured with a device-to-device copy of 256 MiB
+// (read and write counted), next to the theoretical figure the attributes give.
+DevicePeaks CudaBackend::measure_peaks() {
+  bind();
+  const int sms = attribute(cudaDevAttrMultiProcessorCount), clock_khz = attribute(cudaDevAttrClockRate);
+  const int lanes = fp32_lanes_per_sm(attribute(cudaDevAttrComputeCapabilityMajor),
+                                      attribute(cudaDevAttrComputeCapabilityMinor));
+  DevicePeaks p;
+  p.fp32_gflops = 2.0 * sms * lanes * clock_khz * 1e-6;
+  p.fp32_source = fmt::format("device attributes: {} SMs x {} FP32 lanes x 2 FLOP x {:.2f} GHz", sms, lanes,
+                              clock_khz * 1e-6);
+  const double theoretical_gbs =
+      2.0 * attribute(cudaDevAttrMemoryClockRate) * 1e3 * attribute(cudaDevAttrGlobalMemoryBusWidth) / 8 * 1e-9;
+  constexpr size_t kBytes = size_t(256) << 20;
+  cuda::GrowingBlock a(allocator_), b(allocator_);
+  a.reserve(kBytes);
+  b.reserve(kBytes);
+  EventTimer timer(*this);
+  for (int r = 0; r < 11; ++r) {
+    timer.start();
+    HDR_CUDA_CHECK(cudaMemcpyAsync(a.data(), b.data(), kBytes, cudaMemcpyDeviceToDevice, stream_.s));
+    timer.stop();
+  }
+  const std::vector<double> seconds = timer.collect();
+  if (seconds.size() < 2) throw std::logic_error("measure_peaks: the copies were not all timed");
+  const double best = *std::min_element(seconds.begin() + 1, seconds.end());  // the first copy warms up
+  p.memory_gbs = 2.0 * kBytes / best * 1e-9;
+  p.memory_source = fmt::format("measured: device-to-device copy of 256 MiB, best of 10 (theoretical {:.0f} GB/s)",
+                                theoretical_gbs);
+  return p;
+}
 
 }  // namespace
 

@@ -1,0 +1,208 @@
+// `hdr bench train|infer|kernels|all --json` in tiny mode (a few steps): the documented schema
+// (bench/README.md), every op of the training step with its rates and roof, the devices side by
+// side; `hdr bench compare` on results written by hand; `hdr train --profile`.
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+
+#include "tests/process.h"
+#include "tests/temp_dir.h"
+
+namespace hdr {
+namespace {
+
+using nlohmann::json;
+using test::run_command;
+
+std::string hdr(const std::string& args) { return std::string(HDR_EXE) + " " + args; }
+
+json run_json(const std::string& args) {
+  const auto r = run_command(hdr(args), test::Capture::kStdoutOnly);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  return json::parse(r.output);  // all of stdout: JSON and nothing else
+}
+
+// The op names a cnn_bn training step runs on the CPU backend (the conv blocks' batch norm and
+// pooling fused), every one of which `bench kernels` must time.
+const std::set<std::string> kCnnBnStepOps = {
+    "augment",          "gather_labels",    "conv_forward",   "conv_backward_data",
+    "conv_backward_weights", "bn_relu_maxpool_forward_train", "bn_relu_maxpool_backward",
+    "bn_relu_forward_train", "bn_relu_backward", "dropout_forward", "dropout_backward",
+    "flatten_forward",  "flatten_backward", "gemm",           "bias_add",
+    "bias_grad",        "softmax_xent",     "optimizer_update"};
+
+TEST(CliBench, KernelsTimesEveryOpOfTheStepWithItsRoof) {
+  const json r = run_json("bench kernels --device cpu --threads 1 --steps 2 --json");
+  EXPECT_EQ(r["schema"], "hdr-bench/1");
+  EXPECT_EQ(r["command"], "kernels");
+  EXPECT_EQ(r["model"], "cnn_bn");
+  ASSERT_EQ(r["devices"].size(), 1u);
+  const json& d = r["devices"][0];
+  EXPECT_EQ(d["device"], "cpu");
+  EXPECT_TRUE(d["available"].get<bool>());
+  for (const char* peak : {"fp32_gflops", "memory_gbs", "cache_gbs"}) EXPECT_GT(d["peaks"][peak].get<double>(), 0.1) << peak;
+  const json& k = d["kernels"];
+  EXPECT_EQ(k["steps"], 2);
+  EXPECT_EQ(k["batch"], 64);
+  std::set<std::string> seen, scopes;
+  double shares = 0;
+  for (const json& op : k["ops"]) {
+    const std::string name = op["scope"].get<std::string>() + " / " + op["op"].get<std::string>();
+    seen.insert(op["op"].get<std::string>());
+    scopes.insert(op["scope"].get<std::string>());
+    EXPECT_EQ(op["calls_per_step"].get<double>(), 1.0) << name;
+    EXPECT_GT(op["median_ms"].get<double>(), 0.0) << name;
+    EXPECT_LE(op["p10_ms"].get<double>(), op["median_ms"].get<double>()) << name;
+    EXPECT_GE(op["p90_ms"].get<double>(), op["median_ms"].get<double>()) << name;
+    EXPECT_GT(op["bytes"].get<double>(), 0.0) << name;
+    EXPECT_TRUE(op["bound"] == "memory" || op["bound"] == "compute" || op["bound"] == "cache") << name;
+    EXPECT_GT(op["percent_of_peak"].get<double>(), 0.0) << name;
+    shares += op["share_percent"].get<double>();
+  }
+  EXPECT_EQ(seen, kCnnBnStepOps);
+  EXPECT_NEAR(shares, 100.0, 1e-6);
+  for (const char* scope : {"data", "conv1 forward", "bn1 + pool1 forward", "bn1 + pool1 backward", "conv1 backward",
+                            "output backward", "loss", "optimizer"})
+    EXPECT_TRUE(scopes.count(scope)) << scope;
+  // conv1's forward by its formula: 64 images x 26 x 26 outputs x 32 filters x 9 taps x 2, and
+  // the bias; bytes: input 64x28x28, weights 32x9, output 64x32x26x26 floats.
+  for (const json& op : k["ops"])
+    if (op["scope"] == "conv1 forward" && op["op"] == "conv_forward") {
+      EXPECT_DOUBLE_EQ(op["flops"].get<double>(), 64.0 * 26 * 26 * 32 * (9 * 2 + 1));
+      EXPECT_DOUBLE_EQ(op["bytes"].get<double>(), 4.0 * (64 * 28 * 28 + 32 * 9 + 64 * 32 * 26 * 26));
+      EXPECT_EQ(op["shape"], "64x1x28x28 * 32x1x3x3 s1 p0");
+    }
+}
+
+TEST(CliBench, TrainAndInferReportThroughputAgainstThePeak) {
+  const json r = run_json("bench all --device cpu --threads 1 --steps 3 --repeats 1 --json");
+  const json& d = r["devices"][0];
+  // Forward FLOPs of seed 000's network, by hand: 2 x (conv 26*26*32*9 + 11*11*64*288 +
+  // 3*3*128*576 + dense 1152*128 + 128*10) = 6,474,496; training is 3x that.
+  EXPECT_NEAR(d["train"]["mflop_per_image"].get<double>(), 3 * 6.474496, 1e-9);
+  const double images_per_second = d["train"]["images_per_second"].get<double>();
+  EXPECT_GT(images_per_second, 0.0);
+  // cnn_bn holds out 20% of the 60,000 for validation and trains 20 epochs.
+  EXPECT_EQ(d["train"]["train_images"], 48000);
+  EXPECT_EQ(d["train"]["epochs"], 20);
+  EXPECT_DOUBLE_EQ(d["train"]["seconds_per_epoch"].get<double>(), 48000 / images_per_second);
+  EXPECT_DOUBLE_EQ(d["train"]["projected_run_seconds"].get<double>(), 20 * 48000 / images_per_second);
+  EXPECT_GT(d["train"]["percent_of_peak"].get<double>(), 0.0);
+  EXPECT_GT(d["infer"]["images_per_second"].get<double>(), 0.0);
+  EXPECT_GT(d["infer"]["single_image_latency_ms"].get<double>(), 0.0);
+  EXPECT_TRUE(d.contains("kernels"));
+}
+
+// --device all: the CPU and cuda:0. Without a GPU the second column is "no device" with the
+// reason, and no number.
+TEST(CliBench, TrainOnAllDevicesSideBySide) {
+  const json r = run_json("bench train --device all --threads 1 --steps 2 --repeats 1 --json");
+  ASSERT_EQ(r["devices"].size(), 2u);
+  EXPECT_EQ(r["devices"][0]["device"], "cpu");
+  EXPECT_GT(r["devices"][0]["train"]["images_per_second"].get<double>(), 0.0);
+  const json& gpu = r["devices"][1];
+  EXPECT_EQ(gpu["device"], "cuda");
+  if (gpu["available"].get<bool>()) {
+    EXPECT_GT(gpu["train"]["images_per_second"].get<double>(), 0.0);
+  } else {
+    EXPECT_NE(gpu["why"].get<std::string>().find("no usable GPU"), std::string::npos) << gpu;
+    EXPECT_FALSE(gpu.contains("train"));
+  }
+  const auto text = run_command(hdr("bench train --device all --threads 1 --steps 2 --repeats 1"));
+  ASSERT_EQ(text.exit_code, 0) << text.output;
+  EXPECT_NE(text.output.find("training, side by side"), std::string::npos) << text.output;
+  if (!gpu["available"].get<bool>()) {
+    EXPECT_NE(text.output.find("no device"), std::string::npos) << text.output;
+  }
+}
+
+void write(const std::filesystem::path& path, const json& j) { std::ofstream(path) << j.dump(); }
+
+json result_with(std::vector<json> ops, double images_per_second) {
+  double step = 0;
+  for (const json& op : ops) step += op["median_ms"].get<double>();
+  return {{"schema", "hdr-bench/1"},
+          {"command", "all"},
+          {"model", "cnn_bn"},
+          {"hdr", "test"},
+          {"devices",
+           {{{"device", "cpu"},
+             {"available", true},
+             {"backend", "cpu (test)"},
+             {"train", {{"images_per_second", images_per_second}}},
+             {"kernels", {{"ms_per_step", step}, {"ops", ops}}}}}}};
+}
+
+json op(const char* scope, const char* name, double ms) {
+  return {{"scope", scope}, {"op", name}, {"shape", "64x10"}, {"median_ms", ms}};
+}
+
+TEST(CliBench, CompareGivesPerOpSpeedUps) {
+  const test::TempDir dir;
+  write(dir / "a.json", result_with({op("loss", "softmax_xent", 2.0), op("data", "augment", 1.0)}, 1000));
+  write(dir / "b.json", result_with({op("loss", "softmax_xent", 0.5), op("optimizer", "optimizer_update", 3.0)}, 2500));
+  const auto r = run_command(hdr(fmt::format("bench compare {} {}", (dir / "a.json").string(), (dir / "b.json").string())));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("B/A 2.50x"), std::string::npos) << r.output;  // images/s: 2500 / 1000
+  // softmax_xent: 2.0 ms in A, 0.5 in B: B is 4x faster.
+  const size_t line = r.output.find("loss / softmax_xent [64x10]");
+  ASSERT_NE(line, std::string::npos) << r.output;
+  EXPECT_NE(r.output.substr(line, r.output.find('\n', line) - line).find("4.00x"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("only in A"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("only in B"), std::string::npos) << r.output;
+  // The step: 3.0 ms of ops in A, 3.5 in B.
+  EXPECT_NE(r.output.find("0.86x"), std::string::npos) << r.output;
+}
+
+TEST(CliBench, CompareRefusesWhatIsNotABenchResult) {
+  const test::TempDir dir;
+  std::ofstream(dir / "broken.json") << "{\"schema\": ";
+  write(dir / "other.json", json{{"schema", "something-else/3"}});
+  write(dir / "good.json", result_with({}, 1));
+  const std::string good = (dir / "good.json").string();
+  for (const auto& [file, message] : std::vector<std::pair<std::string, std::string>>{
+           {"broken.json", "broken.json: not JSON"},
+           {"other.json", "other.json: not an hdr bench result (expected \"schema\": \"hdr-bench/1\")"},
+           {"missing.json", "missing.json: cannot be read"}}) {
+    const auto r = run_command(hdr(fmt::format("bench compare {} {}", good, (dir / file).string())));
+    EXPECT_EQ(r.exit_code, 2) << file << "\n" << r.output;
+    EXPECT_NE(r.output.find(message), std::string::npos) << r.output;
+  }
+  const auto one = run_command(hdr("bench compare " + good));
+  EXPECT_EQ(one.exit_code, 2) << one.output;
+  EXPECT_NE(one.output.find("expected two JSON files"), std::string::npos) << one.output;
+}
+
+// A short real run with --profile: the breakdown printed and kept, with every layer's forward
+// and backward, the loss, the optimizer, the data and the weight average, one sample per step.
+TEST(CliTrain, ProfileBreaksTheStepsDownAndKeepsProfileJson) {
+  const test::TempDir dir;
+  const auto r = run_command(hdr(fmt::format(
+      "train configs/cnn_tutorial.ini --device cpu --threads 1 --quiet --profile --set train.epochs=1 "
+      "--set data.train_limit=640 --set data.validation_split=0 --set train.ema=0.99 --out {}",
+      (dir / "run").string())));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  // 640 images in batches of 32.
+  EXPECT_NE(r.output.find("Profile of the 20 training steps"), std::string::npos) << r.output;
+  std::ifstream in(dir / "run" / "profile.json");
+  ASSERT_TRUE(in) << r.output;
+  const json p = json::parse(in);
+  EXPECT_EQ(p["schema"], "hdr-bench/1");
+  const json& k = p["devices"][0]["kernels"];
+  EXPECT_EQ(k["steps"], 20);
+  std::set<std::string> scopes;
+  for (const json& part : k["parts"]) scopes.insert(part["scope"].get<std::string>());
+  for (const json& op : k["ops"]) EXPECT_EQ(op["calls_per_step"].get<double>(), 1.0) << op;
+  for (const char* scope : {"data", "loss", "optimizer", "weight average"}) EXPECT_TRUE(scopes.count(scope)) << scope;
+  size_t layers = 0;
+  for (const std::string& s : scopes) layers += s.ends_with(" forward") + s.ends_with(" backward");
+  EXPECT_GE(layers, 10u) << k["parts"];
+}
+
+}  // namespace
+}  // namespace hdr
