@@ -5,8 +5,10 @@
 #   version    hdr --version (GPUs, CUDA, cuDNN, cuBLAS, CPU ISA as hdr sees them)
 #   selftest   hdr selftest --device cuda (every op GPU against CPU, then 20 training steps)
 #   ctest_gpu  ctest -L gpu with HDR_EXPECT_GPU=1 (a missing GPU fails instead of skipping)
-#   bench_cuda hdr bench --device cuda --json, bench_cpu the same on the CPU
-#   train      2 epochs of seed 000's CNN (configs/cnn_bn.ini) on the GPU
+#   bench      hdr bench all --device all --json: training, inference and every op of the step
+#              (CUDA events) on the GPU and the CPU side by side, with both devices' peaks
+#   train      2 epochs of seed 000's CNN (configs/cnn_bn.ini) on the GPU with --profile (the
+#              breakdown in train.log, profile.json in train/)
 # and writes summary.txt (exit code and seconds of each) beside the logs. Every step runs even
 # when an earlier one failed; the exit code is 1 if any failed. The figures go into
 # bench/README.md with the GPU's name.
@@ -82,9 +84,8 @@ if [ -x build/gpu/hdr ]; then
   step version "$hdr" --version
   step selftest "$hdr" selftest --device cuda
   step ctest_gpu env HDR_EXPECT_GPU=1 ctest --test-dir build/gpu -L gpu --output-on-failure
-  step bench_cuda "$hdr" bench --device cuda --json
-  step bench_cpu "$hdr" bench --device cpu --json
-  step train "$hdr" train configs/cnn_bn.ini --device cuda --set train.epochs=2 --out "$out/train"
+  step bench "$hdr" bench all --device all --json
+  step train "$hdr" train configs/cnn_bn.ini --device cuda --set train.epochs=2 --profile --out "$out/train"
 fi
 printf 'total %d s\n' "$(($(date +%s) - started))" | tee -a "$out/summary.txt"
 exit "$failed"

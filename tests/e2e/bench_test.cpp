@@ -121,6 +121,57 @@ TEST(CliBench, TrainOnAllDevicesSideBySide) {
   }
 }
 
+// Without a GPU, `bench kernels --device cuda` says what it can and labels it: this build's ptxas
+// report ("static") and the step's ops on H100/H200 rooflines ("projected"), no timing.
+TEST(CliBench, KernelsOnCudaWithoutAGpuIsStaticAndProjected) {
+  const json r = run_json("bench kernels --device cuda --threads 1 --json");
+  const json& d = r["devices"][0];
+  if (d["available"].get<bool>()) GTEST_SKIP() << "a GPU is present: the ops are timed on it instead";
+  EXPECT_NE(d["why"].get<std::string>().find("no usable GPU"), std::string::npos) << d["why"];
+  EXPECT_FALSE(d.contains("kernels"));
+  EXPECT_FALSE(d.contains("peaks"));
+  EXPECT_EQ(d["static"]["label"], "static");
+  ASSERT_FALSE(d["static"]["kernels"].empty());  // this build compiles the CUDA kernels (CI does)
+  for (const json& k : d["static"]["kernels"]) {
+    EXPECT_GT(k["registers"].get<int>(), 0) << k;
+    EXPECT_GT(k["occupancy"].get<double>(), 0.0) << k;
+  }
+  const json& p = d["projected"];
+  EXPECT_EQ(p["label"], "projected");
+  ASSERT_EQ(p["gpus"].size(), 2u);
+  for (const json& gpu : p["gpus"]) {
+    std::set<std::string> ops;
+    double sum = 0;
+    for (const json& op : gpu["ops"]) {
+      ops.insert(op["op"].get<std::string>());
+      sum += op["projected_ms"].get<double>();
+      EXPECT_GE(op["projected_ms"].get<double>(), 0.002) << op;  // the launch floor
+    }
+    EXPECT_EQ(ops, kCnnBnStepOps) << gpu["gpu"];
+    EXPECT_NEAR(gpu["projected_step_ms"].get<double>(), sum, 1e-9);
+    EXPECT_NEAR(gpu["projected_images_per_second"].get<double>(), 64 / (sum * 1e-3), 1e-6);
+  }
+  const auto text = run_command(hdr("bench kernels --device cuda --threads 1"));
+  ASSERT_EQ(text.exit_code, 0) << text.output;
+  for (const char* label : {"no device", "static (this build's ptxas report)", "projected, a roofline model and no timing"})
+    EXPECT_NE(text.output.find(label), std::string::npos) << label << "\n" << text.output;
+  EXPECT_EQ(text.output.find("measured"), std::string::npos) << text.output;
+}
+
+// --batch sets the batch the step runs at.
+TEST(CliBench, BatchOptionSetsTheStepsBatch) {
+  const json r = run_json("bench kernels --device cpu --threads 1 --steps 1 --batch 16 --json");
+  const json& k = r["devices"][0]["kernels"];
+  EXPECT_EQ(k["batch"], 16);
+  size_t augments = 0;
+  for (const json& op : k["ops"]) {
+    if (op["op"] != "augment") continue;
+    ++augments;
+    EXPECT_EQ(op["shape"], "16x1x28x28");
+  }
+  EXPECT_EQ(augments, 1u);
+}
+
 void write(const std::filesystem::path& path, const json& j) { std::ofstream(path) << j.dump(); }
 
 json result_with(std::vector<json> ops, double images_per_second) {

@@ -1,13 +1,15 @@
 // Tests that need a usable NVIDIA GPU: the backend comparison catalogue (every op, GPU against
 // CPU, and 20 training steps; engine/backend_comparison.h), one case per entry, and the `hdr
-// selftest` command that runs it; the backend's memory round trip, and a short training run on the GPU that
-// must reach the CPU's accuracy with weights close to the CPU's. Without a GPU, or in a build
+// selftest` command that runs it; `hdr bench kernels` timed with CUDA events; the backend's
+// memory round trip, and a short training run on the GPU that must reach the CPU's accuracy
+// with weights close to the CPU's. Without a GPU, or in a build
 // without CUDA, each case is skipped with the reason (CTest: skipped, never passed), or fails
 // under HDR_EXPECT_GPU=1 (tests/require_gpu.h).
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -49,6 +51,27 @@ TEST(GpuSelftest, CommandRunsTheCatalogueAndSaysSo) {
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("checks ok"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("MISMATCH"), std::string::npos) << r.output;
+}
+
+// The GPU's op timer (CUDA events) and peaks: every op of the step timed, a plausible roof.
+TEST(GpuBench, KernelsTimesEveryOpWithEvents) {
+  HDR_REQUIRE_GPU();
+  const auto r = test::run_command(std::string(HDR_EXE) + " bench kernels --device cuda:0 --steps 3 --json",
+                                   test::Capture::kStdoutOnly);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto j = nlohmann::json::parse(r.output);
+  const auto& d = j["devices"][0];
+  ASSERT_TRUE(d["available"].get<bool>()) << d;
+  EXPECT_GT(d["peaks"]["fp32_gflops"].get<double>(), 1000.0);
+  EXPECT_GT(d["peaks"]["memory_gbs"].get<double>(), 50.0);
+  EXPECT_EQ(d["kernels"]["steps"], 3);
+  size_t ops = 0;
+  for (const auto& op : d["kernels"]["ops"]) {
+    ++ops;
+    EXPECT_GT(op["median_ms"].get<double>(), 0.0) << op;
+    EXPECT_EQ(op["calls_per_step"].get<double>(), 1.0) << op;
+  }
+  EXPECT_GT(ops, 30u);  // cnn_bn's step: about 40 ops
 }
 
 TEST(GpuBackend, NameMemoryRoundTripAndZeroFill) {

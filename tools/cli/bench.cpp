@@ -28,6 +28,7 @@ struct BenchArgs {
   std::string what = "all", config;
   std::vector<std::string> overrides, files;
   int steps = 50, repeats = 5;
+  int batch = 0;  // 0: the config's
   double target = 99.0;  // time-to-accuracy: percent
   int first_seed = 1, seeds = 3;
   DeviceOptions device;
@@ -293,7 +294,9 @@ void run_bench(const BenchArgs& args) {
     throw InputError(fmt::format("bench {}: unexpected argument '{}'", args.what, args.files[0]));
   if (args.what == "time-to-accuracy") return run_time_to_accuracy(args);
   Bench b;
-  b.config = args.config.empty() ? default_config(args.overrides) : load_config(args.config, args.overrides);
+  std::vector<std::string> overrides = args.overrides;
+  if (args.batch > 0) overrides.push_back(fmt::format("train.batch_size={}", args.batch));
+  b.config = args.config.empty() ? default_config(overrides) : load_config(args.config, overrides);
   ensure_mnist(b.config.data.dir);
   const MnistFiles files(b.config.data.dir);
   const LabelledImages all = read_idx_pair(files.train_images, files.train_labels, b.config.model.classes);
@@ -336,6 +339,8 @@ void add_bench_command(CLI::App& app) {
                   "INI config (default: the embedded cnn_bn; for time-to-accuracy the embedded speedrun)")
       ->check(CLI::ExistingFile);
   cmd->add_option("--set", args->overrides, "Override a config key: section.key=value (repeatable)");
+  cmd->add_option("--batch", args->batch, "train, kernels: the batch size (default: the config's train.batch_size)")
+      ->check(CLI::Range(1, 65536));
   cmd->add_option("--steps", args->steps, "Training steps per timed run (kernels: steps profiled after a warm-up)")
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();

@@ -127,7 +127,7 @@ void print_static_gpu(const nlohmann::json& s) {
 }
 
 void print_projected_gpu(const nlohmann::json& p) {
-  fmt::print("projected, not measured ({}):\n", p["method"].get<std::string>());
+  fmt::print("projected, a roofline model and no timing ({}):\n", p["method"].get<std::string>());
   const auto& gpus = p["gpus"];
   fmt::print("  {:<60} {:<12}", "part / op", "by");
   for (const auto& g : gpus) fmt::print(" {:>24}", g["gpu"].get<std::string>());
