@@ -3,9 +3,9 @@
 #include <cxxabi.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <memory>
-#include <regex>
 #include <sstream>
 
 namespace hdr {
@@ -42,34 +42,47 @@ constexpr SmLimits kLimits[] = {
 };
 constexpr int kRegistersPerSm = 65536, kRegisterUnit = 256;
 
-int int_of(const std::ssub_match& m) { return std::atoi(m.str().c_str()); }
+// Pieces of ptxas' lines: the text between `prefix` and the next quote; the number just before
+// `suffix` or just after `prefix` (0 where the line has none).
+std::string quoted_after(const std::string& line, std::string_view prefix) {
+  const size_t at = line.find(prefix);
+  if (at == std::string::npos) return "";
+  const size_t start = at + prefix.size(), end = line.find('\'', start);
+  return end == std::string::npos ? "" : line.substr(start, end - start);
+}
+int number_before(const std::string& line, std::string_view suffix) {
+  const size_t end = line.find(suffix);
+  if (end == std::string::npos) return 0;
+  size_t start = end;
+  while (start > 0 && std::isdigit(static_cast<unsigned char>(line[start - 1]))) --start;
+  return start == end ? 0 : std::atoi(line.substr(start, end - start).c_str());
+}
+int number_after(const std::string& line, std::string_view prefix) {
+  const size_t at = line.find(prefix);
+  return at == std::string::npos ? 0 : std::atoi(line.c_str() + at + prefix.size());
+}
 
 }  // namespace
 
 std::vector<KernelResources> parse_resource_usage(std::string_view report) {
-  static const std::regex entry(R"(Compiling entry function '([^']+)' for '(sm_[0-9a-z]+)')");
-  static const std::regex frame(R"((\d+) bytes stack frame, (\d+) bytes spill stores, (\d+) bytes spill loads)");
-  static const std::regex used(R"(Used (\d+) registers(?:, used (\d+) barriers)?(?:, (\d+) bytes smem)?)");
   std::vector<KernelResources> out;
   std::istringstream in{std::string(report)};
   std::string line;
   KernelResources current;
   bool open = false;
-  std::smatch m;
   while (std::getline(in, line)) {
-    if (std::regex_search(line, m, entry)) {
-      current = KernelResources{demangled(m[1].str()), m[2].str()};
+    if (const std::string entry = quoted_after(line, "Compiling entry function '"); !entry.empty()) {
+      current = KernelResources{demangled(entry), quoted_after(line, " for '")};
       open = true;
-    } else if (open && std::regex_search(line, m, frame)) {
-      current.stack_bytes = int_of(m[1]);
-      current.spill_store_bytes = int_of(m[2]);
-      current.spill_load_bytes = int_of(m[3]);
-    } else if (open && std::regex_search(line, m, used)) {
-      current.registers = int_of(m[1]);
-      if (m[2].matched) current.barriers = int_of(m[2]);
-      // "bytes smem" appears only for a kernel with shared memory; an "N bytes cumulative stack
-      // size" before it is not shared memory.
-      if (m[3].matched) current.shared_bytes = int_of(m[3]);
+    } else if (open && line.find("bytes stack frame") != std::string::npos) {
+      current.stack_bytes = number_before(line, " bytes stack frame");
+      current.spill_store_bytes = number_before(line, " bytes spill stores");
+      current.spill_load_bytes = number_before(line, " bytes spill loads");
+    } else if (open && line.find("Used ") != std::string::npos) {
+      current.registers = number_after(line, "Used ");
+      current.barriers = number_after(line, "used ");
+      // Present only for a kernel with shared memory ("N bytes cumulative stack size" is not).
+      current.shared_bytes = number_before(line, " bytes smem");
       out.push_back(current);
       open = false;
     }

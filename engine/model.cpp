@@ -166,8 +166,10 @@ void Model::attach_profile(ProfilingBackend* profiler) {
     const bool fused = fused_[i];
     const std::string name = fused ? layers_[i]->name() + " + " + layers_[i + 1]->name() : layers_[i]->name();
     scopes_.push_back({name + " forward", name + " backward"});
-    if (fused) scopes_.push_back(scopes_.back());
-    if (fused) ++i;
+    if (fused) {  // the pooling's index, skipped
+      scopes_.push_back(scopes_.back());
+      ++i;
+    }
   }
 }
 

@@ -13,8 +13,8 @@
 namespace hdr {
 namespace {
 
-// What nvcc --resource-usage printed for two kernels (sm_75 and sm_90), with a third whose
-// spill counts were edited in: the shape of the lines is ptxas', byte for byte.
+// What nvcc --resource-usage printed for three kernels (sm_75 and sm_90), the second with spill
+// counts edited in: the shape of the lines is ptxas', byte for byte.
 constexpr const char* kReport = R"(ptxas info    : 0 bytes gmem
 ptxas info    : Compiling entry function '_Z1kPfi' for 'sm_75'
 ptxas info    : Function properties for _Z1kPfi
@@ -26,11 +26,15 @@ ptxas info    : Function properties for _ZN3hdr4cuda5spillILi512EEEvPf
     2048 bytes stack frame, 40 bytes spill stores, 36 bytes spill loads
 ptxas info    : Used 64 registers, used 0 barriers, 2048 bytes cumulative stack size
 ptxas info    : Compile time = 1704.410 ms
+ptxas info    : Compiling entry function '_ZN3hdr14augment_kernelEPf' for 'sm_75'
+ptxas info    : Function properties for _ZN3hdr14augment_kernelEPf
+    32 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
+ptxas info    : Used 36 registers, used 1 barriers, 32 bytes cumulative stack size, 24 bytes smem, 432 bytes cmem[0], 8 bytes cmem[2]
 )";
 
 TEST(KernelResources, ParsesPtxasReportAndFlagsSpills) {
   const auto kernels = parse_resource_usage(kReport);
-  ASSERT_EQ(kernels.size(), 2u);
+  ASSERT_EQ(kernels.size(), 3u);
   EXPECT_EQ(kernels[0].kernel, "k");
   EXPECT_EQ(kernels[0].arch, "sm_75");
   EXPECT_EQ(kernels[0].registers, 10);
@@ -45,6 +49,10 @@ TEST(KernelResources, ParsesPtxasReportAndFlagsSpills) {
   EXPECT_EQ(kernels[1].spill_store_bytes, 40);
   EXPECT_EQ(kernels[1].spill_load_bytes, 36);
   EXPECT_TRUE(kernels[1].spills());
+  EXPECT_EQ(kernels[2].kernel, "hdr::augment_kernel");
+  EXPECT_EQ(kernels[2].stack_bytes, 32);
+  EXPECT_EQ(kernels[2].shared_bytes, 24);  // after the cumulative stack size
+  EXPECT_FALSE(kernels[2].spills());
 }
 
 TEST(KernelResources, OccupancyByHand) {
