@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "engine/backend.h"
+#include "engine/communicator.h"
 #include "engine/config.h"
 #include "engine/dataset.h"
 #include "engine/model.h"
@@ -68,6 +69,9 @@ struct TrainOptions {
   // hdr train --profile: the backend the run is given, wrapping the device's; its steps are timed
   // op by op there.
   ProfilingBackend* profiler = nullptr;
+  // mpirun -np N: this process's rank among N, each training on its slice of every global batch
+  // (null: one process). Only rank 0 writes files.
+  Communicator* communicator = nullptr;
 };
 
 // The loss became NaN or infinite: training stops at once, names the epoch and step, and keeps
@@ -105,17 +109,23 @@ class TrainStep {
   // forward and backward, "loss", "optimizer") and ends each step there. The profiler must be
   // the backend this step and its model run on.
   void attach_profile(ProfilingBackend* profiler);
+  // Data-parallel runs (not null, more than one rank): after the backward pass the gradients are
+  // summed over the ranks, each weighted by its share of the global batch, and the batch-norm
+  // moving statistics averaged, so that every rank applies the same update to the same weights.
+  void attach_communicator(Communicator* communicator) { communicator_ = communicator; }
   // While attached (not null), the observer sees each step's logits and gradients.
   void attach_observer(StepObserver* observer) { observer_ = observer; }
   // rows: the batch's n dataset rows (on the device); first_sample: the batch's position in the
-  // epoch (keys dropout); metrics (device, 2 doubles) += loss sum and correct count.
+  // epoch (keys dropout); metrics (device, 2 doubles) += loss sum and correct count. With a
+  // communicator, n is this rank's slice (possibly empty) of a global batch of global_n.
   void run(const DeviceImages& data, const int32_t* rows, int n, int epoch, int first_sample, float lr,
-           double* metrics);
+           double* metrics, int global_n = 0);
   // A resumed run's step count (Adam's bias correction depends on it).
   void resume_at(int64_t steps_done) { step_ = steps_done; }
 
  private:
   void enter(const char* scope);  // names the ops that follow on the profiler, if attached
+  void average_over_ranks(int n, int global_n);
 
   Model& model_;
   Backend& backend_;
@@ -126,6 +136,8 @@ class TrainStep {
   int64_t step_ = 0;
   ProfilingBackend* profiler_ = nullptr;
   StepObserver* observer_ = nullptr;
+  Communicator* communicator_ = nullptr;
+  std::vector<float> exchange_;  // the host copy the ranks sum
 };
 
 // The batch size evaluation uses when none is given.

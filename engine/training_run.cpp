@@ -112,7 +112,12 @@ class TrainingRun {
   TrainResult finish();
   TrainResult stop_on_request();
 
-  bool stop_requested() const { return options_.stop_requested && options_.stop_requested->load(); }
+  // A stop request, agreed by every rank (a data-parallel run stops at the same step everywhere).
+  bool stop_requested() const {
+    const bool mine = options_.stop_requested && options_.stop_requested->load();
+    return communicator_.size() > 1 ? communicator_.any(mine) : mine;
+  }
+  std::vector<double> epoch_sums() const;  // the epoch's loss sum and correct count over every rank
   void check_finite(double loss_sum, int batches_done) const;
   void check_finite(const std::vector<NamedTensor>& tensors) const;
   std::string kept_checkpoint() const;
@@ -126,6 +131,9 @@ class TrainingRun {
   const TrainSpec& ts_;
   Backend& backend_;
   const TrainOptions& options_;
+  Communicator single_process_;
+  Communicator& communicator_;
+  const bool writes_;  // rank 0 (or the only process) writes the run's files
   const bool has_validation_, restore_best_, live_bar_;
   const std::string best_monitor_, resolved_config_;
   Model model_;
@@ -154,6 +162,8 @@ TrainingRun::TrainingRun(const Config& config, Backend& backend, const Datasets&
       ts_(config.train),
       backend_(backend),
       options_(options),
+      communicator_(options.communicator ? *options.communicator : single_process_),
+      writes_(communicator_.rank() == 0),
       has_validation_(data.validation.count() > 0),
       restore_best_(config.early_stopping.enabled && config.early_stopping.restore_best_weights),
       live_bar_(options.progress && isatty(fileno(stdout))),
@@ -183,6 +193,7 @@ TrainingRun::TrainingRun(const Config& config, Backend& backend, const Datasets&
   prepare_evaluation(model_, test_set_.count);
   if (ts_.ema > 0.0f) average_.emplace(model_, backend, ts_.ema);
   if (options.profiler) train_step_.attach_profile(options.profiler);
+  train_step_.attach_communicator(&communicator_);
   if (options.resume) resume_from(*options.resume);
 }
 
@@ -231,7 +242,8 @@ bool TrainingRun::train_epoch() {
   const int epoch = state_.epoch;
   epoch_start_ = seconds_ago(state_.epoch_seconds);
   order_.upload(shuffled_indices(train_set_.count, RandomKey{ts_.seed, uint32_t(epoch), kStreamShuffle}));
-  metrics_.upload(std::vector<double>{state_.loss_sum, state_.correct});
+  // The sums of a resumed epoch so far are the run's, counted once: on rank 0.
+  metrics_.upload(writes_ ? std::vector<double>{state_.loss_sum, state_.correct} : std::vector<double>{0, 0});
   in_epoch_ = true;
   if (options_.progress)
     fmt::print("Epoch {}/{}{}\n", epoch + 1, ts_.epochs,
@@ -243,8 +255,12 @@ bool TrainingRun::train_epoch() {
     if (stop_requested()) return false;
     const int first = state_.batch * ts_.batch_size;
     const int n = std::min(ts_.batch_size, train_set_.count - first);
+    // This rank's contiguous slice of the global batch; dropout stays keyed by the global sample
+    // position and augmentation by the dataset row, so no random decision depends on the ranks.
+    const int rank = communicator_.rank(), ranks = communicator_.size();
+    const int lo = first + int(int64_t(n) * rank / ranks), hi = first + int(int64_t(n) * (rank + 1) / ranks);
     lr_ = scheduled_lr(config_.lr_schedule, ts_.learning_rate, state_.plateau.lr, epoch, state_.step, total_steps_);
-    train_step_.run(train_set_, order_.data() + first, n, epoch, first, float(lr_), metrics_.data());
+    train_step_.run(train_set_, order_.data() + lo, hi - lo, epoch, lo, float(lr_), metrics_.data(), n);
     ++state_.step;
     if (average_) {
       if (options_.profiler) options_.profiler->set_scope("weight average");
@@ -266,10 +282,16 @@ void TrainingRun::draw_bar(Clock::time_point epoch_start, int done) {
   bar_drawn_ = true;
 }
 
+std::vector<double> TrainingRun::epoch_sums() const {
+  std::vector<double> m = metrics_.to_host();
+  communicator_.sum(m.data(), m.size());
+  return m;
+}
+
 void TrainingRun::end_epoch() {
   backend_.synchronize();
   const double train_seconds = seconds_since(epoch_start_);
-  const std::vector<double> m = metrics_.to_host();
+  const std::vector<double> m = epoch_sums();
   in_epoch_ = false;
   check_finite(m[0], steps_per_epoch_);
   EpochRecord r;
@@ -339,6 +361,7 @@ EvalResult TrainingRun::evaluate_averaged(const DeviceImages& set) {
 // After an epoch: the latest checkpoint when due, best.hdr when the epoch is the best so far,
 // the history always. A failed write names the file and the step; what was written before stays.
 void TrainingRun::write_epoch_files(bool improved) {
+  if (!writes_) return;
   writing(fmt::format("after epoch {}", state_.epoch), [&] {
     if (state_.epoch % ts_.checkpoint_every == 0) save_resumable();
     if (improved) save(options_.out_dir / "best.hdr", metadata(), nullptr, model_.tensors(evaluated_weights(), ""));
@@ -349,7 +372,7 @@ void TrainingRun::write_epoch_files(bool improved) {
 TrainResult TrainingRun::stop_on_request() {
   if (bar_drawn_) fmt::print("\n");
   if (in_epoch_) {  // else the state holds the epoch's sums already (zero at an epoch's start)
-    const std::vector<double> m = metrics_.to_host();
+    const std::vector<double> m = epoch_sums();
     check_finite(m[0], state_.batch);  // a diverged state is not worth resuming
     state_.loss_sum = m[0];
     state_.correct = m[1];
@@ -357,7 +380,7 @@ TrainResult TrainingRun::stop_on_request() {
   }
   result_.interrupted = true;
   if (state_.step > 0) {  // before the first step there is nothing to keep
-    writing("stopped on request", [&] { save_resumable(); });
+    if (writes_) writing("stopped on request", [&] { save_resumable(); });
     result_.checkpoint_saved = true;
   }
   result_.history = state_.history;
@@ -385,10 +408,11 @@ TrainResult TrainingRun::finish() {
   }
   result_.test = evaluate(model_, backend_, test_set_, scaling_, KeepProbabilities::kYes);
   result_.seconds = seconds_before_ + seconds_since(session_start_);
-  writing("after the last epoch", [&] {
-    save(result_.checkpoint, metadata(), &result_.test, model_.tensors());
-    write_history(options_.out_dir, state_.history);
-  });
+  if (writes_)
+    writing("after the last epoch", [&] {
+      save(result_.checkpoint, metadata(), &result_.test, model_.tensors());
+      write_history(options_.out_dir, state_.history);
+    });
   return result_;
 }
 

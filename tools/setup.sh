@@ -12,10 +12,12 @@ packages=(
   libfmt-dev libinih-dev libcli11-dev libdnnl-dev ocl-icd-opencl-dev libstb-dev
   libcpp-httplib-dev libssl-dev nlohmann-json3-dev zlib1g-dev
   chromium wrk
+  libopenmpi-dev openmpi-bin
   clang libclang-rt-14-dev
 )
 # oneDNN's CMake config (libdnnl-dev) requires the OpenCL loader and headers, which it only
 # recommends: ocl-icd-opencl-dev must be named.
+# Open MPI: mpi.h and libmpi for data-parallel training, mpirun for its tests.
 # The fuzz preset needs clang and its libFuzzer, ASan and UBSan runtimes (libclang-rt-14-dev,
 # which clang only recommends); the tsan preset needs g++'s libtsan2, which g++ brings.
 

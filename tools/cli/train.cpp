@@ -12,12 +12,14 @@
 #include <fmt/format.h>
 
 #include <atomic>
+#include <cstdio>
 #include <fstream>
 #include <optional>
 #include <span>
 
 #include "engine/atomic_file.h"
 #include "engine/build_info.h"
+#include "engine/communicator.h"
 #include "engine/dataset.h"
 #include "engine/errors.h"
 #include "engine/profiling_backend.h"
@@ -147,6 +149,11 @@ void run_train(const TrainArgs& args) {
   const SignalWatcher signals("train", [&stop](int caught) {
     if (caught != 0) stop = true;
   });
+  // mpirun -np N: one rank of a data-parallel run. Rank 0 speaks and writes for the run; the
+  // others' standard output goes nowhere (their errors still reach stderr).
+  const std::unique_ptr<Communicator> communicator = make_communicator();
+  if (communicator->rank() != 0 && !std::freopen("/dev/null", "w", stdout))
+    throw std::runtime_error("rank " + std::to_string(communicator->rank()) + ": cannot silence standard output");
   std::vector<std::string> overrides = args.overrides;
   if (args.seed >= 0) overrides.push_back(fmt::format("train.seed={}", args.seed));
   std::optional<ResumePoint> resume;
@@ -161,16 +168,23 @@ void run_train(const TrainArgs& args) {
   if (options.out_dir.empty()) options.out_dir = ".";
   prepare_output_dir(options.out_dir);  // before the data is read and anything trained
   if (!resume) refuse_to_replace_a_run(args, options.out_dir);
-  auto backend = make_backend(args.device);
+  DeviceOptions device = args.device;
+  if (communicator->size() > 1 && device.device == "cuda")  // one GPU per rank on each machine
+    device.device = fmt::format("cuda:{}", communicator->local_rank());
+  auto backend = make_backend(device);
   ensure_mnist(config.data.dir);
   const Datasets data = load_datasets(config.data, config.model, config.train.seed);
 
   options.progress = !args.quiet;
   options.stop_requested = &stop;
   options.resume = resume ? &*resume : nullptr;
+  options.communicator = communicator.get();
   fmt::print("config: {}{}\n", config.source,
              config.overrides.empty() ? "" : fmt::format(" (--set {})", fmt::join(config.overrides, " ")));
   fmt::print("backend: {}\n", backend->name());
+  if (communicator->size() > 1)
+    fmt::print("distributed: {}; each global batch of {} split into {} slices, gradients summed every step\n",
+               communicator->describe(), config.train.batch_size, communicator->size());
   fmt::print("data: {}: {} training, {} validation, {} test images\n", config.data.dir, data.train.count(),
              data.validation.count(), data.test.count());
   fmt::print("train: {} epochs, batch {}, learning rate {}, seed {}, augmentation {}{}{}\n", config.train.epochs,
@@ -197,6 +211,7 @@ void run_train(const TrainArgs& args) {
              int64_t(r.test.accuracy * r.test.count + 0.5), r.test.count, r.test.loss);
   fmt::print("Trained {} epochs in {:.1f} s{}; model saved to {}\n", r.history.size(), r.seconds,
              r.stopped_early ? " (early stop)" : "", r.checkpoint.string());
+  if (communicator->rank() != 0) return;
   report_training_run(config, *backend, data, r, options.out_dir);
   if (profiler) report_profile(*profiler, r, options.out_dir);
 }
