@@ -276,8 +276,10 @@ bool TrainingRun::train_epoch() {
 
 void TrainingRun::draw_bar(Clock::time_point epoch_start, int done) {
   last_bar_ = Clock::now();
+  // This rank's sums, over its share of the images done (no collective for a progress bar).
   const std::vector<double> m = metrics_.to_host();
-  fmt::print("\r{}", progress_line(done, train_set_.count, seconds_since(epoch_start), m[0] / done, m[1] / done));
+  const double seen = double(done) / communicator_.size();
+  fmt::print("\r{}", progress_line(done, train_set_.count, seconds_since(epoch_start), m[0] / seen, m[1] / seen));
   std::fflush(stdout);
   bar_drawn_ = true;
 }
