@@ -13,56 +13,17 @@
 #include "engine/device_array.h"
 #include "engine/model.h"
 #include "engine/trainer.h"
+#include "tests/two_conv_network.h"
 
 namespace hdr {
 namespace {
 
-// Two convolutions, so that one of them computes an input gradient.
-constexpr const char* kTwoConvIni = R"([model]
-name = two_conv
-input = 28x28x1
-classes = 10
-[layer.conv1]
-type = conv2d
-filters = 4
-kernel = 3
-activation = relu
-[layer.bn]
-type = batchnorm
-[layer.pool]
-type = maxpool
-size = 2
-[layer.conv2]
-type = conv2d
-filters = 4
-kernel = 3
-activation = relu
-[layer.flat]
-type = flatten
-[layer.out]
-type = dense
-units = 10
-activation = softmax
-[train]
-batch_size = 4
-)";
-
 constexpr int kImages = 10;  // 2 full batches of 4 and a partial one of 2
 
-LabelledImages some_images() {
-  LabelledImages set;
-  set.num_classes = 10;
-  set.images.count = kImages, set.images.rows = 28, set.images.cols = 28;
-  set.images.pixels.resize(size_t(kImages) * 28 * 28);
-  for (size_t i = 0; i < set.images.pixels.size(); ++i) set.images.pixels[i] = uint8_t(i * 37 % 256);
-  for (int i = 0; i < kImages; ++i) set.labels.push_back(uint8_t(i % 10));
-  return set;
-}
-
 struct Fixture {
-  Config config = parse_config(kTwoConvIni, "<two_conv>");
+  Config config = parse_config(test::kTwoConvIni, "<two_conv>");
   std::unique_ptr<Backend> backend = make_cpu_backend(1);
-  DeviceImages data{*backend, some_images()};
+  DeviceImages data{*backend, test::two_conv_images(kImages)};
   Model model{config.model, *backend, config.train.batch_size};
   TrainStep step{model, *backend, config};
   DeviceArray<double> metrics{*backend, 2};

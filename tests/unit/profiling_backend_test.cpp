@@ -16,58 +16,18 @@
 #include "engine/op_cost.h"
 #include "engine/profiling_backend.h"
 #include "engine/trainer.h"
+#include "tests/two_conv_network.h"
 
 namespace hdr {
 namespace {
 
-// conv1's ReLU folds into the batch norm, which runs fused with the pooling; conv2 keeps its own
-// ReLU (no batch norm follows it).
-constexpr const char* kIni = R"([model]
-name = profiled
-input = 28x28x1
-classes = 10
-[layer.conv1]
-type = conv2d
-filters = 4
-kernel = 3
-activation = relu
-[layer.bn]
-type = batchnorm
-[layer.pool]
-type = maxpool
-size = 2
-[layer.conv2]
-type = conv2d
-filters = 4
-kernel = 3
-activation = relu
-[layer.flat]
-type = flatten
-[layer.out]
-type = dense
-units = 10
-activation = softmax
-[train]
-batch_size = 4
-)";
-
 constexpr int kImages = 12, kSteps = 3;
 
-LabelledImages some_images() {
-  LabelledImages set;
-  set.num_classes = 10;
-  set.images.count = kImages, set.images.rows = 28, set.images.cols = 28;
-  set.images.pixels.resize(size_t(kImages) * 28 * 28);
-  for (size_t i = 0; i < set.images.pixels.size(); ++i) set.images.pixels[i] = uint8_t(i * 37 % 256);
-  for (int i = 0; i < kImages; ++i) set.labels.push_back(uint8_t(i % 10));
-  return set;
-}
-
 struct Fixture {
-  Config config = parse_config(kIni, "<profiled>");
+  Config config = parse_config(test::kTwoConvIni, "<profiled>");
   std::unique_ptr<Backend> cpu = make_cpu_backend(1);
   ProfilingBackend profiler{*cpu};
-  DeviceImages data{profiler, some_images()};
+  DeviceImages data{profiler, test::two_conv_images(kImages)};
   Model model{config.model, profiler, config.train.batch_size};
   TrainStep step{model, profiler, config};
   DeviceArray<double> metrics{profiler, 2};
