@@ -12,16 +12,22 @@ namespace hdr {
 std::unique_ptr<Communicator> make_mpi_communicator();  // engine/distributed/mpi_communicator.cpp
 #endif
 
-bool Communicator::any(bool mine) {
-  double flag = mine ? 1.0 : 0.0;
-  sum(&flag, 1);
-  return flag > 0.0;
-}
+namespace {
 
+// The world size the launcher announced in the environment (Open MPI's OMPI_COMM_WORLD_SIZE,
+// PMI_SIZE, PMIX_SIZE), 1 when there is none.
 int launched_world_size() {
   for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE"})
     if (const char* value = std::getenv(name); value && std::atoi(value) > 0) return std::atoi(value);
   return 1;
+}
+
+}  // namespace
+
+bool Communicator::any(bool mine) {
+  double flag = mine ? 1.0 : 0.0;
+  sum(&flag, 1);
+  return flag > 0.0;
 }
 
 std::unique_ptr<Communicator> make_communicator() {

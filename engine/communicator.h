@@ -30,8 +30,4 @@ class Communicator {
 // has no MPI (HDR_MPI=OFF or no MPI at configure time). One per process: MPI starts once.
 std::unique_ptr<Communicator> make_communicator();
 
-// The world size the launcher announced in the environment (Open MPI's OMPI_COMM_WORLD_SIZE,
-// PMI_SIZE, PMIX_SIZE), 1 when there is none.
-int launched_world_size();
-
 }  // namespace hdr

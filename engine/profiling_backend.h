@@ -38,7 +38,6 @@ class ProfilingBackend final : public Backend {
   // The rows in the order their first call ran, every pending timing collected.
   const std::vector<OpRow>& rows();
   void clear();
-  Backend& inner() { return inner_; }
 
   std::string name() const override { return inner_.name(); }
   void* allocate(size_t bytes) override { return inner_.allocate(bytes); }
