@@ -46,6 +46,16 @@ void BM_BnReluBackward(benchmark::State& state) {
 }
 BENCHMARK(BM_BnReluBackward)->Args({32, 26})->Args({64, 11})->Unit(benchmark::kMicrosecond);
 
+// Synchronised batch norm's extra pass over dx (engine/sync_batch_norm.h).
+void BM_BnInputGradAdjust(benchmark::State& state) {
+  const BatchNormGeometry g = bn_geometry(state);
+  BnTensors t(g);
+  for (auto _ : state)
+    cpu::nchw16c::bn_input_grad_adjust(g, t.x.data(), t.mean.data(), t.gamma.data(), t.beta.data(), t.dx.data());
+  set_bytes(state, 3.0 * double(values(g)) * sizeof(float));
+}
+BENCHMARK(BM_BnInputGradAdjust)->Args({32, 26})->Args({64, 11})->Unit(benchmark::kMicrosecond);
+
 // The dense layer's batch norm (128 channels, one position): plain NCHW.
 void BM_BnReluDenseForwardTrain(benchmark::State& state) {
   const BatchNormGeometry g = bn_geometry(state);

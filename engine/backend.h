@@ -104,6 +104,9 @@ class Backend {
   virtual void bn_relu_backward(const BatchNormGeometry& g, const float* x, const float* dy, const float* gamma,
                                 const float* beta, const float* save_mean, const float* save_inv_std, float* dx,
                                 float* dgamma, float* dbeta) = 0;
+  // dx += a[c] + b[c] * (u - mean[c]) (synchronised batch norm, engine/sync_batch_norm.h).
+  virtual void bn_input_grad_adjust(const BatchNormGeometry& g, const float* x, const float* mean, const float* a,
+                            const float* b, float* dx) = 0;
   // Batch norm + ReLU then max pooling (seed 000's conv blocks), fused where a backend can: the
   // results are exactly those of bn_relu_forward_* then maxpool_forward (and of maxpool_backward
   // then bn_relu_backward, from the pooled gradient dy). bn_out / d_bn_out are scratch of the

@@ -50,6 +50,8 @@ OpCost bn_relu_forward_train(const BatchNormGeometry& g) { return {5.0 * values(
 OpCost bn_relu_forward_infer(const BatchNormGeometry& g) { return {3.0 * values(g), kF * 2 * values(g)}; }
 // ReLU mask (1), the two gradient sums (4), the input gradient (5).
 OpCost bn_relu_backward(const BatchNormGeometry& g) { return {10.0 * values(g), kF * 3 * values(g)}; }
+// a + b * (u - mean) added (3); x and dx in, dx out.
+OpCost bn_input_grad_adjust(const BatchNormGeometry& g) { return {3.0 * values(g), kF * 3 * values(g)}; }
 
 OpCost bn_relu_maxpool_forward(const BatchNormGeometry& g, const PoolGeometry& p, bool training) {
   const OpCost bn = training ? bn_relu_forward_train(g) : bn_relu_forward_infer(g);

@@ -29,6 +29,7 @@ OpCost gather_labels(int n);
 OpCost bn_relu_forward_train(const BatchNormGeometry& g);
 OpCost bn_relu_forward_infer(const BatchNormGeometry& g);
 OpCost bn_relu_backward(const BatchNormGeometry& g);
+OpCost bn_input_grad_adjust(const BatchNormGeometry& g);
 OpCost bn_relu_maxpool_forward(const BatchNormGeometry& g, const PoolGeometry& p, bool training);
 OpCost bn_relu_maxpool_backward(const BatchNormGeometry& g, const PoolGeometry& p);
 OpCost relu_forward(int64_t count);

@@ -124,6 +124,12 @@ void ProfilingBackend::bn_relu_backward(const BatchNormGeometry& g, const float*
   });
 }
 
+void ProfilingBackend::bn_input_grad_adjust(const BatchNormGeometry& g, const float* x, const float* mean, const float* a,
+                            const float* b, float* dx) {
+  run("bn_input_grad_adjust", [&] { return shape_text(g); }, op_cost::bn_input_grad_adjust(g),
+      [&] { inner_.bn_input_grad_adjust(g, x, mean, a, b, dx); });
+}
+
 void ProfilingBackend::bn_relu_maxpool_forward_train(const BatchNormGeometry& g, const PoolGeometry& p,
                                                      const float* x, const float* gamma, const float* beta,
                                                      float* running_mean, float* running_var, float* save_mean,

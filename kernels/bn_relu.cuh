@@ -84,6 +84,14 @@ HDR_HD inline float bn_relu_input_grad(float x, float dy_eff, float xhat, float 
   return act == BnActivation::kReluBefore && !(x > 0.0f) ? 0.0f : du;
 }
 
+// Synchronised batch norm (engine/sync_batch_norm.h): a rank's backward takes the channel means of
+// its own slice; the global ones change dx by a + b * (u - mean) per channel (zero where a ReLU
+// before batch norm clipped x). Centred on the mean, the two terms do not cancel when
+// |mean| >> std.
+HDR_HD inline float bn_input_grad_adjustment(float x, float mean, float a, float b, BnActivation act) {
+  return act == BnActivation::kReluBefore && !(x > 0.0f) ? 0.0f : a + b * (bn_input(x, act) - mean);
+}
+
 // The partition of the per-channel sums (training statistics, backward dgamma/dbeta): channel
 // c's m = n * spatial values, in bn_channel_index order, go to `parts` contiguous slices, one
 // block each (a grid of parts x c), so that 32 to 128 channels still fill a 132-SM GPU. The
@@ -337,6 +345,16 @@ __global__ void bn_relu_input_grad_kernel(BatchNormGeometry g, const float* x, c
                                           const float* beta, const float* save_mean, const float* save_inv_std,
                                           const float* dgamma, const float* dbeta, float* dx) {
   bn_input_grad_values(g, x, PlainDy{dy}, gamma, beta, save_mean, save_inv_std, dgamma, dbeta, dx);
+}
+
+// dx += bn_input_grad_adjustment element-wise, a grid-stride loop.
+__global__ void bn_input_grad_adjust_kernel(BatchNormGeometry g, const float* x, const float* mean, const float* a,
+                                            const float* b, float* dx) {
+  const int64_t count = bn_relu_count(g), stride = int64_t(gridDim.x) * blockDim.x;
+  for (int64_t k = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; k < count; k += stride) {
+    const int c = int(k / g.spatial % g.c);
+    dx[k] += bn_input_grad_adjustment(x[k], mean[c], a[c], b[c], g.activation);
+  }
 }
 
 #endif  // __CUDACC__ || HDR_SIMT_HOST

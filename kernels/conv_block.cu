@@ -67,6 +67,13 @@ void bn_relu_forward_infer(const BatchNormGeometry& g, const float* x, const flo
   HDR_CUDA_CHECK_LAUNCH(bn_relu_infer_kernel);
 }
 
+void bn_input_grad_adjust(const BatchNormGeometry& g, const float* x, const float* mean, const float* a,
+                          const float* b, float* dx) {
+  if (empty(g)) return;
+  bn_input_grad_adjust_kernel<<<bn_relu_element_grid(g, kBlock), kBlock, 0, stream()>>>(g, x, mean, a, b, dx);
+  HDR_CUDA_CHECK_LAUNCH(bn_input_grad_adjust_kernel);
+}
+
 void bn_relu_backward(const BatchNormGeometry& g, const float* x, const float* dy, const float* gamma,
                       const float* beta, const float* save_mean, const float* save_inv_std, float* dx,
                       float* dgamma, float* dbeta) {

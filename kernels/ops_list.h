@@ -22,6 +22,11 @@ void bn_relu_forward_infer(const BatchNormGeometry& g, const float* x, const flo
 void bn_relu_backward(const BatchNormGeometry& g, const float* x, const float* dy, const float* gamma,
                       const float* beta, const float* save_mean, const float* save_inv_std, float* dx,
                       float* dgamma, float* dbeta);
+// dx += a[c] + b[c] * (u - mean[c]) per value of channel c (0 where a ReLU before batch norm
+// clipped x): how synchronised batch norm moves a backward pass to the global batch's channel
+// means.
+void bn_input_grad_adjust(const BatchNormGeometry& g, const float* x, const float* mean, const float* a,
+                          const float* b, float* dx);
 
 // --- ReLU and bias for layers without batch norm (kernels/relu.cuh, cpu/relu.cpp) -------------
 void relu_forward(int64_t count, const float* x, float* y);

@@ -110,6 +110,13 @@ class CpuBackend final : public Backend {
       cpu::bn_relu_backward(g, x, dy, gamma, beta, save_mean, save_inv_std, dx, dgamma, dbeta);
   }
   // Fused on nChw16c tensors with non-overlapping windows; otherwise the parts (Backend's default).
+  void bn_input_grad_adjust(const BatchNormGeometry& g, const float* x, const float* mean, const float* a,
+                            const float* b, float* dx) override {
+    if (nchw16c::is_blocked(g.c, g.spatial))
+      nchw16c::bn_input_grad_adjust(g, x, mean, a, b, dx);
+    else
+      cpu::bn_input_grad_adjust(g, x, mean, a, b, dx);
+  }
   static bool fusable(const BatchNormGeometry& g, const PoolGeometry& p) {
     return nchw16c::is_blocked(g.c, g.spatial) && p.stride == p.size;
   }

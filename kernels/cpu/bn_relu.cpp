@@ -133,4 +133,21 @@ void bn_relu_backward(const BatchNormGeometry& g, const float* x, const float* d
   });
 }
 
+void bn_input_grad_adjust(const BatchNormGeometry& g, const float* x, const float* mean, const float* a,
+                          const float* b, float* dx) {
+  const int64_t spatial = g.spatial;
+  with_activation(g.activation, [&](auto tag) {
+    constexpr BnActivation kAct = decltype(tag)::value;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int i = 0; i < g.n; ++i)
+      for (int c = 0; c < g.c; ++c) {
+        const int64_t offset = (int64_t(i) * g.c + c) * spatial;
+        const float mean_c = mean[c], a_c = a[c], b_c = b[c];
+#pragma omp simd
+        for (int64_t s = 0; s < spatial; ++s)
+          dx[offset + s] += bn_input_grad_adjustment(x[offset + s], mean_c, a_c, b_c, kAct);
+      }
+  });
+}
+
 }  // namespace hdr::cpu

@@ -231,6 +231,22 @@ void bn_relu_backward(const BatchNormGeometry& g, const float* x, const float* d
   });
 }
 
+void bn_input_grad_adjust(const BatchNormGeometry& g, const float* x, const float* mean, const float* a,
+                          const float* b, float* dx) {
+  with_activation(g.activation, [&](auto tag) {
+    constexpr BnActivation kAct = decltype(tag)::value;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int i = 0; i < g.n; ++i)
+      for (int blk = 0; blk < g.c / kLanes; ++blk) {
+        const float *m_lanes = mean + blk * kLanes, *a_lanes = a + blk * kLanes, *b_lanes = b + blk * kLanes;
+        for (int64_t k = tile_offset(g, i, blk), end = k + g.spatial * kLanes; k < end; k += kLanes)
+#pragma omp simd
+          for (int l = 0; l < kLanes; ++l)
+            dx[k + l] += bn_input_grad_adjustment(x[k + l], m_lanes[l], a_lanes[l], b_lanes[l], kAct);
+      }
+  });
+}
+
 void bn_relu_maxpool_forward_train(const BatchNormGeometry& g, const PoolGeometry& p, const float* x,
                                    const float* gamma, const float* beta, float* running_mean, float* running_var,
                                    float* save_mean, float* save_inv_std, float* y, int32_t* argmax) {

@@ -27,6 +27,8 @@ void bn_relu_forward_infer(const BatchNormGeometry& g, const float* x, const flo
 void bn_relu_backward(const BatchNormGeometry& g, const float* x, const float* dy, const float* gamma,
                       const float* beta, const float* save_mean, const float* save_inv_std, float* dx,
                       float* dgamma, float* dbeta);
+void bn_input_grad_adjust(const BatchNormGeometry& g, const float* x, const float* mean, const float* a,
+                          const float* b, float* dx);
 
 // Batch norm + ReLU then max pooling in one pass, for non-overlapping windows only
 // (p.stride == p.size).

@@ -340,5 +340,37 @@ TEST(BnReluSimt, BackwardDenseMatchesCpuTwinAndReference) { check_backward(kDens
 TEST(BnReluSimt, BackwardOneChannelMatchesCpuTwinAndReference) { check_backward(kOneChannel); }
 TEST(BnReluSimt, BackwardOneValuePerChannelMatchesCpuTwinAndReference) { check_backward(kOneValue); }
 
+// Synchronised batch norm's dx += a + b * (u - mean): the kernel, the CPU twin and a plain loop
+// agree (the same float expression: a few ulps where a build contracts it into an FMA); dx is
+// added to, not overwritten; a ReLU before batch norm leaves clipped values alone.
+TEST(BnReluSimt, InputGradAdjustmentMatchesCpuTwinAndReference) {
+  for (const Shape& shape : kShapes) {
+    for (BnActivation act : kActivations) {
+      const BatchNormGeometry g = geometry(shape, act);
+      std::mt19937 rng(31);
+      const std::vector<float> x = uniform(bn_relu_count(g), -1.5f, 2.0f, rng), dx = uniform(bn_relu_count(g), -1, 1, rng),
+                               mean = uniform(g.c, -0.2f, 0.2f, rng), a = uniform(g.c, -1, 1, rng),
+                               b = uniform(g.c, -1, 1, rng);
+      std::vector<float> twin = dx, ref = dx;
+      cpu::bn_input_grad_adjust(g, x.data(), mean.data(), a.data(), b.data(), twin.data());
+      for (int64_t k = 0; k < bn_relu_count(g); ++k) {
+        const size_t c = size_t(k / g.spatial % g.c), i = size_t(k);
+        if (act == BnActivation::kReluBefore && !(x[i] > 0.0f)) continue;
+        const double u = act == BnActivation::kReluBefore ? relu_ref(x[i]) : double(x[i]);
+        ref[i] = float(double(dx[i]) + double(a[c]) + double(b[c]) * (u - double(mean[c])));
+      }
+      for (int block : kBlockSizes) {
+        SCOPED_TRACE(testing::Message() << "n " << g.n << " c " << g.c << " spatial " << g.spatial << " activation "
+                                        << int(act) << " block " << block);
+        std::vector<float> got = dx;
+        simt::launch(bn_relu_element_grid(g, block), dim3(unsigned(block)), bn_input_grad_adjust_kernel, g, x.data(),
+                     mean.data(), a.data(), b.data(), got.data());
+        expect_close("dx", got, twin, kTwin);
+        expect_close("dx", got, ref, kReference);
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace hdr

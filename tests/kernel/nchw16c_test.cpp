@@ -93,6 +93,27 @@ TEST(Nchw16c, BatchNormMatchesTheNchwTwinInEveryOrder) {
   }
 }
 
+// Synchronised batch norm's dx adjustment: the channel of every blocked value found as the plain
+// twin finds it.
+TEST(Nchw16c, InputGradAdjustmentMatchesTheNchwTwin) {
+  for (BnActivation act : {BnActivation::kNone, BnActivation::kReluAfter, BnActivation::kReluBefore}) {
+    BatchNormGeometry g;
+    g.n = 2;
+    g.c = 32;
+    g.spatial = 25;
+    g.activation = act;
+    const size_t count = size_t(g.n) * g.c * g.spatial;
+    const Floats x = pattern(count, -0.5f), mean = pattern(size_t(g.c), 0.2f), a = pattern(size_t(g.c), 1.0f),
+                 b = pattern(size_t(g.c), -2.0f);
+    Floats dx_a = pattern(count, 3.0f);
+    Floats dx_b = blocked(g.n, g.c, g.spatial, dx_a);
+    cpu::bn_input_grad_adjust(g, x.data(), mean.data(), a.data(), b.data(), dx_a.data());
+    const Floats xb = blocked(g.n, g.c, g.spatial, x);
+    cpu::nchw16c::bn_input_grad_adjust(g, xb.data(), mean.data(), a.data(), b.data(), dx_b.data());
+    EXPECT_EQ(plain(g.n, g.c, g.spatial, dx_b), dx_a) << "activation " << int(act);
+  }
+}
+
 TEST(Nchw16c, MaxPoolMatchesTheNchwTwin) {
   for (const PoolGeometry g : {PoolGeometry{3, 32, 13, 13, 2, 2}, PoolGeometry{2, 16, 7, 9, 3, 2}}) {
     const int64_t in_plane = int64_t(g.h) * g.w, out_plane = int64_t(g.out_h()) * g.out_w();

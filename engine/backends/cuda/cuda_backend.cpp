@@ -222,6 +222,11 @@ class CudaBackend final : public Backend {
     reserve_scratch(cuda::bn_relu_scratch_bytes(g));
     cuda::bn_relu_backward(g, x, dy, gamma, beta, save_mean, save_inv_std, dx, dgamma, dbeta);
   }
+  void bn_input_grad_adjust(const BatchNormGeometry& g, const float* x, const float* mean, const float* a,
+                            const float* b, float* dx) override {
+    const Op op(*this, "bn_input_grad_adjust");
+    cuda::bn_input_grad_adjust(g, x, mean, a, b, dx);
+  }
   // The conv block fused (kernels/bn_relu_maxpool.cuh): bn_out and d_bn_out stay unused.
   void bn_relu_maxpool_forward_train(const BatchNormGeometry& g, const PoolGeometry& p, const float* x,
                                      const float* gamma, const float* beta, float* running_mean, float* running_var,
