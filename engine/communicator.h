@@ -21,6 +21,11 @@ class Communicator {
   // In place: the sum over every rank's values, on every rank.
   virtual void sum(float*, size_t) {}
   virtual void sum(double*, size_t) {}
+  // In place: root's bytes, on every rank (the NCCL communicator's id).
+  virtual void broadcast(void*, size_t, int /*root*/) {}
+  // How long a collective may wait for the other ranks before this process gives up
+  // (engine/collective_watchdog.h); 0: forever.
+  virtual void set_timeout(double /*seconds*/) {}
   // True on every rank when any rank passes true.
   bool any(bool mine);
 };

@@ -412,6 +412,10 @@ constexpr KeyRule kTrainKeys[] = {
      [](const Config& c) { return text_of(c.train.label_smoothing); }},
     {"ema", [](const Field& f, Config& c) { c.train.ema = parse_float(f, kFraction); },
      [](const Config& c) { return text_of(c.train.ema); }},
+    {"sync_batchnorm", [](const Field& f, Config& c) { c.train.sync_batchnorm = parse_bool(f); },
+     [](const Config& c) { return text_of(c.train.sync_batchnorm); }},
+    {"collective_timeout", [](const Field& f, Config& c) { c.train.collective_timeout = parse_int(f, 0, 86400); },
+     [](const Config& c) { return text_of(c.train.collective_timeout); }},
 };
 constexpr KeyRule kEarlyStoppingKeys[] = {
     {"enabled", [](const Field& f, Config& c) { c.early_stopping.enabled = parse_bool(f); },

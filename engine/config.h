@@ -70,6 +70,10 @@ struct TrainSpec {
   // Decay of the exponential moving average of the weights (0: off). When on, validation, the
   // test and every saved model use the averaged weights; training steps use the live ones.
   float ema = 0.0f;
+  // Data-parallel runs (mpirun -np N): batch-norm statistics over the global batch instead of
+  // each rank's slice, and how long a collective may wait for the other ranks (0: forever).
+  bool sync_batchnorm = false;
+  int collective_timeout = 300;  // seconds
 };
 
 struct EarlyStoppingSpec {

@@ -216,6 +216,13 @@ void Model::backward(const Pass& pass, const float* x, float* dlogits) {
   }
 }
 
+void Model::join_batch_statistics(const BatchSync& sync) {
+  for (const auto& layer : layers_)
+    if (auto* bn = dynamic_cast<BatchNorm*>(layer.get())) bn->join_forward(sync);
+  for (size_t i = layers_.size(); i-- > 0;)
+    if (auto* bn = dynamic_cast<BatchNorm*>(layers_[i].get())) bn->join_backward(sync);
+}
+
 Model::Snapshot Model::snapshot() const { return Snapshot{values_.to_host(), state_.to_host()}; }
 
 void Model::restore(const Snapshot& s) {

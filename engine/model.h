@@ -50,6 +50,9 @@ class Model {
   const float* forward(const Pass& pass, const float* x);
   // dlogits (n x classes, overwritten) -> gradients of every trainable parameter.
   void backward(const Pass& pass, const float* x, float* dlogits);
+  // A data-parallel rank with no samples in a step, with synchronised batch norm: takes part in
+  // the rounds forward and backward would have run, in their order.
+  void join_batch_statistics(const BatchSync& sync);
 
   float* values() { return values_.data(); }
   float* grads() { return grads_.data(); }

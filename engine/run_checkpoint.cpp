@@ -51,7 +51,8 @@ json state_json(const TrainingState& s) {
             {"improved", s.stopping.improved},
             {"stop", s.stopping.stop}}},
           {"best_value", exact(s.best_value)},
-          {"best_epoch", s.best_epoch}};
+          {"best_epoch", s.best_epoch},
+          {"ranks", s.ranks}};
 }
 
 // ---- reading: every access checked, every failure an InputError naming file and field
@@ -188,6 +189,7 @@ TrainingState read_state(const Reader& in, const json& meta) {
   s.stopping.stop = in.boolean(e, "stop", "resume.early_stopping.stop");
   s.best_value = in.number(r, "best_value", "resume.best_value");
   s.best_epoch = in.small(r, "best_epoch", "resume.best_epoch");
+  if (in.find(r, "ranks")) s.ranks = int(in.integer(r, "ranks", "resume.ranks", 1, std::numeric_limits<int>::max()));
   s.history = read_history(in, meta);
   if (size_t(s.epoch) != s.history.size())
     in.fail("resume.epoch", fmt::format("is {} but the history holds {} epochs", s.epoch, s.history.size()));

@@ -49,6 +49,7 @@ struct TrainingState {
   EarlyStoppingState stopping{};
   double best_value = 0;  // the best loss so far when early stopping is off
   int best_epoch = 0;     // 1-based; 0: none yet
+  int ranks = 1;          // the processes that trained it (mpirun -np); 1 in older checkpoints
   std::vector<EpochRecord> history;
 };
 

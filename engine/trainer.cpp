@@ -79,7 +79,9 @@ void TrainStep::run(const DeviceImages& data, const int32_t* rows, int n, int ep
     backend_.augment(augment_, RandomKey{spec_.seed, uint32_t(epoch), kStreamAugment}, data.images.data(), data.h,
                      data.w, rows, n, x_.data());
     backend_.gather_labels(data.labels.data(), rows, n, labels_.data());
-    const Pass pass{backend_, n, true, RandomKey{spec_.seed, uint32_t(epoch), 0}, first_sample};
+    const BatchSync sync{communicator_, global_n};
+    const Pass pass{backend_, n, true, RandomKey{spec_.seed, uint32_t(epoch), 0}, first_sample,
+                    synced_batch_norm() ? &sync : nullptr};
     const float* logits = model_.forward(pass, x_.data());
     if (observer_) observer_->logits(logits, n, model_.classes());
     enter("loss");
@@ -89,6 +91,7 @@ void TrainStep::run(const DeviceImages& data, const int32_t* rows, int n, int ep
     if (observer_) observer_->gradients(model_.grads(), size_t(model_.counts().trainable));
   } else {  // a rank whose slice of a small last batch is empty contributes nothing
     backend_.fill_zero(model_.grads(), size_t(model_.counts().trainable) * sizeof(float));
+    if (synced_batch_norm()) model_.join_batch_statistics(BatchSync{communicator_, global_n});
   }
   if (communicator_ && communicator_->size() > 1) average_over_ranks(n, global_n > 0 ? global_n : n);
   ++step_;
@@ -110,7 +113,7 @@ void TrainStep::average_over_ranks(int n, int global_n) {
   for (size_t i = 0; i < trainable; ++i) exchange_[i] *= share;
   communicator_->sum(exchange_.data(), trainable);
   backend_.upload(model_.grads(), exchange_.data(), trainable * sizeof(float));
-  if (state == 0) return;
+  if (state == 0 || synced_batch_norm()) return;  // synchronised: the same statistics everywhere already
   backend_.download(exchange_.data(), model_.state(), state * sizeof(float));
   communicator_->sum(exchange_.data(), state);
   const float inverse = 1.0f / float(communicator_->size());
@@ -125,8 +128,10 @@ void prepare_evaluation(Model& model, int count, int batch) {
 }
 
 EvalResult evaluate(Model& model, Backend& backend, const DeviceImages& data, const AugmentParams& scaling,
-                    KeepProbabilities keep, int batch) {
-  prepare_evaluation(model, data.count, batch);
+                    KeepProbabilities keep, int batch, RowRange rows) {
+  const int begin = std::clamp(rows.first, 0, data.count);
+  const int count = rows.count < 0 ? data.count - begin : std::min(rows.count, data.count - begin);
+  prepare_evaluation(model, count, batch);
   batch = std::min(batch, model.max_batch());
   const int classes = model.classes();
   const Shape in = model.input_shape();
@@ -140,25 +145,26 @@ EvalResult evaluate(Model& model, Backend& backend, const DeviceImages& data, co
   std::optional<DeviceArray<float>> probabilities;
   if (keep == KeepProbabilities::kYes) {
     probabilities.emplace(backend, size_t(batch) * classes);
-    r.probabilities.resize(size_t(data.count) * classes);
+    r.probabilities.resize(size_t(count) * classes);
   }
-  for (int first = 0; first < data.count; first += batch) {
-    const int n = std::min(batch, data.count - first);
-    backend.augment(scaling, RandomKey{}, data.images.data(), data.h, data.w, data.rows.data() + first, n, x.data());
-    backend.gather_labels(data.labels.data(), data.rows.data() + first, n, labels.data());
-    const Pass pass{backend, n, false, RandomKey{}, first};
+  for (int done = 0; done < count; done += batch) {
+    const int n = std::min(batch, count - done);
+    const int32_t* batch_rows = data.rows.data() + begin + done;
+    backend.augment(scaling, RandomKey{}, data.images.data(), data.h, data.w, batch_rows, n, x.data());
+    backend.gather_labels(data.labels.data(), batch_rows, n, labels.data());
+    const Pass pass{backend, n, false, RandomKey{}, begin + done};
     const float* logits = model.forward(pass, x.data());
     backend.evaluate_batch(n, classes, logits, labels.data(), confusion.data(), metrics.data());
     if (probabilities) {
       backend.softmax(n, classes, logits, probabilities->data());
-      probabilities->download(r.probabilities.data() + size_t(first) * classes, size_t(n) * classes);
+      probabilities->download(r.probabilities.data() + size_t(done) * classes, size_t(n) * classes);
     }
   }
   const std::vector<double> m = metrics.to_host();
-  r.count = data.count;
+  r.count = count;
   r.classes = classes;
-  r.loss = data.count ? m[0] / data.count : 0.0;
-  r.accuracy = data.count ? m[1] / data.count : 0.0;
+  r.loss = count ? m[0] / count : 0.0;
+  r.accuracy = count ? m[1] / count : 0.0;
   r.confusion = confusion.to_host();
   return r;
 }

@@ -125,6 +125,7 @@ class TrainStep {
 
  private:
   void enter(const char* scope);  // names the ops that follow on the profiler, if attached
+  bool synced_batch_norm() const { return spec_.sync_batchnorm && communicator_ && communicator_->size() > 1; }
   void average_over_ranks(int n, int global_n);
 
   Model& model_;
@@ -150,10 +151,16 @@ enum class KeepProbabilities : bool { kNo, kYes };
 // the first step.
 void prepare_evaluation(Model& model, int count, int batch = kEvalBatch);
 
-// Scores a model (inference mode) on a labelled set resident on the backend; with kYes the
-// result also holds every image's class probabilities, in the set's order.
+// The rows of a labelled set one evaluation scores: [first, first + count). A data-parallel run
+// gives each rank its share and sums the results (count < 0: to the set's end).
+struct RowRange {
+  int first = 0, count = -1;
+};
+
+// Scores a model (inference mode) on the rows `rows` of a labelled set resident on the backend;
+// with kYes the result also holds those images' class probabilities, in the set's order.
 EvalResult evaluate(Model& model, Backend& backend, const DeviceImages& data, const AugmentParams& scaling,
-                    KeepProbabilities keep = KeepProbabilities::kNo, int batch = kEvalBatch);
+                    KeepProbabilities keep = KeepProbabilities::kNo, int batch = kEvalBatch, RowRange rows = {});
 
 // The AugmentParams that only scale and normalise (what evaluation and prediction use).
 AugmentParams scaling_only(const DataSpec& data);

@@ -108,6 +108,8 @@ class TrainingRun {
   void update_best(const EpochRecord& r);
   Model::Snapshot evaluated_weights() const;
   EvalResult evaluate_averaged(const DeviceImages& set);
+  RowRange share_of(int count) const;
+  EvalResult evaluate_sharded(const DeviceImages& set, KeepProbabilities keep = KeepProbabilities::kNo);
   void write_epoch_files(bool improved);
   TrainResult finish();
   TrainResult stop_on_request();
@@ -187,10 +189,10 @@ TrainingRun::TrainingRun(const Config& config, Backend& backend, const Datasets&
   model_.initialize(ts_.seed);
   // Every shape the run will see planned now: the first step, evaluation and partial batches
   // then create nothing.
-  model_.prepare(std::min(ts_.batch_size, train_set_.count), true);
-  model_.prepare(train_set_.count % ts_.batch_size, true);
-  prepare_evaluation(model_, val_set_.count);
-  prepare_evaluation(model_, test_set_.count);
+  model_.prepare(share_of(std::min(ts_.batch_size, train_set_.count)).count, true);
+  model_.prepare(share_of(train_set_.count % ts_.batch_size).count, true);
+  prepare_evaluation(model_, share_of(val_set_.count).count);
+  prepare_evaluation(model_, share_of(test_set_.count).count);
   if (ts_.ema > 0.0f) average_.emplace(model_, backend, ts_.ema);
   if (options.profiler) train_step_.attach_profile(options.profiler);
   train_step_.attach_communicator(&communicator_);
@@ -257,10 +259,10 @@ bool TrainingRun::train_epoch() {
     const int n = std::min(ts_.batch_size, train_set_.count - first);
     // This rank's contiguous slice of the global batch; dropout stays keyed by the global sample
     // position and augmentation by the dataset row, so no random decision depends on the ranks.
-    const int rank = communicator_.rank(), ranks = communicator_.size();
-    const int lo = first + int(int64_t(n) * rank / ranks), hi = first + int(int64_t(n) * (rank + 1) / ranks);
+    const RowRange share = share_of(n);
+    const int lo = first + share.first;
     lr_ = scheduled_lr(config_.lr_schedule, ts_.learning_rate, state_.plateau.lr, epoch, state_.step, total_steps_);
-    train_step_.run(train_set_, order_.data() + lo, hi - lo, epoch, lo, float(lr_), metrics_.data(), n);
+    train_step_.run(train_set_, order_.data() + lo, share.count, epoch, lo, float(lr_), metrics_.data(), n);
     ++state_.step;
     if (average_) {
       if (options_.profiler) options_.profiler->set_scope("weight average");
@@ -352,11 +354,43 @@ Model::Snapshot TrainingRun::evaluated_weights() const { return average_ ? avera
 
 // Scores the evaluated weights on `set`, leaving the live (training) weights in the model.
 EvalResult TrainingRun::evaluate_averaged(const DeviceImages& set) {
-  if (!average_) return evaluate(model_, backend_, set, scaling_);
+  if (!average_) return evaluate_sharded(set);
   const Model::Snapshot live = model_.snapshot();
   model_.restore(average_->snapshot());
-  EvalResult r = evaluate(model_, backend_, set, scaling_);
+  EvalResult r = evaluate_sharded(set);
   model_.restore(live);
+  return r;
+}
+
+// This rank's contiguous share of `count` rows (of a batch or a set): all of them in one process.
+RowRange TrainingRun::share_of(int count) const {
+  const int rank = communicator_.rank(), ranks = communicator_.size();
+  const int lo = int(int64_t(count) * rank / ranks), hi = int(int64_t(count) * (rank + 1) / ranks);
+  return {lo, hi - lo};
+}
+
+// Each rank scores its share of the set and the results are summed over the ranks (the metric
+// sums, the confusion counts and the probabilities, zero outside each share), so that every rank
+// holds the whole set's result: the weights are the same everywhere, the work is not repeated.
+EvalResult TrainingRun::evaluate_sharded(const DeviceImages& set, KeepProbabilities keep) {
+  if (communicator_.size() == 1) return evaluate(model_, backend_, set, scaling_, keep);
+  const RowRange share = share_of(set.count);
+  const EvalResult part = evaluate(model_, backend_, set, scaling_, keep, kEvalBatch, share);
+  std::vector<double> sums{part.loss * part.count, part.accuracy * part.count};
+  sums.insert(sums.end(), part.confusion.begin(), part.confusion.end());
+  communicator_.sum(sums.data(), sums.size());
+  EvalResult r;
+  r.count = set.count;
+  r.classes = part.classes;
+  r.loss = set.count ? sums[0] / set.count : 0.0;
+  r.accuracy = set.count ? std::round(sums[1]) / set.count : 0.0;
+  for (size_t i = 2; i < sums.size(); ++i) r.confusion.push_back(std::llround(sums[i]));
+  if (keep == KeepProbabilities::kYes) {
+    r.probabilities.assign(size_t(set.count) * r.classes, 0.0f);
+    std::copy(part.probabilities.begin(), part.probabilities.end(),
+              r.probabilities.begin() + ptrdiff_t(share.first) * r.classes);
+    communicator_.sum(r.probabilities.data(), r.probabilities.size());
+  }
   return r;
 }
 
@@ -408,7 +442,7 @@ TrainResult TrainingRun::finish() {
   } else if (average_) {
     model_.restore(average_->snapshot());
   }
-  result_.test = evaluate(model_, backend_, test_set_, scaling_, KeepProbabilities::kYes);
+  result_.test = evaluate_sharded(test_set_, KeepProbabilities::kYes);
   result_.seconds = seconds_before_ + seconds_since(session_start_);
   if (writes_)
     writing("after the last epoch", [&] {
@@ -466,6 +500,7 @@ RunMetadata TrainingRun::metadata() const {
 void TrainingRun::save_resumable() {
   RunMetadata meta = metadata();
   meta.resume = state_;
+  meta.resume->ranks = communicator_.size();
   meta.resume->run_seconds = seconds_before_ + seconds_since(session_start_);
   std::vector<NamedTensor> tensors = model_.tensors();
   std::vector<NamedTensor> moments = model_.optimizer_tensors();

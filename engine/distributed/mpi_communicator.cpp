@@ -1,11 +1,14 @@
 // The MPI communicator (MPI's C API, Debian's Open MPI). Errors return instead of aborting, so a
 // failed collective (a rank that died) becomes an exception naming the call, and the run stops
-// with one line instead of a library's abort.
+// with one line instead of a library's abort; a collective that waits past the timeout (a rank
+// that stopped responding without dying) ends the process through the watchdog.
 #include <fmt/format.h>
 #include <mpi.h>
 
+#include <optional>
 #include <stdexcept>
 
+#include "engine/collective_watchdog.h"
 #include "engine/communicator.h"
 #include "engine/errors.h"
 
@@ -41,23 +44,36 @@ class MpiCommunicator final : public Communicator {
     MPI_Get_library_version(version, &length);
     library_ = std::string(version, size_t(length));
     library_ = library_.substr(0, library_.find_first_of(",\n"));
+    watchdog_.emplace(rank_);
   }
-  ~MpiCommunicator() override { MPI_Finalize(); }
+  ~MpiCommunicator() override {
+    watchdog_.reset();
+    MPI_Finalize();
+  }
 
   int rank() const override { return rank_; }
   int size() const override { return size_; }
   int local_rank() const override { return local_rank_; }
   std::string describe() const override { return fmt::format("{} processes over MPI ({})", size_, library_); }
-  void sum(float* values, size_t count) override {
-    check(MPI_Allreduce(MPI_IN_PLACE, values, int(count), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD), "MPI_Allreduce");
+  void sum(float* values, size_t count) override { all_reduce(values, count, MPI_FLOAT); }
+  void sum(double* values, size_t count) override { all_reduce(values, count, MPI_DOUBLE); }
+  void broadcast(void* bytes, size_t count, int root) override {
+    const CollectiveWatchdog::Wait wait(*watchdog_, "MPI_Bcast");
+    check(MPI_Bcast(bytes, int(count), MPI_BYTE, root, MPI_COMM_WORLD), "MPI_Bcast");
   }
-  void sum(double* values, size_t count) override {
-    check(MPI_Allreduce(MPI_IN_PLACE, values, int(count), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD), "MPI_Allreduce");
+  void set_timeout(double seconds) override {
+    watchdog_->set_timeout(std::chrono::milliseconds(int64_t(seconds * 1000.0)));
   }
 
  private:
+  void all_reduce(void* values, size_t count, MPI_Datatype type) {
+    const CollectiveWatchdog::Wait wait(*watchdog_, "MPI_Allreduce");
+    check(MPI_Allreduce(MPI_IN_PLACE, values, int(count), type, MPI_SUM, MPI_COMM_WORLD), "MPI_Allreduce");
+  }
+
   int rank_ = 0, size_ = 1, local_rank_ = 0;
   std::string library_;
+  std::optional<CollectiveWatchdog> watchdog_;  // started once the rank is known
 };
 
 }  // namespace

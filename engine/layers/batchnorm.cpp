@@ -20,6 +20,7 @@ std::vector<ParamInfo> BatchNorm::params() const {
 void BatchNorm::allocate_workspace(Backend& backend, int) {
   save_mean_ = DeviceArray<float>(backend, input_shape().c);
   save_inv_std_ = DeviceArray<float>(backend, input_shape().c);
+  sync_.allocate(backend, input_shape().c);
 }
 
 // Only training reduces over the batch: inference has nothing to plan.
@@ -38,8 +39,33 @@ BatchNormGeometry BatchNorm::geometry(int n) const {
   return g;
 }
 
+template <class Apply>
+void BatchNorm::forward_synced(const Pass& pass, const float* x, float* out, Apply&& apply) {
+  const BatchNormGeometry g = geometry(pass.n);
+  pass.backend.bn_relu_forward_train(g, x, values_[0], values_[1], sync_.scratch_running_mean(),
+                                     sync_.scratch_running_var(), save_mean_.data(), save_inv_std_.data(), out);
+  sync_.combine_statistics(*pass.sync, g, values_[2], values_[3], save_mean_.data(), save_inv_std_.data());
+  apply(save_mean_.data(), sync_.batch_var());
+}
+
+void BatchNorm::adjust_synced(const Pass& pass, const float* x, float* dx) {
+  sync_.adjust_input_grad(*pass.sync, geometry(pass.n), x, values_[0], save_mean_.data(), grads_[0], grads_[1], dx);
+}
+
+void BatchNorm::join_forward(const BatchSync& sync) {
+  sync_.combine_statistics(sync, geometry(0), values_[2], values_[3], save_mean_.data(), save_inv_std_.data());
+}
+
+void BatchNorm::join_backward(const BatchSync& sync) {
+  sync_.adjust_input_grad(sync, geometry(0), nullptr, values_[0], save_mean_.data(), grads_[0], grads_[1], nullptr);
+}
+
 void BatchNorm::forward(const Pass& pass, const float* x, float* y) {
-  if (pass.training)
+  if (pass.training && pass.sync)
+    forward_synced(pass, x, y, [&](const float* mean, const float* var) {
+      pass.backend.bn_relu_forward_infer(geometry(pass.n), x, values_[0], values_[1], mean, var, y);
+    });
+  else if (pass.training)
     pass.backend.bn_relu_forward_train(geometry(pass.n), x, values_[0], values_[1], values_[2], values_[3],
                                        save_mean_.data(), save_inv_std_.data(), y);
   else
@@ -47,7 +73,12 @@ void BatchNorm::forward(const Pass& pass, const float* x, float* y) {
 }
 
 void BatchNorm::forward_pooled(const Pass& pass, MaxPool2D& pool, const float* x, float* bn_out, float* y) {
-  if (pass.training)
+  if (pass.training && pass.sync)
+    forward_synced(pass, x, bn_out, [&](const float* mean, const float* var) {
+      pass.backend.bn_relu_maxpool_forward_infer(geometry(pass.n), pool.geometry(pass.n), x, values_[0], values_[1],
+                                                 mean, var, bn_out, y, pool.argmax());
+    });
+  else if (pass.training)
     pass.backend.bn_relu_maxpool_forward_train(geometry(pass.n), pool.geometry(pass.n), x, values_[0], values_[1],
                                                values_[2], values_[3], save_mean_.data(), save_inv_std_.data(), bn_out,
                                                y, pool.argmax());
@@ -61,11 +92,13 @@ void BatchNorm::backward_pooled(const Pass& pass, MaxPool2D& pool, const float* 
   pass.backend.bn_relu_maxpool_backward(geometry(pass.n), pool.geometry(pass.n), x, dy, pool.argmax(), values_[0],
                                         values_[1], save_mean_.data(), save_inv_std_.data(), bn_out, dx, grads_[0],
                                         grads_[1]);
+  if (pass.sync) adjust_synced(pass, x, dx);
 }
 
 void BatchNorm::backward(const Pass& pass, const float* x, const float*, float* dy, float* dx) {
   pass.backend.bn_relu_backward(geometry(pass.n), x, dy, values_[0], values_[1], save_mean_.data(),
                                 save_inv_std_.data(), dx, grads_[0], grads_[1]);
+  if (pass.sync) adjust_synced(pass, x, dx);
 }
 
 }  // namespace hdr

@@ -10,6 +10,7 @@
 
 #include "engine/backend.h"
 #include "engine/config.h"
+#include "engine/sync_batch_norm.h"
 
 namespace hdr {
 
@@ -39,6 +40,7 @@ struct Pass {
   bool training = false;  // batch statistics and dropout on
   RandomKey key;          // seed and epoch; layers set their own stream
   int first_sample = 0;   // position of the batch's first sample in the epoch
+  const BatchSync* sync = nullptr;  // training: batch norm over the global batch of a data-parallel run
 };
 
 class Layer {

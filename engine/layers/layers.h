@@ -56,12 +56,22 @@ class BatchNorm final : public Layer {
   void prepare(Backend& backend, int n, bool training, bool input_grad) const override;
   void forward(const Pass& pass, const float* x, float* y) override;
   void backward(const Pass& pass, const float* x, const float* y, float* dy, float* dx) override;
+  // A rank with no samples in this step still takes part in the synchronised statistics' rounds
+  // (forward, then backward), so that the other ranks' collectives match.
+  void join_forward(const BatchSync& sync);
+  void join_backward(const BatchSync& sync);
 
  private:
   BatchNormGeometry geometry(int n) const;
+  // Synchronised training forward: the training op on the slice (into `out`), the global
+  // statistics, then the inference op applies them (through `apply`).
+  template <class Apply>
+  void forward_synced(const Pass& pass, const float* x, float* out, Apply&& apply);
+  void adjust_synced(const Pass& pass, const float* x, float* dx);
   LayerSpec spec_;
   BnActivation activation_;
   DeviceArray<float> save_mean_, save_inv_std_;
+  SyncBatchNorm sync_;
 };
 
 class MaxPool2D final : public Layer {

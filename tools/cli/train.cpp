@@ -64,9 +64,11 @@ std::string program_name() {
   return argv0.empty() ? "hdr" : argv0;
 }
 
-// The command that continues the run in out_dir on the same device and thread count.
-std::string resume_command(const TrainArgs& args, const fs::path& out_dir) {
-  std::string command = fmt::format("{} train --resume {}", shell_word(program_name()), shell_word(out_dir.string()));
+// The command that continues the run in out_dir on the same device, thread count and number of
+// processes.
+std::string resume_command(const TrainArgs& args, const fs::path& out_dir, int ranks) {
+  std::string command = fmt::format("{}{} train --resume {}", ranks > 1 ? fmt::format("mpirun -np {} ", ranks) : "",
+                                    shell_word(program_name()), shell_word(out_dir.string()));
   if (args.device.device != "auto") command += " --device " + shell_word(args.device.device);
   if (args.device.threads != 0) command += fmt::format(" --threads {}", args.device.threads);
   if (args.quiet) command += " --quiet";
@@ -87,7 +89,8 @@ Config resumed_config(const TrainArgs& args, const std::vector<std::string>& ove
   return config;
 }
 
-void print_stop(const TrainArgs& args, const TrainResult& r, const fs::path& out_dir, int signal, int epochs) {
+void print_stop(const TrainArgs& args, const TrainResult& r, const fs::path& out_dir, int signal, int epochs,
+                int ranks) {
   const char* name = signal == SIGTERM ? "SIGTERM" : "SIGINT";
   if (!r.checkpoint_saved) {
     fmt::print("Stopped by {} before the first step: nothing to save\n", name);
@@ -95,7 +98,7 @@ void print_stop(const TrainArgs& args, const TrainResult& r, const fs::path& out
   }
   const std::string where = describe_position(r.epochs_done, r.batches_done, epochs, r.steps_per_epoch);
   fmt::print("Stopped by {} {} (step {}): the run is saved in {}\n", name, where, r.steps, r.checkpoint.string());
-  fmt::print("Resume it with: {}\n", resume_command(args, out_dir));
+  fmt::print("Resume it with: {}\n", resume_command(args, out_dir, ranks));
   std::fflush(stdout);
 }
 
@@ -116,7 +119,7 @@ void refuse_to_replace_a_run(const TrainArgs& args, const fs::path& out_dir) {
       "{}: holds a run under way, stopped {} (step {}); a fresh run would replace it. Continue it with: {}; or "
       "train afresh into another folder with --out",
       file.string(), describe_position(under_way->epoch, under_way->batch), under_way->step,
-      resume_command(args, out_dir)));
+      resume_command(args, out_dir, under_way->ranks)));
 }
 
 // The per-op breakdown of the run's steps, printed and kept as profile.json (the bench schema, so
@@ -169,6 +172,11 @@ void run_train(const TrainArgs& args) {
   prepare_output_dir(options.out_dir);  // before the data is read and anything trained
   if (!resume) refuse_to_replace_a_run(args, options.out_dir);
   DeviceOptions device = args.device;
+  communicator->set_timeout(config.train.collective_timeout);
+  if (resume && resume->metadata.resume->ranks != communicator->size())
+    fmt::print("resume: the run was trained by {} process{} and goes on with {}: its global batches are sliced "
+               "anew, so it does not continue bit for bit as it would have\n",
+               resume->metadata.resume->ranks, resume->metadata.resume->ranks == 1 ? "" : "es", communicator->size());
   if (communicator->size() > 1 && device.device == "cuda")  // one GPU per rank on each machine
     device.device = fmt::format("cuda:{}", communicator->local_rank());
   auto backend = make_backend(device);
@@ -204,8 +212,10 @@ void run_train(const TrainArgs& args) {
   Backend& run_on = profiler ? static_cast<Backend&>(*profiler) : *backend;
   const TrainResult r = train(config, run_on, data, options);
   if (r.interrupted) {
-    print_stop(args, r, options.out_dir, signals.caught(), config.train.epochs);
-    throw ExitStatus{128 + signals.caught()};
+    // A rank stopped because another one was signalled (the ranks agree on a stop) says SIGINT.
+    const int signal = signals.caught() != 0 ? signals.caught() : SIGINT;
+    print_stop(args, r, options.out_dir, signal, config.train.epochs, communicator->size());
+    throw ExitStatus{128 + signal};
   }
   fmt::print("Test accuracy: {:.2f}% ({} of {} images), loss {:.4f}\n", 100.0 * r.test.accuracy,
              int64_t(r.test.accuracy * r.test.count + 0.5), r.test.count, r.test.loss);

@@ -1,0 +1,182 @@
+// Synchronised batch norm (engine/sync_batch_norm.h), two ranks as two threads of this process:
+// each runs its slice of every global batch through its own CPU backend, model and TrainStep,
+// and the pair must end where one process with the whole batches ends, up to the order of the
+// sums. The network covers every batch-norm path: ReLU folded in before it and fused with the
+// pooling (blocked, 16 channels), ReLU after it and fused, no activation on 8 channels (the plain
+// NCHW kernels), and after a dense layer (one value per channel and sample). The last global
+// batch holds one sample, so one rank's slice is empty and it only joins the collectives.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <barrier>
+#include <cmath>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/communicator.h"
+#include "engine/config.h"
+#include "engine/dataset.h"
+#include "engine/device_array.h"
+#include "engine/model.h"
+#include "engine/trainer.h"
+#include "tests/two_conv_network.h"
+
+namespace hdr {
+namespace {
+
+constexpr const char* kNetwork = R"([model]
+name = every_batch_norm
+input = 28x28x1
+classes = 10
+[layer.conv1]
+type = conv2d
+filters = 16
+kernel = 3
+activation = relu
+[layer.bn1]
+type = batchnorm
+[layer.pool1]
+type = maxpool
+size = 2
+[layer.conv2]
+type = conv2d
+filters = 16
+kernel = 3
+[layer.bn2]
+type = batchnorm
+activation = relu
+[layer.pool2]
+type = maxpool
+size = 2
+[layer.conv3]
+type = conv2d
+filters = 8
+kernel = 3
+[layer.bn3]
+type = batchnorm
+[layer.flat]
+type = flatten
+[layer.dense]
+type = dense
+units = 16
+[layer.bn4]
+type = batchnorm
+activation = relu
+[layer.out]
+type = dense
+units = 10
+activation = softmax
+[train]
+optimizer = sgd
+learning_rate = 0.05
+batch_size = 8
+)";
+
+constexpr int kImages = 17;  // global batches of 8, 8 and 1
+constexpr int kBatch = 8;
+constexpr uint64_t kSeed = 7;
+
+// Two threads' ranks: sum() adds both ranks' values, in the same order on both.
+class ThreadPair {
+ public:
+  class Rank final : public Communicator {
+   public:
+    Rank(ThreadPair& pair, int rank) : pair_(pair), rank_(rank) {}
+    int rank() const override { return rank_; }
+    int size() const override { return 2; }
+    std::string describe() const override { return "two threads"; }
+    void sum(float* values, size_t count) override { pair_.sum(pair_.floats_, rank_, values, count); }
+    void sum(double* values, size_t count) override { pair_.sum(pair_.doubles_, rank_, values, count); }
+
+   private:
+    ThreadPair& pair_;
+    int rank_;
+  };
+
+ private:
+  template <class T>
+  void sum(std::vector<T> (&shared)[2], int rank, T* values, size_t count) {
+    shared[rank].assign(values, values + count);
+    meet_.arrive_and_wait();
+    for (size_t i = 0; i < count; ++i) values[i] = shared[0][i] + shared[1][i];
+    meet_.arrive_and_wait();  // both have read before either writes again
+  }
+
+  std::barrier<> meet_{2};
+  std::vector<float> floats_[2];
+  std::vector<double> doubles_[2];
+};
+
+// One process's model, step and data on its own single-threaded CPU backend.
+struct Trainer {
+  explicit Trainer(const Config& network)
+      : config(network), data(*backend, test::two_conv_images(kImages)), model(config.model, *backend, kBatch),
+        step(model, *backend, config), metrics(*backend, 2) {
+    model.initialize(kSeed);
+    metrics.zero();
+  }
+  // Its slice [first, first + n) of the global batches of the epoch.
+  void run_slices(int rank, int ranks) {
+    for (int first = 0; first < kImages; first += kBatch) {
+      const int n = std::min(kBatch, kImages - first);
+      const int lo = first + n * rank / ranks, hi = first + n * (rank + 1) / ranks;
+      step.run(data, data.rows.data() + lo, hi - lo, 0, lo, config.train.learning_rate, metrics.data(), n);
+    }
+  }
+  Config config;
+  std::unique_ptr<Backend> backend = make_cpu_backend(1);
+  DeviceImages data;
+  Model model;
+  TrainStep step;
+  DeviceArray<double> metrics;
+};
+
+Config network(bool sync) {
+  Config config = parse_config(kNetwork, "<every_batch_norm>");
+  config.train.sync_batchnorm = sync;
+  return config;
+}
+
+// Rank 0's weights and moving statistics after the epoch, trained by two ranks.
+Model::Snapshot two_ranks(bool sync) {
+  ThreadPair pair;
+  ThreadPair::Rank rank0(pair, 0), rank1(pair, 1);
+  Trainer a(network(sync)), b(network(sync));
+  a.step.attach_communicator(&rank0);
+  b.step.attach_communicator(&rank1);
+  std::thread other([&] {
+    b.backend->attach_thread();
+    b.run_slices(1, 2);
+  });
+  a.run_slices(0, 2);
+  other.join();
+  const Model::Snapshot mine = a.model.snapshot(), theirs = b.model.snapshot();
+  EXPECT_EQ(mine.values, theirs.values) << "the ranks hold different weights";
+  EXPECT_EQ(mine.state, theirs.state) << "the ranks hold different moving statistics";
+  return mine;
+}
+
+double largest_difference(const std::vector<float>& a, const std::vector<float>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  double d = 0;
+  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) d = std::max(d, std::abs(double(a[i]) - b[i]));
+  return d;
+}
+
+TEST(SyncBatchNorm, TwoRanksTrainWhatOneProcessWithTheWholeBatchTrains) {
+  Trainer one(network(true));  // one process: the option changes nothing
+  one.run_slices(0, 1);
+  const Model::Snapshot reference = one.model.snapshot();
+  const Model::Snapshot synced = two_ranks(true);
+  EXPECT_LT(largest_difference(reference.values, synced.values), 1e-5);
+  EXPECT_LT(largest_difference(reference.state, synced.state), 1e-5);
+  // Per-rank statistics (the default) train something else: the comparison tells them apart.
+  const Model::Snapshot per_rank = two_ranks(false);
+  EXPECT_GT(largest_difference(reference.values, per_rank.values), 1e-3);
+  EXPECT_GT(largest_difference(reference.state, per_rank.state), 1e-3);
+}
+
+}  // namespace
+}  // namespace hdr
