@@ -1,6 +1,8 @@
 // The Backend ops with a default: fused ops run as their parts, through the caller's scratch;
-// op timing by the host clock.
+// op timing by the host clock; gradients summed over ranks through the host.
 #include "engine/backend.h"
+
+#include "engine/gradient_exchange.h"
 
 #include <chrono>
 #include <utility>
@@ -31,6 +33,10 @@ class HostClockTimer final : public OpTimer {
 }  // namespace
 
 std::unique_ptr<OpTimer> Backend::make_op_timer() { return std::make_unique<HostClockTimer>(*this); }
+
+std::unique_ptr<GradientExchange> Backend::make_gradient_exchange(Communicator& communicator) {
+  return make_host_exchange(*this, communicator);
+}
 
 void Backend::bn_relu_maxpool_forward_train(const BatchNormGeometry& g, const PoolGeometry& p, const float* x,
                                             const float* gamma, const float* beta, float* running_mean,

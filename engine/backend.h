@@ -10,9 +10,12 @@
 #include <string>
 #include <vector>
 
+#include "engine/gradient_exchange.h"
 #include "kernels/types.h"
 
 namespace hdr {
+
+class Communicator;
 
 // How a model will use a convolution geometry, so that a backend plans only what runs.
 struct ConvUse {
@@ -76,6 +79,11 @@ class Backend {
   virtual void flush_caches() {}
   // Measures (or, where it cannot, reads from the device) the peaks above: takes about a second.
   virtual DevicePeaks measure_peaks() = 0;
+
+  // Data-parallel runs: how this backend's gradients are summed over the ranks
+  // (engine/gradient_exchange.h). The default goes through the host and the communicator; the
+  // CUDA backend uses NCCL where the build has it.
+  virtual std::unique_ptr<GradientExchange> make_gradient_exchange(Communicator& communicator);
 
   // Row-major C (m x n) = alpha * op(A) * op(B) + beta * C, op(A) m x k, op(B) k x n; leading
   // dimensions are the natural ones (A: trans_a ? m : k, B: trans_b ? k : n, C: n).

@@ -63,12 +63,17 @@ Model::Model(const ModelSpec& spec, Backend& backend, int max_batch)
   state_ = DeviceArray<float>(backend, state);
   reset_optimizer_state();
 
+  grad_ranges_.assign(layers_.size(), {0, 0});
   for (size_t i = 0; i < layers_.size(); ++i) {
     std::vector<float*> vals, grads;
     for (const Slot& s : slots_) {
       if (s.layer != int(i)) continue;
       vals.push_back((s.trainable ? values_.data() : state_.data()) + s.offset);
       grads.push_back(s.trainable ? grads_.data() + s.offset : nullptr);
+      if (!s.trainable) continue;  // a layer's trainable slots are consecutive in grads()
+      auto& [first, size] = grad_ranges_[i];
+      if (size == 0) first = s.offset;
+      size += size_t(s.info.size());
     }
     layers_[i]->bind(std::move(vals), std::move(grads));
     layers_[i]->allocate_workspace(backend, max_batch);
@@ -197,7 +202,7 @@ const float* Model::forward(const Pass& pass, const float* x) {
   return in;
 }
 
-void Model::backward(const Pass& pass, const float* x, float* dlogits) {
+void Model::backward(const Pass& pass, const float* x, float* dlogits, const GradsReady* ready) {
   float* dy = dlogits;
   for (size_t i = layers_.size(); i-- > 0;) {
     const bool pair = i > 0 && fused_[i - 1];  // layer i is the max pooling of a fused pair
@@ -211,9 +216,19 @@ void Model::backward(const Pass& pass, const float* x, float* dlogits) {
     } else {
       layers_[i]->backward(pass, in, activations_[i].data(), dy, dx);
     }
+    if (ready)
+      for (size_t l = i + 1; l-- > first;)
+        if (grad_ranges_[l].second > 0) (*ready)(grad_ranges_[l].first, grad_ranges_[l].second);
     dy = dx;
     i = first;
   }
+}
+
+std::vector<std::pair<size_t, size_t>> Model::gradient_ranges() const {
+  std::vector<std::pair<size_t, size_t>> out;
+  for (size_t l = layers_.size(); l-- > 0;)
+    if (grad_ranges_[l].second > 0) out.push_back(grad_ranges_[l]);
+  return out;
 }
 
 void Model::join_batch_statistics(const BatchSync& sync) {

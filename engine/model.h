@@ -5,8 +5,10 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/backend.h"
@@ -48,8 +50,14 @@ class Model {
 
   // x: n x input on the backend. Returns the logits (n x classes) on the backend.
   const float* forward(const Pass& pass, const float* x);
-  // dlogits (n x classes, overwritten) -> gradients of every trainable parameter.
-  void backward(const Pass& pass, const float* x, float* dlogits);
+  // dlogits (n x classes, overwritten) -> gradients of every trainable parameter. With `ready`,
+  // each layer's gradients (a range of grads(): first, count) are handed over as soon as its
+  // backward pass has written them, last layer first: a data-parallel step starts summing them
+  // while the backward pass goes on.
+  using GradsReady = std::function<void(size_t first, size_t count)>;
+  void backward(const Pass& pass, const float* x, float* dlogits, const GradsReady* ready = nullptr);
+  // The ranges backward() hands over, in its order.
+  std::vector<std::pair<size_t, size_t>> gradient_ranges() const;
   // A data-parallel rank with no samples in a step, with synchronised batch norm: takes part in
   // the rounds forward and backward would have run, in their order.
   void join_batch_statistics(const BatchSync& sync);
@@ -111,6 +119,7 @@ class Model {
   // fused_[i]: layer i is a batch norm whose max pooling (layer i + 1) runs in the same op.
   std::vector<bool> fused_;
   DeviceArray<float> grad_a_, grad_b_;           // ping-pong buffers for backward
+  std::vector<std::pair<size_t, size_t>> grad_ranges_;  // per layer: its trainable range of grads_ (first, count)
   ProfilingBackend* profiler_ = nullptr;
   std::vector<std::array<std::string, 2>> scopes_;  // per layer: forward, backward
   void enter(size_t layer, bool backward, const Pass& pass);

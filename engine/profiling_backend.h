@@ -71,6 +71,9 @@ class ProfilingBackend final : public Backend {
   void bn_relu_backward(const BatchNormGeometry& g, const float* x, const float* dy, const float* gamma,
                         const float* beta, const float* save_mean, const float* save_inv_std, float* dx,
                         float* dgamma, float* dbeta) override;
+  std::unique_ptr<GradientExchange> make_gradient_exchange(Communicator& communicator) override {
+    return inner_.make_gradient_exchange(communicator);
+  }
   void bn_input_grad_adjust(const BatchNormGeometry& g, const float* x, const float* mean, const float* a,
                             const float* b, float* dx) override;
   void bn_relu_maxpool_forward_train(const BatchNormGeometry& g, const PoolGeometry& p, const float* x,

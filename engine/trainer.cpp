@@ -72,8 +72,26 @@ void TrainStep::enter(const char* scope) {
   if (profiler_) profiler_->set_scope(scope);
 }
 
+void TrainStep::attach_communicator(Communicator* communicator) {
+  communicator_ = communicator;
+  exchange_ = communicator && communicator->size() > 1 ? backend_.make_gradient_exchange(*communicator) : nullptr;
+}
+
+std::string TrainStep::exchange_description() const {
+  if (!exchange_) return "";
+  return exchange_->describe() + (exchange_->overlaps() ? ", layer by layer during the backward pass" : "");
+}
+
 void TrainStep::run(const DeviceImages& data, const int32_t* rows, int n, int epoch, int first_sample, float lr,
                     double* metrics, int global_n) {
+  // Each rank's gradient is the mean over its n samples: weighted by n / global_n and summed, it
+  // is the mean over the global batch (what one process with the whole batch computes, up to the
+  // order of the sums).
+  const float share = exchange_ ? float(n) / float(global_n > 0 ? global_n : n) : 1.0f;
+  const bool overlap = exchange_ && exchange_->overlaps();
+  const Model::GradsReady hand_over = [&](size_t first, size_t count) {
+    exchange_->sum(model_.grads() + first, count, share);
+  };
   if (n > 0) {
     enter("data");
     backend_.augment(augment_, RandomKey{spec_.seed, uint32_t(epoch), kStreamAugment}, data.images.data(), data.h,
@@ -87,13 +105,15 @@ void TrainStep::run(const DeviceImages& data, const int32_t* rows, int n, int ep
     enter("loss");
     backend_.softmax_xent(n, model_.classes(), logits, labels_.data(), spec_.label_smoothing, dlogits_.data(),
                           metrics);
-    model_.backward(pass, x_.data(), dlogits_.data());
+    model_.backward(pass, x_.data(), dlogits_.data(), overlap ? &hand_over : nullptr);
     if (observer_) observer_->gradients(model_.grads(), size_t(model_.counts().trainable));
-  } else {  // a rank whose slice of a small last batch is empty contributes nothing
+  } else {  // a rank whose slice of a small last batch is empty contributes nothing, in every round
     backend_.fill_zero(model_.grads(), size_t(model_.counts().trainable) * sizeof(float));
     if (synced_batch_norm()) model_.join_batch_statistics(BatchSync{communicator_, global_n});
+    if (overlap)
+      for (const auto& [first, count] : model_.gradient_ranges()) hand_over(first, count);
   }
-  if (communicator_ && communicator_->size() > 1) average_over_ranks(n, global_n > 0 ? global_n : n);
+  if (exchange_) finish_exchange(share, overlap);
   ++step_;
   enter("optimizer");
   backend_.optimizer_update(spec_.optimizer, lr, step_, model_.segments().data(), int(model_.segments().size()),
@@ -101,24 +121,15 @@ void TrainStep::run(const DeviceImages& data, const int32_t* rows, int n, int ep
   if (profiler_) profiler_->end_step();
 }
 
-// Each rank's gradient is the mean over its n samples: weighted by n / global_n and summed, it is
-// the mean over the global batch (what one process with the whole batch computes, up to the
-// order of the sums). Through the host: one copy each way of the flat buffer (about 1 MB for
-// cnn_bn) per step.
-void TrainStep::average_over_ranks(int n, int global_n) {
-  const size_t trainable = size_t(model_.counts().trainable), state = size_t(model_.counts().non_trainable);
-  exchange_.resize(std::max(trainable, state));
-  backend_.download(exchange_.data(), model_.grads(), trainable * sizeof(float));
-  const float share = float(n) / float(global_n);
-  for (size_t i = 0; i < trainable; ++i) exchange_[i] *= share;
-  communicator_->sum(exchange_.data(), trainable);
-  backend_.upload(model_.grads(), exchange_.data(), trainable * sizeof(float));
-  if (state == 0 || synced_batch_norm()) return;  // synchronised: the same statistics everywhere already
-  backend_.download(exchange_.data(), model_.state(), state * sizeof(float));
-  communicator_->sum(exchange_.data(), state);
-  const float inverse = 1.0f / float(communicator_->size());
-  for (size_t i = 0; i < state; ++i) exchange_[i] *= inverse;
-  backend_.upload(model_.state(), exchange_.data(), state * sizeof(float));
+// The gradients not handed over during the backward pass (all of them, where the exchange does not
+// overlap), the moving statistics averaged (synchronised ones are the same everywhere already),
+// and the optimizer made to wait for the sums.
+void TrainStep::finish_exchange(float share, bool overlapped) {
+  enter("gradient exchange");
+  if (!overlapped) exchange_->sum(model_.grads(), size_t(model_.counts().trainable), share);
+  if (model_.counts().non_trainable > 0 && !synced_batch_norm())
+    exchange_->sum(model_.state(), size_t(model_.counts().non_trainable), 1.0f / float(communicator_->size()));
+  exchange_->finish();
 }
 
 void prepare_evaluation(Model& model, int count, int batch) {

@@ -25,6 +25,7 @@
 #include "engine/communicator.h"
 #include "engine/config.h"
 #include "engine/dataset.h"
+#include "engine/gradient_exchange.h"
 #include "engine/model.h"
 
 namespace hdr {
@@ -109,10 +110,14 @@ class TrainStep {
   // forward and backward, "loss", "optimizer") and ends each step there. The profiler must be
   // the backend this step and its model run on.
   void attach_profile(ProfilingBackend* profiler);
-  // Data-parallel runs (not null, more than one rank): after the backward pass the gradients are
-  // summed over the ranks, each weighted by its share of the global batch, and the batch-norm
-  // moving statistics averaged, so that every rank applies the same update to the same weights.
-  void attach_communicator(Communicator* communicator) { communicator_ = communicator; }
+  // Data-parallel runs (not null, more than one rank): the gradients are summed over the ranks,
+  // each weighted by its share of the global batch, through the backend's exchange (layer by
+  // layer during the backward pass where it overlaps), and the batch-norm moving statistics
+  // averaged (unless synchronised), so that every rank applies the same update to the same
+  // weights.
+  void attach_communicator(Communicator* communicator);
+  // What sums the gradients ("" in one process).
+  std::string exchange_description() const;
   // While attached (not null), the observer sees each step's logits and gradients.
   void attach_observer(StepObserver* observer) { observer_ = observer; }
   // rows: the batch's n dataset rows (on the device); first_sample: the batch's position in the
@@ -126,7 +131,7 @@ class TrainStep {
  private:
   void enter(const char* scope);  // names the ops that follow on the profiler, if attached
   bool synced_batch_norm() const { return spec_.sync_batchnorm && communicator_ && communicator_->size() > 1; }
-  void average_over_ranks(int n, int global_n);
+  void finish_exchange(float share, bool overlapped);
 
   Model& model_;
   Backend& backend_;
@@ -138,7 +143,7 @@ class TrainStep {
   ProfilingBackend* profiler_ = nullptr;
   StepObserver* observer_ = nullptr;
   Communicator* communicator_ = nullptr;
-  std::vector<float> exchange_;  // the host copy the ranks sum
+  std::unique_ptr<GradientExchange> exchange_;  // with more than one rank
 };
 
 // The batch size evaluation uses when none is given.

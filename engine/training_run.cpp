@@ -196,6 +196,8 @@ TrainingRun::TrainingRun(const Config& config, Backend& backend, const Datasets&
   if (ts_.ema > 0.0f) average_.emplace(model_, backend, ts_.ema);
   if (options.profiler) train_step_.attach_profile(options.profiler);
   train_step_.attach_communicator(&communicator_);
+  if (options.progress && communicator_.size() > 1)
+    fmt::print("gradient exchange: {}\n", train_step_.exchange_description());
   if (options.resume) resume_from(*options.resume);
 }
 

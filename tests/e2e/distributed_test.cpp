@@ -53,7 +53,7 @@ std::string mpirun(int ranks, const std::string& args) {
 // after 2 epochs, already 1.5e-5 after one); these 20 batches stay within 1e-6.
 std::string training(const std::filesystem::path& out) {
   return fmt::format(
-      "train configs/cnn_tutorial.ini --device cpu --threads 1 --quiet --set train.epochs=2 --set train.batch_size=64 "
+      "train configs/cnn_tutorial.ini --device cpu --threads 1 --set train.epochs=2 --set train.batch_size=64 "
       "--set train.optimizer=sgd --set train.learning_rate=0.05 --set data.train_limit=1422 "
       "--set data.validation_split=0.1 --out {}",
       out.string());
@@ -111,6 +111,8 @@ TEST(Distributed, TwoRanksTrainWhatOneProcessTrains) {
   const auto two = run_command(mpirun(2, training(dir / "two")));
   ASSERT_EQ(two.exit_code, 0) << two.output;
   EXPECT_NE(two.output.find("distributed: 2 processes over MPI"), std::string::npos) << two.output;
+  EXPECT_NE(two.output.find("gradient exchange: gradients summed through the host"), std::string::npos)
+      << two.output;
   // Rank 0 alone prints: one "Test accuracy" line, not two.
   const size_t first = two.output.find("Test accuracy");
   ASSERT_NE(first, std::string::npos) << two.output;

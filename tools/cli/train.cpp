@@ -191,8 +191,9 @@ void run_train(const TrainArgs& args) {
              config.overrides.empty() ? "" : fmt::format(" (--set {})", fmt::join(config.overrides, " ")));
   fmt::print("backend: {}\n", backend->name());
   if (communicator->size() > 1)
-    fmt::print("distributed: {}; each global batch of {} split into {} slices, gradients summed every step\n",
-               communicator->describe(), config.train.batch_size, communicator->size());
+    fmt::print("distributed: {}; each global batch of {} split into {} slices, batch norm {}\n",
+               communicator->describe(), config.train.batch_size, communicator->size(),
+               config.train.sync_batchnorm ? "synchronised (global batch statistics)" : "per rank");
   fmt::print("data: {}: {} training, {} validation, {} test images\n", config.data.dir, data.train.count(),
              data.validation.count(), data.test.count());
   fmt::print("train: {} epochs, batch {}, learning rate {}, seed {}, augmentation {}{}{}\n", config.train.epochs,

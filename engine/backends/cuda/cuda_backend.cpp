@@ -27,6 +27,9 @@
 #include "engine/backends/cuda/caching_allocator.h"
 #include "engine/backends/cuda/cuda_errors.h"
 #include "engine/backends/cuda/cudnn_convolutions.h"
+#ifdef HDR_WITH_NCCL
+#include "engine/backends/cuda/nccl/nccl_exchange.h"
+#endif
 #include "engine/errors.h"
 #include "kernels/cuda_check.h"
 #include "kernels/ops.h"
@@ -143,6 +146,12 @@ class CudaBackend final : public Backend {
     HDR_CUDA_CHECK(cudaMemsetAsync(flush_.data(), 0, flush_.bytes(), stream_.s));
   }
   DevicePeaks measure_peaks() override;
+#ifdef HDR_WITH_NCCL
+  std::unique_ptr<GradientExchange> make_gradient_exchange(Communicator& communicator) override {
+    bind();
+    return cuda::make_nccl_exchange(device_, stream_.s, communicator);
+  }
+#endif
 
   void* allocate(size_t bytes) override {
     bind();
