@@ -25,7 +25,11 @@ class CollectiveWatchdog {
 
   void set_timeout(std::chrono::milliseconds timeout) { timeout_ms_ = timeout.count(); }
 
-  // Brackets one wait: the watchdog measures from construction to destruction.
+  // One wait at a time: from begin() to end() (what waits, e.g. "MPI_Allreduce").
+  void begin(const char* call);
+  void end() { since_ns_ = 0; }
+
+  // Brackets one wait: begin() at construction, end() at destruction.
   class Wait {
    public:
     Wait(CollectiveWatchdog& dog, const char* call);
@@ -42,7 +46,7 @@ class CollectiveWatchdog {
 
   const int rank_;
   std::atomic<int64_t> timeout_ms_{300'000};
-  std::atomic<int64_t> since_ns_{0};  // steady-clock start of the wait in progress; 0: none
+  std::atomic<int64_t> since_ns_{0};  // steady-clock start of the wait in progress (its id); 0: none
   std::atomic<const char*> call_{""};
   std::mutex mutex_;
   std::condition_variable wake_;

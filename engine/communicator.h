@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace hdr {
 
@@ -23,11 +24,34 @@ class Communicator {
   virtual void sum(double*, size_t) {}
   // In place: root's bytes, on every rank (the NCCL communicator's id).
   virtual void broadcast(void*, size_t, int /*root*/) {}
+  // Every rank's text, in rank order, on every rank (the layout rank 0 prints).
+  virtual std::vector<std::string> gather(const std::string& mine) { return {mine}; }
+  // Ends every process of the run with `code` (a rank that failed while the others wait for it).
+  // One process: returns, and the caller reports the error as usual.
+  virtual void abort(int /*code*/) {}
+  // Brackets a wait of this process on something the other ranks hold up without a collective
+  // of this communicator (the GPU's stream behind an NCCL all-reduce): the timeout covers it.
+  virtual void begin_wait(const char* /*what*/) {}
+  virtual void end_wait() {}
   // How long a collective may wait for the other ranks before this process gives up
   // (engine/collective_watchdog.h); 0: forever.
   virtual void set_timeout(double /*seconds*/) {}
   // True on every rank when any rank passes true.
   bool any(bool mine);
+};
+
+// begin_wait() ... end_wait() as a scope.
+class CommunicatorWait {
+ public:
+  CommunicatorWait(Communicator& communicator, const char* what) : communicator_(communicator) {
+    communicator_.begin_wait(what);
+  }
+  ~CommunicatorWait() { communicator_.end_wait(); }
+  CommunicatorWait(const CommunicatorWait&) = delete;
+  CommunicatorWait& operator=(const CommunicatorWait&) = delete;
+
+ private:
+  Communicator& communicator_;
 };
 
 // The MPI communicator when this process was started by mpirun (or another PMI launcher) with

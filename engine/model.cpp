@@ -202,40 +202,46 @@ const float* Model::forward(const Pass& pass, const float* x) {
   return in;
 }
 
-void Model::backward(const Pass& pass, const float* x, float* dlogits, const GradsReady* ready) {
-  float* dy = dlogits;
+// Backward's order: from the last layer down, a batch norm and the max pooling after it as one
+// step (first, last); after each step, the gradients of its layers are ready, last layer first.
+template <class Step>
+void Model::walk_backward(Step&& step, const GradsReady* ready) {
   for (size_t i = layers_.size(); i-- > 0;) {
-    const bool pair = i > 0 && fused_[i - 1];  // layer i is the max pooling of a fused pair
-    const size_t first = pair ? i - 1 : i;
-    const float* in = first == 0 ? x : activations_[first - 1].data();
-    float* dx = first == 0 ? nullptr : dy == grad_a_.data() ? grad_b_.data() : grad_a_.data();
-    enter(first, true, pass);
-    if (pair) {
-      static_cast<BatchNorm&>(*layers_[first]).backward_pooled(pass, static_cast<MaxPool2D&>(*layers_[i]), in, dy,
-                                                               activations_[first].data(), dx);
-    } else {
-      layers_[i]->backward(pass, in, activations_[i].data(), dy, dx);
-    }
+    const size_t first = i > 0 && fused_[i - 1] ? i - 1 : i;
+    step(first, i);
     if (ready)
       for (size_t l = i + 1; l-- > first;)
         if (grad_ranges_[l].second > 0) (*ready)(grad_ranges_[l].first, grad_ranges_[l].second);
-    dy = dx;
     i = first;
   }
 }
 
-std::vector<std::pair<size_t, size_t>> Model::gradient_ranges() const {
-  std::vector<std::pair<size_t, size_t>> out;
-  for (size_t l = layers_.size(); l-- > 0;)
-    if (grad_ranges_[l].second > 0) out.push_back(grad_ranges_[l]);
-  return out;
+void Model::backward(const Pass& pass, const float* x, float* dlogits, const GradsReady* ready) {
+  float* dy = dlogits;
+  walk_backward(
+      [&](size_t first, size_t last) {
+        const float* in = first == 0 ? x : activations_[first - 1].data();
+        float* dx = first == 0 ? nullptr : dy == grad_a_.data() ? grad_b_.data() : grad_a_.data();
+        enter(first, true, pass);
+        if (last != first)  // batch norm + max pooling
+          static_cast<BatchNorm&>(*layers_[first])
+              .backward_pooled(pass, static_cast<MaxPool2D&>(*layers_[last]), in, dy, activations_[first].data(), dx);
+        else
+          layers_[last]->backward(pass, in, activations_[last].data(), dy, dx);
+        dy = dx;
+      },
+      ready);
 }
 
-void Model::join_batch_statistics(const BatchSync& sync) {
-  for (const auto& layer : layers_)
-    if (auto* bn = dynamic_cast<BatchNorm*>(layer.get())) bn->join_forward(sync);
-  for (size_t i = layers_.size(); i-- > 0;)
-    if (auto* bn = dynamic_cast<BatchNorm*>(layers_[i].get())) bn->join_backward(sync);
+void Model::join_step(const BatchSync* sync, const GradsReady* ready) {
+  if (sync)
+    for (const auto& layer : layers_)
+      if (auto* bn = dynamic_cast<BatchNorm*>(layer.get())) bn->join_forward(*sync);
+  walk_backward(
+      [&](size_t first, size_t) {
+        if (auto* bn = sync ? dynamic_cast<BatchNorm*>(layers_[first].get()) : nullptr) bn->join_backward(*sync);
+      },
+      ready);
 }
 
 Model::Snapshot Model::snapshot() const { return Snapshot{values_.to_host(), state_.to_host()}; }

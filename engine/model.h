@@ -56,11 +56,10 @@ class Model {
   // while the backward pass goes on.
   using GradsReady = std::function<void(size_t first, size_t count)>;
   void backward(const Pass& pass, const float* x, float* dlogits, const GradsReady* ready = nullptr);
-  // The ranges backward() hands over, in its order.
-  std::vector<std::pair<size_t, size_t>> gradient_ranges() const;
-  // A data-parallel rank with no samples in a step, with synchronised batch norm: takes part in
-  // the rounds forward and backward would have run, in their order.
-  void join_batch_statistics(const BatchSync& sync);
+  // A data-parallel rank with no samples in a step: takes part in what the others' step does
+  // with the other ranks, in the same order: the synchronised batch-norm rounds (sync), forward
+  // then backward, and the hand-over of each layer's gradients (ready; zeros here).
+  void join_step(const BatchSync* sync, const GradsReady* ready);
 
   float* values() { return values_.data(); }
   float* grads() { return grads_.data(); }
@@ -123,6 +122,8 @@ class Model {
   ProfilingBackend* profiler_ = nullptr;
   std::vector<std::array<std::string, 2>> scopes_;  // per layer: forward, backward
   void enter(size_t layer, bool backward, const Pass& pass);
+  template <class Step>
+  void walk_backward(Step&& step, const GradsReady* ready);
 };
 
 }  // namespace hdr

@@ -72,9 +72,11 @@ void TrainStep::enter(const char* scope) {
   if (profiler_) profiler_->set_scope(scope);
 }
 
-void TrainStep::attach_communicator(Communicator* communicator) {
+void TrainStep::attach_communicator(Communicator* communicator, std::unique_ptr<GradientExchange> exchange) {
   communicator_ = communicator;
-  exchange_ = communicator && communicator->size() > 1 ? backend_.make_gradient_exchange(*communicator) : nullptr;
+  exchange_ = nullptr;
+  if (communicator && communicator->size() > 1)
+    exchange_ = exchange ? std::move(exchange) : backend_.make_gradient_exchange(*communicator);
 }
 
 std::string TrainStep::exchange_description() const {
@@ -109,9 +111,8 @@ void TrainStep::run(const DeviceImages& data, const int32_t* rows, int n, int ep
     if (observer_) observer_->gradients(model_.grads(), size_t(model_.counts().trainable));
   } else {  // a rank whose slice of a small last batch is empty contributes nothing, in every round
     backend_.fill_zero(model_.grads(), size_t(model_.counts().trainable) * sizeof(float));
-    if (synced_batch_norm()) model_.join_batch_statistics(BatchSync{communicator_, global_n});
-    if (overlap)
-      for (const auto& [first, count] : model_.gradient_ranges()) hand_over(first, count);
+    const BatchSync sync{communicator_, global_n};
+    model_.join_step(synced_batch_norm() ? &sync : nullptr, overlap ? &hand_over : nullptr);
   }
   if (exchange_) finish_exchange(share, overlap);
   ++step_;

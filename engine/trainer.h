@@ -114,11 +114,12 @@ class TrainStep {
   // each weighted by its share of the global batch, through the backend's exchange (layer by
   // layer during the backward pass where it overlaps), and the batch-norm moving statistics
   // averaged (unless synchronised), so that every rank applies the same update to the same
-  // weights.
-  void attach_communicator(Communicator* communicator);
+  // weights. `exchange` replaces the backend's (tests: an overlapping one on the CPU).
+  void attach_communicator(Communicator* communicator, std::unique_ptr<GradientExchange> exchange = nullptr);
   // What sums the gradients ("" in one process).
   std::string exchange_description() const;
-  // While attached (not null), the observer sees each step's logits and gradients.
+  // While attached (not null), the observer sees each step's logits and gradients (before they
+  // are summed over ranks; an overlapping exchange may be summing them in place: one process only).
   void attach_observer(StepObserver* observer) { observer_ = observer; }
   // rows: the batch's n dataset rows (on the device); first_sample: the batch's position in the
   // epoch (keys dropout); metrics (device, 2 doubles) += loss sum and correct count. With a

@@ -119,6 +119,7 @@ class TrainingRun {
     const bool mine = options_.stop_requested && options_.stop_requested->load();
     return communicator_.size() > 1 ? communicator_.any(mine) : mine;
   }
+  std::vector<double> device_metrics() const;
   std::vector<double> epoch_sums() const;  // the epoch's loss sum and correct count over every rank
   void check_finite(double loss_sum, int batches_done) const;
   void check_finite(const std::vector<NamedTensor>& tensors) const;
@@ -272,7 +273,7 @@ bool TrainingRun::train_epoch() {
       if (options_.profiler) options_.profiler->set_scope("");
     }
     if (options_.after_step) options_.after_step(state_.step);
-    if (state_.step % kDivergenceCheckSteps == 0) check_finite(metrics_.to_host()[0], state_.batch + 1);
+    if (state_.step % kDivergenceCheckSteps == 0) check_finite(device_metrics()[0], state_.batch + 1);
     if (live_bar_ && seconds_since(last_bar_) > 0.25) draw_bar(epoch_start_, first + n);
   }
   return true;
@@ -281,21 +282,31 @@ bool TrainingRun::train_epoch() {
 void TrainingRun::draw_bar(Clock::time_point epoch_start, int done) {
   last_bar_ = Clock::now();
   // This rank's sums, over its share of the images done (no collective for a progress bar).
-  const std::vector<double> m = metrics_.to_host();
+  const std::vector<double> m = device_metrics();
   const double seen = double(done) / communicator_.size();
   fmt::print("\r{}", progress_line(done, train_set_.count, seconds_since(epoch_start), m[0] / seen, m[1] / seen));
   std::fflush(stdout);
   bar_drawn_ = true;
 }
 
+// The epoch's sums so far on this rank. Reading them waits for the device, whose stream may be held
+// up by the other ranks (behind an NCCL all-reduce): that wait is under the collective timeout.
+std::vector<double> TrainingRun::device_metrics() const {
+  const CommunicatorWait wait(communicator_, "reading the device's metrics");
+  return metrics_.to_host();
+}
+
 std::vector<double> TrainingRun::epoch_sums() const {
-  std::vector<double> m = metrics_.to_host();
+  std::vector<double> m = device_metrics();
   communicator_.sum(m.data(), m.size());
   return m;
 }
 
 void TrainingRun::end_epoch() {
-  backend_.synchronize();
+  {
+    const CommunicatorWait wait(communicator_, "waiting for the device at the end of the epoch");
+    backend_.synchronize();
+  }
   const double train_seconds = seconds_since(epoch_start_);
   const std::vector<double> m = epoch_sums();
   in_epoch_ = false;

@@ -7,6 +7,8 @@
 
 #include <optional>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "engine/collective_watchdog.h"
 #include "engine/communicator.h"
@@ -61,6 +63,23 @@ class MpiCommunicator final : public Communicator {
     const CollectiveWatchdog::Wait wait(*watchdog_, "MPI_Bcast");
     check(MPI_Bcast(bytes, int(count), MPI_BYTE, root, MPI_COMM_WORLD), "MPI_Bcast");
   }
+  std::vector<std::string> gather(const std::string& mine) override {
+    const CollectiveWatchdog::Wait wait(*watchdog_, "MPI_Allgather");
+    const int length = int(mine.size());
+    std::vector<int> lengths(size_t(size_), 0), offsets(size_t(size_), 0);
+    check(MPI_Allgather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, MPI_COMM_WORLD), "MPI_Allgather");
+    for (size_t r = 1; r < lengths.size(); ++r) offsets[r] = offsets[r - 1] + lengths[r - 1];
+    std::string all(size_t(offsets.back() + lengths.back()), '\0');
+    check(MPI_Allgatherv(mine.data(), length, MPI_CHAR, all.data(), lengths.data(), offsets.data(), MPI_CHAR,
+                         MPI_COMM_WORLD),
+          "MPI_Allgatherv");
+    std::vector<std::string> texts;
+    for (size_t r = 0; r < lengths.size(); ++r) texts.push_back(all.substr(size_t(offsets[r]), size_t(lengths[r])));
+    return texts;
+  }
+  void abort(int code) override { MPI_Abort(MPI_COMM_WORLD, code); }
+  void begin_wait(const char* what) override { watchdog_->begin(what); }
+  void end_wait() override { watchdog_->end(); }
   void set_timeout(double seconds) override {
     watchdog_->set_timeout(std::chrono::milliseconds(int64_t(seconds * 1000.0)));
   }

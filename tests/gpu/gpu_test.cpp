@@ -196,7 +196,7 @@ TEST(GpuDistributed, TwoRanksOnTwoGpusTrainWhatOneGpuTrains) {
   const test::TempDir dir;
   auto training = [&](const char* device, const std::string& name) {
     return fmt::format(
-        "{} train configs/cnn_tutorial.ini --device {} --quiet --set train.epochs=2 --set train.batch_size=64 "
+        "{} train configs/cnn_tutorial.ini --device {} --set train.epochs=2 --set train.batch_size=64 "
         "--set train.optimizer=sgd --set train.learning_rate=0.05 --set data.train_limit=1422 "
         "--set data.validation_split=0.1 --out {}",
         HDR_EXE, device, (dir / name).string());

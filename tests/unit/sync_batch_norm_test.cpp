@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <utility>
 #include <barrier>
 #include <cmath>
 #include <memory>
@@ -19,6 +20,7 @@
 #include "engine/config.h"
 #include "engine/dataset.h"
 #include "engine/device_array.h"
+#include "engine/gradient_exchange.h"
 #include "engine/model.h"
 #include "engine/trainer.h"
 #include "tests/two_conv_network.h"
@@ -100,6 +102,11 @@ class ThreadPair {
   void sum(std::vector<T> (&shared)[2], int rank, T* values, size_t count) {
     shared[rank].assign(values, values + count);
     meet_.arrive_and_wait();
+    // Ranks whose calls do not match would deadlock or mix buffers in a real run.
+    if (shared[0].size() != shared[1].size()) {
+      ADD_FAILURE() << "the ranks sum " << shared[0].size() << " and " << shared[1].size() << " values";
+      count = std::min(shared[0].size(), shared[1].size());
+    }
     for (size_t i = 0; i < count; ++i) values[i] = shared[0][i] + shared[1][i];
     meet_.arrive_and_wait();  // both have read before either writes again
   }
@@ -139,23 +146,59 @@ Config network(bool sync) {
   return config;
 }
 
-// Rank 0's weights and moving statistics after the epoch, trained by two ranks.
-Model::Snapshot two_ranks(bool sync) {
+// An exchange that sums through the host as the CPU backend's does, but says it overlaps, so that
+// the step hands it each layer's gradients during the backward pass as NCCL's is handed them;
+// it records the calls: (first value, count) per sum, (0, 0) at each finish().
+class RecordingExchange final : public GradientExchange {
+ public:
+  RecordingExchange(Backend& backend, Communicator& communicator, float* grads)
+      : host_(make_host_exchange(backend, communicator)), grads_(grads) {}
+  std::string describe() const override { return "recording"; }
+  bool overlaps() const override { return true; }
+  void sum(float* values, size_t count, float weight) override {
+    calls.emplace_back(size_t(values - grads_), count);
+    host_->sum(values, count, weight);
+  }
+  void finish() override { calls.emplace_back(0, 0); }
+  std::vector<std::pair<size_t, size_t>> calls;
+
+ private:
+  std::unique_ptr<GradientExchange> host_;
+  const float* grads_;
+};
+
+struct TwoRanks {
+  Model::Snapshot weights;  // rank 0's, after the epoch
+  std::vector<std::pair<size_t, size_t>> calls[2];  // each rank's exchange calls (overlapping only)
+};
+
+// Two ranks train the epoch, through the backend's exchange or a recording, overlapping one.
+TwoRanks two_ranks(bool sync, bool overlap = false) {
   ThreadPair pair;
   ThreadPair::Rank rank0(pair, 0), rank1(pair, 1);
   Trainer a(network(sync)), b(network(sync));
-  a.step.attach_communicator(&rank0);
-  b.step.attach_communicator(&rank1);
+  RecordingExchange* recorded[2] = {nullptr, nullptr};
+  auto attach = [&](Trainer& t, ThreadPair::Rank& rank) {
+    if (!overlap) return t.step.attach_communicator(&rank);
+    auto exchange = std::make_unique<RecordingExchange>(*t.backend, rank, t.model.grads());
+    recorded[rank.rank()] = exchange.get();
+    t.step.attach_communicator(&rank, std::move(exchange));
+  };
+  attach(a, rank0);
+  attach(b, rank1);
   std::thread other([&] {
     b.backend->attach_thread();
     b.run_slices(1, 2);
   });
   a.run_slices(0, 2);
   other.join();
-  const Model::Snapshot mine = a.model.snapshot(), theirs = b.model.snapshot();
-  EXPECT_EQ(mine.values, theirs.values) << "the ranks hold different weights";
-  EXPECT_EQ(mine.state, theirs.state) << "the ranks hold different moving statistics";
-  return mine;
+  TwoRanks r{a.model.snapshot(), {}};
+  const Model::Snapshot theirs = b.model.snapshot();
+  EXPECT_EQ(r.weights.values, theirs.values) << "the ranks hold different weights";
+  EXPECT_EQ(r.weights.state, theirs.state) << "the ranks hold different moving statistics";
+  for (int k = 0; k < 2; ++k)
+    if (recorded[k]) r.calls[k] = recorded[k]->calls;
+  return r;
 }
 
 double largest_difference(const std::vector<float>& a, const std::vector<float>& b) {
@@ -165,17 +208,53 @@ double largest_difference(const std::vector<float>& a, const std::vector<float>&
   return d;
 }
 
-TEST(SyncBatchNorm, TwoRanksTrainWhatOneProcessWithTheWholeBatchTrains) {
+Model::Snapshot one_process() {
   Trainer one(network(true));  // one process: the option changes nothing
   one.run_slices(0, 1);
-  const Model::Snapshot reference = one.model.snapshot();
-  const Model::Snapshot synced = two_ranks(true);
+  return one.model.snapshot();
+}
+
+TEST(SyncBatchNorm, TwoRanksTrainWhatOneProcessWithTheWholeBatchTrains) {
+  const Model::Snapshot reference = one_process();
+  const Model::Snapshot synced = two_ranks(true).weights;
   EXPECT_LT(largest_difference(reference.values, synced.values), 1e-5);
   EXPECT_LT(largest_difference(reference.state, synced.state), 1e-5);
   // Per-rank statistics (the default) train something else: the comparison tells them apart.
-  const Model::Snapshot per_rank = two_ranks(false);
+  const Model::Snapshot per_rank = two_ranks(false).weights;
   EXPECT_GT(largest_difference(reference.values, per_rank.values), 1e-3);
   EXPECT_GT(largest_difference(reference.state, per_rank.state), 1e-3);
+}
+
+// The overlapping exchange (NCCL's way) with synchronised batch norm: the layers' gradients are
+// handed over during the backward pass, interleaved with the batch-norm rounds, and the rank
+// with the empty slice makes the same calls in the same order; each step's calls cover every
+// gradient once, and the pair still trains what one process trains.
+TEST(SyncBatchNorm, LayerByLayerHandOverMatchesBetweenRanksAndCoversEveryGradient) {
+  const TwoRanks r = two_ranks(true, true);
+  EXPECT_EQ(r.calls[0], r.calls[1]) << "the ranks' exchange calls differ";
+  const size_t trainable = size_t(Trainer(network(true)).model.counts().trainable);
+  std::vector<std::pair<size_t, size_t>> step;
+  int steps = 0;
+  for (const auto& call : r.calls[0]) {
+    if (call.second > 0) {
+      step.push_back(call);
+      continue;
+    }
+    ++steps;
+    EXPECT_GT(step.size(), 1u) << "step " << steps << ": handed over in one piece, not layer by layer";
+    std::sort(step.begin(), step.end());
+    size_t covered = 0;
+    for (const auto& [first, count] : step) {
+      EXPECT_EQ(first, covered) << "step " << steps << ": a gap or an overlap";
+      covered = first + count;
+    }
+    EXPECT_EQ(covered, trainable) << "step " << steps;
+    step.clear();
+  }
+  EXPECT_EQ(steps, 3);
+  const Model::Snapshot reference = one_process();
+  EXPECT_LT(largest_difference(reference.values, r.weights.values), 1e-5);
+  EXPECT_LT(largest_difference(reference.state, r.weights.state), 1e-5);
 }
 
 }  // namespace

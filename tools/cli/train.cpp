@@ -10,6 +10,7 @@
 // second signal ends the process at once (tools/cli/signal_watcher.h); the checkpoint written
 // last stays whole (every write is atomic).
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
@@ -22,6 +23,7 @@
 #include "engine/communicator.h"
 #include "engine/dataset.h"
 #include "engine/errors.h"
+#include "engine/gpu_probe.h"
 #include "engine/profiling_backend.h"
 #include "engine/run_checkpoint.h"
 #include "engine/trainer.h"
@@ -145,18 +147,35 @@ void report_profile(ProfilingBackend& profiler, const TrainResult& r, const fs::
   fmt::print("Profile saved to {}\n", (out_dir / "profile.json").string());
 }
 
-void run_train(const TrainArgs& args) {
-  // From here on a signal asks the run to stop after its current step (first, before the
-  // backend's threads start, so that they inherit the blocked mask).
-  std::atomic<bool> stop{false};
-  const SignalWatcher signals("train", [&stop](int caught) {
-    if (caught != 0) stop = true;
-  });
-  // mpirun -np N: one rank of a data-parallel run. Rank 0 speaks and writes for the run; the
-  // others' standard output goes nowhere (their errors still reach stderr).
-  const std::unique_ptr<Communicator> communicator = make_communicator();
-  if (communicator->rank() != 0 && !std::freopen("/dev/null", "w", stdout))
-    throw std::runtime_error("rank " + std::to_string(communicator->rank()) + ": cannot silence standard output");
+// The rank's backend: one GPU per rank on each machine (its local rank) where the run is on GPUs
+// (--device cuda, or auto with a GPU present), else as in one process.
+std::unique_ptr<Backend> make_rank_backend(DeviceOptions device, const Communicator& communicator) {
+  if (communicator.size() == 1) return make_backend(device);
+  const bool gpus = device.device == "cuda" || (device.device == "auto" && !probe_gpus().devices.empty());
+  if (!gpus) return make_backend(device);
+  device.device = fmt::format("cuda:{}", communicator.local_rank());
+  try {
+    return make_backend(device);
+  } catch (const InputError& e) {
+    throw InputError(fmt::format("rank {} (local rank {} on its machine): {}; each rank takes its own GPU, so start "
+                                 "at most as many ranks per machine as it has GPUs, or train with --device cpu",
+                                 communicator.rank(), communicator.local_rank(), e.what()));
+  }
+}
+
+// mpirun -np N: what the run is spread over, rank by rank (a collective: every rank calls it).
+void print_layout(Communicator& communicator, const Backend& backend, const Config& config) {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0) std::snprintf(host, sizeof host, "?");
+  const std::vector<std::string> ranks = communicator.gather(fmt::format("{}, {}", host, backend.name()));
+  fmt::print("distributed: {}; each global batch of {} split into {} slices, batch norm {}\n",
+             communicator.describe(), config.train.batch_size, communicator.size(),
+             config.train.sync_batchnorm ? "synchronised (global batch statistics)" : "per rank");
+  for (size_t r = 0; r < ranks.size(); ++r) fmt::print("  rank {}: {}\n", r, ranks[r]);
+}
+
+void train_as_rank(const TrainArgs& args, Communicator& communicator, std::atomic<bool>& stop,
+                   const SignalWatcher& signals) {
   std::vector<std::string> overrides = args.overrides;
   if (args.seed >= 0) overrides.push_back(fmt::format("train.seed={}", args.seed));
   std::optional<ResumePoint> resume;
@@ -172,28 +191,25 @@ void run_train(const TrainArgs& args) {
   prepare_output_dir(options.out_dir);  // before the data is read and anything trained
   if (!resume) refuse_to_replace_a_run(args, options.out_dir);
   DeviceOptions device = args.device;
-  communicator->set_timeout(config.train.collective_timeout);
-  if (resume && resume->metadata.resume->ranks != communicator->size())
+  communicator.set_timeout(config.train.collective_timeout);
+  if (resume && resume->metadata.resume->ranks != communicator.size())
     fmt::print("resume: the run was trained by {} process{} and goes on with {}: its global batches are sliced "
                "anew, so it does not continue bit for bit as it would have\n",
-               resume->metadata.resume->ranks, resume->metadata.resume->ranks == 1 ? "" : "es", communicator->size());
-  if (communicator->size() > 1 && device.device == "cuda")  // one GPU per rank on each machine
-    device.device = fmt::format("cuda:{}", communicator->local_rank());
-  auto backend = make_backend(device);
-  ensure_mnist(config.data.dir);
+               resume->metadata.resume->ranks, resume->metadata.resume->ranks == 1 ? "" : "es", communicator.size());
+  auto backend = make_rank_backend(device, communicator);
+  // One rank fetches a missing MNIST; the others wait for it rather than write the same files.
+  if (communicator.rank() == 0) ensure_mnist(config.data.dir);
+  if (communicator.size() > 1) communicator.any(false);
   const Datasets data = load_datasets(config.data, config.model, config.train.seed);
 
   options.progress = !args.quiet;
   options.stop_requested = &stop;
   options.resume = resume ? &*resume : nullptr;
-  options.communicator = communicator.get();
+  options.communicator = &communicator;
   fmt::print("config: {}{}\n", config.source,
              config.overrides.empty() ? "" : fmt::format(" (--set {})", fmt::join(config.overrides, " ")));
   fmt::print("backend: {}\n", backend->name());
-  if (communicator->size() > 1)
-    fmt::print("distributed: {}; each global batch of {} split into {} slices, batch norm {}\n",
-               communicator->describe(), config.train.batch_size, communicator->size(),
-               config.train.sync_batchnorm ? "synchronised (global batch statistics)" : "per rank");
+  if (communicator.size() > 1) print_layout(communicator, *backend, config);
   fmt::print("data: {}: {} training, {} validation, {} test images\n", config.data.dir, data.train.count(),
              data.validation.count(), data.test.count());
   fmt::print("train: {} epochs, batch {}, learning rate {}, seed {}, augmentation {}{}{}\n", config.train.epochs,
@@ -215,18 +231,44 @@ void run_train(const TrainArgs& args) {
   if (r.interrupted) {
     // A rank stopped because another one was signalled (the ranks agree on a stop) says SIGINT.
     const int signal = signals.caught() != 0 ? signals.caught() : SIGINT;
-    print_stop(args, r, options.out_dir, signal, config.train.epochs, communicator->size());
+    print_stop(args, r, options.out_dir, signal, config.train.epochs, communicator.size());
     throw ExitStatus{128 + signal};
   }
   fmt::print("Test accuracy: {:.2f}% ({} of {} images), loss {:.4f}\n", 100.0 * r.test.accuracy,
              int64_t(r.test.accuracy * r.test.count + 0.5), r.test.count, r.test.loss);
   fmt::print("Trained {} epochs in {:.1f} s{}; model saved to {}\n", r.history.size(), r.seconds,
              r.stopped_early ? " (early stop)" : "", r.checkpoint.string());
-  if (communicator->rank() != 0) return;
+  if (communicator.rank() != 0) return;
   report_training_run(config, *backend, data, r, options.out_dir);
   if (profiler) report_profile(*profiler, r, options.out_dir);
 }
 
+
+void run_train(const TrainArgs& args) {
+  // From here on a signal asks the run to stop after its current step (first, before the
+  // backend's threads start, so that they inherit the blocked mask).
+  std::atomic<bool> stop{false};
+  const SignalWatcher signals("train", [&stop](int caught) {
+    if (caught != 0) stop = true;
+  });
+  // mpirun -np N: one rank of a data-parallel run. Rank 0 speaks and writes for the run; the
+  // others' standard output goes nowhere (their errors still reach stderr).
+  const std::unique_ptr<Communicator> communicator = make_communicator();
+  if (communicator->rank() != 0 && !std::freopen("/dev/null", "w", stdout))
+    throw std::runtime_error("rank " + std::to_string(communicator->rank()) + ": cannot silence standard output");
+  try {
+    train_as_rank(args, *communicator, stop, signals);
+  } catch (const ExitStatus&) {
+    throw;  // a stop the ranks agreed on: each ends by itself
+  } catch (const std::exception& e) {
+    if (communicator->size() == 1) throw;
+    // The other ranks are waiting for this one in a collective (or in MPI_Finalize): say why
+    // here, then end the whole run at once.
+    fmt::print(stderr, "hdr: rank {}: error: {}\n", communicator->rank(), e.what());
+    std::fflush(stderr);
+    communicator->abort(dynamic_cast<const InputError*>(&e) ? 2 : 1);
+  }
+}
 }  // namespace
 
 void add_train_command(CLI::App& app) {

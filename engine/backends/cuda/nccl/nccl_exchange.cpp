@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <nccl.h>
 
+#include <exception>
 #include <stdexcept>
 
 #include "engine/communicator.h"
@@ -19,8 +20,11 @@
 namespace hdr::cuda {
 namespace {
 
-void check(ncclResult_t status, const char* call) {
-  if (status == ncclSuccess) return;
+#if NCCL_VERSION_CODE < NCCL_VERSION(2, 11, 0)
+#error "hdr needs NCCL 2.11 or later (ncclRedOpCreatePreMulSum)"
+#endif
+
+[[noreturn]] void fail(ncclResult_t status, const char* call) {
   throw std::runtime_error(fmt::format("{} failed: {} (NCCL {}.{}.{}; another process of the run may have stopped)",
                                        call, ncclGetErrorString(status), NCCL_MAJOR, NCCL_MINOR, NCCL_PATCH));
 }
@@ -29,23 +33,21 @@ class NcclExchange final : public GradientExchange {
  public:
   NcclExchange(int device, cudaStream_t compute, Communicator& communicator)
       : device_(device), compute_(compute), ranks_(communicator.size()) {
-    ncclUniqueId id{};
-    if (communicator.rank() == 0) check(ncclGetUniqueId(&id), "ncclGetUniqueId");
-    communicator.broadcast(&id, sizeof id, 0);
-    HDR_CUDA_CHECK(cudaSetDevice(device_));
-    check(ncclCommInitRank(&comm_, communicator.size(), id, communicator.rank()), "ncclCommInitRank");
-    HDR_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
-    HDR_CUDA_CHECK(cudaEventCreateWithFlags(&written_, cudaEventDisableTiming));
-    HDR_CUDA_CHECK(cudaEventCreateWithFlags(&summed_, cudaEventDisableTiming));
+    try {
+      HDR_CUDA_CHECK(cudaSetDevice(device_));
+      HDR_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+      HDR_CUDA_CHECK(cudaEventCreateWithFlags(&written_, cudaEventDisableTiming));
+      HDR_CUDA_CHECK(cudaEventCreateWithFlags(&summed_, cudaEventDisableTiming));
+      ncclUniqueId id{};
+      if (communicator.rank() == 0) check(ncclGetUniqueId(&id), "ncclGetUniqueId");
+      communicator.broadcast(&id, sizeof id, 0);
+      check(ncclCommInitRank(&comm_, communicator.size(), id, communicator.rank()), "ncclCommInitRank");
+    } catch (...) {
+      release();
+      throw;
+    }
   }
-  ~NcclExchange() override {
-    cudaSetDevice(device_);
-    cudaStreamSynchronize(stream_);
-    ncclCommDestroy(comm_);
-    cudaEventDestroy(summed_);
-    cudaEventDestroy(written_);
-    cudaStreamDestroy(stream_);
-  }
+  ~NcclExchange() override { release(); }
 
   std::string describe() const override {
     return fmt::format("gradients summed by NCCL {}.{}.{} over {} GPUs", NCCL_MAJOR, NCCL_MINOR, NCCL_PATCH, ranks_);
@@ -59,8 +61,9 @@ class NcclExchange final : public GradientExchange {
     ncclRedOp_t op;
     check(ncclRedOpCreatePreMulSum(&op, &weight, ncclFloat, ncclScalarHostImmediate, comm_),
           "ncclRedOpCreatePreMulSum");
-    check(ncclAllReduce(values, values, count, ncclFloat, op, comm_, stream_), "ncclAllReduce");
-    check(ncclRedOpDestroy(op, comm_), "ncclRedOpDestroy");  // allowed once the call using it returned
+    const ncclResult_t reduced = ncclAllReduce(values, values, count, ncclFloat, op, comm_, stream_);
+    ncclRedOpDestroy(op, comm_);  // allowed once the call using it returned
+    check(reduced, "ncclAllReduce");
   }
 
   void finish() override {
@@ -72,12 +75,36 @@ class NcclExchange final : public GradientExchange {
   }
 
  private:
+  void check(ncclResult_t status, const char* call) {
+    if (status == ncclSuccess) return;
+    failed_ = true;
+    fail(status, call);
+  }
+  // A communicator whose work may never finish (a failure here or on a peer, or an exception on
+  // its way out of the step) is aborted: waiting for its stream or destroying it could block
+  // forever, and the error would never be printed.
+  void release() {
+    cudaSetDevice(device_);
+    if (comm_) {
+      if (failed_ || std::uncaught_exceptions() > 0) {
+        ncclCommAbort(comm_);
+      } else {
+        cudaStreamSynchronize(stream_);
+        ncclCommDestroy(comm_);
+      }
+    }
+    if (summed_) cudaEventDestroy(summed_);
+    if (written_) cudaEventDestroy(written_);
+    if (stream_) cudaStreamDestroy(stream_);
+  }
+
   int device_;
   cudaStream_t compute_;
   int ranks_;
   ncclComm_t comm_ = nullptr;
   cudaStream_t stream_ = nullptr;
   cudaEvent_t written_ = nullptr, summed_ = nullptr;
+  bool failed_ = false;
 };
 
 }  // namespace
