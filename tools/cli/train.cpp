@@ -273,6 +273,10 @@ void run_train(const TrainArgs& args) {
 
 void add_train_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("train", "Train a model from an INI config on MNIST-format data");
+  cmd->footer(
+      "Data-parallel: mpirun -np N hdr train ... trains one model with N processes, each on its slice of every "
+      "global batch ([train] batch_size), one GPU per rank on GPUs; [train] sync_batchnorm and collective_timeout "
+      "tune it (README: Data-parallel training).");
   auto args = std::make_shared<TrainArgs>();
   cmd->add_option("config", args->config,
                   "INI config (default: the embedded configs/cnn_bn.ini; with --resume: must match the run's)")
