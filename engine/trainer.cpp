@@ -94,14 +94,14 @@ void TrainStep::run(const DeviceImages& data, const int32_t* rows, int n, int ep
   const Model::GradsReady hand_over = [&](size_t first, size_t count) {
     exchange_->sum(model_.grads() + first, count, share);
   };
+  const BatchSync batch_sync{communicator_, global_n};
+  const BatchSync* sync = synced_batch_norm() ? &batch_sync : nullptr;
   if (n > 0) {
     enter("data");
     backend_.augment(augment_, RandomKey{spec_.seed, uint32_t(epoch), kStreamAugment}, data.images.data(), data.h,
                      data.w, rows, n, x_.data());
     backend_.gather_labels(data.labels.data(), rows, n, labels_.data());
-    const BatchSync sync{communicator_, global_n};
-    const Pass pass{backend_, n, true, RandomKey{spec_.seed, uint32_t(epoch), 0}, first_sample,
-                    synced_batch_norm() ? &sync : nullptr};
+    const Pass pass{backend_, n, true, RandomKey{spec_.seed, uint32_t(epoch), 0}, first_sample, sync};
     const float* logits = model_.forward(pass, x_.data());
     if (observer_) observer_->logits(logits, n, model_.classes());
     enter("loss");
@@ -111,8 +111,7 @@ void TrainStep::run(const DeviceImages& data, const int32_t* rows, int n, int ep
     if (observer_) observer_->gradients(model_.grads(), size_t(model_.counts().trainable));
   } else {  // a rank whose slice of a small last batch is empty contributes nothing, in every round
     backend_.fill_zero(model_.grads(), size_t(model_.counts().trainable) * sizeof(float));
-    const BatchSync sync{communicator_, global_n};
-    model_.join_step(synced_batch_norm() ? &sync : nullptr, overlap ? &hand_over : nullptr);
+    model_.join_step(sync, overlap ? &hand_over : nullptr);
   }
   if (exchange_) finish_exchange(share, overlap);
   ++step_;
