@@ -4,6 +4,10 @@
 # without it hdr builds the CPU backend only).
 # --list prints the Debian package list and exits (tools/check_build_deps.sh checks builds
 # against it).
+# --pristine (what tools/test.sh does in CI) also reinstalls every package that set-up would
+# install whose files differ from what it ships (`dpkg --verify`; configuration files aside), so
+# that CI builds with the files a fresh machine gets, even on a machine image that edited one
+# (this project's ships an edited FindCUDAToolkit.cmake): a build that needed the edit fails.
 set -euo pipefail
 
 packages=(
@@ -14,17 +18,24 @@ packages=(
   chromium wrk
   libopenmpi-dev openmpi-bin
   clang libclang-rt-14-dev
+  ccache
 )
 # oneDNN's CMake config (libdnnl-dev) requires the OpenCL loader and headers, which it only
 # recommends: ocl-icd-opencl-dev must be named.
 # Open MPI: mpi.h and libmpi for data-parallel training, mpirun for its tests.
 # The fuzz preset needs clang and its libFuzzer, ASan and UBSan runtimes (libclang-rt-14-dev,
 # which clang only recommends); the tsan preset needs g++'s libtsan2, which g++ brings.
+# ccache: every build compiles through it (CMakeLists.txt), so rebuilds compile what changed.
 
-if [ "${1:-}" = "--list" ]; then
-  echo "${packages[*]}"
-  exit 0
-fi
+pristine=false
+case "${1:-}" in
+  --list) echo "${packages[*]}"; exit 0 ;;
+  --pristine) pristine=true ;;
+  "") ;;
+  *) echo "setup: unknown option $1 (--list, --pristine)" >&2; exit 2 ;;
+esac
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
 
 missing=()
 for p in "${packages[@]}"; do
@@ -35,12 +46,29 @@ command -v npm >/dev/null 2>&1 || missing+=(npm)
 
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 else
   echo "setup: all ${#packages[@]} Debian packages and npm already present"
+fi
+
+if [ "$pristine" = true ]; then
+  # What apt installs for the list on an empty system: the packages a fresh machine has from set-up.
+  closure=$(apt-get -s -o Dir::State::status=/dev/null install --no-install-recommends "${packages[@]}" 2>/dev/null |
+            sed -n 's/^Inst \([^ :]*\).*/\1/p')
+  # shellcheck disable=SC2086
+  edited=$(dpkg --verify $closure 2>/dev/null | awk '$1 ~ /^..5/ && $2 != "c" { print $NF }' || true)
+  if [ -n "$edited" ]; then
+    # shellcheck disable=SC2086
+    restore=$(dpkg -S $edited | sed -n 's/^\([^:, ]*\)[:,].*/\1/p' | sort -u)
+    echo "setup: files differ from their packages:" $edited
+    echo "setup: reinstalling" $restore "so that the build uses what a fresh machine has"
+    $sudo apt-get update -qq
+    # shellcheck disable=SC2086
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --reinstall --no-install-recommends $restore >/dev/null
+  else
+    echo "setup: the packages set-up installs are as they ship (dpkg --verify)"
+  fi
 fi
 
 # The browser test's npm packages (tests/browser: playwright-core, pinned by package-lock.json).
