@@ -2,10 +2,12 @@
 // to check that a --json command prints nothing else there).
 #pragma once
 
+#include <fmt/format.h>
+#include <sys/wait.h>
+
 #include <array>
 #include <cstdio>
 #include <string>
-#include <sys/wait.h>
 
 namespace hdr::test {
 
@@ -27,5 +29,9 @@ inline ProcessResult run_command(const std::string& command, Capture capture = C
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
 }
+
+// The hdr binary under test with `args`, as a shell command. HDR_EXE is its path from the source
+// root, where the tests run (tests/CMakeLists.txt).
+inline std::string hdr_command(const std::string& args) { return fmt::format("{} {}", HDR_EXE, args); }
 
 }  // namespace hdr::test

@@ -19,7 +19,7 @@ namespace {
 using nlohmann::json;
 using test::run_command;
 
-std::string hdr(const std::string& args) { return std::string(HDR_EXE) + " " + args; }
+using test::hdr_command;
 
 // Why cuda:0 is absent: no GPU, or a build without the CUDA backend (the sanitizer builds).
 #ifdef HDR_WITH_CUDA
@@ -29,7 +29,7 @@ constexpr const char* kNoGpu = "built without CUDA";
 #endif
 
 json run_json(const std::string& args) {
-  const auto r = run_command(hdr(args), test::Capture::kStdoutOnly);
+  const auto r = run_command(hdr_command(args), test::Capture::kStdoutOnly);
   EXPECT_EQ(r.exit_code, 0) << r.output;
   return json::parse(r.output);  // all of stdout: JSON and nothing else
 }
@@ -120,7 +120,7 @@ TEST(CliBench, TrainOnAllDevicesSideBySide) {
     EXPECT_NE(gpu["why"].get<std::string>().find(kNoGpu), std::string::npos) << gpu;
     EXPECT_FALSE(gpu.contains("train"));
   }
-  const auto text = run_command(hdr("bench train --device all --threads 1 --steps 2 --repeats 1"));
+  const auto text = run_command(hdr_command("bench train --device all --threads 1 --steps 2 --repeats 1"));
   ASSERT_EQ(text.exit_code, 0) << text.output;
   EXPECT_NE(text.output.find("training, side by side"), std::string::npos) << text.output;
   if (!gpu["available"].get<bool>()) {
@@ -164,7 +164,7 @@ TEST(CliBench, KernelsOnCudaWithoutAGpuIsStaticAndProjected) {
     EXPECT_NEAR(gpu["projected_step_ms"].get<double>(), sum, 1e-9);
     EXPECT_NEAR(gpu["projected_images_per_second"].get<double>(), 64 / (sum * 1e-3), 1e-6);
   }
-  const auto text = run_command(hdr("bench kernels --device cuda --threads 1"));
+  const auto text = run_command(hdr_command("bench kernels --device cuda --threads 1"));
   ASSERT_EQ(text.exit_code, 0) << text.output;
   for (const char* label : {"no device", static_line, "projected, a roofline model and no timing"})
     EXPECT_NE(text.output.find(label), std::string::npos) << label << "\n" << text.output;
@@ -210,7 +210,7 @@ TEST(CliBench, CompareGivesPerOpSpeedUps) {
   const test::TempDir dir;
   write(dir / "a.json", result_with({op("loss", "softmax_xent", 2.0), op("data", "augment", 1.0)}, 1000));
   write(dir / "b.json", result_with({op("loss", "softmax_xent", 0.5), op("optimizer", "optimizer_update", 3.0)}, 2500));
-  const auto r = run_command(hdr(fmt::format("bench compare {} {}", (dir / "a.json").string(), (dir / "b.json").string())));
+  const auto r = run_command(hdr_command(fmt::format("bench compare {} {}", (dir / "a.json").string(), (dir / "b.json").string())));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("B/A 2.50x"), std::string::npos) << r.output;  // images/s: 2500 / 1000
   // softmax_xent: 2.0 ms in A, 0.5 in B: B is 4x faster.
@@ -233,11 +233,11 @@ TEST(CliBench, CompareRefusesWhatIsNotABenchResult) {
            {"broken.json", "broken.json: not JSON"},
            {"other.json", "other.json: not an hdr bench result (expected \"schema\": \"hdr-bench/1\")"},
            {"missing.json", "missing.json: cannot be read"}}) {
-    const auto r = run_command(hdr(fmt::format("bench compare {} {}", good, (dir / file).string())));
+    const auto r = run_command(hdr_command(fmt::format("bench compare {} {}", good, (dir / file).string())));
     EXPECT_EQ(r.exit_code, 2) << file << "\n" << r.output;
     EXPECT_NE(r.output.find(message), std::string::npos) << r.output;
   }
-  const auto one = run_command(hdr("bench compare " + good));
+  const auto one = run_command(hdr_command("bench compare " + good));
   EXPECT_EQ(one.exit_code, 2) << one.output;
   EXPECT_NE(one.output.find("expected two JSON files"), std::string::npos) << one.output;
 }
@@ -246,7 +246,7 @@ TEST(CliBench, CompareRefusesWhatIsNotABenchResult) {
 // and backward, the loss, the optimizer, the data and the weight average, one sample per step.
 TEST(CliTrain, ProfileBreaksTheStepsDownAndKeepsProfileJson) {
   const test::TempDir dir;
-  const auto r = run_command(hdr(fmt::format(
+  const auto r = run_command(hdr_command(fmt::format(
       "train configs/cnn_tutorial.ini --device cpu --threads 1 --quiet --profile --set train.epochs=1 "
       "--set data.train_limit=640 --set data.validation_split=0 --set train.ema=0.99 --out {}",
       (dir / "run").string())));

@@ -17,12 +17,12 @@ namespace {
 
 using test::run_command;
 
-std::string hdr(const std::string& args) { return std::string(HDR_EXE) + " " + args; }
+using test::hdr_command;
 
 // `hdr info configs/NAME.ini` prints these totals (Keras' model.summary() lines) for each NAME.
 void expect_totals(const std::map<std::string, std::string>& totals_by_config) {
   for (const auto& [name, totals] : totals_by_config) {
-    const auto r = run_command(hdr("info configs/" + name + ".ini"));
+    const auto r = run_command(hdr_command("info configs/" + name + ".ini"));
     EXPECT_EQ(r.exit_code, 0) << name << "\n" << r.output;
     EXPECT_NE(r.output.find(totals), std::string::npos) << name << "\n" << r.output;
   }
@@ -57,27 +57,27 @@ TEST(CliInfo, ParameterTotalsOfHdrsOwnConfigs) {
 }
 
 TEST(CliInfo, DefaultIsTheEmbeddedCnnBn) {
-  const auto r = run_command(hdr("info"));
+  const auto r = run_command(hdr_command("info"));
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("Model: \"cnn_bn\""), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("Total params: 242,954"), std::string::npos) << r.output;
 }
 
 TEST(CliErrors, MissingConfigFileExits2) {
-  const auto r = run_command(hdr("train /nonexistent/x.ini"));
+  const auto r = run_command(hdr_command("train /nonexistent/x.ini"));
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("/nonexistent/x.ini"), std::string::npos) << r.output;
 }
 
 TEST(CliErrors, BadOverrideExits2AndNamesIt) {
-  const auto r = run_command(hdr("train --set train.epochs=ten"));
+  const auto r = run_command(hdr_command("train --set train.epochs=ten"));
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("train.epochs=ten"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("is not an integer"), std::string::npos) << r.output;
 }
 
 TEST(CliErrors, ImagesThatDoNotFitTheModelExit2) {
-  const auto r = run_command(hdr("train --device cpu --set model.input=20x20x1"));
+  const auto r = run_command(hdr_command("train --device cpu --set model.input=20x20x1"));
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("data/mnist holds 28x28 single-channel images but the model's [model] input is 20x20x1"),
             std::string::npos)
@@ -85,27 +85,27 @@ TEST(CliErrors, ImagesThatDoNotFitTheModelExit2) {
 }
 
 TEST(CliErrors, ValidationSplitOfNoImageExits2) {
-  const auto r = run_command(hdr("train --device cpu --set data.train_limit=2"));
+  const auto r = run_command(hdr_command("train --device cpu --set data.train_limit=2"));
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("validation_split 0.2 of 2 training images is no image at all"), std::string::npos)
       << r.output;
 }
 
 TEST(CliErrors, OtherDataFolderIsNotFilledWithMnist) {
-  const auto r = run_command(hdr("train --device cpu --set data.dir=/tmp/hdr-no-such-data"));
+  const auto r = run_command(hdr_command("train --device cpu --set data.dir=/tmp/hdr-no-such-data"));
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("/tmp/hdr-no-such-data: the four IDX files are missing"), std::string::npos) << r.output;
   EXPECT_FALSE(std::filesystem::exists("/tmp/hdr-no-such-data"));
 }
 
 TEST(CliErrors, UnknownDeviceExits2) {
-  const auto r = run_command(hdr("train --device tpu"));
+  const auto r = run_command(hdr_command("train --device tpu"));
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("tpu"), std::string::npos) << r.output;
 }
 
 TEST(CliErrors, EvalOfANonCheckpointExits2) {
-  const auto r = run_command(hdr("eval configs/cnn_bn.ini"));
+  const auto r = run_command(hdr_command("eval configs/cnn_bn.ini"));
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("configs/cnn_bn.ini"), std::string::npos) << r.output;
 }
@@ -114,7 +114,7 @@ TEST(CliErrors, EvalOfANonCheckpointExits2) {
 // exactly what `hdr train` of the same recipe scores), the means are the runs' means, and the
 // scratch folders are gone afterwards.
 TEST(CliBench, TimeToAccuracyTimesRealRunsOfTheSpeedrun) {
-  const auto r = run_command(hdr("bench time-to-accuracy --device cpu --threads 2 --seeds 2 --first-seed 3 "
+  const auto r = run_command(hdr_command("bench time-to-accuracy --device cpu --threads 2 --seeds 2 --first-seed 3 "
                                  "--target 97.5 --set train.epochs=1 --json"),
                              test::Capture::kStdoutOnly);
   ASSERT_EQ(r.exit_code, 0) << r.output;
@@ -139,7 +139,7 @@ TEST(CliBench, TimeToAccuracyTimesRealRunsOfTheSpeedrun) {
   EXPECT_GT(t["mean_accuracy"].get<double>(), 0.95);  // one epoch of this network: about 98%
 
   const test::TempDir dir;
-  const auto trained = run_command(hdr(fmt::format("train configs/speedrun.ini --device cpu --threads 2 --seed 3 "
+  const auto trained = run_command(hdr_command(fmt::format("train configs/speedrun.ini --device cpu --threads 2 --seed 3 "
                                                    "--set train.epochs=1 --quiet --out {}",
                                                    (dir / "run").string())));
   ASSERT_EQ(trained.exit_code, 0) << trained.output;
@@ -155,14 +155,14 @@ TEST(CliBench, TimeToAccuracyTimesRealRunsOfTheSpeedrun) {
 }
 
 TEST(CliBench, TimeToAccuracyRefusesARecipeThatWatchesValidation) {
-  const auto split = run_command(hdr("bench time-to-accuracy --device cpu --config configs/cnn_bn.ini"));
+  const auto split = run_command(hdr_command("bench time-to-accuracy --device cpu --config configs/cnn_bn.ini"));
   EXPECT_EQ(split.exit_code, 2) << split.output;
   EXPECT_NE(split.output.find("configs/cnn_bn.ini: time-to-accuracy needs a recipe fixed in advance on the whole "
                               "training set: data.validation_split is 0.2"),
             std::string::npos)
       << split.output;
   const auto stopping = run_command(
-      hdr("bench time-to-accuracy --device cpu --set early_stopping.enabled=true --set early_stopping.monitor=loss"));
+      hdr_command("bench time-to-accuracy --device cpu --set early_stopping.enabled=true --set early_stopping.monitor=loss"));
   EXPECT_EQ(stopping.exit_code, 2) << stopping.output;
   EXPECT_NE(stopping.output.find("early_stopping is enabled"), std::string::npos) << stopping.output;
 }

@@ -17,7 +17,7 @@ namespace {
 
 using test::run_command;
 
-std::string hdr(const std::string& args) { return std::string(HDR_EXE) + " " + args; }
+using test::hdr_command;
 
 bool gpu_usable() {
   const GpuProbe p = probe_gpus();
@@ -33,7 +33,7 @@ size_t lines(const std::string& s) { return size_t(std::count(s.begin(), s.end()
 
 TEST(DeviceWithoutGpu, TrainOnCudaExits2WithOneLine) {
   if (gpu_usable()) GTEST_SKIP() << "a usable GPU is present";
-  const auto r = run_command(hdr("train --device cuda"));
+  const auto r = run_command(hdr_command("train --device cuda"));
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_EQ(lines(r.output), 1u) << r.output;
   EXPECT_NE(r.output.find("--device cuda"), std::string::npos) << r.output;
@@ -42,7 +42,7 @@ TEST(DeviceWithoutGpu, TrainOnCudaExits2WithOneLine) {
 
 TEST(DeviceWithoutGpu, TrainOnCuda3Exits2WithOneLine) {
   if (probe_gpus().devices.size() > 3) GTEST_SKIP() << "this machine has a GPU 3";
-  const auto r = run_command(hdr("train --device cuda:3"));
+  const auto r = run_command(hdr_command("train --device cuda:3"));
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_EQ(lines(r.output), 1u) << r.output;
   EXPECT_NE(r.output.find("--device cuda:3"), std::string::npos) << r.output;
@@ -54,14 +54,14 @@ TEST(DeviceWithoutGpu, TrainOnCuda3Exits2WithOneLine) {
 TEST(DeviceWithoutGpu, AutoSaysItUsesTheCpuAndWhy) {
   if (gpu_usable()) GTEST_SKIP() << "a usable GPU is present";
   // eval picks the backend first, then fails on the config given as a model: no training run.
-  const auto r = run_command(hdr("eval configs/cnn_bn.ini --device auto"));
+  const auto r = run_command(hdr_command("eval configs/cnn_bn.ini --device auto"));
   EXPECT_NE(r.output.find("using the CPU"), std::string::npos) << r.output;
   EXPECT_TRUE(names_the_reason(r.output)) << r.output;
 }
 
 TEST(DeviceWithoutGpu, SelftestExits2WithOneLine) {
   if (gpu_usable()) GTEST_SKIP() << "a usable GPU is present";
-  const auto r = run_command(hdr("selftest"));
+  const auto r = run_command(hdr_command("selftest"));
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_EQ(lines(r.output), 1u) << r.output;
   EXPECT_TRUE(names_the_reason(r.output)) << r.output;
@@ -79,11 +79,11 @@ TEST(DeviceWithoutGpu, MakeCudaBackendThrowsInputError) {
 
 TEST(DeviceOption, BadSpellingsExit2AndNameTheValue) {
   for (const std::string device : {"cuda:x", "cuda:", "gpu", "cuda:-1"}) {
-    const auto r = run_command(hdr("train --device " + device));
+    const auto r = run_command(hdr_command("train --device " + device));
     EXPECT_EQ(r.exit_code, 2) << device << "\n" << r.output;
     EXPECT_NE(r.output.find(device), std::string::npos) << device << "\n" << r.output;
   }
-  const auto r = run_command(hdr("selftest --device cpu"));
+  const auto r = run_command(hdr_command("selftest --device cpu"));
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("cpu"), std::string::npos) << r.output;
 }

@@ -82,7 +82,7 @@ fs::path write_config(const test::TempDir& dir) {
   return path;
 }
 
-std::string hdr(const std::string& args) { return std::string(HDR_EXE) + " " + args; }
+using test::hdr_command;
 
 bool same_bits(const std::vector<NamedTensor>& a, const std::vector<NamedTensor>& b) {
   if (a.size() != b.size()) return false;
@@ -270,7 +270,7 @@ TEST(Resume, CheckpointEveryNEpochs) {
 class BackgroundTrain {
  public:
   BackgroundTrain(const std::string& args, const fs::path& log) : log_(log) {
-    const std::string command = "exec " + hdr(args);
+    const std::string command = "exec " + hdr_command(args);
     const std::string log_path = log.string();
     pid_ = fork();
     if (pid_ == 0) {  // only async-signal-safe calls between fork and exec
@@ -382,7 +382,7 @@ TEST(Interrupt, SigintExits130WithALoadableCheckpointAndItsResumeCommand) {
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
   EXPECT_NE(resumed.output.find("resume: " + (dir / "stopped" / "model.hdr").string()), std::string::npos)
       << resumed.output;
-  const auto whole = test::run_command(hdr(cli_run(config, dir / "whole") + " --quiet"));
+  const auto whole = test::run_command(hdr_command(cli_run(config, dir / "whole") + " --quiet"));
   ASSERT_EQ(whole.exit_code, 0) << whole.output;
   EXPECT_TRUE(same_bits(load_checkpoint(dir / "stopped" / "model.hdr").tensors,
                         load_checkpoint(dir / "whole" / "model.hdr").tensors))
@@ -434,7 +434,7 @@ TEST(OutputFolder, AFreshRunDoesNotReplaceARunUnderWay) {
   run.train_into(out, 16 + 4);
   const fs::path file = out / "model.hdr";
   const std::vector<unsigned char> before = test::read_bytes(file);
-  const auto r = test::run_command(hdr(fmt::format("train '{}' --out '{}' --device cpu --threads {} --quiet",
+  const auto r = test::run_command(hdr_command(fmt::format("train '{}' --out '{}' --device cpu --threads {} --quiet",
                                                    write_config(run.dir).string(), out.string(), kThreads)));
   EXPECT_EQ(r.exit_code, 2) << r.output;
   const std::vector<std::string> needles{
@@ -447,7 +447,7 @@ TEST(OutputFolder, AFreshRunDoesNotReplaceARunUnderWay) {
 
   // A finished run's folder is trained into afresh as before.
   run.train_into(run.dir / "done");
-  const auto again = test::run_command(hdr(fmt::format("train '{}' --out '{}' --device cpu --threads {} --quiet "
+  const auto again = test::run_command(hdr_command(fmt::format("train '{}' --out '{}' --device cpu --threads {} --quiet "
                                                        "--set train.epochs=1",
                                                        write_config(run.dir).string(), (run.dir / "done").string(),
                                                        kThreads)));
@@ -462,7 +462,7 @@ TEST(OutputFolder, AConfigValueThatIsNotUtf8IsRefusedBeforeTraining) {
   text.replace(text.find("name = small"), 12, "name = caf\xE9");
   const fs::path config = dir / "latin1.ini";
   std::ofstream(config) << text;
-  const auto r = test::run_command(hdr(cli_run(config, dir / "r")));
+  const auto r = test::run_command(hdr_command(cli_run(config, dir / "r")));
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("model.name is not valid UTF-8"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("Epoch 1"), std::string::npos) << r.output;
@@ -480,7 +480,7 @@ fs::path stopped_run(SmallRun& run) {
 
 void expect_refused(const std::string& args, const fs::path& file, std::initializer_list<std::string> needles) {
   const std::vector<unsigned char> before = test::read_bytes(file);
-  const auto r = test::run_command(hdr("train --device cpu --quiet " + args));
+  const auto r = test::run_command(hdr_command("train --device cpu --quiet " + args));
   EXPECT_EQ(r.exit_code, 2) << r.output;
   for (const std::string& needle : needles) EXPECT_NE(r.output.find(needle), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("json.exception"), std::string::npos) << r.output;
@@ -548,12 +548,12 @@ TEST(OutputFolder, NotAFolderOrNotCreatableIsRefusedBeforeTraining) {
   test::TempDir dir;
   const fs::path config = write_config(dir);
   std::ofstream(dir / "a_file") << "x";
-  auto r = test::run_command(hdr(cli_run(config, dir / "a_file")));
+  auto r = test::run_command(hdr_command(cli_run(config, dir / "a_file")));
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("a_file: exists and is not a folder"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("Epoch 1"), std::string::npos) << r.output;
 
-  r = test::run_command(hdr(cli_run(config, dir / "a_file" / "run")));
+  r = test::run_command(hdr_command(cli_run(config, dir / "a_file" / "run")));
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("cannot create the output folder: Not a directory"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("filesystem error"), std::string::npos) << r.output;
@@ -602,7 +602,7 @@ TEST(Divergence, ANanLossStopsAtTheNextCheckAndKeepsTheLastGoodCheckpoint) {
   const std::vector<unsigned char> before = test::read_bytes(file);
 
   const auto r = test::run_command(
-      hdr("train --device cpu --threads 2 --quiet --resume '" + out.string() + "' --set train.learning_rate=1e30"));
+      hdr_command("train --device cpu --threads 2 --quiet --resume '" + out.string() + "' --set train.learning_rate=1e30"));
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("resume: --set changes train.learning_rate: 0.002 -> 1e+30"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("training diverged: the loss became NaN by epoch 2, step 150 (batch 50 of 100)"),
@@ -616,7 +616,7 @@ TEST(Divergence, ANanLossStopsAtTheNextCheckAndKeepsTheLastGoodCheckpoint) {
 
 TEST(Divergence, AFreshRunThatDivergesWritesNoCheckpoint) {
   test::TempDir dir;
-  const auto r = test::run_command(hdr(cli_run(write_config(dir), dir / "r") + " --set train.learning_rate=1e30"));
+  const auto r = test::run_command(hdr_command(cli_run(write_config(dir), dir / "r") + " --set train.learning_rate=1e30"));
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("training diverged: the loss became NaN by epoch 1, step 50 (batch 50 of 100)"),
             std::string::npos)
