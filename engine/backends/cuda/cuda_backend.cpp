@@ -25,6 +25,7 @@
 
 #include "engine/backend.h"
 #include "engine/backends/cuda/caching_allocator.h"
+#include "engine/backends/cuda/cublas_library.h"
 #include "engine/backends/cuda/cuda_errors.h"
 #include "engine/backends/cuda/cudnn_convolutions.h"
 #ifdef HDR_WITH_NCCL
@@ -36,6 +37,8 @@
 
 namespace hdr {
 namespace {
+
+using cuda::cublas;
 
 // One NVTX range for the lifetime of the object.
 class NvtxRange {
@@ -63,7 +66,7 @@ struct CudnnHandle {
 struct CublasHandle {
   cublasHandle_t h = nullptr;
   ~CublasHandle() {
-    if (h) cublasDestroy(h);
+    if (h) cublas().destroy(h);
   }
 };
 
@@ -98,16 +101,16 @@ class CudaBackend final : public Backend {
       cudnn_.h = nullptr;
       throw InputError(fmt::format("no usable GPU (cudnnCreate: {})", cudnnGetErrorString(st)));
     }
-    if (const cublasStatus_t st = cublasCreate(&cublas_.h); st != CUBLAS_STATUS_SUCCESS) {
+    if (const cublasStatus_t st = cublas().create(&cublas_.h); st != CUBLAS_STATUS_SUCCESS) {
       cublas_.h = nullptr;
-      throw InputError(fmt::format("no usable GPU (cublasCreate: {}: {})", cublasGetStatusName(st),
-                                   cublasGetStatusString(st)));
+      throw InputError(fmt::format("no usable GPU (cublasCreate: {}: {})", cublas().status_name(st),
+                                   cublas().status_string(st)));
     }
     HDR_CUDNN_CHECK(cudnnSetStream(cudnn_.h, stream_.s));
-    HDR_CUBLAS_CHECK(cublasSetStream(cublas_.h, stream_.s));  // resets the workspace: set it after
+    HDR_CUBLAS_CHECK(cublas().set_stream(cublas_.h, stream_.s));  // resets the workspace: set it after
     cublas_workspace_ = allocator_.allocate(kCublasWorkspace);
-    HDR_CUBLAS_CHECK(cublasSetWorkspace(cublas_.h, cublas_workspace_, kCublasWorkspace));
-    HDR_CUBLAS_CHECK(cublasSetMathMode(cublas_.h, CUBLAS_DEFAULT_MATH));
+    HDR_CUBLAS_CHECK(cublas().set_workspace(cublas_.h, cublas_workspace_, kCublasWorkspace));
+    HDR_CUBLAS_CHECK(cublas().set_math_mode(cublas_.h, CUBLAS_DEFAULT_MATH));
     convolutions_.emplace(cudnn_.h, allocator_);
     const size_t v = cudnnGetVersion();  // 91900 for 9.19.0
     cudnn_version_ = fmt::format("{}.{}.{}", v / 10000, v / 100 % 100, v % 100);
@@ -186,7 +189,7 @@ class CudaBackend final : public Backend {
             float beta, float* c) override {
     const Op op(*this, "gemm");
     const int lda = trans_a ? m : k, ldb = trans_b ? k : n;
-    HDR_CUBLAS_CHECK(cublasSgemm(cublas_.h, trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,
+    HDR_CUBLAS_CHECK(cublas().sgemm(cublas_.h, trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,
                                  n, m, k, &alpha, b, ldb, a, lda, &beta, c, n));
   }
   void conv_forward(const ConvGeometry& g, const float* x, const float* w, const float* bias, float* y) override {

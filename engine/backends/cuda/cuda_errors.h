@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "engine/backends/cuda/cublas_library.h"
 #include "kernels/cuda_check.h"
 
 namespace hdr::cuda {
@@ -21,8 +22,8 @@ namespace hdr::cuda {
 }
 
 [[noreturn]] inline void throw_cublas_error(cublasStatus_t status, const char* call, const char* file, int line) {
-  throw std::runtime_error(std::string("cuBLAS error ") + cublasGetStatusName(status) + " (" +
-                           cublasGetStatusString(status) + ") in " + call + " at " + file + ":" +
+  throw std::runtime_error(std::string("cuBLAS error ") + cublas().status_name(status) + " (" +
+                           cublas().status_string(status) + ") in " + call + " at " + file + ":" +
                            std::to_string(line));
 }
 
