@@ -37,7 +37,7 @@ std::vector<std::string> split(const std::string& csv_line) {
   return fields;
 }
 
-std::string hdr_command(const std::string& args) { return std::string(HDR_EXE) + " " + args; }
+using test::hdr_command;
 
 std::string mpirun(int ranks, const std::string& args) {
   return fmt::format("mpirun --allow-run-as-root --oversubscribe --mca btl_vader_single_copy_mechanism none -np {} {} {}",
@@ -150,7 +150,11 @@ TEST(Distributed, TwoRanksTrainWhatOneProcessTrains) {
 // tens of steps at this learning rate the two runs part (measured after 5 steps: 1.8e-3 and
 // 7.6e-3 for 2 seeds of 3), whatever the order of the sums. tests/unit/sync_batch_norm_test.cpp checks 20 steps
 // on synthetic images. The same two ranks with per-rank statistics (the default) end 0.14
-// away after these three steps: the comparison tells the two apart.
+// away after these three steps: the comparison tells the two apart. The largest difference is in
+// a convolution's bias, which batch norm follows: its gradient is zero in exact arithmetic, so
+// it moves by rounding alone and by how much depends on the order of the sums, which the CPU
+// kernels choose by instruction set (3.7e-7 measured on AVX2, 2.4e-5 on AVX-512): 1e-4 still
+// leaves a factor of 1,000 to the per-rank run.
 TEST(Distributed, SynchronisedBatchNormTrainsWhatOneProcessTrains) {
   const test::TempDir dir;
   auto training = [&](const std::string& name, bool sync) {
@@ -170,7 +174,7 @@ TEST(Distributed, SynchronisedBatchNormTrainsWhatOneProcessTrains) {
 
   const Checkpoint reference = load_checkpoint(dir / "one" / "model.hdr");
   const Difference d = compare_tensors(reference, load_checkpoint(dir / "synced" / "model.hdr"));
-  EXPECT_LT(d.largest, 1e-5) << d.where;
+  EXPECT_LT(d.largest, 1e-4) << d.where;
   EXPECT_GT(d.largest_value, 0.01);
   EXPECT_GT(compare_tensors(reference, load_checkpoint(dir / "per_rank" / "model.hdr")).largest, 1e-2);
   const auto la = history_column(dir / "one", "loss"), lb = history_column(dir / "synced", "loss");

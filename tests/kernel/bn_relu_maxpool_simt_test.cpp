@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "engine/compare.h"
@@ -60,73 +61,83 @@ void expect_same(const std::vector<float>& got, const std::vector<float>& want, 
   EXPECT_TRUE(c.ok()) << what << ": " << c.summary();
 }
 
+// One test per geometry and activation, so that ctest spreads the emulated launches (a minute
+// of them in all) over the cores.
+class BnReluMaxpoolSimt : public ::testing::TestWithParam<std::tuple<Block, BnActivation>> {};
+
+std::string case_name(const ::testing::TestParamInfo<BnReluMaxpoolSimt::ParamType>& info) {
+  const auto& [b, act] = info.param;
+  return fmt::format("n{}c{}_{}x{}_pool{}by{}_activation{}", b.n, b.c, b.hw, b.hw, b.size, b.stride, int(act));
+}
+
 // The training forward and the backward, unfused and fused, from the same statistics.
-TEST(BnReluMaxpoolSimt, TrainingForwardAndBackwardEqualTheUnfusedKernels) {
-  for (const Block& b : kBlocks)
-    for (BnActivation act : kActivations)
-      for (int block : kBlockSizes) {
-        Inputs in = inputs(b, act);
-        const std::string at = name(in, block);
-        const size_t count = in.x.size(), c = size_t(in.g.c), outs = in.dy.size();
-        const dim3 threads{unsigned(block)};
-        std::vector<float> mean(c), inv_std(c), rm = in.running_mean, rv = in.running_var;
-        test::emulated_stats(in.g, block, kParts, in.x.data(), rm.data(), rv.data(), mean.data(), inv_std.data());
+TEST_P(BnReluMaxpoolSimt, TrainingForwardAndBackwardEqualTheUnfusedKernels) {
+  const auto& [b, act] = GetParam();
+  for (int block : kBlockSizes) {
+    Inputs in = inputs(b, act);
+    const std::string at = name(in, block);
+    const size_t count = in.x.size(), c = size_t(in.g.c), outs = in.dy.size();
+    const dim3 threads{unsigned(block)};
+    std::vector<float> mean(c), inv_std(c), rm = in.running_mean, rv = in.running_var;
+    test::emulated_stats(in.g, block, kParts, in.x.data(), rm.data(), rv.data(), mean.data(), inv_std.data());
 
-        std::vector<float> bn_out(count), y_ref(outs), y(outs, -1.0f);
-        std::vector<int32_t> argmax_ref(outs), argmax(outs, -1);
-        simt::launch(bn_relu_element_grid(in.g, block), threads, bn_relu_apply_kernel, in.g, in.x.data(),
-                     in.gamma.data(), in.beta.data(), mean.data(), inv_std.data(), bn_out.data());
-        simt::launch(maxpool_forward_grid(in.p, block), threads, maxpool_forward_kernel, in.p, bn_out.data(),
-                     y_ref.data(), argmax_ref.data());
-        simt::launch(maxpool_forward_grid(in.p, block), threads, bn_relu_maxpool_apply_kernel, in.g, in.p,
-                     in.x.data(), in.gamma.data(), in.beta.data(), mean.data(), inv_std.data(), y.data(),
-                     argmax.data());
-        expect_same(y, y_ref, fmt::format("forward y, {}", at));
-        EXPECT_EQ(argmax, argmax_ref) << "forward argmax, " << at;
+    std::vector<float> bn_out(count), y_ref(outs), y(outs, -1.0f);
+    std::vector<int32_t> argmax_ref(outs), argmax(outs, -1);
+    simt::launch(bn_relu_element_grid(in.g, block), threads, bn_relu_apply_kernel, in.g, in.x.data(),
+                 in.gamma.data(), in.beta.data(), mean.data(), inv_std.data(), bn_out.data());
+    simt::launch(maxpool_forward_grid(in.p, block), threads, maxpool_forward_kernel, in.p, bn_out.data(),
+                 y_ref.data(), argmax_ref.data());
+    simt::launch(maxpool_forward_grid(in.p, block), threads, bn_relu_maxpool_apply_kernel, in.g, in.p,
+                 in.x.data(), in.gamma.data(), in.beta.data(), mean.data(), inv_std.data(), y.data(),
+                 argmax.data());
+    expect_same(y, y_ref, fmt::format("forward y, {}", at));
+    EXPECT_EQ(argmax, argmax_ref) << "forward argmax, " << at;
 
-        std::vector<float> d_bn_out(count, -1.0f), dgamma_ref(c), dbeta_ref(c), dx_ref(count);
-        simt::launch(maxpool_backward_grid(in.p, block), threads, maxpool_backward_kernel, in.p, in.dy.data(),
-                     argmax_ref.data(), d_bn_out.data());
-        test::emulated_grad_sums(in.g, block, kParts, dgamma_ref.data(), dbeta_ref.data(),
-                                 bn_relu_grad_partial_kernel, in.x.data(), d_bn_out.data(), in.gamma.data(),
-                                 in.beta.data(), mean.data(), inv_std.data());
-        simt::launch(bn_relu_element_grid(in.g, block), threads, bn_relu_input_grad_kernel, in.g, in.x.data(),
-                     d_bn_out.data(), in.gamma.data(), in.beta.data(), mean.data(), inv_std.data(),
-                     dgamma_ref.data(), dbeta_ref.data(), dx_ref.data());
+    std::vector<float> d_bn_out(count, -1.0f), dgamma_ref(c), dbeta_ref(c), dx_ref(count);
+    simt::launch(maxpool_backward_grid(in.p, block), threads, maxpool_backward_kernel, in.p, in.dy.data(),
+                 argmax_ref.data(), d_bn_out.data());
+    test::emulated_grad_sums(in.g, block, kParts, dgamma_ref.data(), dbeta_ref.data(),
+                             bn_relu_grad_partial_kernel, in.x.data(), d_bn_out.data(), in.gamma.data(),
+                             in.beta.data(), mean.data(), inv_std.data());
+    simt::launch(bn_relu_element_grid(in.g, block), threads, bn_relu_input_grad_kernel, in.g, in.x.data(),
+                 d_bn_out.data(), in.gamma.data(), in.beta.data(), mean.data(), inv_std.data(),
+                 dgamma_ref.data(), dbeta_ref.data(), dx_ref.data());
 
-        std::vector<float> dgamma(c, -1.0f), dbeta(c, -1.0f), dx(count, -1.0f);
-        test::emulated_grad_sums(in.g, block, kParts, dgamma.data(), dbeta.data(),
-                                 bn_relu_maxpool_grad_partial_kernel, in.p, in.x.data(), in.dy.data(),
-                                 argmax.data(), in.gamma.data(), in.beta.data(), mean.data(), inv_std.data());
-        simt::launch(bn_relu_element_grid(in.g, block), threads, bn_relu_maxpool_input_grad_kernel, in.g, in.p,
-                     in.x.data(), in.dy.data(), argmax.data(), in.gamma.data(), in.beta.data(), mean.data(),
-                     inv_std.data(), dgamma.data(), dbeta.data(), dx.data());
-        expect_same(dgamma, dgamma_ref, fmt::format("dgamma, {}", at));
-        expect_same(dbeta, dbeta_ref, fmt::format("dbeta, {}", at));
-        expect_same(dx, dx_ref, fmt::format("dx, {}", at));
-      }
+    std::vector<float> dgamma(c, -1.0f), dbeta(c, -1.0f), dx(count, -1.0f);
+    test::emulated_grad_sums(in.g, block, kParts, dgamma.data(), dbeta.data(),
+                             bn_relu_maxpool_grad_partial_kernel, in.p, in.x.data(), in.dy.data(),
+                             argmax.data(), in.gamma.data(), in.beta.data(), mean.data(), inv_std.data());
+    simt::launch(bn_relu_element_grid(in.g, block), threads, bn_relu_maxpool_input_grad_kernel, in.g, in.p,
+                 in.x.data(), in.dy.data(), argmax.data(), in.gamma.data(), in.beta.data(), mean.data(),
+                 inv_std.data(), dgamma.data(), dbeta.data(), dx.data());
+    expect_same(dgamma, dgamma_ref, fmt::format("dgamma, {}", at));
+    expect_same(dbeta, dbeta_ref, fmt::format("dbeta, {}", at));
+    expect_same(dx, dx_ref, fmt::format("dx, {}", at));
+  }
 }
 
-TEST(BnReluMaxpoolSimt, InferenceEqualsTheUnfusedKernels) {
-  for (const Block& b : kBlocks)
-    for (BnActivation act : kActivations) {
-      const int block = 96;
-      Inputs in = inputs(b, act);
-      const dim3 threads{unsigned(block)};
-      const size_t outs = in.dy.size();
-      std::vector<float> bn_out(in.x.size()), y_ref(outs), y(outs, -1.0f);
-      std::vector<int32_t> argmax_ref(outs), argmax(outs, -1);
-      simt::launch(bn_relu_element_grid(in.g, block), threads, bn_relu_infer_kernel, in.g, in.x.data(),
-                   in.gamma.data(), in.beta.data(), in.running_mean.data(), in.running_var.data(), bn_out.data());
-      simt::launch(maxpool_forward_grid(in.p, block), threads, maxpool_forward_kernel, in.p, bn_out.data(),
-                   y_ref.data(), argmax_ref.data());
-      simt::launch(maxpool_forward_grid(in.p, block), threads, bn_relu_maxpool_infer_kernel, in.g, in.p, in.x.data(),
-                   in.gamma.data(), in.beta.data(), in.running_mean.data(), in.running_var.data(), y.data(),
-                   argmax.data());
-      expect_same(y, y_ref, fmt::format("inference y, {}", name(in, block)));
-      EXPECT_EQ(argmax, argmax_ref) << name(in, block);
-    }
+TEST_P(BnReluMaxpoolSimt, InferenceEqualsTheUnfusedKernels) {
+  const auto& [b, act] = GetParam();
+  const int block = 96;
+  Inputs in = inputs(b, act);
+  const dim3 threads{unsigned(block)};
+  const size_t outs = in.dy.size();
+  std::vector<float> bn_out(in.x.size()), y_ref(outs), y(outs, -1.0f);
+  std::vector<int32_t> argmax_ref(outs), argmax(outs, -1);
+  simt::launch(bn_relu_element_grid(in.g, block), threads, bn_relu_infer_kernel, in.g, in.x.data(),
+               in.gamma.data(), in.beta.data(), in.running_mean.data(), in.running_var.data(), bn_out.data());
+  simt::launch(maxpool_forward_grid(in.p, block), threads, maxpool_forward_kernel, in.p, bn_out.data(),
+               y_ref.data(), argmax_ref.data());
+  simt::launch(maxpool_forward_grid(in.p, block), threads, bn_relu_maxpool_infer_kernel, in.g, in.p, in.x.data(),
+               in.gamma.data(), in.beta.data(), in.running_mean.data(), in.running_var.data(), y.data(),
+               argmax.data());
+  expect_same(y, y_ref, fmt::format("inference y, {}", name(in, block)));
+  EXPECT_EQ(argmax, argmax_ref) << name(in, block);
 }
+
+INSTANTIATE_TEST_SUITE_P(Geometries, BnReluMaxpoolSimt,
+                         ::testing::Combine(::testing::ValuesIn(kBlocks), ::testing::ValuesIn(kActivations)),
+                         case_name);
 
 }  // namespace
 }  // namespace hdr
