@@ -116,11 +116,13 @@ paste "$work/existing" "$work/real" | awk -F'\t' '
 ' "$work/skip_roots" - >"$work/used"
 
 # 2. Who owns each file (dpkg's lists; /usr-merged paths may be listed with or without /usr).
-# owned: package (or -), the path as the package lists it, the path as the build named it.
+# owned: package (or -), the path as the package lists it, the path as the build named it, the
+# package as dpkg names it where several architectures are installed (e.g. libc6:amd64).
 awk -F'\t' '
   FILENAME ~ /\.list$/ {
-    if (FNR == 1) { pkg = FILENAME; sub(/.*\//, "", pkg); sub(/\.list$/, "", pkg); sub(/:.*/, "", pkg) }
-    if (!($0 in owner)) owner[$0] = pkg
+    if (FNR == 1) { qualified = FILENAME; sub(/.*\//, "", qualified); sub(/\.list$/, "", qualified)
+                    pkg = qualified; sub(/:.*/, "", pkg) }
+    if (!($0 in owner)) { owner[$0] = pkg; owner_qualified[$0] = qualified }
     next
   }
   function find(p,    alt) {
@@ -129,18 +131,27 @@ awk -F'\t' '
     return (alt in owner) ? alt : ""
   }
   { listed = find($1); if (listed == "") listed = find($2)
-    print (listed == "" ? "-" : owner[listed]) "\t" listed "\t" $1 }
+    print (listed == "" ? "-\t\t" $1 "\t-" : owner[listed] "\t" listed "\t" $1 "\t" owner_qualified[listed]) }
 ' "$admin"/info/*.list "$work/used" | sort -u >"$work/owned"
 
 # A packaged file edited by hand is as invisible to a fresh machine as a missing package (it
 # happened: a patched FindCUDAToolkit.cmake). dpkg compares with the checksums it recorded;
 # edited: dpkg's verdict (e.g. ??5??????) and the path, for the used files with a changed checksum.
 # (With no package named, dpkg would verify every package on the system.)
-cut -f1 "$work/owned" | { grep -vx -- - || true; } | sort -u >"$work/used_packages"
-: >"$work/verified"
-[ ! -s "$work/used_packages" ] ||
-  xargs -r dpkg --admindir="$admin" --verify <"$work/used_packages" 2>/dev/null |
-  awk '$1 ~ /^..5/ { print $1 "\t" $NF }' | sort -t "$(printf '\t')" -k2,2 >"$work/verified" || true
+# dpkg --verify reports differences with exit code 0; anything else means it could not check.
+cut -f4 "$work/owned" | { grep -vx -- - || true; } | sort -u >"$work/used_packages"
+: >"$work/verify.out"
+if [ -s "$work/used_packages" ]; then
+  status=0
+  # shellcheck disable=SC2046
+  dpkg --admindir="$admin" --verify $(cat "$work/used_packages") >"$work/verify.out" 2>"$work/verify.err" || status=$?
+  if [ "$status" -ne 0 ]; then
+    echo "check_build_deps: dpkg --verify could not check the packages the build used (exit code $status):" >&2
+    cat "$work/verify.err" >&2
+    exit 2
+  fi
+fi
+awk '$1 ~ /^..5/ { print $1 "\t" $NF }' "$work/verify.out" | sort -t "$(printf '\t')" -k2,2 >"$work/verified"
 cut -f2 "$work/owned" | grep '^/' | sort -u | join -t "$(printf '\t')" -1 2 -2 1 -o 1.1,1.2 "$work/verified" - \
   >"$work/edited" || true
 

@@ -53,17 +53,22 @@ else
 fi
 
 if [ "$pristine" = true ]; then
-  # What apt installs for the list on an empty system: the packages a fresh machine has from set-up.
-  closure=$(apt-get -s -o Dir::State::status=/dev/null install --no-install-recommends "${packages[@]}" 2>/dev/null |
-            sed -n 's/^Inst \([^ :]*\).*/\1/p')
+  $sudo apt-get update -qq
+  # What apt installs for the list on an empty system: the packages a fresh machine has from
+  # set-up; dpkg names those installed here with their architecture where several are.
+  closure=$(apt-get -s -o Dir::State::status=/dev/null install --no-install-recommends "${packages[@]}") ||
+    { echo "setup: --pristine: apt-get cannot work out what set-up installs" >&2; exit 1; }
+  # shellcheck disable=SC2046
+  installed=$(dpkg-query -W -f='${db:Status-Abbrev} ${binary:Package}\n' \
+                $(sed -n 's/^Inst \([^ :]*\).*/\1/p' <<<"$closure") 2>/dev/null | awk '$1 == "ii" { print $2 }' || true)
   # shellcheck disable=SC2086
-  edited=$(dpkg --verify $closure 2>/dev/null | awk '$1 ~ /^..5/ && $2 != "c" { print $NF }' || true)
+  verified=$(dpkg --verify $installed) || { echo "setup: --pristine: dpkg --verify failed" >&2; exit 1; }
+  edited=$(awk '$1 ~ /^..5/ && $2 != "c" { print $NF }' <<<"$verified")
   if [ -n "$edited" ]; then
     # shellcheck disable=SC2086
     restore=$(dpkg -S $edited | sed -n 's/^\([^:, ]*\)[:,].*/\1/p' | sort -u)
     echo "setup: files differ from their packages:" $edited
     echo "setup: reinstalling" $restore "so that the build uses what a fresh machine has"
-    $sudo apt-get update -qq
     # shellcheck disable=SC2086
     $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --reinstall --no-install-recommends $restore >/dev/null
   else

@@ -58,8 +58,10 @@ run_ctest() {
   log=build/$preset/ctest-output.log
   ctest --preset "$preset" -j "$jobs" "$@" | tee "$log"
   echo "The 20 slowest tests of the $preset run:"
-  sed -n 's/^ *[0-9]*\/[0-9]* Test *#[0-9]*: \([^ ]*\) [ .]*\([^ ]*\) *\([0-9.]*\) sec$/\3 \1 \2/p' "$log" |
-    sort -rn | head -n 20 | awk '{ printf "  %8.1f s  %s  %s\n", $1, $2, $3 }'
+  # "  3/551 Test  #12: Name[  # GetParam() = ...] ......   Passed    1.23 sec"
+  awk '$1 ~ /^[0-9]+\/[0-9]+$/ && $2 == "Test" && $NF == "sec" {
+         status = $(NF - 2); sub(/^\.*/, "", status); print $(NF - 1), $4, status }' "$log" |
+    sort -rn | awk 'NR <= 20 { printf "  %8.1f s  %s  %s\n", $1, $2, $3 }'
   stage "$preset tests"
 }
 
