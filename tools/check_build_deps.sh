@@ -9,8 +9,8 @@
 #   - the CMake package configs and find modules configure read (CMakeFiles/Makefile.cmake);
 #   - the compilers, ccache, make, cmake and pkg-config the build ran (CMakeCache.txt);
 # maps every file to its package through dpkg's file lists, and checks each package is among
-# those apt would install for setup.sh's list on an empty system with --no-install-recommends
-# (a simulation: first alternatives, as a fresh install picks them), in the base system
+# those apt would install for setup.sh's list on an empty system (tools/install_closure.sh), in
+# the base system
 # (Essential or priority required), or the CUDA toolkit (files under nvcc's root, a folder of
 # its own such as /usr/local/cuda-13.0, which setup.sh does not install).
 # Files of the project (source and build folders) are skipped; any other file that no package
@@ -157,11 +157,8 @@ cut -f2 "$work/owned" | grep '^/' | sort -u | join -t "$(printf '\t')" -1 2 -2 1
 
 # 3. What a fresh machine has after setup.sh: what apt installs for its list on an empty system,
 # and the base system.
-: >"$work/empty-status"
 # shellcheck disable=SC2086
-apt-get -s -o Dir::State::status="$work/empty-status" install --no-install-recommends $packages 2>/dev/null \
-  >"$work/simulated" || true  # a list apt cannot install allows nothing
-sed -n 's/^Inst \([^ :]*\).*/\1/p' "$work/simulated" >"$work/allowed"
+"$here/install_closure.sh" $packages >"$work/allowed" 2>/dev/null || : >"$work/allowed"  # a list apt cannot install allows nothing
 dpkg-query --admindir="$admin" -W -f='${Package}\t${Essential}\t${Priority}\n' | awk -F'\t' '$2 == "yes" || $3 == "required" { print $1 }' \
     >>"$work/allowed"
 sort -u -o "$work/allowed" "$work/allowed"

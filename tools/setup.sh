@@ -54,13 +54,13 @@ fi
 
 if [ "$pristine" = true ]; then
   $sudo apt-get update -qq
-  # What apt installs for the list on an empty system: the packages a fresh machine has from
-  # set-up; dpkg names those installed here with their architecture where several are.
-  closure=$(apt-get -s -o Dir::State::status=/dev/null install --no-install-recommends "${packages[@]}") ||
+  # The packages a fresh machine has from set-up; dpkg names those installed here with their
+  # architecture where several are.
+  closure=$("$(dirname "$0")/install_closure.sh" "${packages[@]}") ||
     { echo "setup: --pristine: apt-get cannot work out what set-up installs" >&2; exit 1; }
-  # shellcheck disable=SC2046
-  installed=$(dpkg-query -W -f='${db:Status-Abbrev} ${binary:Package}\n' \
-                $(sed -n 's/^Inst \([^ :]*\).*/\1/p' <<<"$closure") 2>/dev/null | awk '$1 == "ii" { print $2 }' || true)
+  # shellcheck disable=SC2086
+  installed=$(dpkg-query -W -f='${db:Status-Abbrev} ${binary:Package}\n' $closure 2>/dev/null |
+              awk '$1 == "ii" { print $2 }' || true)
   # shellcheck disable=SC2086
   verified=$(dpkg --verify $installed) || { echo "setup: --pristine: dpkg --verify failed" >&2; exit 1; }
   edited=$(awk '$1 ~ /^..5/ && $2 != "c" { print $NF }' <<<"$verified")
