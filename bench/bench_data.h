@@ -1,5 +1,5 @@
 // What the Google Benchmark files of bench/ share: cnn_bn's batch, inputs that are not all equal,
-// and the bytes an op moves (each tensor read or written once, as engine/op_cost.h counts them,
+// and the bytes an op moves (each tensor read or written once, as engine/profile/op_cost.h counts them,
 // so the GB/s column is an effective rate).
 #pragma once
 

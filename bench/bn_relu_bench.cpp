@@ -46,7 +46,7 @@ void BM_BnReluBackward(benchmark::State& state) {
 }
 BENCHMARK(BM_BnReluBackward)->Args({32, 26})->Args({64, 11})->Unit(benchmark::kMicrosecond);
 
-// Synchronised batch norm's extra pass over dx (engine/sync_batch_norm.h).
+// Synchronised batch norm's extra pass over dx (engine/nn/sync_batch_norm.h).
 void BM_BnInputGradAdjust(benchmark::State& state) {
   const BatchNormGeometry g = bn_geometry(state);
   BnTensors t(g);

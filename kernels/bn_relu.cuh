@@ -84,7 +84,7 @@ HDR_HD inline float bn_relu_input_grad(float x, float dy_eff, float xhat, float 
   return act == BnActivation::kReluBefore && !(x > 0.0f) ? 0.0f : du;
 }
 
-// Synchronised batch norm (engine/sync_batch_norm.h): a rank's backward takes the channel means of
+// Synchronised batch norm (engine/nn/sync_batch_norm.h): a rank's backward takes the channel means of
 // its own slice; the global ones change dx by a + b * (u - mean) per channel (zero where a ReLU
 // before batch norm clipped x). Centred on the mean, the two terms do not cancel when
 // |mean| >> std.

@@ -6,7 +6,7 @@
 #include <initializer_list>
 #include <string>
 
-#include "engine/errors.h"
+#include "engine/core/errors.h"
 
 namespace hdr::test {
 

@@ -4,7 +4,7 @@
 
 #include <span>
 
-#include "engine/idx.h"
+#include "engine/io/idx.h"
 #include "tests/mnist_dir.h"
 
 namespace hdr::test {

@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "engine/gpu_probe.h"
+#include "engine/backends/gpu_probe.h"
 
 namespace hdr::test {
 

@@ -6,7 +6,7 @@
 
 #include <cstdint>
 
-#include "engine/dataset.h"
+#include "engine/nn/dataset.h"
 
 namespace hdr::test {
 

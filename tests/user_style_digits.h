@@ -16,7 +16,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "engine/splitmix64.h"
+#include "engine/core/splitmix64.h"
 
 namespace hdr::test {
 

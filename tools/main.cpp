@@ -6,9 +6,9 @@
 #include <cstdio>
 #include <string>
 
-#include "engine/cpu_check.h"
-#include "engine/errors.h"
-#include "engine/version.h"
+#include "engine/backends/cpu_check.h"
+#include "engine/core/errors.h"
+#include "engine/backends/version.h"
 #include "tools/cli/commands.h"
 
 int main(int argc, char** argv) {

@@ -2,8 +2,8 @@
 // backends/*.cpp is compiled in every build, so this one compiles to nothing in CUDA builds,
 // where engine/backends/cuda/cuda_backend.cpp defines the function.
 #if !defined(HDR_WITH_CUDA)
-#include "engine/backend.h"
-#include "engine/errors.h"
+#include "engine/backends/backend.h"
+#include "engine/core/errors.h"
 
 namespace hdr {
 

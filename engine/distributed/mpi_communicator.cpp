@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "engine/collective_watchdog.h"
-#include "engine/communicator.h"
-#include "engine/errors.h"
+#include "engine/distributed/collective_watchdog.h"
+#include "engine/distributed/communicator.h"
+#include "engine/core/errors.h"
 
 namespace hdr {
 namespace {

@@ -1,5 +1,5 @@
 // The x86 features the hand-written CPU kernels were compiled to use (-march=HDR_MARCH), as the
-// compiler's own macros report them, for engine/cpu_check.cpp to compare with the CPU at start.
+// compiler's own macros report them, for engine/backends/cpu_check.cpp to compare with the CPU at start.
 // Data only, constant-initialised: reading it runs no instruction the CPU might lack.
 #include "kernels/cpu/isa.h"
 

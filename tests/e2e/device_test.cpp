@@ -7,9 +7,9 @@
 #include <algorithm>
 #include <string>
 
-#include "engine/backend.h"
-#include "engine/errors.h"
-#include "engine/gpu_probe.h"
+#include "engine/backends/backend.h"
+#include "engine/core/errors.h"
+#include "engine/backends/gpu_probe.h"
 #include "tests/process.h"
 
 namespace hdr {

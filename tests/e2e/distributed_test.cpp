@@ -19,7 +19,7 @@
 #include <thread>
 #include <vector>
 
-#include "engine/checkpoint.h"
+#include "engine/io/checkpoint.h"
 #include "tests/process.h"
 #include "tests/temp_dir.h"
 

@@ -17,11 +17,11 @@
 #include <utility>
 #include <vector>
 
-#include "engine/backend.h"
-#include "engine/dataset.h"
-#include "engine/image_io.h"
-#include "engine/inference.h"
-#include "engine/trainer.h"
+#include "engine/backends/backend.h"
+#include "engine/nn/dataset.h"
+#include "engine/io/image_io.h"
+#include "engine/inference/inference.h"
+#include "engine/inference/evaluate.h"
 #include "tests/mnist_dir.h"
 #include "tests/mnist_test_set.h"
 #include "tests/process.h"

@@ -9,10 +9,10 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "engine/idx.h"
-#include "engine/image_io.h"
-#include "engine/inference.h"
-#include "engine/preprocess.h"
+#include "engine/io/idx.h"
+#include "engine/io/image_io.h"
+#include "engine/inference/inference.h"
+#include "engine/io/preprocess.h"
 #include "tests/mnist_test_set.h"
 #include "tests/process.h"
 #include "tests/temp_dir.h"

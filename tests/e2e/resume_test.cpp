@@ -24,13 +24,14 @@
 #include <thread>
 #include <vector>
 
-#include "engine/backend.h"
-#include "engine/checkpoint.h"
-#include "engine/dataset.h"
-#include "engine/errors.h"
-#include "engine/inference.h"
-#include "engine/run_checkpoint.h"
-#include "engine/trainer.h"
+#include "engine/backends/backend.h"
+#include "engine/io/checkpoint.h"
+#include "engine/nn/dataset.h"
+#include "engine/core/errors.h"
+#include "engine/inference/inference.h"
+#include "engine/io/run_checkpoint.h"
+#include "engine/train/trainer.h"
+#include "engine/inference/evaluate.h"
 #include "tests/file_size_limit.h"
 #include "tests/mnist_dir.h"
 #include "tests/process.h"

@@ -11,8 +11,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "engine/idx.h"
-#include "engine/image_io.h"
+#include "engine/io/idx.h"
+#include "engine/io/image_io.h"
 #include "tests/mnist_test_set.h"
 #include "tests/process.h"
 #include "tests/server_process.h"

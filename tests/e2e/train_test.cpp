@@ -8,11 +8,12 @@
 #include <stdexcept>
 #include <string>
 
-#include "engine/backend.h"
-#include "engine/checkpoint.h"
-#include "engine/config.h"
-#include "engine/dataset.h"
-#include "engine/trainer.h"
+#include "engine/backends/backend.h"
+#include "engine/io/checkpoint.h"
+#include "engine/io/config.h"
+#include "engine/nn/dataset.h"
+#include "engine/train/trainer.h"
+#include "engine/inference/evaluate.h"
 #include "tests/mnist_dir.h"
 #include "tests/process.h"
 #include "tests/temp_dir.h"

@@ -7,7 +7,7 @@
 #include <cstring>
 #include <vector>
 
-#include "engine/checkpoint.h"
+#include "engine/io/checkpoint.h"
 #include "tests/fuzz/fuzz_support.h"
 
 namespace {

@@ -5,7 +5,7 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/config.h"
+#include "engine/io/config.h"
 #include "tests/fuzz/fuzz_support.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

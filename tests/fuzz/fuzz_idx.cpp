@@ -2,7 +2,7 @@
 // as an image file and as a label file of 10 classes; what comes back must match its header.
 #include <cstdint>
 
-#include "engine/idx.h"
+#include "engine/io/idx.h"
 #include "tests/fuzz/fuzz_support.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

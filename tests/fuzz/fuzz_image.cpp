@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <span>
 
-#include "engine/image_io.h"
-#include "engine/preprocess.h"
+#include "engine/io/image_io.h"
+#include "engine/io/preprocess.h"
 #include "tests/fuzz/fuzz_limits.h"
 #include "tests/fuzz/fuzz_support.h"
 

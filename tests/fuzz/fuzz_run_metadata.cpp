@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-#include "engine/run_checkpoint.h"
+#include "engine/io/run_checkpoint.h"
 #include "tests/fuzz/fuzz_support.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

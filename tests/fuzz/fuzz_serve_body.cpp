@@ -13,8 +13,8 @@
 #include <string>
 #include <string_view>
 
-#include "engine/image_io.h"
-#include "engine/preprocess.h"
+#include "engine/io/image_io.h"
+#include "engine/io/preprocess.h"
 #include "tests/fuzz/fuzz_limits.h"
 #include "tests/fuzz/fuzz_support.h"
 #include "tools/cli/http_request.h"

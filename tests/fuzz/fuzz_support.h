@@ -16,7 +16,7 @@
 #include <string>
 #include <string_view>
 
-#include "engine/errors.h"
+#include "engine/core/errors.h"
 
 namespace hdr::fuzz {
 

@@ -1,5 +1,5 @@
 // Tests that need a usable NVIDIA GPU: the backend comparison catalogue (every op, GPU against
-// CPU, and 20 training steps; engine/backend_comparison.h), one case per entry, and the `hdr
+// CPU, and 20 training steps; engine/verify/backend_comparison.h), one case per entry, and the `hdr
 // selftest` command that runs it; `hdr bench kernels` timed with CUDA events; the backend's
 // memory round trip, a short training run on the GPU that must reach the CPU's accuracy with
 // weights close to the CPU's, and two ranks on two GPUs summing over NCCL. Without a GPU, or in a build
@@ -15,15 +15,15 @@
 #include <string>
 #include <vector>
 
-#include "engine/backend.h"
-#include "engine/backend_comparison.h"
-#include "engine/checkpoint.h"
-#include "engine/compare.h"
-#include "engine/config.h"
-#include "engine/dataset.h"
-#include "engine/device_array.h"
-#include "engine/gpu_probe.h"
-#include "engine/trainer.h"
+#include "engine/backends/backend.h"
+#include "engine/verify/backend_comparison.h"
+#include "engine/io/checkpoint.h"
+#include "engine/verify/compare.h"
+#include "engine/io/config.h"
+#include "engine/nn/dataset.h"
+#include "engine/backends/device_array.h"
+#include "engine/backends/gpu_probe.h"
+#include "engine/train/trainer.h"
 #include "tests/process.h"
 #include "tests/require_gpu.h"
 #include "tests/temp_dir.h"

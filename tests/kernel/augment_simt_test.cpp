@@ -18,7 +18,7 @@
 #include <numbers>
 #include <vector>
 
-#include "engine/compare.h"
+#include "engine/verify/compare.h"
 #include "kernels/ops.h"
 
 namespace hdr {

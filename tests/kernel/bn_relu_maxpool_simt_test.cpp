@@ -17,7 +17,7 @@
 #include <tuple>
 #include <vector>
 
-#include "engine/compare.h"
+#include "engine/verify/compare.h"
 #include "tests/kernel/test_values.h"
 
 namespace hdr {

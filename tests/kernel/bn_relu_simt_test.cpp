@@ -17,7 +17,7 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/compare.h"
+#include "engine/verify/compare.h"
 #include "kernels/ops.h"
 
 namespace hdr {

@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "engine/compare.h"
+#include "engine/verify/compare.h"
 #include "kernels/ops.h"
 
 namespace hdr {

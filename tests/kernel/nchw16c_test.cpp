@@ -8,7 +8,7 @@
 #include <cmath>
 #include <vector>
 
-#include "engine/compare.h"
+#include "engine/verify/compare.h"
 #include "kernels/ops.h"
 
 namespace hdr {

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/compare.h"
+#include "engine/verify/compare.h"
 #include "kernels/ops.h"
 #include "tests/kernel/test_values.h"
 

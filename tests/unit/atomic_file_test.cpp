@@ -5,8 +5,8 @@
 
 #include <filesystem>
 
-#include "engine/atomic_file.h"
-#include "engine/image_io.h"
+#include "engine/core/atomic_file.h"
+#include "engine/io/image_io.h"
 #include "tests/file_size_limit.h"
 #include "tests/temp_dir.h"
 

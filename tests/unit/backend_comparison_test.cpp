@@ -1,4 +1,4 @@
-// The backend comparison catalogue (engine/backend_comparison.h) without a GPU: every entry
+// The backend comparison catalogue (engine/verify/backend_comparison.h) without a GPU: every entry
 // between two CPU backends, so that its code (inputs on both sides, layouts in and out, the
 // training steps) runs in CI and not first on a GPU machine; and the checker fails what it must.
 #include <gtest/gtest.h>
@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/backend_comparison.h"
+#include "engine/verify/backend_comparison.h"
 
 namespace hdr {
 namespace {

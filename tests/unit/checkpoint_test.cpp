@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/checkpoint.h"
-#include "engine/errors.h"
+#include "engine/io/checkpoint.h"
+#include "engine/core/errors.h"
 #include "tests/file_size_limit.h"
 #include "tests/temp_dir.h"
 

@@ -1,5 +1,5 @@
 // The shared result checker: tolerances, NaN handling, size mismatch, the message.
-#include "engine/compare.h"
+#include "engine/verify/compare.h"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // Config parsing: the five reference networks parse and have the parameter counts their
 // projects report (counted here with a shape inference of the test's own), the embedded default
 // is configs/cnn_bn.ini, and every kind of bad input is an InputError naming file, line and key.
-#include "engine/config.h"
+#include "engine/io/config.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/default_config.h"
-#include "engine/errors.h"
+#include "engine/io/default_config.h"
+#include "engine/core/errors.h"
 #include "tests/expect_input_error.h"
 #include "tests/temp_dir.h"
 

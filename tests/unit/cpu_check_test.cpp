@@ -1,5 +1,5 @@
 // The start-up check that the CPU has what the CPU kernels were compiled for.
-#include "engine/cpu_check.h"
+#include "engine/backends/cpu_check.h"
 
 #include <gtest/gtest.h>
 

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/config.h"
-#include "engine/early_stopping.h"
+#include "engine/io/config.h"
+#include "engine/train/early_stopping.h"
 
 namespace hdr {
 namespace {

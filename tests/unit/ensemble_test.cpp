@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "engine/backend.h"
-#include "engine/config.h"
-#include "engine/ensemble.h"
-#include "engine/model.h"
+#include "engine/backends/backend.h"
+#include "engine/io/config.h"
+#include "engine/inference/ensemble.h"
+#include "engine/nn/model.h"
 #include "tests/expect_input_error.h"
 #include "tests/small_network.h"
 

@@ -4,7 +4,7 @@
 
 #include <filesystem>
 
-#include "engine/idx.h"
+#include "engine/io/idx.h"
 #include "tests/process.h"
 #include "tests/temp_dir.h"
 

@@ -4,9 +4,9 @@
 #include <array>
 #include <string>
 
-#include "engine/errors.h"
+#include "engine/core/errors.h"
 #include "tests/expect_input_error.h"
-#include "engine/idx.h"
+#include "engine/io/idx.h"
 #include "tests/temp_dir.h"
 
 namespace hdr {

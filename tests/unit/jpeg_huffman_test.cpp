@@ -1,5 +1,5 @@
 // The check that keeps JPEG Huffman tables of over 256 codes from stb_image
-// (engine/jpeg_huffman.h): such a table is refused wherever stb_image would read it, a real
+// (engine/io/jpeg_huffman.h): such a table is refused wherever stb_image would read it, a real
 // JPEG passes, and bytes that only look like a table inside an APPn segment do not count.
 #include <gtest/gtest.h>
 #include <stb_image_write.h>
@@ -9,8 +9,8 @@
 #include <iterator>
 #include <vector>
 
-#include "engine/image_io.h"
-#include "engine/jpeg_huffman.h"
+#include "engine/io/image_io.h"
+#include "engine/io/jpeg_huffman.h"
 #include "tests/expect_input_error.h"
 
 namespace hdr {

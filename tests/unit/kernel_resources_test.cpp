@@ -7,8 +7,8 @@
 #include <set>
 #include <string>
 
-#include "engine/build_info.h"
-#include "engine/kernel_resources.h"
+#include "engine/backends/build_info.h"
+#include "engine/profile/kernel_resources.h"
 
 namespace hdr {
 namespace {

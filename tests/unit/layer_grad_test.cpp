@@ -7,9 +7,9 @@
 #include <cmath>
 #include <vector>
 
-#include "engine/backend.h"
-#include "engine/config.h"
-#include "engine/model.h"
+#include "engine/backends/backend.h"
+#include "engine/io/config.h"
+#include "engine/nn/model.h"
 
 namespace hdr {
 namespace {

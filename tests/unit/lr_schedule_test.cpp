@@ -5,8 +5,8 @@
 #include <cmath>
 #include <vector>
 
-#include "engine/config.h"
-#include "engine/lr_schedule.h"
+#include "engine/io/config.h"
+#include "engine/train/lr_schedule.h"
 
 namespace hdr {
 namespace {

@@ -1,6 +1,6 @@
 // The classification metrics against values worked out by hand (sklearn's definitions,
 // zero_division=0), ROC AUC against pair counts done by hand, ties included.
-#include "engine/metrics.h"
+#include "engine/inference/metrics.h"
 
 #include <gtest/gtest.h>
 

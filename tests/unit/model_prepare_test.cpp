@@ -8,11 +8,12 @@
 #include <stdexcept>
 #include <string>
 
-#include "engine/config.h"
-#include "engine/dataset.h"
-#include "engine/device_array.h"
-#include "engine/model.h"
-#include "engine/trainer.h"
+#include "engine/io/config.h"
+#include "engine/nn/dataset.h"
+#include "engine/backends/device_array.h"
+#include "engine/nn/model.h"
+#include "engine/train/train_step.h"
+#include "engine/inference/evaluate.h"
 #include "tests/two_conv_network.h"
 
 namespace hdr {

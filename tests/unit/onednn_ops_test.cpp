@@ -17,7 +17,7 @@
 
 #include <fmt/format.h>
 
-#include "engine/backends/onednn_ops.h"
+#include "engine/backends/cpu/onednn_ops.h"
 #include "kernels/cpu/nchw16c.h"
 
 namespace hdr {

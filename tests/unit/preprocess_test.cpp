@@ -21,10 +21,10 @@
 #include <string>
 #include <vector>
 
-#include "engine/errors.h"
-#include "engine/idx.h"
-#include "engine/image_io.h"
-#include "engine/preprocess.h"
+#include "engine/core/errors.h"
+#include "engine/io/idx.h"
+#include "engine/io/image_io.h"
+#include "engine/io/preprocess.h"
 #include "tests/expect_input_error.h"
 #include "tests/mnist_test_set.h"
 #include "tests/temp_dir.h"

@@ -6,7 +6,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "engine/errors.h"
+#include "engine/core/errors.h"
 #include "tests/temp_dir.h"
 #include "tools/report/charts.h"
 #include "tools/report/report_page.h"

@@ -3,7 +3,7 @@
 // JSON library's text), a checkpoint's resolved config wins over this hdr's defaults, and
 // resuming with a different config is refused with the differing keys named unless --set
 // changes them deliberately.
-#include "engine/run_checkpoint.h"
+#include "engine/io/run_checkpoint.h"
 
 #include <gtest/gtest.h>
 
@@ -16,7 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/errors.h"
+#include "engine/core/errors.h"
 #include "tests/expect_input_error.h"
 #include "tests/small_network.h"
 #include "tests/temp_dir.h"

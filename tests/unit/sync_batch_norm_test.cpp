@@ -1,4 +1,4 @@
-// Synchronised batch norm (engine/sync_batch_norm.h), two ranks as two threads of this process:
+// Synchronised batch norm (engine/nn/sync_batch_norm.h), two ranks as two threads of this process:
 // each runs its slice of every global batch through its own CPU backend, model and TrainStep,
 // and the pair must end where one process with the whole batches ends, up to the order of the
 // sums. The network covers every batch-norm path: ReLU folded in before it and fused with the
@@ -16,13 +16,13 @@
 #include <thread>
 #include <vector>
 
-#include "engine/communicator.h"
-#include "engine/config.h"
-#include "engine/dataset.h"
-#include "engine/device_array.h"
-#include "engine/gradient_exchange.h"
-#include "engine/model.h"
-#include "engine/trainer.h"
+#include "engine/distributed/communicator.h"
+#include "engine/io/config.h"
+#include "engine/nn/dataset.h"
+#include "engine/backends/device_array.h"
+#include "engine/distributed/gradient_exchange.h"
+#include "engine/nn/model.h"
+#include "engine/train/train_step.h"
 #include "tests/two_conv_network.h"
 
 namespace hdr {

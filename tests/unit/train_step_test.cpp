@@ -6,11 +6,11 @@
 #include <cmath>
 #include <vector>
 
-#include "engine/config.h"
-#include "engine/dataset.h"
-#include "engine/device_array.h"
-#include "engine/model.h"
-#include "engine/trainer.h"
+#include "engine/io/config.h"
+#include "engine/nn/dataset.h"
+#include "engine/backends/device_array.h"
+#include "engine/nn/model.h"
+#include "engine/train/train_step.h"
 #include "tests/small_network.h"
 
 namespace hdr {

@@ -1,13 +1,13 @@
 // The weight average of [train] ema (engine/weight_average): its decay warm-up, and that it
 // averages every trainable value and batch-norm statistic of a real model as the formula says.
-#include "engine/weight_average.h"
+#include "engine/train/weight_average.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <vector>
 
-#include "engine/config.h"
+#include "engine/io/config.h"
 #include "tests/small_network.h"
 
 namespace hdr {

@@ -9,11 +9,12 @@
 #include <nlohmann/json.hpp>
 #include <numeric>
 
-#include "engine/build_info.h"
-#include "engine/dataset.h"
-#include "engine/errors.h"
-#include "engine/profiling_backend.h"
-#include "engine/trainer.h"
+#include "engine/backends/build_info.h"
+#include "engine/nn/dataset.h"
+#include "engine/core/errors.h"
+#include "engine/profile/profiling_backend.h"
+#include "engine/train/train_step.h"
+#include "engine/inference/evaluate.h"
 #include "tools/cli/bench_compare.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/common.h"

@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "engine/errors.h"
+#include "engine/core/errors.h"
 
 namespace hdr::cli {
 namespace {

@@ -11,9 +11,9 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "engine/errors.h"
-#include "engine/gpu_probe.h"
-#include "engine/idx.h"
+#include "engine/core/errors.h"
+#include "engine/backends/gpu_probe.h"
+#include "engine/io/idx.h"
 
 namespace hdr::cli {
 namespace fs = std::filesystem;

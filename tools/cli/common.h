@@ -6,9 +6,9 @@
 #include <optional>
 #include <string>
 
-#include "engine/backend.h"
-#include "engine/config.h"
-#include "engine/preprocess.h"
+#include "engine/backends/backend.h"
+#include "engine/io/config.h"
+#include "engine/io/preprocess.h"
 
 namespace hdr::cli {
 

@@ -5,8 +5,8 @@
 
 #include <cmath>
 
-#include "engine/atomic_file.h"
-#include "engine/thousands.h"
+#include "engine/core/atomic_file.h"
+#include "engine/core/thousands.h"
 #include "tools/cli/commands.h"
 #include "tools/report/run_record.h"
 

@@ -6,9 +6,9 @@
 
 #include <filesystem>
 
-#include "engine/errors.h"
-#include "engine/idx.h"
-#include "engine/image_io.h"
+#include "engine/core/errors.h"
+#include "engine/io/idx.h"
+#include "engine/io/image_io.h"
 #include "tools/cli/commands.h"
 
 namespace hdr::cli {

@@ -1,6 +1,6 @@
 // `hdr eval MODEL [MODEL...]`: reloads trained models and scores them on a test set (by default
 // the one the first was trained with). One model: its accuracy must equal the one recorded at
-// training time (same data, backend and thread count). Several: an ensemble (engine/ensemble.h)
+// training time (same data, backend and thread count). Several: an ensemble (engine/inference/ensemble.h)
 // that classifies by the mean of the models' probabilities; each member's own accuracy is
 // printed, then the ensemble's. Prints the classification report and confusion matrix, or the
 // same as JSON (--json, pure JSON on stdout), and with --report DIR writes report.html and its
@@ -14,11 +14,11 @@
 #include <utility>
 #include <vector>
 
-#include "engine/build_info.h"
-#include "engine/dataset.h"
-#include "engine/ensemble.h"
-#include "engine/inference.h"
-#include "engine/trainer.h"
+#include "engine/backends/build_info.h"
+#include "engine/nn/dataset.h"
+#include "engine/inference/ensemble.h"
+#include "engine/inference/inference.h"
+#include "engine/inference/evaluate.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/common.h"
 #include "tools/cli/run_report.h"

@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "engine/kernel_resources.h"
+#include "engine/profile/kernel_resources.h"
 
 namespace hdr::cli {
 namespace {

@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
-#include "engine/profiling_backend.h"
+#include "engine/profile/profiling_backend.h"
 
 namespace hdr::cli {
 

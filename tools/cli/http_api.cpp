@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <span>
 
-#include "engine/build_info.h"
+#include "engine/backends/build_info.h"
 #include "tools/cli/http_request.h"
 #include "tools/cli/prediction_json.h"
 #include "tools/web_page.h"

@@ -20,9 +20,9 @@
 #include <cstdint>
 #include <string>
 
-#include "engine/image_io.h"
-#include "engine/inference.h"
-#include "engine/preprocess.h"
+#include "engine/io/image_io.h"
+#include "engine/inference/inference.h"
+#include "engine/io/preprocess.h"
 
 namespace hdr::cli {
 

@@ -10,7 +10,7 @@
 #include <memory>
 #include <string_view>
 
-#include "engine/errors.h"
+#include "engine/core/errors.h"
 
 namespace hdr::cli {
 

@@ -1,9 +1,9 @@
 // `hdr info CONFIG|MODEL`: the model summary table and parameter counts, Keras-style.
 #include <fmt/format.h>
 
-#include "engine/backend.h"
-#include "engine/inference.h"
-#include "engine/model.h"
+#include "engine/backends/backend.h"
+#include "engine/inference/inference.h"
+#include "engine/nn/model.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/common.h"
 

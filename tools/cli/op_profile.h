@@ -5,8 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
-#include "engine/backend.h"
-#include "engine/profiling_backend.h"
+#include "engine/backends/backend.h"
+#include "engine/profile/profiling_backend.h"
 
 namespace hdr::cli {
 

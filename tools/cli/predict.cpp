@@ -1,7 +1,7 @@
 // `hdr predict MODEL IMAGE|DIR... [--ensemble MODEL]...`: recognises the user's own digit images
 // (PNG, JPEG, BMP, GIF; drawings, scans, photos). Each image is preprocessed the way MNIST was made
 // (engine/preprocess) and classified, by MODEL or, with --ensemble, by the mean of the
-// probabilities of MODEL and the models named there (engine/ensemble.h); one line per image with
+// probabilities of MODEL and the models named there (engine/inference/ensemble.h); one line per image with
 // the digit, its confidence and the top K, or one JSON object per line with --json. Folders are
 // walked recursively. A file that cannot be read or holds no digit is reported for that file and
 // the rest go on; the exit code is then 1.
@@ -15,11 +15,11 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "engine/ensemble.h"
-#include "engine/errors.h"
-#include "engine/image_io.h"
-#include "engine/inference.h"
-#include "engine/preprocess.h"
+#include "engine/inference/ensemble.h"
+#include "engine/core/errors.h"
+#include "engine/io/image_io.h"
+#include "engine/inference/inference.h"
+#include "engine/io/preprocess.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/common.h"
 #include "tools/cli/prediction_json.h"

@@ -6,9 +6,9 @@
 #include <chrono>
 #include <numeric>
 
-#include "engine/build_info.h"
-#include "engine/model.h"
-#include "engine/thousands.h"
+#include "engine/backends/build_info.h"
+#include "engine/nn/model.h"
+#include "engine/core/thousands.h"
 #include "tools/report/evaluation.h"
 #include "tools/report/report_page.h"
 #include "tools/report/run_record.h"

@@ -5,10 +5,11 @@
 
 #include <filesystem>
 
-#include "engine/backend.h"
-#include "engine/config.h"
-#include "engine/dataset.h"
-#include "engine/trainer.h"
+#include "engine/backends/backend.h"
+#include "engine/io/config.h"
+#include "engine/nn/dataset.h"
+#include "engine/nn/model.h"
+#include "engine/train/trainer.h"
 
 namespace hdr::cli {
 

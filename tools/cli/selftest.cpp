@@ -1,6 +1,6 @@
 // `hdr selftest [--device cuda[:N]] [--threads N]`: every op of the Backend interface on the GPU
 // and on the CPU backend with identical inputs, then 20 training steps of the default config on
-// both, step by step (the catalogue of engine/backend_comparison.h, which also says the
+// both, step by step (the catalogue of engine/verify/backend_comparison.h, which also says the
 // tolerances). This is the check of the CUDA path that needs a real GPU: the kernels' logic is
 // tested in CI through the host emulation, but cuDNN/cuBLAS calls, launch configurations on the
 // real device and the backend's memory handling are only exercised here. Exit 0 when everything
@@ -11,7 +11,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "engine/backend_comparison.h"
+#include "engine/verify/backend_comparison.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/common.h"
 

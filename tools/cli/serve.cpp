@@ -16,8 +16,8 @@
 #include <cstring>
 #include <thread>
 
-#include "engine/inference.h"
-#include "engine/thousands.h"
+#include "engine/inference/inference.h"
+#include "engine/core/thousands.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/common.h"
 #include "tools/cli/http_api.h"

@@ -6,10 +6,10 @@
 #include <chrono>
 #include <filesystem>
 
-#include "engine/dataset.h"
-#include "engine/errors.h"
-#include "engine/machine_peak.h"
-#include "engine/trainer.h"
+#include "engine/nn/dataset.h"
+#include "engine/core/errors.h"
+#include "engine/backends/machine_peak.h"
+#include "engine/train/trainer.h"
 
 namespace hdr::cli {
 namespace {

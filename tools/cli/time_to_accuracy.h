@@ -8,8 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/backend.h"
-#include "engine/config.h"
+#include "engine/backends/backend.h"
+#include "engine/io/config.h"
 
 namespace hdr::cli {
 

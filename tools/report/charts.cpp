@@ -7,7 +7,7 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "engine/image_io.h"
+#include "engine/io/image_io.h"
 #include "tools/report/svg.h"
 
 namespace hdr::report {

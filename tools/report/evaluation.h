@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/metrics.h"
-#include "engine/trainer.h"
+#include "engine/inference/metrics.h"
+#include "engine/io/run_records.h"
 
 namespace hdr::report {
 

@@ -6,8 +6,8 @@
 #include <cmath>
 #include <numeric>
 
-#include "engine/atomic_file.h"
-#include "engine/errors.h"
+#include "engine/core/atomic_file.h"
+#include "engine/core/errors.h"
 #include "tools/report/charts.h"
 #include "tools/report/svg.h"
 

@@ -9,8 +9,8 @@
 #include <utility>
 #include <vector>
 
-#include "engine/idx.h"
-#include "engine/trainer.h"
+#include "engine/io/idx.h"
+#include "engine/io/run_records.h"
 #include "tools/report/evaluation.h"
 
 namespace hdr::report {

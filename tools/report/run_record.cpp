@@ -6,10 +6,10 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "engine/atomic_file.h"
-#include "engine/errors.h"
-#include "engine/run_checkpoint.h"
-#include "engine/thousands.h"
+#include "engine/core/atomic_file.h"
+#include "engine/core/errors.h"
+#include "engine/io/run_checkpoint.h"
+#include "engine/core/thousands.h"
 #include "tools/report/report_page.h"
 #include "tools/report/svg.h"
 
@@ -48,7 +48,7 @@ T field(const json& obj, const char* key, const fs::path& file, const char* type
   return v.get<T>();
 }
 
-// history.json as hdr train writes it (engine/run_checkpoint.h: the one JSON form of epochs).
+// history.json as hdr train writes it (engine/io/run_checkpoint.h: the one JSON form of epochs).
 std::vector<EpochRecord> read_history(const fs::path& file) {
   const json history = read_json_file(file);
   if (!history.is_array() || history.empty())

@@ -4,10 +4,10 @@
 #pragma once
 
 #include <filesystem>
+#include "engine/io/run_records.h"
 #include <string>
 #include <vector>
 
-#include "engine/trainer.h"
 
 namespace hdr::report {
 

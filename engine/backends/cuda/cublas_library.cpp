@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "engine/errors.h"
+#include "engine/core/errors.h"
 
 namespace hdr::cuda {
 namespace {

@@ -23,7 +23,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "engine/backend.h"
+#include "engine/backends/backend.h"
 #include "engine/backends/cuda/caching_allocator.h"
 #include "engine/backends/cuda/cublas_library.h"
 #include "engine/backends/cuda/cuda_errors.h"
@@ -31,7 +31,7 @@
 #ifdef HDR_WITH_NCCL
 #include "engine/backends/cuda/nccl/nccl_exchange.h"
 #endif
-#include "engine/errors.h"
+#include "engine/core/errors.h"
 #include "kernels/cuda_check.h"
 #include "kernels/ops.h"
 

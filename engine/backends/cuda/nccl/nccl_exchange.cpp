@@ -5,7 +5,7 @@
 // finish() makes the compute stream wait for the NCCL stream, so the optimizer sees the sums;
 // the host never waits. NCCL's asynchronous errors (a peer gone) are polled there and thrown.
 // A peer that hangs leaves this rank's GPU waiting: the next MPI collective of the step (the
-// stop agreement) then times out on the other ranks (engine/collective_watchdog.h).
+// stop agreement) then times out on the other ranks (engine/distributed/collective_watchdog.h).
 #include "engine/backends/cuda/nccl/nccl_exchange.h"
 
 #include <fmt/format.h>
@@ -14,7 +14,7 @@
 #include <exception>
 #include <stdexcept>
 
-#include "engine/communicator.h"
+#include "engine/distributed/communicator.h"
 #include "kernels/cuda_check.h"
 
 namespace hdr::cuda {

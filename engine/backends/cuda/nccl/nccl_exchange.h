@@ -1,4 +1,4 @@
-// The CUDA backend's gradient exchange (engine/gradient_exchange.h) over NCCL, built where the
+// The CUDA backend's gradient exchange (engine/distributed/gradient_exchange.h) over NCCL, built where the
 // CUDA toolkit has NCCL (HDR_WITH_NCCL): one NCCL communicator per rank on its GPU, its id sent
 // by rank 0 over the MPI communicator.
 #pragma once
@@ -7,7 +7,7 @@
 
 #include <memory>
 
-#include "engine/gradient_exchange.h"
+#include "engine/distributed/gradient_exchange.h"
 
 namespace hdr::cuda {
 

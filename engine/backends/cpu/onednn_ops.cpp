@@ -1,0 +1,364 @@
+// oneDNN 2.x behind OneDnnOps.
+// GEMM is dnnl_sgemm: row-major like our contract, alpha and beta for free. A matmul primitive
+// was measured as well: equal without alpha/beta (154 vs 161 us for the dense layers' six
+// products of one step at batch 64), slower with them (they push it off brgemm onto gemm:jit).
+// Convolutions let the library choose the memory layout (format_tag::any): only then does it
+// pick its AVX-512 kernels, which work on channel-blocked tensors (nChw16c). The CPU backend
+// keeps activations with a multiple of 16 channels in nChw16c already (kernels/cpu/nchw16c.h),
+// the rest (the input image, dense rows) in plain NCHW; each cached entry reorders only where
+// the library's choice differs from that (weights, the 1-channel input; choose_layouts). Seed 000's
+// convolutions at n = 64 on 2 AVX-512 cores, ms summed over the layers (fwd x3 / bwd-data x2 /
+// bwd-weights x3), with reorders to and from plain NCHW: 1.17 / 0.88 / 1.19; on plain NCHW
+// without reorders: 1.95 / 1.94 / 2.31; the exceptions are handled by choose_layouts().
+// Primitives run through the C API with argument arrays bound once, so a call sets a few data
+// handles and executes: no primitive creation and no allocation of ours after the first call
+// (libdnnl itself still mallocs a few bytes of bookkeeping per execution).
+#include "engine/backends/cpu/onednn_ops.h"
+
+#include "kernels/cpu/nchw16c.h"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <compare>
+#include <cstdint>
+#include <initializer_list>
+#include <map>
+#include <oneapi/dnnl/dnnl.hpp>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+namespace hdr {
+namespace {
+
+using dnnl::memory;
+using Tag = memory::format_tag;
+constexpr auto kF32 = memory::data_type::f32;
+
+enum class ConvOp { kForward, kBackwardData, kBackwardWeights };
+
+// Whether a layout the library chose is mostly padding: blocking by 16 stores the first layer's
+// single input channel as 16, and its backward-data then does 16 times the work (0.97 ms
+// blocked vs 0.22 ms plain at n = 64). Such operands stay plain. Milder padding still pays:
+// c = 5, k = 7 runs 2-3x faster blocked (16/5 and 16/7 padded) than plain.
+bool mostly_padding(const memory::desc& d) {
+  int64_t stored = 1, used = 1;
+  for (int i = 0; i < d.data.ndims; ++i) {
+    stored *= d.data.padded_dims[i];
+    used *= d.data.dims[i];
+  }
+  return stored > 4 * used;
+}
+
+// oneDNN's reference implementations ("ref:any") are plain loops for when no optimised kernel
+// takes the layouts asked for: on AVX2 the first layer's backward-weights with a plain 1-channel
+// input and a 16-channel-blocked gradient ran 390 ms per call at n = 64, 90% of a cnn_best step.
+template <class Pd>
+bool is_reference(const Pd& pd) {
+  return std::string(pd.impl_info_str()).rfind("ref", 0) == 0;
+}
+
+// Which operands of a convolution the library lays out (format_tag::any); the others keep the
+// engine's layout (activation_desc, oihw).
+struct Layouts {
+  bool src = true, weights = true, dst = true;
+};
+
+// The primitive descriptor for the first of: every operand in the library's layout; the same
+// with the operands it would mostly pad in the engine's layout instead; every operand in the
+// engine's layout. The first that is neither mostly padding nor reference code wins; failing
+// that, the first that is not reference code; failing that, the first. build(Layouts) makes a
+// descriptor, operands(pd) gives its (source, weights, destination) descriptors as chosen.
+template <class Build, class Operands>
+auto choose_layouts(Build build, Operands operands) {
+  const auto padded = [&](const auto& pd) {  // source, weights, destination
+    const auto [src, weights, dst] = operands(pd);
+    return std::array<bool, 3>{mostly_padding(src), mostly_padding(weights), mostly_padding(dst)};
+  };
+  const auto good = [&](const auto& pd) {
+    const auto p = padded(pd);
+    return !p[0] && !p[1] && !p[2] && !is_reference(pd);
+  };
+  const auto all = build(Layouts{});
+  if (good(all)) return all;
+  const auto p = padded(all);
+  const auto unpadded = build(Layouts{!p[0], !p[1], !p[2]});
+  if (good(unpadded)) return unpadded;
+  const auto engine = build(Layouts{false, false, false});
+  if (good(engine)) return engine;
+  for (const auto* pd : {&all, &unpadded, &engine})
+    if (!is_reference(*pd)) return *pd;
+  return all;
+}
+
+void check(dnnl_status_t status, const char* what) {
+  if (status != dnnl_success) throw std::runtime_error(fmt::format("oneDNN {} failed (status {})", what, int(status)));
+}
+
+// A primitive with its argument array built once.
+struct BoundPrimitive {
+  dnnl::primitive primitive;
+  memory scratchpad;
+  std::vector<dnnl_exec_arg_t> args;
+
+  BoundPrimitive(dnnl::primitive p, const dnnl::primitive_desc_base& pd, const dnnl::engine& engine,
+                 std::vector<dnnl_exec_arg_t> bound)
+      : primitive(std::move(p)), scratchpad(pd.scratchpad_desc(), engine), args(std::move(bound)) {
+    args.push_back({DNNL_ARG_SCRATCHPAD, scratchpad.get()});
+  }
+  void run(const dnnl::stream& stream) const {
+    check(dnnl_primitive_execute(primitive.get(), stream.get(), int(args.size()), args.data()), "execute");
+  }
+};
+
+dnnl::primitive_attr user_scratchpad() {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
+}
+
+// One tensor argument of a convolution: `user` wraps the caller's buffer in the engine's layout
+// (its pointer is set per call); `inner` is what the primitive reads or writes: `user` itself
+// when the chosen layout is the engine's, else a cached buffer in that layout with the reorder
+// between the two (user -> inner for inputs, inner -> user for outputs).
+struct Operand {
+  memory user;
+  memory inner;
+  std::optional<BoundPrimitive> reorder;
+
+  Operand(const dnnl::engine& engine, const memory::desc& engine_layout, const memory::desc& chosen, bool is_input)
+      : user(engine_layout, engine, DNNL_MEMORY_NONE) {
+    if (chosen == engine_layout) {
+      inner = user;
+      return;
+    }
+    inner = memory(chosen, engine);
+    const memory& from = is_input ? user : inner;
+    const memory& to = is_input ? inner : user;
+    dnnl::reorder::primitive_desc pd(from, to, user_scratchpad());
+    reorder.emplace(dnnl::reorder(pd), pd, engine,
+                    std::vector<dnnl_exec_arg_t>{{DNNL_ARG_SRC, from.get()}, {DNNL_ARG_DST, to.get()}});
+  }
+};
+
+struct ConvEntry {
+  std::vector<Operand> inputs, outputs;  // in the order the op's pointers arrive
+  std::optional<BoundPrimitive> conv;
+  std::string implementation;  // oneDNN's name for the kernel it chose
+
+  void run(dnnl::stream& stream, std::initializer_list<const float*> in, std::initializer_list<float*> out) {
+    auto operand = inputs.begin();
+    for (const float* p : in) {
+      operand->user.set_data_handle(const_cast<float*>(p));  // oneDNN only reads inputs
+      if (operand->reorder) operand->reorder->run(stream);
+      ++operand;
+    }
+    operand = outputs.begin();
+    for (float* p : out) (operand++)->user.set_data_handle(p);
+    conv->run(stream);
+    for (const Operand& o : outputs)
+      if (o.reorder) o.reorder->run(stream);
+    stream.wait();
+  }
+};
+
+struct ConvKey {
+  ConvOp op;
+  bool bias;
+  int n, c, h, w, k, kh, kw, pad_h, pad_w, stride;
+  auto operator<=>(const ConvKey&) const = default;
+};
+
+// The engine's layout of an activation: nChw16c where the CPU backend blocks it, else nchw.
+memory::desc activation_desc(int n, int c, int h, int w) {
+  return {{n, c, h, w}, kF32, cpu::nchw16c::is_blocked(c, int64_t(h) * w) ? Tag::nChw16c : Tag::nchw};
+}
+
+// The descriptors of a geometry's tensors as the engine holds them, and the ones offered to the
+// primitive.
+struct ConvDescs {
+  memory::desc src, weights, bias, dst;        // the engine's: activation_desc, oihw, x
+  memory::desc src_any, weights_any, dst_any;  // the same, or format_tag::any (Layouts)
+  memory::dims strides, padding;
+
+  ConvDescs(const ConvGeometry& g, Layouts library)
+      : src(activation_desc(g.n, g.c, g.h, g.w)),
+        weights({g.k, g.c, g.kh, g.kw}, kF32, Tag::oihw),
+        bias({g.k}, kF32, Tag::x),
+        dst(activation_desc(g.n, g.k, g.out_h(), g.out_w())),
+        src_any(library.src ? memory::desc(src.dims(), kF32, Tag::any) : src),
+        weights_any(library.weights ? memory::desc(weights.dims(), kF32, Tag::any) : weights),
+        dst_any(library.dst ? memory::desc(dst.dims(), kF32, Tag::any) : dst),
+        strides{g.stride, g.stride},
+        padding{g.pad_h, g.pad_w} {}
+
+  // Symmetric padding; oneDNN's output-size rule floors like ConvGeometry's.
+  dnnl::convolution_forward::desc forward(bool with_bias) const {
+    const auto prop = dnnl::prop_kind::forward_training;
+    const auto algo = dnnl::algorithm::convolution_direct;
+    if (with_bias) return {prop, algo, src_any, weights_any, bias, dst_any, strides, padding, padding};
+    return {prop, algo, src_any, weights_any, dst_any, strides, padding, padding};
+  }
+};
+
+ConvEntry make_forward(const dnnl::engine& engine, const ConvGeometry& g, bool with_bias) {
+  const auto pd = choose_layouts(
+      [&](Layouts l) {
+        return dnnl::convolution_forward::primitive_desc(ConvDescs(g, l).forward(with_bias), user_scratchpad(),
+                                                         engine);
+      },
+      [](const auto& p) { return std::tuple(p.src_desc(), p.weights_desc(), p.dst_desc()); });
+  const ConvDescs d(g, Layouts{});
+  ConvEntry e;
+  e.inputs.emplace_back(engine, d.src, pd.src_desc(), true);
+  e.inputs.emplace_back(engine, d.weights, pd.weights_desc(), true);
+  if (with_bias) e.inputs.emplace_back(engine, d.bias, pd.bias_desc(), true);
+  e.outputs.emplace_back(engine, d.dst, pd.dst_desc(), false);
+  std::vector<dnnl_exec_arg_t> args{{DNNL_ARG_SRC, e.inputs[0].inner.get()},
+                                    {DNNL_ARG_WEIGHTS, e.inputs[1].inner.get()},
+                                    {DNNL_ARG_DST, e.outputs[0].inner.get()}};
+  if (with_bias) args.push_back({DNNL_ARG_BIAS, e.inputs[2].inner.get()});
+  e.implementation = pd.impl_info_str();
+  e.conv.emplace(dnnl::convolution_forward(pd), pd, engine, std::move(args));
+  return e;
+}
+
+ConvEntry make_backward_data(const dnnl::engine& engine, const ConvGeometry& g) {
+  const auto pd = choose_layouts(
+      [&](Layouts l) {
+        const ConvDescs d(g, l);
+        const dnnl::convolution_forward::primitive_desc hint(d.forward(false), engine);
+        const dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, d.src_any,
+                                                         d.weights_any, d.dst_any, d.strides, d.padding, d.padding);
+        return dnnl::convolution_backward_data::primitive_desc(desc, user_scratchpad(), engine, hint);
+      },
+      [](const auto& p) { return std::tuple(p.diff_src_desc(), p.weights_desc(), p.diff_dst_desc()); });
+  const ConvDescs d(g, Layouts{});
+  ConvEntry e;
+  e.inputs.emplace_back(engine, d.weights, pd.weights_desc(), true);
+  e.inputs.emplace_back(engine, d.dst, pd.diff_dst_desc(), true);
+  e.outputs.emplace_back(engine, d.src, pd.diff_src_desc(), false);
+  e.implementation = pd.impl_info_str();
+  e.conv.emplace(dnnl::convolution_backward_data(pd), pd, engine,
+                 std::vector<dnnl_exec_arg_t>{{DNNL_ARG_WEIGHTS, e.inputs[0].inner.get()},
+                                              {DNNL_ARG_DIFF_DST, e.inputs[1].inner.get()},
+                                              {DNNL_ARG_DIFF_SRC, e.outputs[0].inner.get()}});
+  return e;
+}
+
+ConvEntry make_backward_weights(const dnnl::engine& engine, const ConvGeometry& g, bool with_bias) {
+  const auto pd = choose_layouts(
+      [&](Layouts l) {
+        const ConvDescs d(g, l);
+        const dnnl::convolution_forward::primitive_desc hint(d.forward(with_bias), engine);
+        const auto algo = dnnl::algorithm::convolution_direct;
+        const auto desc = with_bias ? dnnl::convolution_backward_weights::desc(algo, d.src_any, d.weights_any, d.bias,
+                                                                               d.dst_any, d.strides, d.padding,
+                                                                               d.padding)
+                                    : dnnl::convolution_backward_weights::desc(algo, d.src_any, d.weights_any,
+                                                                               d.dst_any, d.strides, d.padding,
+                                                                               d.padding);
+        return dnnl::convolution_backward_weights::primitive_desc(desc, user_scratchpad(), engine, hint);
+      },
+      [](const auto& p) { return std::tuple(p.src_desc(), p.diff_weights_desc(), p.diff_dst_desc()); });
+  const ConvDescs d(g, Layouts{});
+  ConvEntry e;
+  e.inputs.emplace_back(engine, d.src, pd.src_desc(), true);
+  e.inputs.emplace_back(engine, d.dst, pd.diff_dst_desc(), true);
+  e.outputs.emplace_back(engine, d.weights, pd.diff_weights_desc(), false);
+  if (with_bias) e.outputs.emplace_back(engine, d.bias, pd.diff_bias_desc(), false);
+  std::vector<dnnl_exec_arg_t> args{{DNNL_ARG_SRC, e.inputs[0].inner.get()},
+                                    {DNNL_ARG_DIFF_DST, e.inputs[1].inner.get()},
+                                    {DNNL_ARG_DIFF_WEIGHTS, e.outputs[0].inner.get()}};
+  if (with_bias) args.push_back({DNNL_ARG_DIFF_BIAS, e.outputs[1].inner.get()});
+  e.implementation = pd.impl_info_str();
+  e.conv.emplace(dnnl::convolution_backward_weights(pd), pd, engine, std::move(args));
+  return e;
+}
+
+}  // namespace
+
+struct OneDnnOps::State {
+  dnnl::engine engine{dnnl::engine::kind::cpu, 0};
+  dnnl::stream stream{engine};
+  std::map<ConvKey, ConvEntry> convs;
+
+  ConvEntry& entry(ConvOp op, const ConvGeometry& g, bool with_bias) {
+    const ConvKey key{op, with_bias, g.n, g.c, g.h, g.w, g.k, g.kh, g.kw, g.pad_h, g.pad_w, g.stride};
+    auto it = convs.find(key);
+    if (it != convs.end()) return it->second;
+    if (g.n <= 0 || g.c <= 0 || g.k <= 0 || g.stride <= 0 || g.out_h() <= 0 || g.out_w() <= 0)
+      throw std::invalid_argument(
+          fmt::format("convolution: bad geometry n={} c={} h={} w={} k={} {}x{} pad {},{} stride {}", g.n, g.c, g.h,
+                      g.w, g.k, g.kh, g.kw, g.pad_h, g.pad_w, g.stride));
+    switch (op) {
+      case ConvOp::kForward:
+        return convs.emplace(key, make_forward(engine, g, with_bias)).first->second;
+      case ConvOp::kBackwardData:
+        return convs.emplace(key, make_backward_data(engine, g)).first->second;
+      case ConvOp::kBackwardWeights:
+        return convs.emplace(key, make_backward_weights(engine, g, with_bias)).first->second;
+    }
+    throw std::logic_error("unknown convolution op");
+  }
+};
+
+OneDnnOps::OneDnnOps() : state_(std::make_unique<State>()) {}
+OneDnnOps::~OneDnnOps() = default;
+
+std::string OneDnnOps::version() const {
+  const dnnl_version_t* v = dnnl_version();
+  return fmt::format("{}.{}.{}", v->major, v->minor, v->patch);
+}
+
+void OneDnnOps::gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, const float* b,
+                     float beta, float* c) {
+  check(dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m, n, k, alpha, a, trans_a ? m : k, b, trans_b ? k : n,
+                   beta, c, n),
+        "sgemm");
+}
+
+void OneDnnOps::conv_forward(const ConvGeometry& g, const float* x, const float* w, const float* bias, float* y) {
+  ConvEntry& e = state_->entry(ConvOp::kForward, g, bias != nullptr);
+  if (bias)
+    e.run(state_->stream, {x, w, bias}, {y});
+  else
+    e.run(state_->stream, {x, w}, {y});
+}
+
+void OneDnnOps::conv_backward_data(const ConvGeometry& g, const float* w, const float* dy, float* dx) {
+  state_->entry(ConvOp::kBackwardData, g, false).run(state_->stream, {w, dy}, {dx});
+}
+
+void OneDnnOps::conv_backward_weights(const ConvGeometry& g, const float* x, const float* dy, float* dw, float* dbias) {
+  ConvEntry& e = state_->entry(ConvOp::kBackwardWeights, g, dbias != nullptr);
+  if (dbias)
+    e.run(state_->stream, {x, dy}, {dw, dbias});
+  else
+    e.run(state_->stream, {x, dy}, {dw});
+}
+
+void OneDnnOps::prepare(const ConvGeometry& g, const ConvUse& use) {
+  state_->entry(ConvOp::kForward, g, use.bias);
+  if (use.backward) state_->entry(ConvOp::kBackwardWeights, g, use.bias);
+  if (use.input_grad) state_->entry(ConvOp::kBackwardData, g, false);
+}
+
+size_t OneDnnOps::cached_primitives() const { return state_->convs.size(); }
+
+std::vector<std::string> OneDnnOps::implementations() const {
+  std::vector<std::string> lines;
+  for (const auto& [k, e] : state_->convs) {
+    const char* op = k.op == ConvOp::kForward ? "forward" : k.op == ConvOp::kBackwardData ? "backward-data"
+                                                                                           : "backward-weights";
+    lines.push_back(fmt::format("{}{} n{} c{} {}x{} k{} {}x{} pad {},{} stride {}: {}", op, k.bias ? "+bias" : "", k.n,
+                                k.c, k.h, k.w, k.k, k.kh, k.kw, k.pad_h, k.pad_w, k.stride, e.implementation));
+  }
+  return lines;
+}
+
+}  // namespace hdr

@@ -1,0 +1,48 @@
+// The CPU backend's library ops: GEMM and convolution through oneDNN 2.x, with the contracts of
+// engine/backends/backend.h (row-major GEMM; weights k x c x kh x kw; activations in the CPU backend's
+// layout: nChw16c where kernels/cpu/nchw16c.h blocks them, plain NCHW otherwise).
+// Convolution primitives are created on the first call for a geometry and cached with their
+// scratchpad and layout buffers, so a training step creates and allocates nothing of ours after
+// its first pass. oneDNN runs on the process's OpenMP pool; this class starts no threads.
+// The oneDNN types stay in the .cpp so that including this header does not pull in dnnl.hpp.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/backends/backend.h"
+#include "kernels/types.h"
+
+namespace hdr {
+
+class OneDnnOps {
+ public:
+  OneDnnOps();  // the CPU engine and its stream
+  ~OneDnnOps();
+  OneDnnOps(const OneDnnOps&) = delete;
+  OneDnnOps& operator=(const OneDnnOps&) = delete;
+
+  std::string version() const;  // of the oneDNN library loaded at run time, "2.6.3"
+
+  void gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, const float* b, float beta,
+            float* c);
+  void conv_forward(const ConvGeometry& g, const float* x, const float* w, const float* bias, float* y);
+  void conv_backward_data(const ConvGeometry& g, const float* w, const float* dy, float* dx);
+  void conv_backward_weights(const ConvGeometry& g, const float* x, const float* dy, float* dw, float* dbias);
+
+  // Creates the primitives `use` needs for g now rather than at their first call.
+  void prepare(const ConvGeometry& g, const ConvUse& use);
+  // Convolution primitives created so far: one per (op, geometry, with/without bias).
+  size_t cached_primitives() const;
+  // Their oneDNN implementations, one line each: "backward-weights n64 c1 28x28 k32 3x3 pad 0,0
+  // stride 1: gemm:jit" (what ONEDNN_VERBOSE would print, without running it).
+  std::vector<std::string> implementations() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace hdr

@@ -1,0 +1,64 @@
+// Conv2D: cross-correlation through the backend (oneDNN / cuDNN), optional ReLU applied in
+// place on the output when no batch norm follows to fuse it.
+#include "engine/core/errors.h"
+#include "engine/nn/layers/layers.h"
+
+namespace hdr {
+
+Conv2D::Conv2D(const LayerSpec& spec, Shape in, bool relu)
+    : Layer(spec.name, in, output_for(spec, in)), spec_(spec), relu_(relu) {}
+
+Shape Conv2D::output_for(const LayerSpec& spec, Shape in) {
+  ConvGeometry g = geometry_for(spec, in, 1);
+  if (g.out_h() < 1 || g.out_w() < 1)
+    throw InputError(fmt::format("[layer.{}] a {}x{} kernel does not fit the {}x{} input", spec.name, spec.kernel,
+                                 spec.kernel, in.h, in.w));
+  return Shape{spec.filters, g.out_h(), g.out_w()};
+}
+
+ConvGeometry Conv2D::geometry_for(const LayerSpec& spec, Shape in, int n) {
+  ConvGeometry g;
+  g.n = n;
+  g.c = in.c;
+  g.h = in.h;
+  g.w = in.w;
+  g.k = spec.filters;
+  g.kh = g.kw = spec.kernel;
+  g.stride = spec.stride;
+  g.pad_h = g.pad_w = spec.same_padding ? (spec.kernel - 1) / 2 : 0;
+  return g;
+}
+
+std::vector<ParamInfo> Conv2D::params() const {
+  const Shape in = input_shape();
+  const int k = spec_.filters, r = spec_.kernel;
+  const ParamInit init = spec_.init == Initializer::kHeNormal ? ParamInit::kHeNormal : ParamInit::kGlorotUniform;
+  return {
+      ParamInfo{"kernel", {k, in.c, r, r}, true, init, in.c * r * r, k * r * r, spec_.l2},
+      ParamInfo{"bias", {k}, true, ParamInit::kZeros, 0, 0, 0.0f},
+  };
+}
+
+int64_t Conv2D::forward_flops() const {
+  const Shape in = input_shape(), out = output_shape();
+  return 2 * int64_t(out.c) * in.c * spec_.kernel * spec_.kernel * out.h * out.w;
+}
+
+void Conv2D::prepare(Backend& backend, int n, bool training, bool input_grad) const {
+  backend.prepare_convolution(geometry_for(spec_, input_shape(), n), ConvUse{true, training, training && input_grad});
+}
+
+void Conv2D::forward(const Pass& pass, const float* x, float* y) {
+  const ConvGeometry g = geometry_for(spec_, input_shape(), pass.n);
+  pass.backend.conv_forward(g, x, values_[0], values_[1], y);
+  if (relu_) pass.backend.relu_forward(int64_t(pass.n) * output_shape().size(), y, y);
+}
+
+void Conv2D::backward(const Pass& pass, const float* x, const float* y, float* dy, float* dx) {
+  const ConvGeometry g = geometry_for(spec_, input_shape(), pass.n);
+  if (relu_) pass.backend.relu_backward(int64_t(pass.n) * output_shape().size(), y, dy, dy);
+  pass.backend.conv_backward_weights(g, x, dy, grads_[0], grads_[1]);
+  if (dx) pass.backend.conv_backward_data(g, values_[0], dy, dx);
+}
+
+}  // namespace hdr

@@ -1,0 +1,61 @@
+// Synchronised batch norm ([train] sync_batchnorm in a data-parallel run): every rank normalises
+// its slice with the statistics of the whole global batch and back-propagates through them, so
+// that N ranks compute what one process with the global batch computes, up to the order of the
+// sums (torch.nn.SyncBatchNorm's semantics). By default each rank uses its own slice's
+// statistics, as PyTorch DDP does.
+//
+// Built on the backend's batch-norm ops and small host collectives (a few floats per channel):
+//   forward   the training op runs on the slice (its mean and 1/std, the running statistics
+//             into scratch); the ranks combine mean and variance, weighted by their counts, in
+//             two rounds (the mean, then the spread around it, so nothing cancels); the
+//             running statistics take the global ones; the inference op then applies them.
+//   backward  the backward op runs on the slice with the global statistics; its dbeta and
+//             dgamma, weighted by each rank's share of the batch, are summed over the ranks,
+//             and dx moves from the slice's channel means to the global ones by a + b * (u - mean)
+//             per channel (Backend::bn_input_grad_adjust; the derivation is in the .cpp).
+// dgamma and dbeta themselves stay the slice's: the gradient exchange sums them as it sums every
+// other gradient. A rank with an empty slice still takes part in every round.
+#pragma once
+
+#include <vector>
+
+#include "engine/distributed/communicator.h"
+#include "engine/backends/device_array.h"
+#include "kernels/types.h"
+
+namespace hdr {
+
+class Backend;
+
+// What a training pass of a data-parallel run with synchronised batch norm carries.
+struct BatchSync {
+  Communicator* communicator = nullptr;
+  int global_n = 0;  // samples in the global batch; the pass's n is this rank's slice
+};
+
+// One batch-norm layer's share: device scratch and this step's global statistics on the host.
+class SyncBatchNorm {
+ public:
+  void allocate(Backend& backend, int channels);
+  // Where the training op on the slice puts the running statistics it computes (thrown away).
+  float* scratch_running_mean() { return scratch_.data(); }
+  float* scratch_running_var() { return scratch_.data() + channels_; }
+  // After the training op on the slice: save_mean / save_inv_std become the global batch's,
+  // the running statistics are updated with them, and batch_var() holds the global variance
+  // (what the inference op takes as its "running" variance to apply them).
+  void combine_statistics(const BatchSync& sync, const BatchNormGeometry& g, float* running_mean, float* running_var,
+                          float* save_mean, float* save_inv_std);
+  const float* batch_var() const { return batch_var_.data(); }
+  // After the backward op on the slice (with the global statistics): dx as the global batch's
+  // channel means make it.
+  void adjust_input_grad(const BatchSync& sync, const BatchNormGeometry& g, const float* x, const float* gamma,
+                         const float* save_mean, const float* dgamma, const float* dbeta, float* dx);
+
+ private:
+  Backend* backend_ = nullptr;
+  int channels_ = 0;
+  DeviceArray<float> scratch_, batch_var_, adjust_;
+  std::vector<float> inv_std_;  // this step's global statistics, as uploaded
+};
+
+}  // namespace hdr

@@ -1,0 +1,98 @@
+#include "engine/train/train_step.h"
+
+#include <stdexcept>
+#include <utility>
+
+#include "engine/inference/evaluate.h"
+
+namespace hdr {
+
+TrainStep::TrainStep(Model& model, Backend& backend, const Config& config)
+    : model_(model),
+      backend_(backend),
+      spec_(config.train),
+      augment_(scaling_only(config.data)),
+      x_(backend, size_t(config.train.batch_size) * model.input_shape().size()),
+      dlogits_(backend, size_t(config.train.batch_size) * model.classes()),
+      labels_(backend, size_t(config.train.batch_size)) {
+  if (config.augment.enabled) {
+    const AugmentParams& a = config.augment.params;
+    augment_.rotation_deg = a.rotation_deg;
+    augment_.shift_x = a.shift_x;
+    augment_.shift_y = a.shift_y;
+    augment_.zoom = a.zoom;
+  }
+}
+
+void TrainStep::attach_profile(ProfilingBackend* profiler) {
+  if (profiler && profiler != &backend_)
+    throw std::logic_error("TrainStep::attach_profile: the profiler is not the backend the step runs on");
+  profiler_ = profiler;
+  model_.attach_profile(profiler);
+}
+
+void TrainStep::enter(const char* scope) {
+  if (profiler_) profiler_->set_scope(scope);
+}
+
+void TrainStep::attach_communicator(Communicator* communicator, std::unique_ptr<GradientExchange> exchange) {
+  communicator_ = communicator;
+  exchange_ = nullptr;
+  if (communicator && communicator->size() > 1)
+    exchange_ = exchange ? std::move(exchange) : backend_.make_gradient_exchange(*communicator);
+}
+
+std::string TrainStep::exchange_description() const {
+  if (!exchange_) return "";
+  return exchange_->describe() + (exchange_->overlaps() ? ", layer by layer during the backward pass" : "");
+}
+
+void TrainStep::run(const DeviceImages& data, const int32_t* rows, int n, int epoch, int first_sample, float lr,
+                    double* metrics, int global_n) {
+  // Each rank's gradient is the mean over its n samples: weighted by n / global_n and summed, it
+  // is the mean over the global batch (what one process with the whole batch computes, up to the
+  // order of the sums).
+  const float share = exchange_ ? float(n) / float(global_n > 0 ? global_n : n) : 1.0f;
+  const bool overlap = exchange_ && exchange_->overlaps();
+  const Model::GradsReady hand_over = [&](size_t first, size_t count) {
+    exchange_->sum(model_.grads() + first, count, share);
+  };
+  const BatchSync batch_sync{communicator_, global_n};
+  const BatchSync* sync = synced_batch_norm() ? &batch_sync : nullptr;
+  if (n > 0) {
+    enter("data");
+    backend_.augment(augment_, RandomKey{spec_.seed, uint32_t(epoch), kStreamAugment}, data.images.data(), data.h,
+                     data.w, rows, n, x_.data());
+    backend_.gather_labels(data.labels.data(), rows, n, labels_.data());
+    const Pass pass{backend_, n, true, RandomKey{spec_.seed, uint32_t(epoch), 0}, first_sample, sync};
+    const float* logits = model_.forward(pass, x_.data());
+    if (observer_) observer_->logits(logits, n, model_.classes());
+    enter("loss");
+    backend_.softmax_xent(n, model_.classes(), logits, labels_.data(), spec_.label_smoothing, dlogits_.data(),
+                          metrics);
+    model_.backward(pass, x_.data(), dlogits_.data(), overlap ? &hand_over : nullptr);
+    if (observer_) observer_->gradients(model_.grads(), size_t(model_.counts().trainable));
+  } else {  // a rank whose slice of a small last batch is empty contributes nothing, in every round
+    backend_.fill_zero(model_.grads(), size_t(model_.counts().trainable) * sizeof(float));
+    model_.join_step(sync, overlap ? &hand_over : nullptr);
+  }
+  if (exchange_) finish_exchange(share, overlap);
+  ++step_;
+  enter("optimizer");
+  backend_.optimizer_update(spec_.optimizer, lr, step_, model_.segments().data(), int(model_.segments().size()),
+                            model_.values(), model_.grads(), model_.moment1(), model_.moment2());
+  if (profiler_) profiler_->end_step();
+}
+
+// The gradients not handed over during the backward pass (all of them, where the exchange does not
+// overlap), the moving statistics averaged (synchronised ones are the same everywhere already),
+// and the optimizer made to wait for the sums.
+void TrainStep::finish_exchange(float share, bool overlapped) {
+  enter("gradient exchange");
+  if (!overlapped) exchange_->sum(model_.grads(), size_t(model_.counts().trainable), share);
+  if (model_.counts().non_trainable > 0 && !synced_batch_norm())
+    exchange_->sum(model_.state(), size_t(model_.counts().non_trainable), 1.0f / float(communicator_->size()));
+  exchange_->finish();
+}
+
+}  // namespace hdr
