@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   hdr::cli::add_train_command(app);
   hdr::cli::add_eval_command(app);
   hdr::cli::add_info_command(app);
+  hdr::cli::add_config_command(app);
   hdr::cli::add_predict_command(app);
   hdr::cli::add_serve_command(app);
   hdr::cli::add_bench_command(app);

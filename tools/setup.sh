@@ -19,6 +19,7 @@ packages=(
   libopenmpi-dev openmpi-bin
   clang libclang-rt-14-dev
   ccache
+  curl
 )
 # oneDNN's CMake config (libdnnl-dev) requires the OpenCL loader and headers, which it only
 # recommends: ocl-icd-opencl-dev must be named.
@@ -26,6 +27,7 @@ packages=(
 # The fuzz preset needs clang and its libFuzzer, ASan and UBSan runtimes (libclang-rt-14-dev,
 # which clang only recommends); the tsan preset needs g++'s libtsan2, which g++ brings.
 # ccache: every build compiles through it (CMakeLists.txt), so rebuilds compile what changed.
+# curl: the README's serve quick start asks the server with it (readme.quick_start runs it).
 
 pristine=false
 case "${1:-}" in

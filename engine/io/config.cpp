@@ -12,6 +12,7 @@
 #include "engine/io/config.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <ini.h>
 
 #include <algorithm>
@@ -197,17 +198,45 @@ std::vector<Section> collect(const std::string& text, const std::string& source)
 
 // ---------------------------------------------------------------- pass 3 helpers: values
 
+// An interval for a float key; an infinite bound is open.
+struct Range {
+  double lo, hi;
+  bool lo_open, hi_open;
+};
+constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr Range kPositive{0, kInf, true, true};
+constexpr Range kNonNegative{0, kInf, false, true};
+constexpr Range kFraction{0, 1, false, true};     // rates, fractions, betas: [0, 1)
+constexpr Range kOpenFraction{0, 1, true, true};  // multipliers that must shrink: (0, 1)
+constexpr Range kAnyFinite{-kInf, kInf, true, true};
+
+// What a key's value may be. parse_int and parse_float check a value against its key's Accepts,
+// and config_reference() prints the same object, so the reference cannot drift from the parser.
+struct Accepts {
+  enum Kind { kInt, kUnsigned, kFloat, kBool, kChoice, kText, kShape };
+  Kind kind;
+  Range range{};                       // kInt: whole numbers lo..hi; kFloat: the interval
+  std::string (*choices)() = nullptr;  // kChoice: the names, for the reference
+};
+constexpr Accepts integer(int lo, int hi) { return {Accepts::kInt, {double(lo), double(hi), false, false}}; }
+constexpr Accepts number(Range r) { return {Accepts::kFloat, r}; }
+constexpr Accepts one_of(std::string (*names)()) { return {Accepts::kChoice, {}, names}; }
+constexpr Accepts kUnsigned{Accepts::kUnsigned}, kBoolean{Accepts::kBool}, kText{Accepts::kText},
+    kShape{Accepts::kShape};
+
 // The key being interpreted, for messages: "<where>: [section] key: ...".
 struct Field {
   const Entry& entry;
   std::string_view section;
+  const Accepts* accepts = nullptr;  // the key's rule; set where a value is parsed by it
   const std::string& value() const { return entry.value; }
   [[noreturn]] void fail(std::string_view what) const {
     throw InputError(fmt::format("{}: [{}] {}: {}", entry.where, section, entry.key, what));
   }
 };
 
-int parse_int(const Field& f, int lo, int hi) {
+int parse_int(const Field& f) {
+  const int lo = static_cast<int>(f.accepts->range.lo), hi = static_cast<int>(f.accepts->range.hi);
   const std::string& v = f.value();
   long long x = 0;
   const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
@@ -226,19 +255,8 @@ uint64_t parse_u64(const Field& f) {
   return x;
 }
 
-// An interval for a float key; an infinite bound is open.
-struct Range {
-  double lo, hi;
-  bool lo_open, hi_open;
-};
-constexpr double kInf = std::numeric_limits<double>::infinity();
-constexpr Range kPositive{0, kInf, true, true};
-constexpr Range kNonNegative{0, kInf, false, true};
-constexpr Range kFraction{0, 1, false, true};     // rates, fractions, betas: [0, 1)
-constexpr Range kOpenFraction{0, 1, true, true};  // multipliers that must shrink: (0, 1)
-constexpr Range kAnyFinite{-kInf, kInf, true, true};
-
-float parse_float(const Field& f, Range r) {
+float parse_float(const Field& f) {
+  const Range& r = f.accepts->range;
   const std::string& v = f.value();
   float x = 0;
   const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
@@ -265,14 +283,20 @@ struct Choice {
   T value;
 };
 
+// "adam, adamw, sgd": what messages and the reference list.
+template <class T>
+std::string names_of(std::span<const Choice<T>> choices) {
+  std::string names;
+  for (const auto& c : choices) names += fmt::format("{}{}", names.empty() ? "" : ", ", c.name);
+  return names;
+}
+
 template <class T>
 T parse_enum(const Field& f, std::span<const Choice<T>> choices) {
   const std::string v = lower(f.value());
   for (const auto& c : choices)
     if (c.name == v) return c.value;
-  std::string names;
-  for (const auto& c : choices) names += fmt::format("{}{}", names.empty() ? "" : ", ", c.name);
-  f.fail(fmt::format("'{}' is not one of {}", f.value(), names));
+  f.fail(fmt::format("'{}' is not one of {}", f.value(), names_of(choices)));
 }
 
 std::string parse_string(const Field& f) {
@@ -339,129 +363,183 @@ std::string name_of(T value, std::span<const Choice<T>> choices) {
 
 // ---------------------------------------------------------------- pass 3: the schema
 
-// One key: how its text sets the Config, and how the Config's value reads back as text.
+// One key: what it accepts, what it does (both for the reference, docs/config.md), how its text
+// sets the Config, and how the Config's value reads back as text.
 struct KeyRule {
   std::string_view key;
+  Accepts accepts;
+  std::string_view help;
   void (*apply)(const Field&, Config&);
   std::string (*value)(const Config&);
 };
 
 constexpr KeyRule kModelKeys[] = {
-    {"name", [](const Field& f, Config& c) { c.model.name = parse_string(f); },
-     [](const Config& c) { return c.model.name; }},
-    {"input", [](const Field& f, Config& c) { parse_input(f, c.model); },
+    {"name", kText, "The model's name; a run's folder is runs/<name> unless --out says otherwise",
+     [](const Field& f, Config& c) { c.model.name = parse_string(f); }, [](const Config& c) { return c.model.name; }},
+    {"input", kShape, "Input height x width x channels (e.g. 28x28x1); the data's images must have this size",
+     [](const Field& f, Config& c) { parse_input(f, c.model); },
      [](const Config& c) { return fmt::format("{}x{}x{}", c.model.input_h, c.model.input_w, c.model.input_c); }},
-    {"classes", [](const Field& f, Config& c) { c.model.classes = parse_int(f, 2, 100000); },
+    {"classes", integer(2, 100000), "Number of classes; labels run from 0 to classes - 1",
+     [](const Field& f, Config& c) { c.model.classes = parse_int(f); },
      [](const Config& c) { return text_of(c.model.classes); }},
 };
 constexpr KeyRule kDataKeys[] = {
-    {"dir", [](const Field& f, Config& c) { c.data.dir = parse_string(f); },
-     [](const Config& c) { return c.data.dir; }},
-    {"validation_split", [](const Field& f, Config& c) { c.data.validation_split = parse_float(f, kFraction); },
+    {"dir", kText, "Folder with the four MNIST-format IDX files (tools/fetch_mnist.sh fetches MNIST into data/mnist)",
+     [](const Field& f, Config& c) { c.data.dir = parse_string(f); }, [](const Config& c) { return c.data.dir; }},
+    {"validation_split", number(kFraction),
+     "Fraction of the training images held out for validation, drawn once per run from the seed (0: none)",
+     [](const Field& f, Config& c) { c.data.validation_split = parse_float(f); },
      [](const Config& c) { return text_of(c.data.validation_split); }},
-    {"train_limit",
-     [](const Field& f, Config& c) { c.data.train_limit = parse_int(f, 0, std::numeric_limits<int>::max()); },
+    {"train_limit", integer(0, std::numeric_limits<int>::max()),
+     "Use only the first N training images, validation included (0: all)",
+     [](const Field& f, Config& c) { c.data.train_limit = parse_int(f); },
      [](const Config& c) { return text_of(c.data.train_limit); }},
-    {"mean", [](const Field& f, Config& c) { c.data.mean = parse_float(f, kAnyFinite); },
+    {"mean", number(kAnyFinite), "Normalisation after scaling pixels to [0, 1]: (x - mean) / std",
+     [](const Field& f, Config& c) { c.data.mean = parse_float(f); },
      [](const Config& c) { return text_of(c.data.mean); }},
-    {"std", [](const Field& f, Config& c) { c.data.std = parse_float(f, kPositive); },
+    {"std", number(kPositive), "Normalisation after scaling pixels to [0, 1]: (x - mean) / std",
+     [](const Field& f, Config& c) { c.data.std = parse_float(f); },
      [](const Config& c) { return text_of(c.data.std); }},
 };
 constexpr KeyRule kAugmentKeys[] = {
-    {"enabled", [](const Field& f, Config& c) { c.augment.enabled = parse_bool(f); },
+    {"enabled", kBoolean, "A random affine transform of every training image, drawn anew each epoch",
+     [](const Field& f, Config& c) { c.augment.enabled = parse_bool(f); },
      [](const Config& c) { return text_of(c.augment.enabled); }},
-    {"rotation",
-     [](const Field& f, Config& c) {
-       c.augment.params.rotation_deg = parse_float(f, {0, 180, false, false});
-     },
+    {"rotation", number({0, 180, false, false}), "Rotation drawn uniformly from -rotation to +rotation, degrees",
+     [](const Field& f, Config& c) { c.augment.params.rotation_deg = parse_float(f); },
      [](const Config& c) { return text_of(c.augment.params.rotation_deg); }},
-    {"width_shift", [](const Field& f, Config& c) { c.augment.params.shift_x = parse_float(f, kFraction); },
+    {"width_shift", number(kFraction),
+     "Horizontal shift drawn uniformly from -width_shift to +width_shift, fraction of the width",
+     [](const Field& f, Config& c) { c.augment.params.shift_x = parse_float(f); },
      [](const Config& c) { return text_of(c.augment.params.shift_x); }},
-    {"height_shift", [](const Field& f, Config& c) { c.augment.params.shift_y = parse_float(f, kFraction); },
+    {"height_shift", number(kFraction),
+     "Vertical shift drawn uniformly from -height_shift to +height_shift, fraction of the height",
+     [](const Field& f, Config& c) { c.augment.params.shift_y = parse_float(f); },
      [](const Config& c) { return text_of(c.augment.params.shift_y); }},
-    {"zoom", [](const Field& f, Config& c) { c.augment.params.zoom = parse_float(f, kFraction); },
+    {"zoom", number(kFraction), "Zoom factor per axis drawn uniformly from 1 - zoom to 1 + zoom",
+     [](const Field& f, Config& c) { c.augment.params.zoom = parse_float(f); },
      [](const Config& c) { return text_of(c.augment.params.zoom); }},
 };
 constexpr KeyRule kTrainKeys[] = {
-    {"epochs", [](const Field& f, Config& c) { c.train.epochs = parse_int(f, 1, 10000); },
+    {"epochs", integer(1, 10000), "Passes over the training images (early stopping may end the run sooner)",
+     [](const Field& f, Config& c) { c.train.epochs = parse_int(f); },
      [](const Config& c) { return text_of(c.train.epochs); }},
-    {"batch_size", [](const Field& f, Config& c) { c.train.batch_size = parse_int(f, 1, 65536); },
+    {"batch_size", integer(1, 65536),
+     "Images per optimizer step; under mpirun the global batch, split between the ranks",
+     [](const Field& f, Config& c) { c.train.batch_size = parse_int(f); },
      [](const Config& c) { return text_of(c.train.batch_size); }},
-    {"optimizer",
+    {"optimizer", one_of([] { return names_of<OptimizerKind>(kOptimizers); }), "The optimizer, as Keras defines it",
      [](const Field& f, Config& c) { c.train.optimizer.kind = parse_enum<OptimizerKind>(f, kOptimizers); },
      [](const Config& c) { return name_of<OptimizerKind>(c.train.optimizer.kind, kOptimizers); }},
-    {"learning_rate", [](const Field& f, Config& c) { c.train.learning_rate = parse_float(f, kPositive); },
+    {"learning_rate", number(kPositive), "The base learning rate, which [lr_schedule] varies",
+     [](const Field& f, Config& c) { c.train.learning_rate = parse_float(f); },
      [](const Config& c) { return text_of(c.train.learning_rate); }},
-    {"beta1", [](const Field& f, Config& c) { c.train.optimizer.beta1 = parse_float(f, kFraction); },
+    {"beta1", number(kFraction), "adam, adamw: decay of the first-moment average",
+     [](const Field& f, Config& c) { c.train.optimizer.beta1 = parse_float(f); },
      [](const Config& c) { return text_of(c.train.optimizer.beta1); }},
-    {"beta2", [](const Field& f, Config& c) { c.train.optimizer.beta2 = parse_float(f, kFraction); },
+    {"beta2", number(kFraction), "adam, adamw: decay of the second-moment average",
+     [](const Field& f, Config& c) { c.train.optimizer.beta2 = parse_float(f); },
      [](const Config& c) { return text_of(c.train.optimizer.beta2); }},
-    {"epsilon", [](const Field& f, Config& c) { c.train.optimizer.eps = parse_float(f, kPositive); },
+    {"epsilon", number(kPositive), "adam, adamw: added to the root of the second moment (Keras' epsilon)",
+     [](const Field& f, Config& c) { c.train.optimizer.eps = parse_float(f); },
      [](const Config& c) { return text_of(c.train.optimizer.eps); }},
-    {"momentum", [](const Field& f, Config& c) { c.train.optimizer.momentum = parse_float(f, kFraction); },
+    {"momentum", number(kFraction), "sgd: momentum of the velocity (0: plain SGD)",
+     [](const Field& f, Config& c) { c.train.optimizer.momentum = parse_float(f); },
      [](const Config& c) { return text_of(c.train.optimizer.momentum); }},
-    {"nesterov", [](const Field& f, Config& c) { c.train.optimizer.nesterov = parse_bool(f); },
+    {"nesterov", kBoolean, "sgd: Nesterov momentum",
+     [](const Field& f, Config& c) { c.train.optimizer.nesterov = parse_bool(f); },
      [](const Config& c) { return text_of(c.train.optimizer.nesterov); }},
-    {"weight_decay", [](const Field& f, Config& c) { c.train.optimizer.weight_decay = parse_float(f, kFraction); },
+    {"weight_decay", number(kFraction),
+     "Decoupled weight decay w = w * (1 - lr * weight_decay) of conv and dense kernels, any optimizer",
+     [](const Field& f, Config& c) { c.train.optimizer.weight_decay = parse_float(f); },
      [](const Config& c) { return text_of(c.train.optimizer.weight_decay); }},
-    {"seed", [](const Field& f, Config& c) { c.train.seed = parse_u64(f); },
+    {"seed", kUnsigned,
+     "Seed of every random decision: split, shuffle, augmentation, dropout, initial weights (--seed sets it)",
+     [](const Field& f, Config& c) { c.train.seed = parse_u64(f); },
      [](const Config& c) { return text_of(c.train.seed); }},
-    {"checkpoint_every", [](const Field& f, Config& c) { c.train.checkpoint_every = parse_int(f, 1, 10000); },
+    {"checkpoint_every", integer(1, 10000), "Write the resumable checkpoint model.hdr after every N-th epoch",
+     [](const Field& f, Config& c) { c.train.checkpoint_every = parse_int(f); },
      [](const Config& c) { return text_of(c.train.checkpoint_every); }},
-    {"label_smoothing", [](const Field& f, Config& c) { c.train.label_smoothing = parse_float(f, kFraction); },
+    {"label_smoothing", number(kFraction), "s: the loss's target is (1 - s) * one-hot + s / classes",
+     [](const Field& f, Config& c) { c.train.label_smoothing = parse_float(f); },
      [](const Config& c) { return text_of(c.train.label_smoothing); }},
-    {"ema", [](const Field& f, Config& c) { c.train.ema = parse_float(f, kFraction); },
+    {"ema", number(kFraction),
+     "Decay of a moving average of the weights that validation, the test and saved models use (0: off)",
+     [](const Field& f, Config& c) { c.train.ema = parse_float(f); },
      [](const Config& c) { return text_of(c.train.ema); }},
-    {"sync_batchnorm", [](const Field& f, Config& c) { c.train.sync_batchnorm = parse_bool(f); },
+    {"sync_batchnorm", kBoolean, "mpirun: batch-norm statistics of the global batch instead of each rank's slice",
+     [](const Field& f, Config& c) { c.train.sync_batchnorm = parse_bool(f); },
      [](const Config& c) { return text_of(c.train.sync_batchnorm); }},
-    {"collective_timeout", [](const Field& f, Config& c) { c.train.collective_timeout = parse_int(f, 0, 86400); },
+    {"collective_timeout", integer(0, 86400),
+     "mpirun: seconds a rank waits for the others before it ends the run (0: forever)",
+     [](const Field& f, Config& c) { c.train.collective_timeout = parse_int(f); },
      [](const Config& c) { return text_of(c.train.collective_timeout); }},
 };
 constexpr KeyRule kEarlyStoppingKeys[] = {
-    {"enabled", [](const Field& f, Config& c) { c.early_stopping.enabled = parse_bool(f); },
+    {"enabled", kBoolean, "Stop when the monitored metric has not improved for patience epochs",
+     [](const Field& f, Config& c) { c.early_stopping.enabled = parse_bool(f); },
      [](const Config& c) { return text_of(c.early_stopping.enabled); }},
-    {"monitor", [](const Field& f, Config& c) { c.early_stopping.monitor = monitor(f); },
+    {"monitor", one_of([] { return names_of<std::string_view>(kMonitors); }),
+     "The metric watched (val_*: needs a validation split); accuracies must rise, losses fall",
+     [](const Field& f, Config& c) { c.early_stopping.monitor = monitor(f); },
      [](const Config& c) { return c.early_stopping.monitor; }},
-    {"patience", [](const Field& f, Config& c) { c.early_stopping.patience = parse_int(f, 0, 10000); },
+    {"patience", integer(0, 10000), "Epochs without improvement before the run stops",
+     [](const Field& f, Config& c) { c.early_stopping.patience = parse_int(f); },
      [](const Config& c) { return text_of(c.early_stopping.patience); }},
-    {"min_delta", [](const Field& f, Config& c) { c.early_stopping.min_delta = parse_float(f, kNonNegative); },
+    {"min_delta", number(kNonNegative), "The smallest change that counts as an improvement",
+     [](const Field& f, Config& c) { c.early_stopping.min_delta = parse_float(f); },
      [](const Config& c) { return text_of(c.early_stopping.min_delta); }},
-    {"restore_best_weights", [](const Field& f, Config& c) { c.early_stopping.restore_best_weights = parse_bool(f); },
+    {"restore_best_weights", kBoolean, "End with the weights of the best epoch rather than the last",
+     [](const Field& f, Config& c) { c.early_stopping.restore_best_weights = parse_bool(f); },
      [](const Config& c) { return text_of(c.early_stopping.restore_best_weights); }},
 };
 constexpr KeyRule kLrScheduleKeys[] = {
-    {"type", [](const Field& f, Config& c) { c.lr_schedule.kind = parse_enum<ScheduleKind>(f, kSchedules); },
+    {"type", one_of([] { return names_of<ScheduleKind>(kSchedules); }),
+     "constant; plateau (Keras' ReduceLROnPlateau); step (lr * factor^floor(epoch / step_epochs)); cosine (to "
+     "min_lr over the run); onecycle (a linear rise, then cosine down)",
+     [](const Field& f, Config& c) { c.lr_schedule.kind = parse_enum<ScheduleKind>(f, kSchedules); },
      [](const Config& c) { return name_of<ScheduleKind>(c.lr_schedule.kind, kSchedules); }},
-    {"monitor", [](const Field& f, Config& c) { c.lr_schedule.monitor = monitor(f); },
+    {"monitor", one_of([] { return names_of<std::string_view>(kMonitors); }), "plateau: the metric watched",
+     [](const Field& f, Config& c) { c.lr_schedule.monitor = monitor(f); },
      [](const Config& c) { return c.lr_schedule.monitor; }},
-    {"factor", [](const Field& f, Config& c) { c.lr_schedule.factor = parse_float(f, kOpenFraction); },
+    {"factor", number(kOpenFraction), "plateau, step: the multiplier applied to the learning rate",
+     [](const Field& f, Config& c) { c.lr_schedule.factor = parse_float(f); },
      [](const Config& c) { return text_of(c.lr_schedule.factor); }},
-    {"patience", [](const Field& f, Config& c) { c.lr_schedule.patience = parse_int(f, 0, 10000); },
+    {"patience", integer(0, 10000), "plateau: epochs without improvement before the rate is multiplied",
+     [](const Field& f, Config& c) { c.lr_schedule.patience = parse_int(f); },
      [](const Config& c) { return text_of(c.lr_schedule.patience); }},
-    {"min_delta", [](const Field& f, Config& c) { c.lr_schedule.min_delta = parse_float(f, kNonNegative); },
+    {"min_delta", number(kNonNegative), "plateau: the smallest change that counts as an improvement",
+     [](const Field& f, Config& c) { c.lr_schedule.min_delta = parse_float(f); },
      [](const Config& c) { return text_of(c.lr_schedule.min_delta); }},
-    {"cooldown", [](const Field& f, Config& c) { c.lr_schedule.cooldown = parse_int(f, 0, 10000); },
+    {"cooldown", integer(0, 10000), "plateau: epochs after a reduction before waiting starts again",
+     [](const Field& f, Config& c) { c.lr_schedule.cooldown = parse_int(f); },
      [](const Config& c) { return text_of(c.lr_schedule.cooldown); }},
-    {"min_lr", [](const Field& f, Config& c) { c.lr_schedule.min_lr = parse_float(f, kNonNegative); },
+    {"min_lr", number(kNonNegative), "plateau, cosine: the floor of the learning rate",
+     [](const Field& f, Config& c) { c.lr_schedule.min_lr = parse_float(f); },
      [](const Config& c) { return text_of(c.lr_schedule.min_lr); }},
-    {"step_epochs", [](const Field& f, Config& c) { c.lr_schedule.step_epochs = parse_int(f, 1, 10000); },
+    {"step_epochs", integer(1, 10000), "step: epochs between two multiplications by factor",
+     [](const Field& f, Config& c) { c.lr_schedule.step_epochs = parse_int(f); },
      [](const Config& c) { return text_of(c.lr_schedule.step_epochs); }},
-    {"max_lr", [](const Field& f, Config& c) { c.lr_schedule.max_lr = parse_float(f, kNonNegative); },
+    {"max_lr", number(kNonNegative), "onecycle: the peak learning rate (0: 10 x learning_rate)",
+     [](const Field& f, Config& c) { c.lr_schedule.max_lr = parse_float(f); },
      [](const Config& c) { return text_of(c.lr_schedule.max_lr); }},
-    {"warmup_fraction", [](const Field& f, Config& c) { c.lr_schedule.warmup_fraction = parse_float(f, kFraction); },
+    {"warmup_fraction", number(kFraction), "onecycle: the share of the run's steps spent rising to the peak",
+     [](const Field& f, Config& c) { c.lr_schedule.warmup_fraction = parse_float(f); },
      [](const Config& c) { return text_of(c.lr_schedule.warmup_fraction); }},
 };
 
 struct SectionRule {
   std::string_view name;
+  std::string_view help;
   std::span<const KeyRule> keys;
 };
-constexpr SectionRule kSections[] = {{"model", kModelKeys},
-                                     {"data", kDataKeys},
-                                     {"augment", kAugmentKeys},
-                                     {"train", kTrainKeys},
-                                     {"early_stopping", kEarlyStoppingKeys},
-                                     {"lr_schedule", kLrScheduleKeys}};
+constexpr SectionRule kSections[] = {
+    {"model", "The network: its name, input and classes. Its layers are the [layer.NAME] sections.", kModelKeys},
+    {"data", "Where the images come from and how they are normalised.", kDataKeys},
+    {"augment", "Random augmentation of the training images (Keras' ImageDataGenerator ranges).", kAugmentKeys},
+    {"train", "The optimizer and the training loop.", kTrainKeys},
+    {"early_stopping", "Keras' EarlyStopping.", kEarlyStoppingKeys},
+    {"lr_schedule", "How the learning rate changes over the run.", kLrScheduleKeys}};
 
 const SectionRule* find_section_rule(std::string_view name) {
   for (const auto& s : kSections)
@@ -479,43 +557,63 @@ constexpr unsigned kConv = bit(LayerType::kConv2D), kDense = bit(LayerType::kDen
 struct LayerKeyRule {
   std::string_view key;
   unsigned types;
+  Accepts accepts;
+  std::string_view help;
   void (*apply)(const Field&, LayerSpec&);
   std::string (*value)(const LayerSpec&);
 };
 
 constexpr LayerKeyRule kLayerKeys[] = {
-    {"filters", kConv, [](const Field& f, LayerSpec& l) { l.filters = parse_int(f, 1, 65536); },
+    {"filters", kConv, integer(1, 65536), "Output channels",
+     [](const Field& f, LayerSpec& l) { l.filters = parse_int(f); },
      [](const LayerSpec& l) { return text_of(l.filters); }},
-    {"kernel", kConv, [](const Field& f, LayerSpec& l) { l.kernel = parse_int(f, 1, 64); },
+    {"kernel", kConv, integer(1, 64), "Side of the square window",
+     [](const Field& f, LayerSpec& l) { l.kernel = parse_int(f); },
      [](const LayerSpec& l) { return text_of(l.kernel); }},
-    {"stride", kConv | kPool,
-     [](const Field& f, LayerSpec& l) {
-       (l.type == LayerType::kConv2D ? l.stride : l.pool_stride) = parse_int(f, 1, 64);
-     },
+    {"stride", kConv | kPool, integer(1, 64), "Step of the window (maxpool: its size when not given)",
+     [](const Field& f, LayerSpec& l) { (l.type == LayerType::kConv2D ? l.stride : l.pool_stride) = parse_int(f); },
      [](const LayerSpec& l) { return text_of(l.type == LayerType::kConv2D ? l.stride : l.pool_stride); }},
-    {"padding", kConv, [](const Field& f, LayerSpec& l) { l.same_padding = parse_enum<bool>(f, kPaddings); },
+    {"padding", kConv, one_of([] { return names_of<bool>(kPaddings); }),
+     "valid: none; same: zeros around the input, so that stride 1 keeps its size",
+     [](const Field& f, LayerSpec& l) { l.same_padding = parse_enum<bool>(f, kPaddings); },
      [](const LayerSpec& l) { return name_of<bool>(l.same_padding, kPaddings); }},
-    {"units", kDense, [](const Field& f, LayerSpec& l) { l.units = parse_int(f, 1, 1 << 20); },
+    {"units", kDense, integer(1, 1 << 20), "Outputs", [](const Field& f, LayerSpec& l) { l.units = parse_int(f); },
      [](const LayerSpec& l) { return text_of(l.units); }},
-    {"activation", kConv | kDense | kBn,
+    {"activation", kConv | kDense | kBn, one_of([] {
+       return fmt::format("{} (dense: {})", names_of<Activation>(kActivationsHidden),
+                          names_of<Activation>(kActivationsDense));
+     }),
+     "Applied to the output (batchnorm: after normalising); softmax only on the last layer, fused with the loss",
      [](const Field& f, LayerSpec& l) {
        l.activation = l.type == LayerType::kDense ? parse_enum<Activation>(f, kActivationsDense)
                                                   : parse_enum<Activation>(f, kActivationsHidden);
      },
      [](const LayerSpec& l) { return name_of<Activation>(l.activation, kActivationsDense); }},
-    {"init", kConv | kDense, [](const Field& f, LayerSpec& l) { l.init = parse_enum<Initializer>(f, kInitializers); },
+    {"init", kConv | kDense, one_of([] { return names_of<Initializer>(kInitializers); }),
+     "Initial weights, as Keras draws them (biases start at 0)",
+     [](const Field& f, LayerSpec& l) { l.init = parse_enum<Initializer>(f, kInitializers); },
      [](const LayerSpec& l) { return name_of<Initializer>(l.init, kInitializers); }},
-    {"l2", kConv | kDense, [](const Field& f, LayerSpec& l) { l.l2 = parse_float(f, kFraction); },
-     [](const LayerSpec& l) { return text_of(l.l2); }},
-    {"size", kPool, [](const Field& f, LayerSpec& l) { l.pool = parse_int(f, 1, 64); },
-     [](const LayerSpec& l) { return text_of(l.pool); }},
-    {"rate", kDropout, [](const Field& f, LayerSpec& l) { l.rate = parse_float(f, kFraction); },
-     [](const LayerSpec& l) { return text_of(l.rate); }},
-    {"momentum", kBn, [](const Field& f, LayerSpec& l) { l.momentum = parse_float(f, kFraction); },
+    {"l2", kConv | kDense, number(kFraction), "Keras' kernel_regularizer l2(l2): adds 2 * l2 * w to the gradient",
+     [](const Field& f, LayerSpec& l) { l.l2 = parse_float(f); }, [](const LayerSpec& l) { return text_of(l.l2); }},
+    {"size", kPool, integer(1, 64), "Side of the square window",
+     [](const Field& f, LayerSpec& l) { l.pool = parse_int(f); }, [](const LayerSpec& l) { return text_of(l.pool); }},
+    {"rate", kDropout, number(kFraction),
+     "Fraction of the inputs set to zero in training (the rest scaled by 1 / (1 - rate))",
+     [](const Field& f, LayerSpec& l) { l.rate = parse_float(f); }, [](const LayerSpec& l) { return text_of(l.rate); }},
+    {"momentum", kBn, number(kFraction), "Decay of the moving mean and variance used in inference",
+     [](const Field& f, LayerSpec& l) { l.momentum = parse_float(f); },
      [](const LayerSpec& l) { return text_of(l.momentum); }},
-    {"epsilon", kBn, [](const Field& f, LayerSpec& l) { l.eps = parse_float(f, kPositive); },
-     [](const LayerSpec& l) { return text_of(l.eps); }},
+    {"epsilon", kBn, number(kPositive), "Added to the variance before its square root",
+     [](const Field& f, LayerSpec& l) { l.eps = parse_float(f); }, [](const LayerSpec& l) { return text_of(l.eps); }},
 };
+
+// The key a layer of type t must set ("" when none).
+std::string_view required_layer_key(LayerType t) {
+  return t == LayerType::kConv2D    ? "filters"
+         : t == LayerType::kDense   ? "units"
+         : t == LayerType::kDropout ? "rate"
+                                    : "";
+}
 
 std::string_view type_name(LayerType t) {
   for (const auto& c : kLayerTypes)
@@ -557,14 +655,11 @@ LayerSpec interpret_layer(const Section& s, bool last) {
     if (!(rule->types & bit(l.type)))
       throw InputError(
           fmt::format("{}: [{}] key '{}' does not apply to a {} layer", e.where, s.name, e.key, type_name(l.type)));
-    rule->apply(Field{e, s.name}, l);
+    rule->apply(Field{e, s.name, &rule->accepts}, l);
     stride_given |= e.key == "stride";
   }
 
-  const std::string_view required = l.type == LayerType::kConv2D    ? "filters"
-                                    : l.type == LayerType::kDense   ? "units"
-                                    : l.type == LayerType::kDropout ? "rate"
-                                                                    : "";
+  const std::string_view required = required_layer_key(l.type);
   if (!required.empty() && !find_entry(s, required)) throw missing(required);
   if (l.type == LayerType::kMaxPool && !stride_given) l.pool_stride = l.pool;
   if (l.activation == Activation::kSoftmax && !last)
@@ -592,7 +687,7 @@ Config interpret(const std::vector<Section>& sections, const std::string& source
           std::find_if(rule->keys.begin(), rule->keys.end(), [&](const KeyRule& k) { return k.key == e.key; });
       if (key == rule->keys.end())
         throw InputError(fmt::format("{}: unknown key '{}' in [{}]", e.where, e.key, s.name));
-      key->apply(Field{e, s.name}, c);
+      key->apply(Field{e, s.name, &key->accepts}, c);
     }
   }
 
@@ -794,6 +889,71 @@ bool is_valid_utf8(std::string_view text) {
     i += n;
   }
   return true;
+}
+
+namespace {
+
+// An Accepts as the reference prints it: "1..10000", "[0, 1)", "> 0", "adam, adamw, sgd".
+std::string describe(const Accepts& a) {
+  const Range& r = a.range;
+  switch (a.kind) {
+    case Accepts::kInt:
+      return r.hi == std::numeric_limits<int>::max() ? fmt::format(">= {}", r.lo) : fmt::format("{}..{}", r.lo, r.hi);
+    case Accepts::kUnsigned: return "integer >= 0";
+    case Accepts::kFloat:
+      if (r.lo == -kInf && r.hi == kInf) return "any number";
+      if (r.hi == kInf) return fmt::format("{} {}", r.lo_open ? ">" : ">=", r.lo);
+      return fmt::format("{}{}, {}{}", r.lo_open ? '(' : '[', r.lo, r.hi, r.hi_open ? ')' : ']');
+    case Accepts::kBool: return "true, false (or yes/no, on/off, 1/0)";
+    case Accepts::kChoice: return a.choices();
+    case Accepts::kText: return "text";
+    case Accepts::kShape: return "HxWxC";
+  }
+  throw std::logic_error("config: an Accepts of no kind");
+}
+
+}  // namespace
+
+std::vector<ConfigSectionInfo> config_reference() {
+  std::vector<ConfigSectionInfo> out;
+  const Config defaults;
+  const auto add_section = [&](const SectionRule& s) {
+    ConfigSectionInfo section{std::string(s.name), std::string(s.help), {}};
+    for (const KeyRule& k : s.keys)
+      section.keys.push_back({std::string(k.key), "", describe(k.accepts), k.value(defaults), std::string(k.help)});
+    out.push_back(std::move(section));
+  };
+  add_section(kSections[0]);  // [model], then the layers, then the other sections: file order
+
+  ConfigSectionInfo layers{fmt::format("{}NAME", kLayerPrefix),
+                           "One section per layer, in the order the network applies them; NAME is 1 to 40 letters, "
+                           "digits, '_' or '-'. Each key applies to the layer types listed.",
+                           {}};
+  layers.keys.push_back({"type", "every type", names_of<LayerType>(kLayerTypes), "required",
+                         "What the layer computes; flatten and relu take no other key"});
+  for (const LayerKeyRule& k : kLayerKeys) {
+    std::vector<std::string_view> types;
+    std::vector<std::string> values;  // the default for each type, as interpret_layer leaves it
+    for (const auto& t : kLayerTypes) {
+      if (!(k.types & bit(t.value))) continue;
+      types.push_back(t.name);
+      LayerSpec l;
+      l.type = t.value;
+      if (l.type == LayerType::kMaxPool) l.pool_stride = l.pool;  // a maxpool's stride defaults to its size
+      values.push_back(required_layer_key(l.type) == k.key ? "required" : k.value(l));
+    }
+    std::string default_value = values.front();
+    if (std::any_of(values.begin(), values.end(), [&](const std::string& v) { return v != values.front(); })) {
+      default_value.clear();
+      for (size_t i = 0; i < types.size(); ++i)
+        default_value += fmt::format("{}{}: {}", i ? "; " : "", types[i], values[i]);
+    }
+    layers.keys.push_back({std::string(k.key), fmt::format("{}", fmt::join(types, ", ")), describe(k.accepts),
+                           default_value, std::string(k.help)});
+  }
+  out.push_back(std::move(layers));
+  for (size_t i = 1; i < std::size(kSections); ++i) add_section(kSections[i]);
+  return out;
 }
 
 std::string override_key(const std::string& arg) {

@@ -141,6 +141,22 @@ std::string shown_config_value(const std::string& value);
 // Whether `text` is well-formed UTF-8 (what the JSON of a checkpoint's metadata can hold).
 bool is_valid_utf8(std::string_view text);
 
+// The config's schema as its reference shows it (`hdr config --reference`, docs/config.md), drawn
+// from the tables the parser uses: every section in file order, [layer.NAME] after [model].
+struct ConfigKeyInfo {
+  std::string key;
+  std::string layer_types;  // [layer.NAME] keys: the layer types the key applies to; else ""
+  std::string accepts;      // "1..10000", "[0, 1)", "adam, adamw, sgd", ...
+  std::string default_value;
+  std::string description;
+};
+struct ConfigSectionInfo {
+  std::string name;  // "train", "layer.NAME"
+  std::string description;
+  std::vector<ConfigKeyInfo> keys;
+};
+std::vector<ConfigSectionInfo> config_reference();
+
 // The "section.key" a --set argument names ("" when it names none).
 std::string override_key(const std::string& arg);
 

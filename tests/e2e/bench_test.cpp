@@ -1,5 +1,5 @@
 // `hdr bench train|infer|kernels|all --json` in tiny mode (a few steps): the documented schema
-// (bench/README.md), every op of the training step with its rates and roof, the devices side by
+// (docs/profiling.md), every op of the training step with its rates and roof, the devices side by
 // side; `hdr bench compare` on results written by hand; `hdr train --profile`.
 #include <gtest/gtest.h>
 

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <string>
 
@@ -165,6 +167,45 @@ TEST(CliBench, TimeToAccuracyRefusesARecipeThatWatchesValidation) {
       hdr_command("bench time-to-accuracy --device cpu --set early_stopping.enabled=true --set early_stopping.monitor=loss"));
   EXPECT_EQ(stopping.exit_code, 2) << stopping.output;
   EXPECT_NE(stopping.output.find("early_stopping is enabled"), std::string::npos) << stopping.output;
+}
+
+// docs/config.md is the output of `hdr config --reference`, which the parser's own key table
+// writes: a key added, removed or changed without regenerating the page fails here.
+TEST(CliConfig, DocsConfigMdIsTheReferenceHdrPrints) {
+  const auto r = run_command(hdr_command("config --reference"), test::Capture::kStdoutOnly);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::ifstream in("docs/config.md", std::ios::binary);
+  ASSERT_TRUE(in) << "docs/config.md is missing: write it with build/ci/hdr config --reference > docs/config.md";
+  const std::string committed((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_TRUE(r.output == committed)
+      << "docs/config.md differs from what `hdr config --reference` prints: regenerate it with\n"
+         "    build/ci/hdr config --reference > docs/config.md\n"
+         "and commit it. hdr prints:\n"
+      << r.output;
+  for (const std::string key : {"| `epochs` | 1..10000 | `20` |", "| `rate` | dropout | [0, 1) | required |",
+                                "| `stride` | conv2d, maxpool | 1..64 | `conv2d: 1; maxpool: 2` |"})
+    EXPECT_NE(r.output.find(key), std::string::npos) << key;
+}
+
+TEST(CliConfig, PrintsEveryKeyAsResolvedWithOverrides) {
+  const auto r = run_command(hdr_command("config configs/mlp.ini --set train.epochs=5"), test::Capture::kStdoutOnly);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  // The file's keys, the override, and defaults the file leaves out.
+  for (const std::string line :
+       {"[layer.dense1]\ntype = dense\nunits = 512\n", "[train]\nepochs = 5\n", "beta2 = 0.999\n", "[lr_schedule]\n"})
+    EXPECT_NE(r.output.find(line), std::string::npos) << line << "\n" << r.output;
+  // It is a config hdr reads back: the same resolved text again.
+  const test::TempDir dir;
+  const auto file = dir / "resolved.ini";
+  std::ofstream(file) << r.output;
+  const auto again = run_command(hdr_command("config " + file.string()), test::Capture::kStdoutOnly);
+  EXPECT_EQ(again.exit_code, 0);
+  EXPECT_EQ(again.output, r.output);
+
+  const auto bad = run_command(hdr_command("config configs/mlp.ini --set train.epochs=0"));
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  EXPECT_NE(bad.output.find("--set train.epochs=0: [train] epochs: 0 is out of range (1..10000)"), std::string::npos)
+      << bad.output;
 }
 
 }  // namespace

@@ -7,7 +7,9 @@
 #include <fmt/ranges.h>
 #include <gtest/gtest.h>
 
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/io/default_config.h"
@@ -432,6 +434,122 @@ TEST(ConfigOverrides, Errors) {
   expect_input_error([] { default_config({"layer.nope.units=3"}); }, {"--set layer.nope.units=3: ", "[layer.nope]"});
   expect_input_error([] { default_config({"layer.pool1.filters=3"}); },
                      {"--set layer.pool1.filters=3: ", "key 'filters' does not apply to a maxpool layer"});
+}
+
+// The reference (`hdr config --reference`, docs/config.md) against the parser. The reference is
+// drawn from the parser's tables; this checks that what it says about them is true: each default
+// is what a config that leaves the key out resolves to, each required key is refused when left
+// out, and each range or list of values is the one enforced, probed at its bounds.
+TEST(ConfigReference, DefaultsAndAcceptedValuesAreWhatTheParserDoes) {
+  // One layer of each type that takes keys, named after its type, with only its required key.
+  const std::string minimal = "[layer.conv2d]\ntype = conv2d\nfilters = 4\n"
+                              "[layer.batchnorm]\ntype = batchnorm\n"
+                              "[layer.maxpool]\ntype = maxpool\n"
+                              "[layer.dropout]\ntype = dropout\nrate = 0.5\n"
+                              "[layer.flatten]\ntype = flatten\n"
+                              "[layer.dense]\ntype = dense\nunits = 10\n";
+  std::map<std::string, std::string> resolved;
+  for (const auto& [key, value] : resolved_entries(parse_config(minimal, "minimal"))) resolved[key] = value;
+  const auto accepted = [&](const std::string& key, const std::string& value) {
+    try {
+      parse_config(minimal, "minimal", {fmt::format("{}={}", key, value)});
+      return true;
+    } catch (const InputError&) {
+      return false;
+    }
+  };
+  const auto split = [](const std::string& text, const std::string& separator) {
+    std::vector<std::string> parts;
+    for (size_t start = 0;;) {
+      const size_t end = text.find(separator, start);
+      parts.push_back(text.substr(start, end - start));
+      if (end == std::string::npos) return parts;
+      start = end + separator.size();
+    }
+  };
+
+  int probed = 0;
+  for (const ConfigSectionInfo& section : config_reference()) {
+    for (const ConfigKeyInfo& k : section.keys) {
+      if (k.key == "type") continue;  // every layer of `minimal` sets it
+      // (key as --set names it, the layer type or "")
+      std::vector<std::pair<std::string, std::string>> targets;
+      if (k.layer_types.empty()) targets.emplace_back(section.name + "." + k.key, "");
+      for (const std::string& type : k.layer_types.empty() ? std::vector<std::string>{} : split(k.layer_types, ", "))
+        targets.emplace_back(fmt::format("layer.{}.{}", type, k.key), type);
+      ASSERT_FALSE(targets.empty()) << k.key;
+      for (const auto& [name, type] : targets) {
+        SCOPED_TRACE(name + " accepts " + k.accepts + ", default " + k.default_value);
+        // The default: one value, or "conv2d: 1; maxpool: 2" per layer type.
+        std::string expected = k.default_value;
+        for (const std::string& per_type : split(k.default_value, "; "))
+          if (!type.empty() && per_type.starts_with(type + ": ")) expected = per_type.substr(type.size() + 2);
+        if (expected == "required") {
+          const size_t header = minimal.find("[layer." + type + "]");
+          const size_t line = minimal.find("\n" + k.key + " = ", header);
+          ASSERT_NE(line, std::string::npos);
+          std::string without = minimal;
+          without.erase(line, minimal.find('\n', line + 1) - line);
+          expect_input_error([&] { parse_config(without, "minimal"); },
+                             {fmt::format("missing required key '{}'", k.key)});
+        } else {
+          EXPECT_EQ(resolved.at(name), expected);
+        }
+
+        // The values: "1..10000", ">= 0", "> 0", "[0, 1)", "any number", a list of names.
+        std::string accepts = k.accepts;
+        if (const size_t dense = accepts.find(" (dense: "); dense != std::string::npos)
+          accepts = type == "dense" ? accepts.substr(dense + 9, accepts.size() - dense - 10) : accepts.substr(0, dense);
+        const auto number = [](double x) { return fmt::format("{}", x); };
+        if (const size_t dots = accepts.find(".."); dots != std::string::npos) {
+          const long lo = std::stol(accepts.substr(0, dots)), hi = std::stol(accepts.substr(dots + 2));
+          EXPECT_TRUE(accepted(name, std::to_string(lo)));
+          EXPECT_TRUE(accepted(name, std::to_string(hi)));
+          EXPECT_FALSE(accepted(name, std::to_string(lo - 1)));
+          EXPECT_FALSE(accepted(name, std::to_string(hi + 1)));
+        } else if (accepts.starts_with(">= ")) {
+          const double lo = std::stod(accepts.substr(3));
+          EXPECT_TRUE(accepted(name, number(lo)));
+          EXPECT_FALSE(accepted(name, number(lo - 1e-3)));
+        } else if (accepts.starts_with("> ")) {
+          const double lo = std::stod(accepts.substr(2));
+          EXPECT_FALSE(accepted(name, number(lo)));
+          EXPECT_TRUE(accepted(name, number(lo + 1e-3)));
+        } else if (accepts.starts_with("[") || accepts.starts_with("(")) {
+          const auto bounds = split(accepts.substr(1, accepts.size() - 2), ", ");
+          ASSERT_EQ(bounds.size(), 2u);
+          const double lo = std::stod(bounds[0]), hi = std::stod(bounds[1]);
+          EXPECT_EQ(accepted(name, number(lo)), accepts.front() == '[');
+          EXPECT_EQ(accepted(name, number(hi)), accepts.back() == ']');
+          EXPECT_TRUE(accepted(name, number((lo + hi) / 2)));
+          EXPECT_FALSE(accepted(name, number(lo - 1e-3)));
+          EXPECT_FALSE(accepted(name, number(hi + 1e-3)));
+        } else if (accepts == "any number") {
+          EXPECT_TRUE(accepted(name, "-1000.5"));
+          EXPECT_TRUE(accepted(name, "1000.5"));
+        } else if (accepts == "integer >= 0") {
+          EXPECT_TRUE(accepted(name, "0"));
+          EXPECT_TRUE(accepted(name, "18446744073709551615"));
+          EXPECT_FALSE(accepted(name, "-1"));
+        } else if (accepts.starts_with("true, false")) {
+          for (const char* v : {"true", "false", "yes", "no", "on", "off", "1", "0"})
+            EXPECT_TRUE(accepted(name, v)) << v;
+          EXPECT_FALSE(accepted(name, "maybe"));
+        } else if (accepts == "text") {
+          EXPECT_TRUE(accepted(name, "some_text"));
+          EXPECT_FALSE(accepted(name, ""));
+        } else if (accepts == "HxWxC") {
+          EXPECT_TRUE(accepted(name, "32x32x3"));
+          EXPECT_FALSE(accepted(name, "32x32"));
+        } else {
+          for (const std::string& v : split(accepts, ", ")) EXPECT_TRUE(accepted(name, v)) << v;
+          EXPECT_FALSE(accepted(name, "no_such_value"));
+        }
+        ++probed;
+      }
+    }
+  }
+  EXPECT_GE(probed, 60);  // 44 section keys and 16 (key, layer type) pairs
 }
 
 }  // namespace

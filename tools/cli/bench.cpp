@@ -1,7 +1,7 @@
 // `hdr bench [train|infer|kernels|all|time-to-accuracy|compare]`: throughput of the training step,
 // inference and each op of the step on real MNIST, on one device or all side by side, with the
 // device's peaks measured in the same run so every rate comes with a % of its roof. The JSON
-// (--json) follows the schema in bench/README.md; `compare` reads two of them.
+// (--json) follows the schema in docs/profiling.md; `compare` reads two of them.
 // `time-to-accuracy` (tools/cli/time_to_accuracy.h) times whole training runs instead.
 #include <fmt/format.h>
 
@@ -359,7 +359,7 @@ void add_bench_command(CLI::App& app) {
                   "chosen on the first ones")
       ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
-  cmd->add_flag("--json", args->json, "Print the results as JSON (schema: bench/README.md)");
+  cmd->add_flag("--json", args->json, "Print the results as JSON (schema: docs/profiling.md)");
   args->device.add_to(*cmd, true);
   cmd->callback([args] { run_bench(*args); });
 }

@@ -7,7 +7,7 @@
 
 namespace hdr::cli {
 
-// The value of "schema" in every JSON hdr bench writes; bench/README.md documents the format. A
+// The value of "schema" in every JSON hdr bench writes; docs/profiling.md documents the format. A
 // change that removes or redefines a field gets a new version.
 inline constexpr const char* kBenchSchema = "hdr-bench/1";
 

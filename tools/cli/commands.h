@@ -15,6 +15,7 @@ struct ExitStatus {
 
 void add_bench_command(CLI::App& app);
 void add_compare_command(CLI::App& app);
+void add_config_command(CLI::App& app);
 void add_data_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_info_command(CLI::App& app);

@@ -1,5 +1,5 @@
 // What a ProfilingBackend measured, as the JSON `hdr bench kernels` and `hdr train --profile`
-// print and store (schema in bench/README.md), and as a table.
+// print and store (schema in docs/profiling.md), and as a table.
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -276,7 +276,7 @@ void add_train_command(CLI::App& app) {
   cmd->footer(
       "Data-parallel: mpirun -np N hdr train ... trains one model with N processes, each on its slice of every "
       "global batch ([train] batch_size), one GPU per rank on GPUs; [train] sync_batchnorm and collective_timeout "
-      "tune it (README: Data-parallel training).");
+      "tune it (docs/distributed.md).");
   auto args = std::make_shared<TrainArgs>();
   cmd->add_option("config", args->config,
                   "INI config (default: the embedded configs/cnn_bn.ini; with --resume: must match the run's)")
