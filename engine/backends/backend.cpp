@@ -1,6 +1,6 @@
-// What Backend provides: fused ops as their parts, through the caller's scratch (for backends
-// that do not fuse a geometry);
-// op timing by the host clock; gradients summed over ranks through the host.
+// What Backend provides: the fused ops as their parts, through the caller's scratch (for a
+// backend that does not fuse a geometry); op timing by the host clock; gradients summed over
+// ranks through the host.
 #include "engine/backends/backend.h"
 
 #include "engine/distributed/gradient_exchange.h"

@@ -32,15 +32,16 @@ void gemm(BackendComparison& t, Rng& rng) {
       auto out = t.twin(rng.floats(size_t(c.m) * c.n, -1, 1));
       t.both([&](Backend& be, Side s) {
         be.gemm({.trans_a = ta,
-               .trans_b = tb,
-               .m = c.m,
-               .n = c.n,
-               .k = c.k,
-               .alpha = c.alpha,
-               .a = a[s],
-               .b = b[s],
-               .beta = c.beta,
-               .c = out[s]}); });
+                 .trans_b = tb,
+                 .m = c.m,
+                 .n = c.n,
+                 .k = c.k,
+                 .alpha = c.alpha,
+                 .a = a[s],
+                 .b = b[s],
+                 .beta = c.beta,
+                 .c = out[s]});
+      });
       t.check(fmt::format("gemm {}{} m={} n={} k={}{}", ta ? 'T' : 'N', tb ? 'T' : 'N', c.m, c.n, c.k,
                           c.beta != 0 ? fmt::format(" a={} b={}", c.alpha, c.beta) : ""),
               "C", out, kReduction);
@@ -83,7 +84,9 @@ void conv(BackendComparison& t, Rng& rng) {
 
     auto dw = t.twin(rng.floats(ws, -1, 1));
     auto dbias = t.twin(rng.floats(size_t(g.k), -1, 1));
-    t.both([&](Backend& be, Side s) { be.conv_backward_weights({.g = g, .x = x[s], .dy = dy[s], .dw = dw[s], .dbias = dbias[s]}); });
+    t.both([&](Backend& be, Side s) {
+      be.conv_backward_weights({.g = g, .x = x[s], .dy = dy[s], .dw = dw[s], .dbias = dbias[s]});
+    });
     t.check("conv_backward_weights " + name, "dw", dw, kReduction);
     t.check("conv_backward_weights " + name, "dbias", dbias, kReduction);
   }
@@ -106,18 +109,22 @@ void augment(BackendComparison& t, Rng& rng) {
   for (const auto& [name, params] : {std::pair{"augment (scaling only)", AugmentParams{}},
                                      std::pair{"augment (rotate, shift, zoom)", seed000}}) {
     auto out = t.twin(std::vector<float>(size_t(n) * h * w));
-    t.both([&](Backend& be, Side s) { be.augment({.params = params,
+    t.both([&](Backend& be, Side s) {
+      be.augment({.params = params,
                   .key = key,
                   .images = images[s],
                   .h = h,
                   .w = w,
                   .indices = indices[s],
                   .n = n,
-                  .out = out[s]}); });
+                  .out = out[s]});
+    });
     t.check(fmt::format("{} n={} {}x{}", name, n, h, w), "out", out, kResampling);
   }
   auto gathered = t.twin(std::vector<uint8_t>(size_t(n)));
-  t.both([&](Backend& be, Side s) { be.gather_labels({.labels = labels[s], .indices = indices[s], .n = n, .out = gathered[s]}); });
+  t.both([&](Backend& be, Side s) {
+    be.gather_labels({.labels = labels[s], .indices = indices[s], .n = n, .out = gathered[s]});
+  });
   t.check(fmt::format("gather_labels n={}", n), "labels", gathered, kExact);
 }
 
@@ -352,10 +359,14 @@ void flatten(BackendComparison& t, Rng& rng) {
     const std::string name = fmt::format("n={} c={} spatial={}", a.n, a.c, a.spatial);
     auto x = t.activation(rng.floats(a.size(), -1, 1), a);
     auto rows = t.twin(std::vector<float>(a.size()));
-    t.both([&](Backend& be, Side s) { be.flatten_forward({.shape = activation_shape(be, a), .x = x[s], .y = rows[s]}); });
+    t.both([&](Backend& be, Side s) {
+      be.flatten_forward({.shape = activation_shape(be, a), .x = x[s], .y = rows[s]});
+    });
     t.check("flatten_forward " + name, "rows", rows, kExact);
     auto dx = t.activation(std::vector<float>(a.size()), a);
-    t.both([&](Backend& be, Side s) { be.flatten_backward({.shape = activation_shape(be, a), .dy = rows[s], .dx = dx[s]}); });
+    t.both([&](Backend& be, Side s) {
+      be.flatten_backward({.shape = activation_shape(be, a), .dy = rows[s], .dx = dx[s]});
+    });
     t.check("flatten_backward " + name, "dx", dx, kExact);
   }
 }
@@ -375,13 +386,17 @@ void maxpool(BackendComparison& t, Rng& rng) {
     auto y = t.activation(std::vector<float>(ys), ya);
     // argmax indexes x in each backend's own layout: it is checked through maxpool_backward.
     auto argmax = t.twin(std::vector<int32_t>(ys));
-    t.both([&](Backend& be, Side s) { be.maxpool_forward(
-          {.g = g, .layout = be.activation_layout(g.c, xa.spatial), .x = x[s], .y = y[s], .argmax = argmax[s]}); });
+    t.both([&](Backend& be, Side s) {
+      be.maxpool_forward(
+          {.g = g, .layout = be.activation_layout(g.c, xa.spatial), .x = x[s], .y = y[s], .argmax = argmax[s]});
+    });
     t.check("maxpool_forward " + name, "y", y, kExact);
     auto dy = t.activation(rng.floats(ys, -1, 1), ya);
     auto dx = t.activation(rng.floats(xs, -1, 1), xa);  // garbage: every element is written
-    t.both([&](Backend& be, Side s) { be.maxpool_backward(
-          {.g = g, .layout = be.activation_layout(g.c, xa.spatial), .dy = dy[s], .argmax = argmax[s], .dx = dx[s]}); });
+    t.both([&](Backend& be, Side s) {
+      be.maxpool_backward(
+          {.g = g, .layout = be.activation_layout(g.c, xa.spatial), .dy = dy[s], .argmax = argmax[s], .dx = dx[s]});
+    });
     t.check("maxpool_backward " + name, "dx", dx, kExact);
   }
 }
@@ -394,20 +409,24 @@ void loss_and_metrics(BackendComparison& t, Rng& rng) {
     auto labels = t.twin(rng.bytes(size_t(n), classes));
     auto dlogits = t.twin(std::vector<float>(count));
     auto metrics = t.twin(std::vector<double>{1.5, 2.0});  // accumulated into
-    t.both([&](Backend& be, Side s) { be.softmax_xent({.n = n,
+    t.both([&](Backend& be, Side s) {
+      be.softmax_xent({.n = n,
                        .classes = classes,
                        .logits = logits[s],
                        .labels = labels[s],
                        .smoothing = smoothing,
                        .dlogits = dlogits[s],
-                       .metrics = metrics[s]}); });
+                       .metrics = metrics[s]});
+    });
     t.check("softmax_xent " + name, "dlogits", dlogits, kTranscendental);
     const auto gpu = metrics.values(Side::kGpu), cpu = metrics.values(Side::kCpu);
     t.check_values("softmax_xent " + name, "loss sum", {float(gpu[0])}, {float(cpu[0])}, kTranscendental);
     t.check_values("softmax_xent " + name, "correct", {float(gpu[1])}, {float(cpu[1])}, kExact);
 
     auto probs = t.twin(std::vector<float>(count));
-    t.both([&](Backend& be, Side s) { be.softmax({.n = n, .classes = classes, .logits = logits[s], .probs = probs[s]}); });
+    t.both([&](Backend& be, Side s) {
+      be.softmax({.n = n, .classes = classes, .logits = logits[s], .probs = probs[s]});
+    });
     t.check("softmax " + name, "probs", probs, kTranscendental);
 
     std::vector<int64_t> start(size_t(classes) * classes);
@@ -467,8 +486,9 @@ void optimizer(BackendComparison& t, Rng& rng) {
   }
   auto average = t.twin(rng.floats(count, -1, 1));
   auto weights = t.twin(rng.floats(count, -1, 1));
-  t.both([&](Backend& be, Side s) { be.weight_average(
-        {.count = int64_t(count), .decay = 0.999f, .params = weights[s], .average = average[s]}); });
+  t.both([&](Backend& be, Side s) {
+    be.weight_average({.count = int64_t(count), .decay = 0.999f, .params = weights[s], .average = average[s]});
+  });
   t.check(fmt::format("weight_average ({} values)", count), "average", average, kTranscendental);
 }
 }  // namespace hdr::comparison
