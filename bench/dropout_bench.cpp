@@ -20,7 +20,7 @@ void BM_Dropout(benchmark::State& state) {
   const RandomKey key{1, 0, kStreamDropout};
   for (auto _ : state) {
     if (spatial == 1)
-      (kForward ? cpu::dropout_forward : cpu::dropout_backward)(kRate, key, 0, kBatch, c, x.data(), y.data());
+      (kForward ? cpu::dropout_forward : cpu::dropout_backward)(kRate, key, 0, kBatch, c, spatial, x.data(), y.data());
     else
       (kForward ? cpu::nchw16c::dropout_forward : cpu::nchw16c::dropout_backward)(kRate, key, 0, kBatch, c, spatial,
                                                                                  x.data(), y.data());

@@ -1,5 +1,6 @@
-// The Backend ops with a default: fused ops run as their parts, through the caller's scratch;
-// op timing by the host clock; gradients summed over ranks through the host.
+// What Backend provides: the fused ops as their parts, through the caller's scratch (for a
+// backend that does not fuse a geometry); op timing by the host clock; gradients summed over
+// ranks through the host.
 #include "engine/backends/backend.h"
 
 #include "engine/distributed/gradient_exchange.h"
@@ -38,27 +39,45 @@ std::unique_ptr<GradientExchange> Backend::make_gradient_exchange(Communicator& 
   return make_host_exchange(*this, communicator);
 }
 
-void Backend::bn_relu_maxpool_forward_train(const BatchNormGeometry& g, const PoolGeometry& p, const float* x,
-                                            const float* gamma, const float* beta, float* running_mean,
-                                            float* running_var, float* save_mean, float* save_inv_std, float* bn_out,
-                                            float* y, int32_t* argmax) {
-  bn_relu_forward_train(g, x, gamma, beta, running_mean, running_var, save_mean, save_inv_std, bn_out);
-  maxpool_forward(p, bn_out, y, argmax);
+void Backend::bn_relu_maxpool_forward_train_in_parts(const BnReluMaxpoolForwardTrainArgs& a) {
+  bn_relu_forward_train({.g = a.bn,
+                         .layout = a.layout,
+                         .x = a.x,
+                         .gamma = a.gamma,
+                         .beta = a.beta,
+                         .running_mean = a.running_mean,
+                         .running_var = a.running_var,
+                         .save_mean = a.save_mean,
+                         .save_inv_std = a.save_inv_std,
+                         .y = a.bn_out});
+  maxpool_forward({.g = a.pool, .layout = a.layout, .x = a.bn_out, .y = a.y, .argmax = a.argmax});
 }
 
-void Backend::bn_relu_maxpool_forward_infer(const BatchNormGeometry& g, const PoolGeometry& p, const float* x,
-                                            const float* gamma, const float* beta, const float* running_mean,
-                                            const float* running_var, float* bn_out, float* y, int32_t* argmax) {
-  bn_relu_forward_infer(g, x, gamma, beta, running_mean, running_var, bn_out);
-  maxpool_forward(p, bn_out, y, argmax);
+void Backend::bn_relu_maxpool_forward_infer_in_parts(const BnReluMaxpoolForwardInferArgs& a) {
+  bn_relu_forward_infer({.g = a.bn,
+                         .layout = a.layout,
+                         .x = a.x,
+                         .gamma = a.gamma,
+                         .beta = a.beta,
+                         .running_mean = a.running_mean,
+                         .running_var = a.running_var,
+                         .y = a.bn_out});
+  maxpool_forward({.g = a.pool, .layout = a.layout, .x = a.bn_out, .y = a.y, .argmax = a.argmax});
 }
 
-void Backend::bn_relu_maxpool_backward(const BatchNormGeometry& g, const PoolGeometry& p, const float* x,
-                                       const float* dy, const int32_t* argmax, const float* gamma, const float* beta,
-                                       const float* save_mean, const float* save_inv_std, float* d_bn_out, float* dx,
-                                       float* dgamma, float* dbeta) {
-  maxpool_backward(p, dy, argmax, d_bn_out);
-  bn_relu_backward(g, x, d_bn_out, gamma, beta, save_mean, save_inv_std, dx, dgamma, dbeta);
+void Backend::bn_relu_maxpool_backward_in_parts(const BnReluMaxpoolBackwardArgs& a) {
+  maxpool_backward({.g = a.pool, .layout = a.layout, .dy = a.dy, .argmax = a.argmax, .dx = a.d_bn_out});
+  bn_relu_backward({.g = a.bn,
+                    .layout = a.layout,
+                    .x = a.x,
+                    .dy = a.d_bn_out,
+                    .gamma = a.gamma,
+                    .beta = a.beta,
+                    .save_mean = a.save_mean,
+                    .save_inv_std = a.save_inv_std,
+                    .dx = a.dx,
+                    .dgamma = a.dgamma,
+                    .dbeta = a.dbeta});
 }
 
 }  // namespace hdr

@@ -1,7 +1,8 @@
 // The interface the layers call. A backend owns device memory and runs every op of a training
 // step on its device; the CPU backend (oneDNN + kernels/cpu) and the CUDA backend (cuDNN,
 // cuBLAS + kernels/*.cu) implement it with the same semantics, so results can be compared op
-// by op. Pointers passed to an op live on the backend's device. Tensors are float NCHW.
+// by op. Pointers passed to an op live on the backend's device. The ops and their arguments are
+// declared once, in engine/backends/backend_ops.h and backend_args.h.
 #pragma once
 
 #include <cstddef>
@@ -10,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "engine/backends/backend_args.h"
+#include "engine/backends/backend_ops.h"
 #include "engine/distributed/gradient_exchange.h"
 #include "kernels/types.h"
 
@@ -85,75 +88,57 @@ class Backend {
   // CUDA backend uses NCCL where the build has it.
   virtual std::unique_ptr<GradientExchange> make_gradient_exchange(Communicator& communicator);
 
-  // Row-major C (m x n) = alpha * op(A) * op(B) + beta * C, op(A) m x k, op(B) k x n; leading
-  // dimensions are the natural ones (A: trans_a ? m : k, B: trans_b ? k : n, C: n).
-  virtual void gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, const float* b,
-                    float beta, float* c) = 0;
+  // How this backend lays out activations of c channels x spatial positions (backend_args.h):
+  // asked once per shape when a model is built, then passed to every op that sees them.
+  virtual Layout activation_layout(int c, int64_t spatial) const = 0;
 
-  // Convolution (cross-correlation, as every framework computes it). Weights k x c x kh x kw,
-  // bias k (may be null). Backward-weights writes dw and, when dbias is not null, dbias.
-  virtual void conv_forward(const ConvGeometry& g, const float* x, const float* w, const float* bias, float* y) = 0;
-  virtual void conv_backward_data(const ConvGeometry& g, const float* w, const float* dy, float* dx) = 0;
-  virtual void conv_backward_weights(const ConvGeometry& g, const float* x, const float* dy, float* dw,
-                                     float* dbias) = 0;
+  // The ops, one per line of engine/backends/backend_ops.h: `void gemm(const GemmArgs& a)`, ...
+  // Each runs the backend's do_<op> between op_begin and op_end where the backend asked for
+  // them (observe_ops); nothing else, so a call costs one virtual dispatch.
+#define HDR_BACKEND_PUBLIC_OP(name, Args, ...) \
+  void name(const Args& a) {                    \
+    const OpBracket bracket(*this, Op::name);   \
+    do_##name(a);                               \
+  }
+  HDR_BACKEND_OPS(HDR_BACKEND_PUBLIC_OP)
+#undef HDR_BACKEND_PUBLIC_OP
 
-  // The hand-written ops: same meaning as their declarations in kernels/ops.h. A backend may keep
-  // 4-D activations in its own layout (the CPU one: nChw16c, kernels/cpu/nchw16c.h); every op
-  // that sees them knows it, and flatten_* is where they become plain rows.
-  virtual void augment(const AugmentParams& p, const RandomKey& key, const uint8_t* images, int h, int w,
-                       const int32_t* indices, int n, float* out) = 0;
-  virtual void gather_labels(const uint8_t* labels, const int32_t* indices, int n, uint8_t* out) = 0;
-  virtual void bn_relu_forward_train(const BatchNormGeometry& g, const float* x, const float* gamma,
-                                     const float* beta, float* running_mean, float* running_var, float* save_mean,
-                                     float* save_inv_std, float* y) = 0;
-  virtual void bn_relu_forward_infer(const BatchNormGeometry& g, const float* x, const float* gamma,
-                                     const float* beta, const float* running_mean, const float* running_var,
-                                     float* y) = 0;
-  virtual void bn_relu_backward(const BatchNormGeometry& g, const float* x, const float* dy, const float* gamma,
-                                const float* beta, const float* save_mean, const float* save_inv_std, float* dx,
-                                float* dgamma, float* dbeta) = 0;
-  // dx += a[c] + b[c] * (u - mean[c]) (synchronised batch norm, engine/nn/sync_batch_norm.h).
-  virtual void bn_input_grad_adjust(const BatchNormGeometry& g, const float* x, const float* mean, const float* a,
-                            const float* b, float* dx) = 0;
-  // Batch norm + ReLU then max pooling (seed 000's conv blocks), fused where a backend can: the
-  // results are exactly those of bn_relu_forward_* then maxpool_forward (and of maxpool_backward
-  // then bn_relu_backward, from the pooled gradient dy). bn_out / d_bn_out are scratch of the
-  // batch-norm output's size a backend may use; the defaults run the two ops through them.
-  virtual void bn_relu_maxpool_forward_train(const BatchNormGeometry& g, const PoolGeometry& p, const float* x,
-                                             const float* gamma, const float* beta, float* running_mean,
-                                             float* running_var, float* save_mean, float* save_inv_std,
-                                             float* bn_out, float* y, int32_t* argmax);
-  virtual void bn_relu_maxpool_forward_infer(const BatchNormGeometry& g, const PoolGeometry& p, const float* x,
-                                             const float* gamma, const float* beta, const float* running_mean,
-                                             const float* running_var, float* bn_out, float* y, int32_t* argmax);
-  virtual void bn_relu_maxpool_backward(const BatchNormGeometry& g, const PoolGeometry& p, const float* x,
-                                        const float* dy, const int32_t* argmax, const float* gamma,
-                                        const float* beta, const float* save_mean, const float* save_inv_std,
-                                        float* d_bn_out, float* dx, float* dgamma, float* dbeta);
-  virtual void relu_forward(int64_t count, const float* x, float* y) = 0;
-  virtual void relu_backward(int64_t count, const float* y, const float* dy, float* dx) = 0;
-  virtual void bias_add(int rows, int cols, const float* bias, float* y) = 0;
-  virtual void bias_grad(int rows, int cols, const float* dy, float* db) = 0;
-  // Dropout over n samples of c x spatial values (the logical element index c * spatial + s keys
-  // the mask, whatever the backend's memory layout).
-  virtual void dropout_forward(float rate, const RandomKey& key, int first_sample, int n, int c, int64_t spatial,
-                               const float* x, float* y) = 0;
-  virtual void dropout_backward(float rate, const RandomKey& key, int first_sample, int n, int c, int64_t spatial,
-                                const float* dy, float* dx) = 0;
-  // Flatten n x c x spatial activations into n rows of c * spatial values in NCHW order (and the
-  // gradient back): a copy where activations are NCHW, a layout change where they are not.
-  virtual void flatten_forward(int n, int c, int64_t spatial, const float* x, float* y) = 0;
-  virtual void flatten_backward(int n, int c, int64_t spatial, const float* dy, float* dx) = 0;
-  virtual void maxpool_forward(const PoolGeometry& g, const float* x, float* y, int32_t* argmax) = 0;
-  virtual void maxpool_backward(const PoolGeometry& g, const float* dy, const int32_t* argmax, float* dx) = 0;
-  virtual void softmax_xent(int n, int classes, const float* logits, const uint8_t* labels, float smoothing,
-                            float* dlogits, double* metrics) = 0;
-  virtual void softmax(int n, int classes, const float* logits, float* probs) = 0;
-  virtual void evaluate_batch(int n, int classes, const float* logits, const uint8_t* labels, int64_t* confusion,
-                              double* metrics) = 0;
-  virtual void optimizer_update(const OptimizerParams& p, float lr, int64_t step, const ParamSegment* segments,
-                                int num_segments, float* params, const float* grads, float* m, float* v) = 0;
-  virtual void weight_average(int64_t count, float decay, const float* params, float* average) = 0;
+ protected:
+  // Each backend implements every op: no defaults, so no wrapper can forget one and silently
+  // run a default instead.
+#define HDR_BACKEND_VIRTUAL_OP(name, Args, ...) virtual void do_##name(const Args& a) = 0;
+  HDR_BACKEND_OPS(HDR_BACKEND_VIRTUAL_OP)
+#undef HDR_BACKEND_VIRTUAL_OP
+
+  // A backend that needs to act around every op (the CUDA one: make its device and stream
+  // current, open an NVTX range named op_name(op)) calls observe_ops() once, then overrides these.
+  void observe_ops() { observes_ops_ = true; }
+  virtual void op_begin(Op) {}
+  virtual void op_end(Op) {}
+
+  // The fused conv-block ops as their two parts, through bn_out / d_bn_out: for a backend that
+  // does not fuse a geometry.
+  void bn_relu_maxpool_forward_train_in_parts(const BnReluMaxpoolForwardTrainArgs& a);
+  void bn_relu_maxpool_forward_infer_in_parts(const BnReluMaxpoolForwardInferArgs& a);
+  void bn_relu_maxpool_backward_in_parts(const BnReluMaxpoolBackwardArgs& a);
+
+ private:
+  class OpBracket {
+   public:
+    OpBracket(Backend& backend, Op op) : backend_(backend.observes_ops_ ? &backend : nullptr), op_(op) {
+      if (backend_) backend_->op_begin(op);
+    }
+    ~OpBracket() {
+      if (backend_) backend_->op_end(op_);
+    }
+    OpBracket(const OpBracket&) = delete;
+    OpBracket& operator=(const OpBracket&) = delete;
+
+   private:
+    Backend* backend_;
+    Op op_;
+  };
+  bool observes_ops_ = false;
 };
 
 // The CPU backend: oneDNN for convolutions and GEMM, kernels/cpu for the rest, one OpenMP pool

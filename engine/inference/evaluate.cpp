@@ -43,13 +43,24 @@ EvalResult evaluate(Model& model, Backend& backend, const DeviceImages& data, co
   for (int done = 0; done < count; done += batch) {
     const int n = std::min(batch, count - done);
     const int32_t* batch_rows = data.rows.data() + begin + done;
-    backend.augment(scaling, RandomKey{}, data.images.data(), data.h, data.w, batch_rows, n, x.data());
-    backend.gather_labels(data.labels.data(), batch_rows, n, labels.data());
+    backend.augment({.params = scaling,
+                     .images = data.images.data(),
+                     .h = data.h,
+                     .w = data.w,
+                     .indices = batch_rows,
+                     .n = n,
+                     .out = x.data()});
+    backend.gather_labels({.labels = data.labels.data(), .indices = batch_rows, .n = n, .out = labels.data()});
     const Pass pass{backend, n, false, RandomKey{}, begin + done};
     const float* logits = model.forward(pass, x.data());
-    backend.evaluate_batch(n, classes, logits, labels.data(), confusion.data(), metrics.data());
+    backend.evaluate_batch({.n = n,
+                            .classes = classes,
+                            .logits = logits,
+                            .labels = labels.data(),
+                            .confusion = confusion.data(),
+                            .metrics = metrics.data()});
     if (probabilities) {
-      backend.softmax(n, classes, logits, probabilities->data());
+      backend.softmax({.n = n, .classes = classes, .logits = logits, .probs = probabilities->data()});
       probabilities->download(r.probabilities.data() + size_t(done) * classes, size_t(n) * classes);
     }
   }

@@ -56,7 +56,7 @@ std::vector<float> Predictor::predict(std::span<const float> images) {
     x_.upload(normalised_.data(), values);
     const Pass pass{backend_, count, false, RandomKey{}, 0};
     const float* logits = model_->forward(pass, x_.data());
-    backend_.softmax(count, classes, logits, probabilities_.data());
+    backend_.softmax({.n = count, .classes = classes, .logits = logits, .probs = probabilities_.data()});
     probabilities_.download(out.data() + size_t(first) * size_t(classes), size_t(count) * size_t(classes));
   }
   return out;

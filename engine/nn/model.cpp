@@ -38,6 +38,7 @@ Model::Model(const ModelSpec& spec, Backend& backend, int max_batch)
     if (relu_folded[i]) ls.activation = Activation::kNone;
     const bool fused_relu = i > 0 && relu_folded[i - 1];
     layers_.push_back(make_layer(ls, int(i), shape, fused_relu));
+    layers_.back()->set_input_layout(backend.activation_layout(shape.c, int64_t(shape.h) * shape.w));
     shape = layers_.back()->output_shape();
     largest = std::max(largest, shape.size());
   }

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "engine/distributed/communicator.h"
+#include "engine/backends/backend_args.h"
 #include "engine/backends/device_array.h"
 #include "kernels/types.h"
 
@@ -48,8 +49,10 @@ class SyncBatchNorm {
   const float* batch_var() const { return batch_var_.data(); }
   // After the backward op on the slice (with the global statistics): dx as the global batch's
   // channel means make it.
-  void adjust_input_grad(const BatchSync& sync, const BatchNormGeometry& g, const float* x, const float* gamma,
-                         const float* save_mean, const float* dgamma, const float* dbeta, float* dx);
+  // layout: of x and dx (Backend::activation_layout).
+  void adjust_input_grad(const BatchSync& sync, const BatchNormGeometry& g, Layout layout, const float* x,
+                         const float* gamma, const float* save_mean, const float* dgamma, const float* dbeta,
+                         float* dx);
 
  private:
   Backend* backend_ = nullptr;

@@ -102,6 +102,7 @@ std::string shape_text(const ConvGeometry& g) {
                      g.pad_h);
 }
 std::string shape_text(const BatchNormGeometry& g) { return fmt::format("{}x{}x{}", g.n, g.c, g.spatial); }
+std::string shape_text(const ActivationShape& s) { return fmt::format("{}x{}x{}", s.n, s.c, s.spatial); }
 std::string shape_text(const PoolGeometry& g) {
   return fmt::format("{}x{}x{}x{} pool {}/{}", g.n, g.c, g.h, g.w, g.size, g.stride);
 }

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 
+#include "engine/backends/backend_args.h"
 #include "kernels/types.h"
 
 namespace hdr {
@@ -52,5 +53,6 @@ OpCost weight_average(int64_t count);
 std::string shape_text(const ConvGeometry& g);
 std::string shape_text(const BatchNormGeometry& g);
 std::string shape_text(const PoolGeometry& g);
+std::string shape_text(const ActivationShape& s);  // "64x32x169"
 
 }  // namespace hdr

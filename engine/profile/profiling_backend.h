@@ -54,64 +54,22 @@ class ProfilingBackend final : public Backend {
   void flush_caches() override { inner_.flush_caches(); }
   DevicePeaks measure_peaks() override { return inner_.measure_peaks(); }
 
-  void gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, const float* b,
-            float beta, float* c) override;
-  void conv_forward(const ConvGeometry& g, const float* x, const float* w, const float* bias, float* y) override;
-  void conv_backward_data(const ConvGeometry& g, const float* w, const float* dy, float* dx) override;
-  void conv_backward_weights(const ConvGeometry& g, const float* x, const float* dy, float* dw,
-                             float* dbias) override;
-  void augment(const AugmentParams& p, const RandomKey& key, const uint8_t* images, int h, int w,
-               const int32_t* indices, int n, float* out) override;
-  void gather_labels(const uint8_t* labels, const int32_t* indices, int n, uint8_t* out) override;
-  void bn_relu_forward_train(const BatchNormGeometry& g, const float* x, const float* gamma, const float* beta,
-                             float* running_mean, float* running_var, float* save_mean, float* save_inv_std,
-                             float* y) override;
-  void bn_relu_forward_infer(const BatchNormGeometry& g, const float* x, const float* gamma, const float* beta,
-                             const float* running_mean, const float* running_var, float* y) override;
-  void bn_relu_backward(const BatchNormGeometry& g, const float* x, const float* dy, const float* gamma,
-                        const float* beta, const float* save_mean, const float* save_inv_std, float* dx,
-                        float* dgamma, float* dbeta) override;
+  Layout activation_layout(int c, int64_t spatial) const override { return inner_.activation_layout(c, spatial); }
   std::unique_ptr<GradientExchange> make_gradient_exchange(Communicator& communicator) override {
     return inner_.make_gradient_exchange(communicator);
   }
-  void bn_input_grad_adjust(const BatchNormGeometry& g, const float* x, const float* mean, const float* a,
-                            const float* b, float* dx) override;
-  void bn_relu_maxpool_forward_train(const BatchNormGeometry& g, const PoolGeometry& p, const float* x,
-                                     const float* gamma, const float* beta, float* running_mean, float* running_var,
-                                     float* save_mean, float* save_inv_std, float* bn_out, float* y,
-                                     int32_t* argmax) override;
-  void bn_relu_maxpool_forward_infer(const BatchNormGeometry& g, const PoolGeometry& p, const float* x,
-                                     const float* gamma, const float* beta, const float* running_mean,
-                                     const float* running_var, float* bn_out, float* y, int32_t* argmax) override;
-  void bn_relu_maxpool_backward(const BatchNormGeometry& g, const PoolGeometry& p, const float* x, const float* dy,
-                                const int32_t* argmax, const float* gamma, const float* beta, const float* save_mean,
-                                const float* save_inv_std, float* d_bn_out, float* dx, float* dgamma,
-                                float* dbeta) override;
-  void relu_forward(int64_t count, const float* x, float* y) override;
-  void relu_backward(int64_t count, const float* y, const float* dy, float* dx) override;
-  void bias_add(int rows, int cols, const float* bias, float* y) override;
-  void bias_grad(int rows, int cols, const float* dy, float* db) override;
-  void dropout_forward(float rate, const RandomKey& key, int first_sample, int n, int c, int64_t spatial,
-                       const float* x, float* y) override;
-  void dropout_backward(float rate, const RandomKey& key, int first_sample, int n, int c, int64_t spatial,
-                        const float* dy, float* dx) override;
-  void flatten_forward(int n, int c, int64_t spatial, const float* x, float* y) override;
-  void flatten_backward(int n, int c, int64_t spatial, const float* dy, float* dx) override;
-  void maxpool_forward(const PoolGeometry& g, const float* x, float* y, int32_t* argmax) override;
-  void maxpool_backward(const PoolGeometry& g, const float* dy, const int32_t* argmax, float* dx) override;
-  void softmax_xent(int n, int classes, const float* logits, const uint8_t* labels, float smoothing, float* dlogits,
-                    double* metrics) override;
-  void softmax(int n, int classes, const float* logits, float* probs) override;
-  void evaluate_batch(int n, int classes, const float* logits, const uint8_t* labels, int64_t* confusion,
-                      double* metrics) override;
-  void optimizer_update(const OptimizerParams& p, float lr, int64_t step, const ParamSegment* segments,
-                        int num_segments, float* params, const float* grads, float* m, float* v) override;
-  void weight_average(int64_t count, float decay, const float* params, float* average) override;
+
+ protected:
+  // Every op of engine/backends/backend_ops.h: runs it on the inner backend, timed inside a scope.
+#define HDR_PROFILED_OP(name, Args, ...) void do_##name(const Args& a) override;
+  HDR_BACKEND_OPS(HDR_PROFILED_OP)
+#undef HDR_PROFILED_OP
 
  private:
-  // Runs fn on the inner backend; inside a scope, times it into the row of (scope, op, shape()).
-  template <class Shape, class Fn>
-  void run(const char* op, Shape shape, OpCost cost, Fn fn);
+  // Runs fn on the inner backend; inside a scope, times it into the row of (scope, op, shape()),
+  // with the cost cost() (both only evaluated inside a scope).
+  template <class Shape, class Cost, class Fn>
+  void run(Op op, Shape shape, Cost cost, Fn fn);
   void collect();
 
   Backend& inner_;

@@ -61,15 +61,26 @@ void TrainStep::run(const DeviceImages& data, const int32_t* rows, int n, int ep
   const BatchSync* sync = synced_batch_norm() ? &batch_sync : nullptr;
   if (n > 0) {
     enter("data");
-    backend_.augment(augment_, RandomKey{spec_.seed, uint32_t(epoch), kStreamAugment}, data.images.data(), data.h,
-                     data.w, rows, n, x_.data());
-    backend_.gather_labels(data.labels.data(), rows, n, labels_.data());
+    backend_.augment({.params = augment_,
+                      .key = RandomKey{spec_.seed, uint32_t(epoch), kStreamAugment},
+                      .images = data.images.data(),
+                      .h = data.h,
+                      .w = data.w,
+                      .indices = rows,
+                      .n = n,
+                      .out = x_.data()});
+    backend_.gather_labels({.labels = data.labels.data(), .indices = rows, .n = n, .out = labels_.data()});
     const Pass pass{backend_, n, true, RandomKey{spec_.seed, uint32_t(epoch), 0}, first_sample, sync};
     const float* logits = model_.forward(pass, x_.data());
     if (observer_) observer_->logits(logits, n, model_.classes());
     enter("loss");
-    backend_.softmax_xent(n, model_.classes(), logits, labels_.data(), spec_.label_smoothing, dlogits_.data(),
-                          metrics);
+    backend_.softmax_xent({.n = n,
+                           .classes = model_.classes(),
+                           .logits = logits,
+                           .labels = labels_.data(),
+                           .smoothing = spec_.label_smoothing,
+                           .dlogits = dlogits_.data(),
+                           .metrics = metrics});
     model_.backward(pass, x_.data(), dlogits_.data(), overlap ? &hand_over : nullptr);
     if (observer_) observer_->gradients(model_.grads(), size_t(model_.counts().trainable));
   } else {  // a rank whose slice of a small last batch is empty contributes nothing, in every round
@@ -79,8 +90,15 @@ void TrainStep::run(const DeviceImages& data, const int32_t* rows, int n, int ep
   if (exchange_) finish_exchange(share, overlap);
   ++step_;
   enter("optimizer");
-  backend_.optimizer_update(spec_.optimizer, lr, step_, model_.segments().data(), int(model_.segments().size()),
-                            model_.values(), model_.grads(), model_.moment1(), model_.moment2());
+  backend_.optimizer_update({.p = spec_.optimizer,
+                             .lr = lr,
+                             .step = step_,
+                             .segments = model_.segments().data(),
+                             .num_segments = int(model_.segments().size()),
+                             .params = model_.values(),
+                             .grads = model_.grads(),
+                             .m = model_.moment1(),
+                             .v = model_.moment2()});
   if (profiler_) profiler_->end_step();
 }
 

@@ -20,8 +20,10 @@ WeightAverage::WeightAverage(Model& model, Backend& backend, float ema)
 
 void WeightAverage::update(int64_t step) {
   const float decay = average_decay(ema_, step);
-  backend_.weight_average(int64_t(values_.size()), decay, model_.values(), values_.data());
-  backend_.weight_average(int64_t(state_.size()), decay, model_.state(), state_.data());
+  backend_.weight_average(
+      {.count = int64_t(values_.size()), .decay = decay, .params = model_.values(), .average = values_.data()});
+  backend_.weight_average(
+      {.count = int64_t(state_.size()), .decay = decay, .params = model_.state(), .average = state_.data()});
 }
 
 Model::Snapshot WeightAverage::snapshot() const { return Model::Snapshot{values_.to_host(), state_.to_host()}; }

@@ -83,6 +83,11 @@ struct ActivationDims {
   size_t size() const { return size_t(n) * size_t(c) * size_t(spatial); }
 };
 
+// The dimensions as backend `be` lays them out.
+inline ActivationShape activation_shape(const Backend& be, const ActivationDims& a) {
+  return ActivationShape{a.n, a.c, a.spatial, be.activation_layout(a.c, a.spatial)};
+}
+
 // One buffer with the same contents on both backends: plain, or an activation in each backend's
 // layout.
 template <class T>
@@ -99,7 +104,7 @@ class Twin {
       Backend& be = s == Side::kGpu ? gpu : cpu;
       DeviceArray<float> plain(be, nchw.size());
       plain.upload(nchw);
-      be.flatten_backward(a.n, a.c, a.spatial, plain.data(), (*this)[s]);
+      be.flatten_backward({.shape = activation_shape(be, a), .dy = plain.data(), .dx = (*this)[s]});
       be.synchronize();  // plain is freed on return
     }
     backends_[0] = &gpu, backends_[1] = &cpu;
@@ -112,7 +117,7 @@ class Twin {
       if (activation_.n > 0) {
         Backend& be = *backends_[s == Side::kGpu ? 0 : 1];
         DeviceArray<float> plain(be, a.size());
-        be.flatten_forward(activation_.n, activation_.c, activation_.spatial, a.data(), plain.data());
+        be.flatten_forward({.shape = activation_shape(be, activation_), .x = a.data(), .y = plain.data()});
         return plain.to_host();
       }
     }

@@ -30,7 +30,18 @@ void gemm(BackendComparison& t, Rng& rng) {
       auto a = t.twin(rng.floats(size_t(c.m) * c.k, -1, 1));
       auto b = t.twin(rng.floats(size_t(c.k) * c.n, -scale, scale));
       auto out = t.twin(rng.floats(size_t(c.m) * c.n, -1, 1));
-      t.both([&](Backend& be, Side s) { be.gemm(ta, tb, c.m, c.n, c.k, c.alpha, a[s], b[s], c.beta, out[s]); });
+      t.both([&](Backend& be, Side s) {
+        be.gemm({.trans_a = ta,
+                 .trans_b = tb,
+                 .m = c.m,
+                 .n = c.n,
+                 .k = c.k,
+                 .alpha = c.alpha,
+                 .a = a[s],
+                 .b = b[s],
+                 .beta = c.beta,
+                 .c = out[s]});
+      });
       t.check(fmt::format("gemm {}{} m={} n={} k={}{}", ta ? 'T' : 'N', tb ? 'T' : 'N', c.m, c.n, c.k,
                           c.beta != 0 ? fmt::format(" a={} b={}", c.alpha, c.beta) : ""),
               "C", out, kReduction);
@@ -61,19 +72,21 @@ void conv(BackendComparison& t, Rng& rng) {
     auto w = t.twin(rng.floats(ws, -scale, scale));
     auto bias = t.twin(rng.floats(size_t(g.k), -0.5f, 0.5f));
     auto y = t.activation(std::vector<float>(ys), ya);
-    t.both([&](Backend& be, Side s) { be.conv_forward(g, x[s], w[s], bias[s], y[s]); });
+    t.both([&](Backend& be, Side s) { be.conv_forward({.g = g, .x = x[s], .w = w[s], .bias = bias[s], .y = y[s]}); });
     t.check("conv_forward " + name, "y", y, kReduction);
-    t.both([&](Backend& be, Side s) { be.conv_forward(g, x[s], w[s], nullptr, y[s]); });
+    t.both([&](Backend& be, Side s) { be.conv_forward({.g = g, .x = x[s], .w = w[s], .bias = nullptr, .y = y[s]}); });
     t.check("conv_forward (no bias) " + name, "y", y, kReduction);
 
     auto dy = t.activation(rng.floats(ys, -1, 1), ya);
     auto dx = t.activation(rng.floats(xs, -1, 1), xa);  // garbage: must be overwritten
-    t.both([&](Backend& be, Side s) { be.conv_backward_data(g, w[s], dy[s], dx[s]); });
+    t.both([&](Backend& be, Side s) { be.conv_backward_data({.g = g, .w = w[s], .dy = dy[s], .dx = dx[s]}); });
     t.check("conv_backward_data " + name, "dx", dx, kReduction);
 
     auto dw = t.twin(rng.floats(ws, -1, 1));
     auto dbias = t.twin(rng.floats(size_t(g.k), -1, 1));
-    t.both([&](Backend& be, Side s) { be.conv_backward_weights(g, x[s], dy[s], dw[s], dbias[s]); });
+    t.both([&](Backend& be, Side s) {
+      be.conv_backward_weights({.g = g, .x = x[s], .dy = dy[s], .dw = dw[s], .dbias = dbias[s]});
+    });
     t.check("conv_backward_weights " + name, "dw", dw, kReduction);
     t.check("conv_backward_weights " + name, "dbias", dbias, kReduction);
   }
@@ -96,11 +109,22 @@ void augment(BackendComparison& t, Rng& rng) {
   for (const auto& [name, params] : {std::pair{"augment (scaling only)", AugmentParams{}},
                                      std::pair{"augment (rotate, shift, zoom)", seed000}}) {
     auto out = t.twin(std::vector<float>(size_t(n) * h * w));
-    t.both([&](Backend& be, Side s) { be.augment(params, key, images[s], h, w, indices[s], n, out[s]); });
+    t.both([&](Backend& be, Side s) {
+      be.augment({.params = params,
+                  .key = key,
+                  .images = images[s],
+                  .h = h,
+                  .w = w,
+                  .indices = indices[s],
+                  .n = n,
+                  .out = out[s]});
+    });
     t.check(fmt::format("{} n={} {}x{}", name, n, h, w), "out", out, kResampling);
   }
   auto gathered = t.twin(std::vector<uint8_t>(size_t(n)));
-  t.both([&](Backend& be, Side s) { be.gather_labels(labels[s], indices[s], n, gathered[s]); });
+  t.both([&](Backend& be, Side s) {
+    be.gather_labels({.labels = labels[s], .indices = indices[s], .n = n, .out = gathered[s]});
+  });
   t.check(fmt::format("gather_labels n={}", n), "labels", gathered, kExact);
 }
 
@@ -138,8 +162,16 @@ void batchnorm(BackendComparison& t, Rng& rng) {
     auto& [gamma, beta, running_mean, running_var, save_mean, save_inv_std] = bn;
     auto y = t.activation(std::vector<float>(count), act);
     t.both([&](Backend& be, Side s) {
-      be.bn_relu_forward_train(g, x[s], gamma[s], beta[s], running_mean[s], running_var[s], save_mean[s],
-                               save_inv_std[s], y[s]);
+      be.bn_relu_forward_train({.g = g,
+                                .layout = be.activation_layout(g.c, g.spatial),
+                                .x = x[s],
+                                .gamma = gamma[s],
+                                .beta = beta[s],
+                                .running_mean = running_mean[s],
+                                .running_var = running_var[s],
+                                .save_mean = save_mean[s],
+                                .save_inv_std = save_inv_std[s],
+                                .y = y[s]});
     });
     const std::string train = "bn_relu_forward_train " + name;
     t.check(train, "y", y, kReduction);
@@ -149,7 +181,14 @@ void batchnorm(BackendComparison& t, Rng& rng) {
     t.check(train, "save_inv_std", save_inv_std, kReduction);
 
     t.both([&](Backend& be, Side s) {
-      be.bn_relu_forward_infer(g, x[s], gamma[s], beta[s], running_mean[s], running_var[s], y[s]);
+      be.bn_relu_forward_infer({.g = g,
+                                .layout = be.activation_layout(g.c, g.spatial),
+                                .x = x[s],
+                                .gamma = gamma[s],
+                                .beta = beta[s],
+                                .running_mean = running_mean[s],
+                                .running_var = running_var[s],
+                                .y = y[s]});
     });
     t.check("bn_relu_forward_infer " + name, "y", y, kReduction);
 
@@ -158,8 +197,17 @@ void batchnorm(BackendComparison& t, Rng& rng) {
     auto dgamma = t.twin(rng.floats(c, -1, 1));  // garbage: written, not accumulated
     auto dbeta = t.twin(rng.floats(c, -1, 1));
     t.both([&](Backend& be, Side s) {
-      be.bn_relu_backward(g, x[s], dy[s], gamma[s], beta[s], save_mean[s], save_inv_std[s], dx[s], dgamma[s],
-                          dbeta[s]);
+      be.bn_relu_backward({.g = g,
+                           .layout = be.activation_layout(g.c, g.spatial),
+                           .x = x[s],
+                           .dy = dy[s],
+                           .gamma = gamma[s],
+                           .beta = beta[s],
+                           .save_mean = save_mean[s],
+                           .save_inv_std = save_inv_std[s],
+                           .dx = dx[s],
+                           .dgamma = dgamma[s],
+                           .dbeta = dbeta[s]});
     });
     const std::string backward = "bn_relu_backward " + name;
     t.check(backward, "dx", dx, kReduction);
@@ -191,8 +239,19 @@ void batchnorm_pool(BackendComparison& t, Rng& rng) {
     auto y = t.activation(std::vector<float>(outs), out);
     auto argmax = t.twin(std::vector<int32_t>(outs));  // each backend's own layout: checked through backward
     t.both([&](Backend& be, Side s) {
-      be.bn_relu_maxpool_forward_train(g, p, x[s], gamma[s], beta[s], running_mean[s], running_var[s], save_mean[s],
-                                       save_inv_std[s], scratch[s], y[s], argmax[s]);
+      be.bn_relu_maxpool_forward_train({.bn = g,
+                                        .pool = p,
+                                        .layout = be.activation_layout(g.c, g.spatial),
+                                        .x = x[s],
+                                        .gamma = gamma[s],
+                                        .beta = beta[s],
+                                        .running_mean = running_mean[s],
+                                        .running_var = running_var[s],
+                                        .save_mean = save_mean[s],
+                                        .save_inv_std = save_inv_std[s],
+                                        .bn_out = scratch[s],
+                                        .y = y[s],
+                                        .argmax = argmax[s]});
     });
     t.check("bn_relu_maxpool_forward_train " + name, "y", y, kReduction);
     t.check("bn_relu_maxpool_forward_train " + name, "save_mean", save_mean, kReduction);
@@ -201,15 +260,36 @@ void batchnorm_pool(BackendComparison& t, Rng& rng) {
     auto dgamma = t.twin(rng.floats(c, -1, 1));
     auto dbeta = t.twin(rng.floats(c, -1, 1));
     t.both([&](Backend& be, Side s) {
-      be.bn_relu_maxpool_backward(g, p, x[s], dy[s], argmax[s], gamma[s], beta[s], save_mean[s], save_inv_std[s],
-                                  scratch[s], dx[s], dgamma[s], dbeta[s]);
+      be.bn_relu_maxpool_backward({.bn = g,
+                                   .pool = p,
+                                   .layout = be.activation_layout(g.c, g.spatial),
+                                   .x = x[s],
+                                   .dy = dy[s],
+                                   .argmax = argmax[s],
+                                   .gamma = gamma[s],
+                                   .beta = beta[s],
+                                   .save_mean = save_mean[s],
+                                   .save_inv_std = save_inv_std[s],
+                                   .d_bn_out = scratch[s],
+                                   .dx = dx[s],
+                                   .dgamma = dgamma[s],
+                                   .dbeta = dbeta[s]});
     });
     t.check("bn_relu_maxpool_backward " + name, "dx", dx, kReduction);
     t.check("bn_relu_maxpool_backward " + name, "dgamma", dgamma, kReduction);
     t.check("bn_relu_maxpool_backward " + name, "dbeta", dbeta, kReduction);
     t.both([&](Backend& be, Side s) {
-      be.bn_relu_maxpool_forward_infer(g, p, x[s], gamma[s], beta[s], running_mean[s], running_var[s], scratch[s],
-                                       y[s], argmax[s]);
+      be.bn_relu_maxpool_forward_infer({.bn = g,
+                                        .pool = p,
+                                        .layout = be.activation_layout(g.c, g.spatial),
+                                        .x = x[s],
+                                        .gamma = gamma[s],
+                                        .beta = beta[s],
+                                        .running_mean = running_mean[s],
+                                        .running_var = running_var[s],
+                                        .bn_out = scratch[s],
+                                        .y = y[s],
+                                        .argmax = argmax[s]});
     });
     t.check("bn_relu_maxpool_forward_infer " + name, "y", y, kReduction);
   }
@@ -221,9 +301,9 @@ void relu_and_bias(BackendComparison& t, Rng& rng) {
     auto y = t.twin(std::vector<float>(size_t(count)));
     auto dy = t.twin(rng.floats(size_t(count), -1, 1));
     auto dx = t.twin(std::vector<float>(size_t(count)));
-    t.both([&](Backend& be, Side s) { be.relu_forward(count, x[s], y[s]); });
+    t.both([&](Backend& be, Side s) { be.relu_forward({.count = count, .x = x[s], .y = y[s]}); });
     t.check(fmt::format("relu_forward count={}", count), "y", y, kExact);
-    t.both([&](Backend& be, Side s) { be.relu_backward(count, y[s], dy[s], dx[s]); });
+    t.both([&](Backend& be, Side s) { be.relu_backward({.count = count, .y = y[s], .dy = dy[s], .dx = dx[s]}); });
     t.check(fmt::format("relu_backward count={}", count), "dx", dx, kExact);
   }
   for (const auto& [rows, cols] : {std::pair{64, 128}, std::pair{3, 13}}) {
@@ -231,9 +311,9 @@ void relu_and_bias(BackendComparison& t, Rng& rng) {
     auto bias = t.twin(rng.floats(size_t(cols), -1, 1));
     auto y = t.twin(rng.floats(count, -1, 1));
     auto db = t.twin(rng.floats(size_t(cols), -1, 1));
-    t.both([&](Backend& be, Side s) { be.bias_add(rows, cols, bias[s], y[s]); });
+    t.both([&](Backend& be, Side s) { be.bias_add({.rows = rows, .cols = cols, .bias = bias[s], .y = y[s]}); });
     t.check(fmt::format("bias_add rows={} cols={}", rows, cols), "y", y, kExact);
-    t.both([&](Backend& be, Side s) { be.bias_grad(rows, cols, y[s], db[s]); });
+    t.both([&](Backend& be, Side s) { be.bias_grad({.rows = rows, .cols = cols, .dy = y[s], .db = db[s]}); });
     t.check(fmt::format("bias_grad rows={} cols={}", rows, cols), "db", db, kReduction);
   }
 }
@@ -253,11 +333,21 @@ void dropout(BackendComparison& t, Rng& rng) {
     auto x = t.activation(rng.floats(c.a.size(), -1, 1), c.a);
     auto y = t.activation(std::vector<float>(c.a.size()), c.a);
     t.both([&](Backend& be, Side s) {
-      be.dropout_forward(c.rate, key, c.first_sample, c.a.n, c.a.c, c.a.spatial, x[s], y[s]);
+      be.dropout_forward({.rate = c.rate,
+                          .key = key,
+                          .first_sample = c.first_sample,
+                          .shape = activation_shape(be, c.a),
+                          .x = x[s],
+                          .y = y[s]});
     });
     t.check("dropout_forward " + name, "y", y, kElementwise);
     t.both([&](Backend& be, Side s) {
-      be.dropout_backward(c.rate, key, c.first_sample, c.a.n, c.a.c, c.a.spatial, x[s], y[s]);
+      be.dropout_backward({.rate = c.rate,
+                           .key = key,
+                           .first_sample = c.first_sample,
+                           .shape = activation_shape(be, c.a),
+                           .dy = x[s],
+                           .dx = y[s]});
     });
     t.check("dropout_backward " + name, "dx", y, kElementwise);
   }
@@ -269,10 +359,14 @@ void flatten(BackendComparison& t, Rng& rng) {
     const std::string name = fmt::format("n={} c={} spatial={}", a.n, a.c, a.spatial);
     auto x = t.activation(rng.floats(a.size(), -1, 1), a);
     auto rows = t.twin(std::vector<float>(a.size()));
-    t.both([&](Backend& be, Side s) { be.flatten_forward(a.n, a.c, a.spatial, x[s], rows[s]); });
+    t.both([&](Backend& be, Side s) {
+      be.flatten_forward({.shape = activation_shape(be, a), .x = x[s], .y = rows[s]});
+    });
     t.check("flatten_forward " + name, "rows", rows, kExact);
     auto dx = t.activation(std::vector<float>(a.size()), a);
-    t.both([&](Backend& be, Side s) { be.flatten_backward(a.n, a.c, a.spatial, rows[s], dx[s]); });
+    t.both([&](Backend& be, Side s) {
+      be.flatten_backward({.shape = activation_shape(be, a), .dy = rows[s], .dx = dx[s]});
+    });
     t.check("flatten_backward " + name, "dx", dx, kExact);
   }
 }
@@ -292,11 +386,17 @@ void maxpool(BackendComparison& t, Rng& rng) {
     auto y = t.activation(std::vector<float>(ys), ya);
     // argmax indexes x in each backend's own layout: it is checked through maxpool_backward.
     auto argmax = t.twin(std::vector<int32_t>(ys));
-    t.both([&](Backend& be, Side s) { be.maxpool_forward(g, x[s], y[s], argmax[s]); });
+    t.both([&](Backend& be, Side s) {
+      be.maxpool_forward(
+          {.g = g, .layout = be.activation_layout(g.c, xa.spatial), .x = x[s], .y = y[s], .argmax = argmax[s]});
+    });
     t.check("maxpool_forward " + name, "y", y, kExact);
     auto dy = t.activation(rng.floats(ys, -1, 1), ya);
     auto dx = t.activation(rng.floats(xs, -1, 1), xa);  // garbage: every element is written
-    t.both([&](Backend& be, Side s) { be.maxpool_backward(g, dy[s], argmax[s], dx[s]); });
+    t.both([&](Backend& be, Side s) {
+      be.maxpool_backward(
+          {.g = g, .layout = be.activation_layout(g.c, xa.spatial), .dy = dy[s], .argmax = argmax[s], .dx = dx[s]});
+    });
     t.check("maxpool_backward " + name, "dx", dx, kExact);
   }
 }
@@ -309,14 +409,24 @@ void loss_and_metrics(BackendComparison& t, Rng& rng) {
     auto labels = t.twin(rng.bytes(size_t(n), classes));
     auto dlogits = t.twin(std::vector<float>(count));
     auto metrics = t.twin(std::vector<double>{1.5, 2.0});  // accumulated into
-    t.both([&](Backend& be, Side s) { be.softmax_xent(n, classes, logits[s], labels[s], smoothing, dlogits[s], metrics[s]); });
+    t.both([&](Backend& be, Side s) {
+      be.softmax_xent({.n = n,
+                       .classes = classes,
+                       .logits = logits[s],
+                       .labels = labels[s],
+                       .smoothing = smoothing,
+                       .dlogits = dlogits[s],
+                       .metrics = metrics[s]});
+    });
     t.check("softmax_xent " + name, "dlogits", dlogits, kTranscendental);
     const auto gpu = metrics.values(Side::kGpu), cpu = metrics.values(Side::kCpu);
     t.check_values("softmax_xent " + name, "loss sum", {float(gpu[0])}, {float(cpu[0])}, kTranscendental);
     t.check_values("softmax_xent " + name, "correct", {float(gpu[1])}, {float(cpu[1])}, kExact);
 
     auto probs = t.twin(std::vector<float>(count));
-    t.both([&](Backend& be, Side s) { be.softmax(n, classes, logits[s], probs[s]); });
+    t.both([&](Backend& be, Side s) {
+      be.softmax({.n = n, .classes = classes, .logits = logits[s], .probs = probs[s]});
+    });
     t.check("softmax " + name, "probs", probs, kTranscendental);
 
     std::vector<int64_t> start(size_t(classes) * classes);
@@ -324,7 +434,12 @@ void loss_and_metrics(BackendComparison& t, Rng& rng) {
     auto confusion = t.twin(start);
     auto eval_metrics = t.twin(std::vector<double>{0.0, 0.0});
     t.both([&](Backend& be, Side s) {
-      be.evaluate_batch(n, classes, logits[s], labels[s], confusion[s], eval_metrics[s]);
+      be.evaluate_batch({.n = n,
+                         .classes = classes,
+                         .logits = logits[s],
+                         .labels = labels[s],
+                         .confusion = confusion[s],
+                         .metrics = eval_metrics[s]});
     });
     t.check("evaluate_batch " + name, "confusion", confusion, kExact);
     const auto egpu = eval_metrics.values(Side::kGpu), ecpu = eval_metrics.values(Side::kCpu);
@@ -354,7 +469,15 @@ void optimizer(BackendComparison& t, Rng& rng) {
     auto m = t.twin(rng.floats(count, -0.01f, 0.01f));
     auto v = t.twin(rng.floats(count, 0.0f, 1e-4f));
     t.both([&](Backend& be, Side s) {
-      be.optimizer_update(c.p, 1e-3f, c.step, segments.data(), int(segments.size()), params[s], grads[s], m[s], v[s]);
+      be.optimizer_update({.p = c.p,
+                           .lr = 1e-3f,
+                           .step = c.step,
+                           .segments = segments.data(),
+                           .num_segments = int(segments.size()),
+                           .params = params[s],
+                           .grads = grads[s],
+                           .m = m[s],
+                           .v = v[s]});
     });
     const std::string name = fmt::format("optimizer_update {} ({} values)", c.name, count);
     t.check(name, "params", params, kTranscendental);
@@ -363,7 +486,9 @@ void optimizer(BackendComparison& t, Rng& rng) {
   }
   auto average = t.twin(rng.floats(count, -1, 1));
   auto weights = t.twin(rng.floats(count, -1, 1));
-  t.both([&](Backend& be, Side s) { be.weight_average(int64_t(count), 0.999f, weights[s], average[s]); });
+  t.both([&](Backend& be, Side s) {
+    be.weight_average({.count = int64_t(count), .decay = 0.999f, .params = weights[s], .average = average[s]});
+  });
   t.check(fmt::format("weight_average ({} values)", count), "average", average, kTranscendental);
 }
 }  // namespace hdr::comparison

@@ -43,14 +43,14 @@ void dropout_masked_scale(float rate, const RandomKey& key, int first_sample, in
 
 }  // namespace
 
-void dropout_forward(float rate, const RandomKey& key, int first_sample, int n, int per_sample, const float* x,
-                     float* y) {
-  dropout_masked_scale(rate, key, first_sample, n, per_sample, x, y);
+void dropout_forward(float rate, const RandomKey& key, int first_sample, int n, int c, int64_t spatial,
+                     const float* x, float* y) {
+  dropout_masked_scale(rate, key, first_sample, n, int(c * spatial), x, y);
 }
 
-void dropout_backward(float rate, const RandomKey& key, int first_sample, int n, int per_sample, const float* dy,
-                      float* dx) {
-  dropout_masked_scale(rate, key, first_sample, n, per_sample, dy, dx);
+void dropout_backward(float rate, const RandomKey& key, int first_sample, int n, int c, int64_t spatial,
+                      const float* dy, float* dx) {
+  dropout_masked_scale(rate, key, first_sample, n, int(c * spatial), dy, dx);
 }
 
 }  // namespace hdr::cpu

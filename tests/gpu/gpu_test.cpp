@@ -105,13 +105,13 @@ TEST(GpuBackend, GemmFollowsTheRowMajorContract) {
   DeviceArray<float> da(*gpu, 6), db(*gpu, 6), dc(*gpu, 4);
   da.upload(a);
   db.upload(b);
-  gpu->gemm(false, false, 2, 2, 3, 1.0f, da.data(), db.data(), 0.0f, dc.data());
+  gpu->gemm({.m = 2, .n = 2, .k = 3, .a = da.data(), .b = db.data(), .c = dc.data()});
   EXPECT_EQ(dc.to_host(), want);
   // A^T stored as 3x2 and B^T stored as 2x3 give the same product.
   const std::vector<float> at{1, 4, 2, 5, 3, 6}, bt{7, 9, 11, 8, 10, 12};
   da.upload(at);
   db.upload(bt);
-  gpu->gemm(true, true, 2, 2, 3, 1.0f, da.data(), db.data(), 0.0f, dc.data());
+  gpu->gemm({.trans_a = true, .trans_b = true, .m = 2, .n = 2, .k = 3, .a = da.data(), .b = db.data(), .c = dc.data()});
   EXPECT_EQ(dc.to_host(), want);
 }
 
@@ -134,14 +134,14 @@ TEST(GpuBackend, TwoBackendsUsedInTurnFromOneThreadKeepTheirOwnDeviceAndStream) 
     for (int round = 0; round < 5; ++round) {
       xa.upload(host);
       xb.upload(host);
-      a->relu_forward(int64_t(kCount), xa.data(), ya.data());
-      b->relu_forward(int64_t(kCount), xb.data(), yb.data());
+      a->relu_forward({.count = int64_t(kCount), .x = xa.data(), .y = ya.data()});
+      b->relu_forward({.count = int64_t(kCount), .x = xb.data(), .y = yb.data()});
       ASSERT_EQ(ya.to_host(), want) << "round " << round;
       ASSERT_EQ(yb.to_host(), want) << "round " << round;
     }
   }  // the backend created last goes; the first must still work
   xa.upload(host);
-  a->relu_forward(int64_t(kCount), xa.data(), ya.data());
+  a->relu_forward({.count = int64_t(kCount), .x = xa.data(), .y = ya.data()});
   EXPECT_EQ(ya.to_host(), want);
 }
 

@@ -61,7 +61,7 @@ TEST(DropoutSimt, ForwardMatchesCpuTwinAndPlainLoopBitForBit) {
     const auto x = make_values(size_t(kBatch) * per_sample, 5);
     for (float rate : {0.3f, 0.5f}) {
       std::vector<float> want_cpu(x.size());
-      cpu::dropout_forward(rate, kLayer2, kFirstSample, kBatch, per_sample, x.data(), want_cpu.data());
+      cpu::dropout_forward(rate, kLayer2, kFirstSample, kBatch, per_sample, 1, x.data(), want_cpu.data());
       const auto want_plain = reference_dropout(rate, kLayer2, kFirstSample, kBatch, per_sample, x);
       for (int block : {32, 50, 96, 256}) {
         const auto got = run_kernel(rate, kLayer2, kFirstSample, kBatch, per_sample, x, block);
@@ -80,7 +80,7 @@ TEST(DropoutSimt, Float4PathAndScalarPathAgree) {
   const int per_sample = 844;
   const auto x = make_values(size_t(kBatch) * per_sample + 1, 6);
   std::vector<float> want(x.size() - 1);
-  cpu::dropout_forward(0.3f, kLayer2, kFirstSample, kBatch, per_sample, x.data(), want.data());
+  cpu::dropout_forward(0.3f, kLayer2, kFirstSample, kBatch, per_sample, 1, x.data(), want.data());
   std::vector<float> aligned(want.size()), shifted(want.size() + 1);
   std::vector<float> x_aligned(x.begin(), x.end() - 1);
   ASSERT_TRUE(dropout_vectorisable(per_sample, x_aligned.data(), aligned.data()));
@@ -103,7 +103,7 @@ TEST(DropoutSimt, BackwardRecomputesTheForwardMask) {
   const auto dy = make_values(x.size(), 9);
   const auto y = run_kernel(rate, kLayer2, kFirstSample, kBatch, per_sample, x, 96);
   std::vector<float> want_cpu(dy.size());
-  cpu::dropout_backward(rate, kLayer2, kFirstSample, kBatch, per_sample, dy.data(), want_cpu.data());
+  cpu::dropout_backward(rate, kLayer2, kFirstSample, kBatch, per_sample, 1, dy.data(), want_cpu.data());
   for (int block : {32, 256}) {
     const auto dx = run_kernel(rate, kLayer2, kFirstSample, kBatch, per_sample, dy, block);
     EXPECT_TRUE(compare(dx, want_cpu, Tolerance{0, 0}).ok()) << "block " << block;
@@ -116,7 +116,7 @@ TEST(DropoutSimt, InPlaceAndEdgeRates) {
   const auto x = make_values(size_t(kBatch) * per_sample, 3);
   for (float rate : {0.0f, 0.25f, 1.0f}) {
     std::vector<float> want(x.size());
-    cpu::dropout_forward(rate, kLayer2, kFirstSample, kBatch, per_sample, x.data(), want.data());
+    cpu::dropout_forward(rate, kLayer2, kFirstSample, kBatch, per_sample, 1, x.data(), want.data());
     std::vector<float> in_place = x;
     simt::launch(dropout_grid(kBatch, per_sample, 64), dim3(64), dropout_masked_scale_kernel, rate, kLayer2,
                  kFirstSample, kBatch, per_sample, false, in_place.data(), in_place.data());

@@ -27,7 +27,7 @@ std::vector<float> make_values(size_t count, float low, float high, uint32_t see
 std::vector<float> forward(float rate, const RandomKey& key, int first_sample, int n, int per_sample,
                            const std::vector<float>& x) {
   std::vector<float> y(x.size());
-  cpu::dropout_forward(rate, key, first_sample, n, per_sample, x.data(), y.data());
+  cpu::dropout_forward(rate, key, first_sample, n, per_sample, 1, x.data(), y.data());
   return y;
 }
 
@@ -74,7 +74,7 @@ TEST(Dropout, BackwardRecomputesForwardMask) {
   const auto y = forward(rate, kLayer0, first, n, per_sample, x);
   const std::vector<float> dy(x.size(), 1.0f);
   std::vector<float> dx(x.size());
-  cpu::dropout_backward(rate, kLayer0, first, n, per_sample, dy.data(), dx.data());
+  cpu::dropout_backward(rate, kLayer0, first, n, per_sample, 1, dy.data(), dx.data());
   int dropped = 0;
   for (size_t k = 0; k < x.size(); ++k) {
     ASSERT_EQ(dx[k] != 0.0f, y[k] != 0.0f) << "element " << k;
@@ -101,7 +101,7 @@ TEST(Dropout, MaskIndependentOfBatchSplit) {
   EXPECT_EQ(whole, split);
   // In place gives the same as out of place.
   auto in_place = x;
-  cpu::dropout_forward(rate, kLayer0, first, n, per_sample, in_place.data(), in_place.data());
+  cpu::dropout_forward(rate, kLayer0, first, n, per_sample, 1, in_place.data(), in_place.data());
   EXPECT_EQ(whole, in_place);
 }
 
@@ -126,7 +126,7 @@ TEST(Dropout, RateZeroCopies) {
   const auto x = make_values(3 * 37, -1.0f, 1.0f, 8);
   EXPECT_EQ(forward(0.0f, kLayer0, 0, 3, 37, x), x);
   std::vector<float> dx(x.size());
-  cpu::dropout_backward(0.0f, kLayer0, 0, 3, 37, x.data(), dx.data());
+  cpu::dropout_backward(0.0f, kLayer0, 0, 3, 37, 1, x.data(), dx.data());
   EXPECT_EQ(dx, x);
 }
 
@@ -137,7 +137,7 @@ TEST(Dropout, OddSizesMatchReferenceLoop) {
   const auto x = make_values(size_t(n) * per_sample, -2.0f, 2.0f, 21);
   const auto y = forward(rate, key, first, n, per_sample, x);
   std::vector<float> dx(x.size());
-  cpu::dropout_backward(rate, key, first, n, per_sample, x.data(), dx.data());
+  cpu::dropout_backward(rate, key, first, n, per_sample, 1, x.data(), dx.data());
   for (int i = 0; i < n; ++i) {
     for (int j = 0; j < per_sample; ++j) {
       const uint32_t word = random_words(key, uint32_t(first + i), uint32_t(j / 4)).v[j % 4];

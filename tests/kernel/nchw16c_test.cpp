@@ -187,8 +187,8 @@ TEST(Nchw16c, DropoutMaskIsTheNchwMask) {
   const Floats x = pattern(count, 0.7f);
   const RandomKey key{123, 4, kStreamDropout + 2};
   Floats y_a(count), y_b(count), dx_a(count), dx_b(count);
-  cpu::dropout_forward(0.4f, key, 10, n, int(c * spatial), x.data(), y_a.data());
-  cpu::dropout_backward(0.4f, key, 10, n, int(c * spatial), x.data(), dx_a.data());
+  cpu::dropout_forward(0.4f, key, 10, n, c, spatial, x.data(), y_a.data());
+  cpu::dropout_backward(0.4f, key, 10, n, c, spatial, x.data(), dx_a.data());
   const Floats xb = blocked(n, c, spatial, x);
   cpu::nchw16c::dropout_forward(0.4f, key, 10, n, c, spatial, xb.data(), y_b.data());
   cpu::nchw16c::dropout_backward(0.4f, key, 10, n, c, spatial, xb.data(), dx_b.data());

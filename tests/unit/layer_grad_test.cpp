@@ -28,7 +28,13 @@ double loss_of(Model& model, Backend& backend, const std::vector<float>& x, cons
   const float* logits = model.forward(pass, x.data());
   std::vector<float> d(size_t(kBatch) * model.classes());
   double metrics[2] = {0, 0};
-  backend.softmax_xent(kBatch, model.classes(), logits, labels.data(), 0.0f, d.data(), metrics);
+  backend.softmax_xent({.n = kBatch,
+                        .classes = model.classes(),
+                        .logits = logits,
+                        .labels = labels.data(),
+                        .smoothing = 0.0f,
+                        .dlogits = d.data(),
+                        .metrics = metrics});
   if (dlogits) *dlogits = d;
   return metrics[0] / kBatch;
 }

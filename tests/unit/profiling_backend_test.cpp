@@ -103,13 +103,14 @@ TEST(ProfilingBackend, OpsOutsideAScopeRunUntimed) {
   DeviceArray<float> a(f.profiler, 8), b(f.profiler, 12), c(f.profiler, 6);
   a.zero();
   b.zero();
-  f.profiler.gemm(false, false, 2, 3, 4, 1.0f, a.data(), b.data(), 0.0f, c.data());
+  const GemmArgs gemm{.m = 2, .n = 3, .k = 4, .a = a.data(), .b = b.data(), .c = c.data()};
+  f.profiler.gemm(gemm);
   EXPECT_TRUE(f.profiler.rows().empty());
   f.profiler.set_scope("by hand");
-  f.profiler.gemm(false, false, 2, 3, 4, 1.0f, a.data(), b.data(), 0.0f, c.data());
-  f.profiler.gemm(false, false, 2, 3, 4, 1.0f, a.data(), b.data(), 0.0f, c.data());
+  f.profiler.gemm(gemm);
+  f.profiler.gemm(gemm);
   f.profiler.end_step();
-  f.profiler.gemm(false, false, 2, 3, 4, 1.0f, a.data(), b.data(), 0.0f, c.data());  // the scope ended
+  f.profiler.gemm(gemm);  // the scope ended
   ASSERT_EQ(f.profiler.rows().size(), 1u);
   const OpRow& row = f.profiler.rows()[0];
   EXPECT_EQ(row.scope, "by hand");

@@ -126,7 +126,13 @@ nlohmann::json bench_infer(Bench& b, const BenchArgs& args) {
   DeviceArray<float> x(*b.backend, size_t(kBatch) * model.input_shape().size());
   const AugmentParams scaling = scaling_only(b.config.data);
   auto infer = [&](int count) {
-    b.backend->augment(scaling, RandomKey{}, data.images.data(), data.h, data.w, data.rows.data(), count, x.data());
+    b.backend->augment({.params = scaling,
+                        .images = data.images.data(),
+                        .h = data.h,
+                        .w = data.w,
+                        .indices = data.rows.data(),
+                        .n = count,
+                        .out = x.data()});
     model.forward(Pass{*b.backend, count, false, RandomKey{}, 0}, x.data());
   };
   const auto batch_seconds = time_runs(*b.backend, args.repeats, [&] { infer(n); });

@@ -1,8 +1,8 @@
 // The CPU backend: oneDNN (through OneDnnOps) for convolutions and GEMM, the hand-written
 // kernels of kernels/cpu for everything else. One OpenMP pool, sized once here, serves both.
 // Activations with a multiple of 16 channels live in oneDNN's nChw16c layout (what its AVX-512
-// convolutions read and write), so batch norm, pooling and dropout dispatch to their nChw16c
-// twins for those; everything else is plain NCHW.
+// convolutions read and write: activation_layout), so batch norm, pooling, dropout and flatten
+// dispatch on the layout their arguments carry to their nChw16c twins; everything else is plain.
 #include <fmt/format.h>
 #include <omp.h>
 
@@ -64,153 +64,109 @@ class CpuBackend final : public Backend {
   void download(void* dst, const void* src, size_t bytes) override { std::memcpy(dst, src, bytes); }
   void fill_zero(void* p, size_t bytes) override { std::memset(p, 0, bytes); }
 
-  void gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, const float* b,
-            float beta, float* c) override {
-    dnnl_.gemm(trans_a, trans_b, m, n, k, alpha, a, b, beta, c);
-  }
-  void conv_forward(const ConvGeometry& g, const float* x, const float* w, const float* bias, float* y) override {
-    dnnl_.conv_forward(g, x, w, bias, y);
-  }
-  void conv_backward_data(const ConvGeometry& g, const float* w, const float* dy, float* dx) override {
-    dnnl_.conv_backward_data(g, w, dy, dx);
-  }
-  void conv_backward_weights(const ConvGeometry& g, const float* x, const float* dy, float* dw,
-                             float* dbias) override {
-    dnnl_.conv_backward_weights(g, x, dy, dw, dbias);
+  Layout activation_layout(int c, int64_t spatial) const override {
+    return nchw16c::is_blocked(c, spatial) ? Layout::kNchw16c : Layout::kNchw;
   }
 
-  void augment(const AugmentParams& p, const RandomKey& key, const uint8_t* images, int h, int w,
-               const int32_t* indices, int n, float* out) override {
-    cpu::augment(p, key, images, h, w, indices, n, out);
+ protected:
+  void do_gemm(const GemmArgs& a) override {
+    dnnl_.gemm(a.trans_a, a.trans_b, a.m, a.n, a.k, a.alpha, a.a, a.b, a.beta, a.c);
   }
-  void gather_labels(const uint8_t* labels, const int32_t* indices, int n, uint8_t* out) override {
-    cpu::gather_labels(labels, indices, n, out);
+  void do_conv_forward(const ConvForwardArgs& a) override { dnnl_.conv_forward(a.g, a.x, a.w, a.bias, a.y); }
+  void do_conv_backward_data(const ConvBackwardDataArgs& a) override {
+    dnnl_.conv_backward_data(a.g, a.w, a.dy, a.dx);
   }
-  void bn_relu_forward_train(const BatchNormGeometry& g, const float* x, const float* gamma, const float* beta,
-                             float* running_mean, float* running_var, float* save_mean, float* save_inv_std,
-                             float* y) override {
-    if (nchw16c::is_blocked(g.c, g.spatial))
-      nchw16c::bn_relu_forward_train(g, x, gamma, beta, running_mean, running_var, save_mean, save_inv_std, y);
+  void do_conv_backward_weights(const ConvBackwardWeightsArgs& a) override {
+    dnnl_.conv_backward_weights(a.g, a.x, a.dy, a.dw, a.dbias);
+  }
+
+  void do_augment(const AugmentArgs& a) override {
+    cpu::augment(a.params, a.key, a.images, a.h, a.w, a.indices, a.n, a.out);
+  }
+  void do_gather_labels(const GatherLabelsArgs& a) override { cpu::gather_labels(a.labels, a.indices, a.n, a.out); }
+  void do_bn_relu_forward_train(const BnReluForwardTrainArgs& a) override {
+    (blocked(a.layout) ? nchw16c::bn_relu_forward_train : cpu::bn_relu_forward_train)(
+        a.g, a.x, a.gamma, a.beta, a.running_mean, a.running_var, a.save_mean, a.save_inv_std, a.y);
+  }
+  void do_bn_relu_forward_infer(const BnReluForwardInferArgs& a) override {
+    (blocked(a.layout) ? nchw16c::bn_relu_forward_infer : cpu::bn_relu_forward_infer)(
+        a.g, a.x, a.gamma, a.beta, a.running_mean, a.running_var, a.y);
+  }
+  void do_bn_relu_backward(const BnReluBackwardArgs& a) override {
+    (blocked(a.layout) ? nchw16c::bn_relu_backward : cpu::bn_relu_backward)(
+        a.g, a.x, a.dy, a.gamma, a.beta, a.save_mean, a.save_inv_std, a.dx, a.dgamma, a.dbeta);
+  }
+  void do_bn_input_grad_adjust(const BnInputGradAdjustArgs& a) override {
+    (blocked(a.layout) ? nchw16c::bn_input_grad_adjust : cpu::bn_input_grad_adjust)(a.g, a.x, a.mean, a.a, a.b,
+                                                                                     a.dx);
+  }
+  // Fused on nChw16c tensors with non-overlapping windows; otherwise the parts.
+  static bool fusable(Layout layout, const PoolGeometry& p) { return blocked(layout) && p.stride == p.size; }
+  void do_bn_relu_maxpool_forward_train(const BnReluMaxpoolForwardTrainArgs& a) override {
+    if (!fusable(a.layout, a.pool)) return bn_relu_maxpool_forward_train_in_parts(a);
+    nchw16c::bn_relu_maxpool_forward_train(a.bn, a.pool, a.x, a.gamma, a.beta, a.running_mean, a.running_var,
+                                           a.save_mean, a.save_inv_std, a.y, a.argmax);
+  }
+  void do_bn_relu_maxpool_forward_infer(const BnReluMaxpoolForwardInferArgs& a) override {
+    if (!fusable(a.layout, a.pool)) return bn_relu_maxpool_forward_infer_in_parts(a);
+    nchw16c::bn_relu_maxpool_forward_infer(a.bn, a.pool, a.x, a.gamma, a.beta, a.running_mean, a.running_var, a.y,
+                                           a.argmax);
+  }
+  void do_bn_relu_maxpool_backward(const BnReluMaxpoolBackwardArgs& a) override {
+    if (!fusable(a.layout, a.pool)) return bn_relu_maxpool_backward_in_parts(a);
+    nchw16c::bn_relu_maxpool_backward(a.bn, a.pool, a.x, a.dy, a.argmax, a.gamma, a.beta, a.save_mean,
+                                      a.save_inv_std, a.dx, a.dgamma, a.dbeta);
+  }
+  void do_relu_forward(const ReluForwardArgs& a) override { cpu::relu_forward(a.count, a.x, a.y); }
+  void do_relu_backward(const ReluBackwardArgs& a) override { cpu::relu_backward(a.count, a.y, a.dy, a.dx); }
+  void do_bias_add(const BiasAddArgs& a) override { cpu::bias_add(a.rows, a.cols, a.bias, a.y); }
+  void do_bias_grad(const BiasGradArgs& a) override { cpu::bias_grad(a.rows, a.cols, a.dy, a.db); }
+  void do_dropout_forward(const DropoutForwardArgs& a) override {
+    const ActivationShape& s = a.shape;
+    (blocked(s.layout) ? nchw16c::dropout_forward : cpu::dropout_forward)(a.rate, a.key, a.first_sample, s.n, s.c,
+                                                                          s.spatial, a.x, a.y);
+  }
+  void do_dropout_backward(const DropoutBackwardArgs& a) override {
+    const ActivationShape& s = a.shape;
+    (blocked(s.layout) ? nchw16c::dropout_backward : cpu::dropout_backward)(a.rate, a.key, a.first_sample, s.n, s.c,
+                                                                            s.spatial, a.dy, a.dx);
+  }
+  void do_flatten_forward(const FlattenForwardArgs& a) override {
+    const ActivationShape& s = a.shape;
+    if (blocked(s.layout))
+      nchw16c::to_nchw(s.n, s.c, s.spatial, a.x, a.y);
     else
-      cpu::bn_relu_forward_train(g, x, gamma, beta, running_mean, running_var, save_mean, save_inv_std, y);
+      std::memcpy(a.y, a.x, size_t(s.count()) * sizeof(float));
   }
-  void bn_relu_forward_infer(const BatchNormGeometry& g, const float* x, const float* gamma, const float* beta,
-                             const float* running_mean, const float* running_var, float* y) override {
-    if (nchw16c::is_blocked(g.c, g.spatial))
-      nchw16c::bn_relu_forward_infer(g, x, gamma, beta, running_mean, running_var, y);
+  void do_flatten_backward(const FlattenBackwardArgs& a) override {
+    const ActivationShape& s = a.shape;
+    if (blocked(s.layout))
+      nchw16c::from_nchw(s.n, s.c, s.spatial, a.dy, a.dx);
     else
-      cpu::bn_relu_forward_infer(g, x, gamma, beta, running_mean, running_var, y);
+      std::memcpy(a.dx, a.dy, size_t(s.count()) * sizeof(float));
   }
-  void bn_relu_backward(const BatchNormGeometry& g, const float* x, const float* dy, const float* gamma,
-                        const float* beta, const float* save_mean, const float* save_inv_std, float* dx,
-                        float* dgamma, float* dbeta) override {
-    if (nchw16c::is_blocked(g.c, g.spatial))
-      nchw16c::bn_relu_backward(g, x, dy, gamma, beta, save_mean, save_inv_std, dx, dgamma, dbeta);
-    else
-      cpu::bn_relu_backward(g, x, dy, gamma, beta, save_mean, save_inv_std, dx, dgamma, dbeta);
+  void do_maxpool_forward(const MaxpoolForwardArgs& a) override {
+    (blocked(a.layout) ? nchw16c::maxpool_forward : cpu::maxpool_forward)(a.g, a.x, a.y, a.argmax);
   }
-  // Fused on nChw16c tensors with non-overlapping windows; otherwise the parts (Backend's default).
-  void bn_input_grad_adjust(const BatchNormGeometry& g, const float* x, const float* mean, const float* a,
-                            const float* b, float* dx) override {
-    if (nchw16c::is_blocked(g.c, g.spatial))
-      nchw16c::bn_input_grad_adjust(g, x, mean, a, b, dx);
-    else
-      cpu::bn_input_grad_adjust(g, x, mean, a, b, dx);
+  void do_maxpool_backward(const MaxpoolBackwardArgs& a) override {
+    (blocked(a.layout) ? nchw16c::maxpool_backward : cpu::maxpool_backward)(a.g, a.dy, a.argmax, a.dx);
   }
-  static bool fusable(const BatchNormGeometry& g, const PoolGeometry& p) {
-    return nchw16c::is_blocked(g.c, g.spatial) && p.stride == p.size;
+  void do_softmax_xent(const SoftmaxXentArgs& a) override {
+    cpu::softmax_xent(a.n, a.classes, a.logits, a.labels, a.smoothing, a.dlogits, a.metrics);
   }
-  void bn_relu_maxpool_forward_train(const BatchNormGeometry& g, const PoolGeometry& p, const float* x,
-                                     const float* gamma, const float* beta, float* running_mean, float* running_var,
-                                     float* save_mean, float* save_inv_std, float* bn_out, float* y,
-                                     int32_t* argmax) override {
-    if (!fusable(g, p))
-      return Backend::bn_relu_maxpool_forward_train(g, p, x, gamma, beta, running_mean, running_var, save_mean,
-                                                    save_inv_std, bn_out, y, argmax);
-    nchw16c::bn_relu_maxpool_forward_train(g, p, x, gamma, beta, running_mean, running_var, save_mean, save_inv_std,
-                                           y, argmax);
+  void do_softmax(const SoftmaxArgs& a) override { cpu::softmax(a.n, a.classes, a.logits, a.probs); }
+  void do_evaluate_batch(const EvaluateBatchArgs& a) override {
+    cpu::evaluate_batch(a.n, a.classes, a.logits, a.labels, a.confusion, a.metrics);
   }
-  void bn_relu_maxpool_forward_infer(const BatchNormGeometry& g, const PoolGeometry& p, const float* x,
-                                     const float* gamma, const float* beta, const float* running_mean,
-                                     const float* running_var, float* bn_out, float* y, int32_t* argmax) override {
-    if (!fusable(g, p))
-      return Backend::bn_relu_maxpool_forward_infer(g, p, x, gamma, beta, running_mean, running_var, bn_out, y,
-                                                    argmax);
-    nchw16c::bn_relu_maxpool_forward_infer(g, p, x, gamma, beta, running_mean, running_var, y, argmax);
+  void do_optimizer_update(const OptimizerUpdateArgs& a) override {
+    cpu::optimizer_update(a.p, a.lr, a.step, a.segments, a.num_segments, a.params, a.grads, a.m, a.v);
   }
-  void bn_relu_maxpool_backward(const BatchNormGeometry& g, const PoolGeometry& p, const float* x, const float* dy,
-                                const int32_t* argmax, const float* gamma, const float* beta, const float* save_mean,
-                                const float* save_inv_std, float* d_bn_out, float* dx, float* dgamma,
-                                float* dbeta) override {
-    if (!fusable(g, p))
-      return Backend::bn_relu_maxpool_backward(g, p, x, dy, argmax, gamma, beta, save_mean, save_inv_std, d_bn_out,
-                                               dx, dgamma, dbeta);
-    nchw16c::bn_relu_maxpool_backward(g, p, x, dy, argmax, gamma, beta, save_mean, save_inv_std, dx, dgamma, dbeta);
-  }
-  void relu_forward(int64_t count, const float* x, float* y) override { cpu::relu_forward(count, x, y); }
-  void relu_backward(int64_t count, const float* y, const float* dy, float* dx) override {
-    cpu::relu_backward(count, y, dy, dx);
-  }
-  void bias_add(int rows, int cols, const float* bias, float* y) override { cpu::bias_add(rows, cols, bias, y); }
-  void bias_grad(int rows, int cols, const float* dy, float* db) override { cpu::bias_grad(rows, cols, dy, db); }
-  void dropout_forward(float rate, const RandomKey& key, int first_sample, int n, int c, int64_t spatial,
-                       const float* x, float* y) override {
-    if (nchw16c::is_blocked(c, spatial))
-      nchw16c::dropout_forward(rate, key, first_sample, n, c, spatial, x, y);
-    else
-      cpu::dropout_forward(rate, key, first_sample, n, int(c * spatial), x, y);
-  }
-  void dropout_backward(float rate, const RandomKey& key, int first_sample, int n, int c, int64_t spatial,
-                        const float* dy, float* dx) override {
-    if (nchw16c::is_blocked(c, spatial))
-      nchw16c::dropout_backward(rate, key, first_sample, n, c, spatial, dy, dx);
-    else
-      cpu::dropout_backward(rate, key, first_sample, n, int(c * spatial), dy, dx);
-  }
-  void flatten_forward(int n, int c, int64_t spatial, const float* x, float* y) override {
-    if (nchw16c::is_blocked(c, spatial))
-      nchw16c::to_nchw(n, c, spatial, x, y);
-    else
-      std::memcpy(y, x, size_t(n) * size_t(c) * size_t(spatial) * sizeof(float));
-  }
-  void flatten_backward(int n, int c, int64_t spatial, const float* dy, float* dx) override {
-    if (nchw16c::is_blocked(c, spatial))
-      nchw16c::from_nchw(n, c, spatial, dy, dx);
-    else
-      std::memcpy(dx, dy, size_t(n) * size_t(c) * size_t(spatial) * sizeof(float));
-  }
-  void maxpool_forward(const PoolGeometry& g, const float* x, float* y, int32_t* argmax) override {
-    if (nchw16c::is_blocked(g.c, int64_t(g.h) * g.w))
-      nchw16c::maxpool_forward(g, x, y, argmax);
-    else
-      cpu::maxpool_forward(g, x, y, argmax);
-  }
-  void maxpool_backward(const PoolGeometry& g, const float* dy, const int32_t* argmax, float* dx) override {
-    if (nchw16c::is_blocked(g.c, int64_t(g.h) * g.w))
-      nchw16c::maxpool_backward(g, dy, argmax, dx);
-    else
-      cpu::maxpool_backward(g, dy, argmax, dx);
-  }
-  void softmax_xent(int n, int classes, const float* logits, const uint8_t* labels, float smoothing, float* dlogits,
-                    double* metrics) override {
-    cpu::softmax_xent(n, classes, logits, labels, smoothing, dlogits, metrics);
-  }
-  void softmax(int n, int classes, const float* logits, float* probs) override {
-    cpu::softmax(n, classes, logits, probs);
-  }
-  void evaluate_batch(int n, int classes, const float* logits, const uint8_t* labels, int64_t* confusion,
-                      double* metrics) override {
-    cpu::evaluate_batch(n, classes, logits, labels, confusion, metrics);
-  }
-  void optimizer_update(const OptimizerParams& p, float lr, int64_t step, const ParamSegment* segments,
-                        int num_segments, float* params, const float* grads, float* m, float* v) override {
-    cpu::optimizer_update(p, lr, step, segments, num_segments, params, grads, m, v);
-  }
-  void weight_average(int64_t count, float decay, const float* params, float* average) override {
-    cpu::weight_average(count, decay, params, average);
+  void do_weight_average(const WeightAverageArgs& a) override {
+    cpu::weight_average(a.count, a.decay, a.params, a.average);
   }
 
  private:
+  static bool blocked(Layout layout) { return layout == Layout::kNchw16c; }
   int threads_ = 1;
   OneDnnOps dnnl_;
 };

@@ -112,6 +112,7 @@ class CudaBackend final : public Backend {
     HDR_CUBLAS_CHECK(cublas().set_workspace(cublas_.h, cublas_workspace_, kCublasWorkspace));
     HDR_CUBLAS_CHECK(cublas().set_math_mode(cublas_.h, CUBLAS_DEFAULT_MATH));
     convolutions_.emplace(cudnn_.h, allocator_);
+    observe_ops();
     const size_t v = cudnnGetVersion();  // 91900 for 9.19.0
     cudnn_version_ = fmt::format("{}.{}.{}", v / 10000, v / 100 % 100, v % 100);
   }
@@ -165,12 +166,12 @@ class CudaBackend final : public Backend {
     allocator_.deallocate(p);
   }
   void upload(void* dst, const void* src, size_t bytes) override {
-    const Op op(*this, "upload");
+    const Transfer transfer(*this, "upload");
     HDR_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream_.s));
     HDR_CUDA_CHECK(cudaStreamSynchronize(stream_.s));  // the host buffer may go away on return
   }
   void download(void* dst, const void* src, size_t bytes) override {
-    const Op op(*this, "download");
+    const Transfer transfer(*this, "download");
     HDR_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream_.s));
     HDR_CUDA_CHECK(cudaStreamSynchronize(stream_.s));
   }
@@ -183,150 +184,97 @@ class CudaBackend final : public Backend {
     HDR_CUDA_CHECK(cudaStreamSynchronize(stream_.s));
   }
 
+  Layout activation_layout(int, int64_t) const override { return Layout::kNchw; }
+
+ protected:
+  // Every op (Backend's public ones, engine/backends/backend_ops.h) starts here: this backend's
+  // device and stream made current, and an NVTX range named after the op.
+  void op_begin(Op op) override {
+    bind();
+    nvtxRangePushA(op_name(op));
+  }
+  void op_end(Op) override { nvtxRangePop(); }
+
   // Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T, and a row-major matrix read
   // column-major is its transpose: so cuBLAS gets B first, A second, with m and n swapped.
-  void gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, const float* b,
-            float beta, float* c) override {
-    const Op op(*this, "gemm");
-    const int lda = trans_a ? m : k, ldb = trans_b ? k : n;
-    HDR_CUBLAS_CHECK(cublas().sgemm(cublas_.h, trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,
-                                 n, m, k, &alpha, b, ldb, a, lda, &beta, c, n));
+  void do_gemm(const GemmArgs& a) override {
+    const int lda = a.trans_a ? a.m : a.k, ldb = a.trans_b ? a.k : a.n;
+    HDR_CUBLAS_CHECK(cublas().sgemm(cublas_.h, a.trans_b ? CUBLAS_OP_T : CUBLAS_OP_N,
+                                    a.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, a.n, a.m, a.k, &a.alpha, a.b, ldb, a.a, lda,
+                                    &a.beta, a.c, a.n));
   }
-  void conv_forward(const ConvGeometry& g, const float* x, const float* w, const float* bias, float* y) override {
-    const Op op(*this, "conv_forward");
-    convolutions_->forward(g, x, w, bias, y);
+  void do_conv_forward(const ConvForwardArgs& a) override { convolutions_->forward(a.g, a.x, a.w, a.bias, a.y); }
+  void do_conv_backward_data(const ConvBackwardDataArgs& a) override {
+    convolutions_->backward_data(a.g, a.w, a.dy, a.dx);
   }
-  void conv_backward_data(const ConvGeometry& g, const float* w, const float* dy, float* dx) override {
-    const Op op(*this, "conv_backward_data");
-    convolutions_->backward_data(g, w, dy, dx);
-  }
-  void conv_backward_weights(const ConvGeometry& g, const float* x, const float* dy, float* dw,
-                             float* dbias) override {
-    const Op op(*this, "conv_backward_weights");
-    convolutions_->backward_weights(g, x, dy, dw, dbias);
+  void do_conv_backward_weights(const ConvBackwardWeightsArgs& a) override {
+    convolutions_->backward_weights(a.g, a.x, a.dy, a.dw, a.dbias);
   }
 
-  void augment(const AugmentParams& p, const RandomKey& key, const uint8_t* images, int h, int w,
-               const int32_t* indices, int n, float* out) override {
-    const Op op(*this, "augment");
-    cuda::augment(p, key, images, h, w, indices, n, out);
+  void do_augment(const AugmentArgs& a) override {
+    cuda::augment(a.params, a.key, a.images, a.h, a.w, a.indices, a.n, a.out);
   }
-  void gather_labels(const uint8_t* labels, const int32_t* indices, int n, uint8_t* out) override {
-    const Op op(*this, "gather_labels");
-    cuda::gather_labels(labels, indices, n, out);
+  void do_gather_labels(const GatherLabelsArgs& a) override { cuda::gather_labels(a.labels, a.indices, a.n, a.out); }
+  void do_bn_relu_forward_train(const BnReluForwardTrainArgs& a) override {
+    reserve_scratch(cuda::bn_relu_scratch_bytes(a.g));
+    cuda::bn_relu_forward_train(a.g, a.x, a.gamma, a.beta, a.running_mean, a.running_var, a.save_mean,
+                                a.save_inv_std, a.y);
   }
-  void bn_relu_forward_train(const BatchNormGeometry& g, const float* x, const float* gamma, const float* beta,
-                             float* running_mean, float* running_var, float* save_mean, float* save_inv_std,
-                             float* y) override {
-    const Op op(*this, "bn_relu_forward_train");
-    reserve_scratch(cuda::bn_relu_scratch_bytes(g));
-    cuda::bn_relu_forward_train(g, x, gamma, beta, running_mean, running_var, save_mean, save_inv_std, y);
+  void do_bn_relu_forward_infer(const BnReluForwardInferArgs& a) override {
+    cuda::bn_relu_forward_infer(a.g, a.x, a.gamma, a.beta, a.running_mean, a.running_var, a.y);
   }
-  void bn_relu_forward_infer(const BatchNormGeometry& g, const float* x, const float* gamma, const float* beta,
-                             const float* running_mean, const float* running_var, float* y) override {
-    const Op op(*this, "bn_relu_forward_infer");
-    cuda::bn_relu_forward_infer(g, x, gamma, beta, running_mean, running_var, y);
+  void do_bn_relu_backward(const BnReluBackwardArgs& a) override {
+    reserve_scratch(cuda::bn_relu_scratch_bytes(a.g));
+    cuda::bn_relu_backward(a.g, a.x, a.dy, a.gamma, a.beta, a.save_mean, a.save_inv_std, a.dx, a.dgamma, a.dbeta);
   }
-  void bn_relu_backward(const BatchNormGeometry& g, const float* x, const float* dy, const float* gamma,
-                        const float* beta, const float* save_mean, const float* save_inv_std, float* dx,
-                        float* dgamma, float* dbeta) override {
-    const Op op(*this, "bn_relu_backward");
-    reserve_scratch(cuda::bn_relu_scratch_bytes(g));
-    cuda::bn_relu_backward(g, x, dy, gamma, beta, save_mean, save_inv_std, dx, dgamma, dbeta);
+  void do_bn_input_grad_adjust(const BnInputGradAdjustArgs& a) override {
+    cuda::bn_input_grad_adjust(a.g, a.x, a.mean, a.a, a.b, a.dx);
   }
-  void bn_input_grad_adjust(const BatchNormGeometry& g, const float* x, const float* mean, const float* a,
-                            const float* b, float* dx) override {
-    const Op op(*this, "bn_input_grad_adjust");
-    cuda::bn_input_grad_adjust(g, x, mean, a, b, dx);
+  // The conv block fused (kernels/bn_relu_maxpool.cuh), any pooling geometry: bn_out and
+  // d_bn_out stay unused.
+  void do_bn_relu_maxpool_forward_train(const BnReluMaxpoolForwardTrainArgs& a) override {
+    reserve_scratch(cuda::bn_relu_scratch_bytes(a.bn));
+    cuda::bn_relu_maxpool_forward_train(a.bn, a.pool, a.x, a.gamma, a.beta, a.running_mean, a.running_var,
+                                        a.save_mean, a.save_inv_std, a.y, a.argmax);
   }
-  // The conv block fused (kernels/bn_relu_maxpool.cuh): bn_out and d_bn_out stay unused.
-  void bn_relu_maxpool_forward_train(const BatchNormGeometry& g, const PoolGeometry& p, const float* x,
-                                     const float* gamma, const float* beta, float* running_mean, float* running_var,
-                                     float* save_mean, float* save_inv_std, float*, float* y,
-                                     int32_t* argmax) override {
-    const Op op(*this, "bn_relu_maxpool_forward_train");
-    reserve_scratch(cuda::bn_relu_scratch_bytes(g));
-    cuda::bn_relu_maxpool_forward_train(g, p, x, gamma, beta, running_mean, running_var, save_mean, save_inv_std, y,
-                                        argmax);
+  void do_bn_relu_maxpool_forward_infer(const BnReluMaxpoolForwardInferArgs& a) override {
+    cuda::bn_relu_maxpool_forward_infer(a.bn, a.pool, a.x, a.gamma, a.beta, a.running_mean, a.running_var, a.y,
+                                        a.argmax);
   }
-  void bn_relu_maxpool_forward_infer(const BatchNormGeometry& g, const PoolGeometry& p, const float* x,
-                                     const float* gamma, const float* beta, const float* running_mean,
-                                     const float* running_var, float*, float* y, int32_t* argmax) override {
-    const Op op(*this, "bn_relu_maxpool_forward_infer");
-    cuda::bn_relu_maxpool_forward_infer(g, p, x, gamma, beta, running_mean, running_var, y, argmax);
+  void do_bn_relu_maxpool_backward(const BnReluMaxpoolBackwardArgs& a) override {
+    reserve_scratch(cuda::bn_relu_scratch_bytes(a.bn));
+    cuda::bn_relu_maxpool_backward(a.bn, a.pool, a.x, a.dy, a.argmax, a.gamma, a.beta, a.save_mean, a.save_inv_std,
+                                   a.dx, a.dgamma, a.dbeta);
   }
-  void bn_relu_maxpool_backward(const BatchNormGeometry& g, const PoolGeometry& p, const float* x, const float* dy,
-                                const int32_t* argmax, const float* gamma, const float* beta, const float* save_mean,
-                                const float* save_inv_std, float*, float* dx, float* dgamma, float* dbeta) override {
-    const Op op(*this, "bn_relu_maxpool_backward");
-    reserve_scratch(cuda::bn_relu_scratch_bytes(g));
-    cuda::bn_relu_maxpool_backward(g, p, x, dy, argmax, gamma, beta, save_mean, save_inv_std, dx, dgamma, dbeta);
+  void do_relu_forward(const ReluForwardArgs& a) override { cuda::relu_forward(a.count, a.x, a.y); }
+  void do_relu_backward(const ReluBackwardArgs& a) override { cuda::relu_backward(a.count, a.y, a.dy, a.dx); }
+  void do_bias_add(const BiasAddArgs& a) override { cuda::bias_add(a.rows, a.cols, a.bias, a.y); }
+  void do_bias_grad(const BiasGradArgs& a) override { cuda::bias_grad(a.rows, a.cols, a.dy, a.db); }
+  void do_dropout_forward(const DropoutForwardArgs& a) override {
+    cuda::dropout_forward(a.rate, a.key, a.first_sample, a.shape.n, a.shape.c, a.shape.spatial, a.x, a.y);
   }
-  void relu_forward(int64_t count, const float* x, float* y) override {
-    const Op op(*this, "relu_forward");
-    cuda::relu_forward(count, x, y);
-  }
-  void relu_backward(int64_t count, const float* y, const float* dy, float* dx) override {
-    const Op op(*this, "relu_backward");
-    cuda::relu_backward(count, y, dy, dx);
-  }
-  void bias_add(int rows, int cols, const float* bias, float* y) override {
-    const Op op(*this, "bias_add");
-    cuda::bias_add(rows, cols, bias, y);
-  }
-  void bias_grad(int rows, int cols, const float* dy, float* db) override {
-    const Op op(*this, "bias_grad");
-    cuda::bias_grad(rows, cols, dy, db);
-  }
-  void dropout_forward(float rate, const RandomKey& key, int first_sample, int n, int c, int64_t spatial,
-                       const float* x, float* y) override {
-    const Op op(*this, "dropout_forward");
-    cuda::dropout_forward(rate, key, first_sample, n, int(c * spatial), x, y);
-  }
-  void dropout_backward(float rate, const RandomKey& key, int first_sample, int n, int c, int64_t spatial,
-                        const float* dy, float* dx) override {
-    const Op op(*this, "dropout_backward");
-    cuda::dropout_backward(rate, key, first_sample, n, int(c * spatial), dy, dx);
+  void do_dropout_backward(const DropoutBackwardArgs& a) override {
+    cuda::dropout_backward(a.rate, a.key, a.first_sample, a.shape.n, a.shape.c, a.shape.spatial, a.dy, a.dx);
   }
   // Activations are plain NCHW here: flattening is a copy (none when in place).
-  void flatten_forward(int n, int c, int64_t spatial, const float* x, float* y) override {
-    const Op op(*this, "flatten_forward");
-    copy(y, x, size_t(n) * size_t(c) * size_t(spatial));
+  void do_flatten_forward(const FlattenForwardArgs& a) override { copy(a.y, a.x, size_t(a.shape.count())); }
+  void do_flatten_backward(const FlattenBackwardArgs& a) override { copy(a.dx, a.dy, size_t(a.shape.count())); }
+  void do_maxpool_forward(const MaxpoolForwardArgs& a) override { cuda::maxpool_forward(a.g, a.x, a.y, a.argmax); }
+  void do_maxpool_backward(const MaxpoolBackwardArgs& a) override {
+    cuda::maxpool_backward(a.g, a.dy, a.argmax, a.dx);
   }
-  void flatten_backward(int n, int c, int64_t spatial, const float* dy, float* dx) override {
-    const Op op(*this, "flatten_backward");
-    copy(dx, dy, size_t(n) * size_t(c) * size_t(spatial));
+  void do_softmax_xent(const SoftmaxXentArgs& a) override {
+    cuda::softmax_xent(a.n, a.classes, a.logits, a.labels, a.smoothing, a.dlogits, a.metrics);
   }
-  void maxpool_forward(const PoolGeometry& g, const float* x, float* y, int32_t* argmax) override {
-    const Op op(*this, "maxpool_forward");
-    cuda::maxpool_forward(g, x, y, argmax);
+  void do_softmax(const SoftmaxArgs& a) override { cuda::softmax(a.n, a.classes, a.logits, a.probs); }
+  void do_evaluate_batch(const EvaluateBatchArgs& a) override {
+    cuda::evaluate_batch(a.n, a.classes, a.logits, a.labels, a.confusion, a.metrics);
   }
-  void maxpool_backward(const PoolGeometry& g, const float* dy, const int32_t* argmax, float* dx) override {
-    const Op op(*this, "maxpool_backward");
-    cuda::maxpool_backward(g, dy, argmax, dx);
+  void do_optimizer_update(const OptimizerUpdateArgs& a) override {
+    cuda::optimizer_update(a.p, a.lr, a.step, a.segments, a.num_segments, a.params, a.grads, a.m, a.v);
   }
-  void softmax_xent(int n, int classes, const float* logits, const uint8_t* labels, float smoothing, float* dlogits,
-                    double* metrics) override {
-    const Op op(*this, "softmax_xent");
-    cuda::softmax_xent(n, classes, logits, labels, smoothing, dlogits, metrics);
-  }
-  void softmax(int n, int classes, const float* logits, float* probs) override {
-    const Op op(*this, "softmax");
-    cuda::softmax(n, classes, logits, probs);
-  }
-  void evaluate_batch(int n, int classes, const float* logits, const uint8_t* labels, int64_t* confusion,
-                      double* metrics) override {
-    const Op op(*this, "evaluate_batch");
-    cuda::evaluate_batch(n, classes, logits, labels, confusion, metrics);
-  }
-  void optimizer_update(const OptimizerParams& p, float lr, int64_t step, const ParamSegment* segments,
-                        int num_segments, float* params, const float* grads, float* m, float* v) override {
-    const Op op(*this, "optimizer_update");
-    cuda::optimizer_update(p, lr, step, segments, num_segments, params, grads, m, v);
-  }
-  void weight_average(int64_t count, float decay, const float* params, float* average) override {
-    const Op op(*this, "weight_average");
-    cuda::weight_average(count, decay, params, average);
+  void do_weight_average(const WeightAverageArgs& a) override {
+    cuda::weight_average(a.count, a.decay, a.params, a.average);
   }
 
  private:
@@ -344,10 +292,10 @@ class CudaBackend final : public Backend {
   void reserve_scratch(size_t bytes) {
     if (scratch_.reserve(bytes)) cuda::set_scratch(scratch_.data(), scratch_.bytes());
   }
-  // The start of every op: bind(), and an NVTX range named after the op.
-  class Op {
+  // The start of a copy between host and device: bind(), and an NVTX range named after it.
+  class Transfer {
    public:
-    Op(const CudaBackend& backend, const char* name) : range_(name) { backend.bind(); }
+    Transfer(const CudaBackend& backend, const char* name) : range_(name) { backend.bind(); }
 
    private:
     NvtxRange range_;

@@ -42,14 +42,23 @@ BatchNormGeometry BatchNorm::geometry(int n) const {
 template <class Apply>
 void BatchNorm::forward_synced(const Pass& pass, const float* x, float* out, Apply&& apply) {
   const BatchNormGeometry g = geometry(pass.n);
-  pass.backend.bn_relu_forward_train(g, x, values_[0], values_[1], sync_.scratch_running_mean(),
-                                     sync_.scratch_running_var(), save_mean_.data(), save_inv_std_.data(), out);
+  pass.backend.bn_relu_forward_train({.g = g,
+                                      .layout = input_layout(),
+                                      .x = x,
+                                      .gamma = values_[0],
+                                      .beta = values_[1],
+                                      .running_mean = sync_.scratch_running_mean(),
+                                      .running_var = sync_.scratch_running_var(),
+                                      .save_mean = save_mean_.data(),
+                                      .save_inv_std = save_inv_std_.data(),
+                                      .y = out});
   sync_.combine_statistics(*pass.sync, g, values_[2], values_[3], save_mean_.data(), save_inv_std_.data());
   apply(save_mean_.data(), sync_.batch_var());
 }
 
 void BatchNorm::adjust_synced(const Pass& pass, const float* x, float* dx) {
-  sync_.adjust_input_grad(*pass.sync, geometry(pass.n), x, values_[0], save_mean_.data(), grads_[0], grads_[1], dx);
+  sync_.adjust_input_grad(*pass.sync, geometry(pass.n), input_layout(), x, values_[0], save_mean_.data(), grads_[0],
+                          grads_[1], dx);
 }
 
 void BatchNorm::join_forward(const BatchSync& sync) {
@@ -57,47 +66,108 @@ void BatchNorm::join_forward(const BatchSync& sync) {
 }
 
 void BatchNorm::join_backward(const BatchSync& sync) {
-  sync_.adjust_input_grad(sync, geometry(0), nullptr, values_[0], save_mean_.data(), grads_[0], grads_[1], nullptr);
+  sync_.adjust_input_grad(sync, geometry(0), input_layout(), nullptr, values_[0], save_mean_.data(), grads_[0],
+                          grads_[1], nullptr);
+}
+
+// Inference with the given statistics: the running ones, or a synchronised step's global ones.
+BnReluForwardInferArgs BatchNorm::infer_args(int n, const float* x, const float* mean, const float* var,
+                                             float* y) const {
+  return {.g = geometry(n),
+          .layout = input_layout(),
+          .x = x,
+          .gamma = values_[0],
+          .beta = values_[1],
+          .running_mean = mean,
+          .running_var = var,
+          .y = y};
 }
 
 void BatchNorm::forward(const Pass& pass, const float* x, float* y) {
   if (pass.training && pass.sync)
     forward_synced(pass, x, y, [&](const float* mean, const float* var) {
-      pass.backend.bn_relu_forward_infer(geometry(pass.n), x, values_[0], values_[1], mean, var, y);
+      pass.backend.bn_relu_forward_infer(infer_args(pass.n, x, mean, var, y));
     });
   else if (pass.training)
-    pass.backend.bn_relu_forward_train(geometry(pass.n), x, values_[0], values_[1], values_[2], values_[3],
-                                       save_mean_.data(), save_inv_std_.data(), y);
+    pass.backend.bn_relu_forward_train({.g = geometry(pass.n),
+                                        .layout = input_layout(),
+                                        .x = x,
+                                        .gamma = values_[0],
+                                        .beta = values_[1],
+                                        .running_mean = values_[2],
+                                        .running_var = values_[3],
+                                        .save_mean = save_mean_.data(),
+                                        .save_inv_std = save_inv_std_.data(),
+                                        .y = y});
   else
-    pass.backend.bn_relu_forward_infer(geometry(pass.n), x, values_[0], values_[1], values_[2], values_[3], y);
+    pass.backend.bn_relu_forward_infer(infer_args(pass.n, x, values_[2], values_[3], y));
 }
 
 void BatchNorm::forward_pooled(const Pass& pass, MaxPool2D& pool, const float* x, float* bn_out, float* y) {
+  const auto infer = [&](const float* mean, const float* var) {
+    pass.backend.bn_relu_maxpool_forward_infer({.bn = geometry(pass.n),
+                                                .pool = pool.geometry(pass.n),
+                                                .layout = input_layout(),
+                                                .x = x,
+                                                .gamma = values_[0],
+                                                .beta = values_[1],
+                                                .running_mean = mean,
+                                                .running_var = var,
+                                                .bn_out = bn_out,
+                                                .y = y,
+                                                .argmax = pool.argmax()});
+  };
   if (pass.training && pass.sync)
-    forward_synced(pass, x, bn_out, [&](const float* mean, const float* var) {
-      pass.backend.bn_relu_maxpool_forward_infer(geometry(pass.n), pool.geometry(pass.n), x, values_[0], values_[1],
-                                                 mean, var, bn_out, y, pool.argmax());
-    });
+    forward_synced(pass, x, bn_out, infer);
   else if (pass.training)
-    pass.backend.bn_relu_maxpool_forward_train(geometry(pass.n), pool.geometry(pass.n), x, values_[0], values_[1],
-                                               values_[2], values_[3], save_mean_.data(), save_inv_std_.data(), bn_out,
-                                               y, pool.argmax());
+    pass.backend.bn_relu_maxpool_forward_train({.bn = geometry(pass.n),
+                                                .pool = pool.geometry(pass.n),
+                                                .layout = input_layout(),
+                                                .x = x,
+                                                .gamma = values_[0],
+                                                .beta = values_[1],
+                                                .running_mean = values_[2],
+                                                .running_var = values_[3],
+                                                .save_mean = save_mean_.data(),
+                                                .save_inv_std = save_inv_std_.data(),
+                                                .bn_out = bn_out,
+                                                .y = y,
+                                                .argmax = pool.argmax()});
   else
-    pass.backend.bn_relu_maxpool_forward_infer(geometry(pass.n), pool.geometry(pass.n), x, values_[0], values_[1],
-                                               values_[2], values_[3], bn_out, y, pool.argmax());
+    infer(values_[2], values_[3]);
 }
 
 void BatchNorm::backward_pooled(const Pass& pass, MaxPool2D& pool, const float* x, const float* dy, float* bn_out,
                                 float* dx) {
-  pass.backend.bn_relu_maxpool_backward(geometry(pass.n), pool.geometry(pass.n), x, dy, pool.argmax(), values_[0],
-                                        values_[1], save_mean_.data(), save_inv_std_.data(), bn_out, dx, grads_[0],
-                                        grads_[1]);
+  pass.backend.bn_relu_maxpool_backward({.bn = geometry(pass.n),
+                                         .pool = pool.geometry(pass.n),
+                                         .layout = input_layout(),
+                                         .x = x,
+                                         .dy = dy,
+                                         .argmax = pool.argmax(),
+                                         .gamma = values_[0],
+                                         .beta = values_[1],
+                                         .save_mean = save_mean_.data(),
+                                         .save_inv_std = save_inv_std_.data(),
+                                         .d_bn_out = bn_out,
+                                         .dx = dx,
+                                         .dgamma = grads_[0],
+                                         .dbeta = grads_[1]});
   if (pass.sync) adjust_synced(pass, x, dx);
 }
 
 void BatchNorm::backward(const Pass& pass, const float* x, const float*, float* dy, float* dx) {
-  pass.backend.bn_relu_backward(geometry(pass.n), x, dy, values_[0], values_[1], save_mean_.data(),
-                                save_inv_std_.data(), dx, grads_[0], grads_[1]);
+  pass.backend.bn_relu_backward({.g = geometry(pass.n),
+                                 .layout = input_layout(),
+                                 .x = x,
+                                 .dy = dy,
+                                 .gamma = values_[0],
+                                 .beta = values_[1],
+                                 .save_mean = save_mean_.data(),
+                                 .save_inv_std = save_inv_std_.data(),
+                                 .dx = dx,
+                                 .dgamma = grads_[0],
+                                 .dbeta = grads_[1]});
   if (pass.sync) adjust_synced(pass, x, dx);
 }
 

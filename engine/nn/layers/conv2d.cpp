@@ -50,15 +50,16 @@ void Conv2D::prepare(Backend& backend, int n, bool training, bool input_grad) co
 
 void Conv2D::forward(const Pass& pass, const float* x, float* y) {
   const ConvGeometry g = geometry_for(spec_, input_shape(), pass.n);
-  pass.backend.conv_forward(g, x, values_[0], values_[1], y);
-  if (relu_) pass.backend.relu_forward(int64_t(pass.n) * output_shape().size(), y, y);
+  pass.backend.conv_forward({.g = g, .x = x, .w = values_[0], .bias = values_[1], .y = y});
+  if (relu_) pass.backend.relu_forward({.count = int64_t(pass.n) * output_shape().size(), .x = y, .y = y});
 }
 
 void Conv2D::backward(const Pass& pass, const float* x, const float* y, float* dy, float* dx) {
   const ConvGeometry g = geometry_for(spec_, input_shape(), pass.n);
-  if (relu_) pass.backend.relu_backward(int64_t(pass.n) * output_shape().size(), y, dy, dy);
-  pass.backend.conv_backward_weights(g, x, dy, grads_[0], grads_[1]);
-  if (dx) pass.backend.conv_backward_data(g, values_[0], dy, dx);
+  if (relu_)
+    pass.backend.relu_backward({.count = int64_t(pass.n) * output_shape().size(), .y = y, .dy = dy, .dx = dy});
+  pass.backend.conv_backward_weights({.g = g, .x = x, .dy = dy, .dw = grads_[0], .dbias = grads_[1]});
+  if (dx) pass.backend.conv_backward_data({.g = g, .w = values_[0], .dy = dy, .dx = dx});
 }
 
 }  // namespace hdr

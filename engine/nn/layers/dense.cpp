@@ -23,17 +23,18 @@ std::vector<ParamInfo> Dense::params() const {
 
 void Dense::forward(const Pass& pass, const float* x, float* y) {
   const int in = input_shape().c, out = spec_.units;
-  pass.backend.gemm(false, false, pass.n, out, in, 1.0f, x, values_[0], 0.0f, y);
-  pass.backend.bias_add(pass.n, out, values_[1], y);
-  if (relu_) pass.backend.relu_forward(int64_t(pass.n) * out, y, y);
+  pass.backend.gemm({.m = pass.n, .n = out, .k = in, .a = x, .b = values_[0], .c = y});
+  pass.backend.bias_add({.rows = pass.n, .cols = out, .bias = values_[1], .y = y});
+  if (relu_) pass.backend.relu_forward({.count = int64_t(pass.n) * out, .x = y, .y = y});
 }
 
 void Dense::backward(const Pass& pass, const float* x, const float* y, float* dy, float* dx) {
   const int in = input_shape().c, out = spec_.units;
-  if (relu_) pass.backend.relu_backward(int64_t(pass.n) * out, y, dy, dy);
-  pass.backend.gemm(true, false, in, out, pass.n, 1.0f, x, dy, 0.0f, grads_[0]);  // dW = x^T dy
-  pass.backend.bias_grad(pass.n, out, dy, grads_[1]);
-  if (dx) pass.backend.gemm(false, true, pass.n, in, out, 1.0f, dy, values_[0], 0.0f, dx);  // dx = dy W^T
+  if (relu_) pass.backend.relu_backward({.count = int64_t(pass.n) * out, .y = y, .dy = dy, .dx = dy});
+  pass.backend.gemm({.trans_a = true, .m = in, .n = out, .k = pass.n, .a = x, .b = dy, .c = grads_[0]});  // dW = x^T dy
+  pass.backend.bias_grad({.rows = pass.n, .cols = out, .dy = dy, .db = grads_[1]});
+  if (dx)  // dx = dy W^T
+    pass.backend.gemm({.trans_b = true, .m = pass.n, .n = in, .k = out, .a = dy, .b = values_[0], .c = dx});
 }
 
 }  // namespace hdr

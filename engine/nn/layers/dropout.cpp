@@ -14,15 +14,22 @@ RandomKey Dropout::key(const Pass& pass) const {
 }
 
 void Dropout::forward(const Pass& pass, const float* x, float* y) {
-  const Shape in = input_shape();
-  pass.backend.dropout_forward(rate_, key(pass), pass.first_sample, pass.n, in.c,
-                               int64_t(in.h) * in.w, x, y);
+  pass.backend.dropout_forward({.rate = rate_,
+                                .key = key(pass),
+                                .first_sample = pass.first_sample,
+                                .shape = input_activations(pass.n),
+                                .x = x,
+                                .y = y});
 }
 
 void Dropout::backward(const Pass& pass, const float*, const float*, float* dy, float* dx) {
   if (dx)
-    pass.backend.dropout_backward(rate_, key(pass), pass.first_sample, pass.n,
-                                  input_shape().c, int64_t(input_shape().h) * input_shape().w, dy, dx);
+    pass.backend.dropout_backward({.rate = rate_,
+                                   .key = key(pass),
+                                   .first_sample = pass.first_sample,
+                                   .shape = input_activations(pass.n),
+                                   .dy = dy,
+                                   .dx = dx});
 }
 
 }  // namespace hdr

@@ -54,6 +54,14 @@ class Layer {
   const std::string& name() const { return name_; }
   Shape input_shape() const { return in_; }
   Shape output_shape() const { return out_; }
+  // How the backend lays out this layer's input activations (Backend::activation_layout): the
+  // model asks once, when it is built; the layer passes it with every op on them.
+  Layout input_layout() const { return in_layout_; }
+  void set_input_layout(Layout layout) { in_layout_ = layout; }
+  // The input as the ops see it, for a batch of n.
+  ActivationShape input_activations(int n) const {
+    return ActivationShape{n, in_.c, int64_t(in_.h) * in_.w, in_layout_};
+  }
 
   virtual std::vector<ParamInfo> params() const { return {}; }
   // Floating-point operations of the forward pass per sample (multiply-add = 2), for GFLOP/s.
@@ -81,6 +89,7 @@ class Layer {
  private:
   std::string name_;
   Shape in_, out_;
+  Layout in_layout_ = Layout::kNchw;
 };
 
 // Builds the layer for spec at position index (the index keys its dropout stream). fused_relu:

@@ -63,6 +63,7 @@ class BatchNorm final : public Layer {
 
  private:
   BatchNormGeometry geometry(int n) const;
+  BnReluForwardInferArgs infer_args(int n, const float* x, const float* mean, const float* var, float* y) const;
   // Synchronised training forward: the training op on the slice (into `out`), the global
   // statistics, then the inference op applies them (through `apply`).
   template <class Apply>
@@ -110,10 +111,10 @@ class Flatten final : public Layer {
   Flatten(const LayerSpec& spec, Shape in) : Layer(spec.name, in, Shape{int(in.size()), 1, 1}) {}
   const char* kind() const override { return "Flatten"; }
   void forward(const Pass& pass, const float* x, float* y) override {
-    pass.backend.flatten_forward(pass.n, input_shape().c, int64_t(input_shape().h) * input_shape().w, x, y);
+    pass.backend.flatten_forward({.shape = input_activations(pass.n), .x = x, .y = y});
   }
   void backward(const Pass& pass, const float*, const float*, float* dy, float* dx) override {
-    if (dx) pass.backend.flatten_backward(pass.n, input_shape().c, int64_t(input_shape().h) * input_shape().w, dy, dx);
+    if (dx) pass.backend.flatten_backward({.shape = input_activations(pass.n), .dy = dy, .dx = dx});
   }
 };
 

@@ -29,11 +29,14 @@ void MaxPool2D::allocate_workspace(Backend& backend, int max_batch) {
 }
 
 void MaxPool2D::forward(const Pass& pass, const float* x, float* y) {
-  pass.backend.maxpool_forward(geometry(pass.n), x, y, argmax_.data());
+  pass.backend.maxpool_forward(
+      {.g = geometry(pass.n), .layout = input_layout(), .x = x, .y = y, .argmax = argmax_.data()});
 }
 
 void MaxPool2D::backward(const Pass& pass, const float*, const float*, float* dy, float* dx) {
-  if (dx) pass.backend.maxpool_backward(geometry(pass.n), dy, argmax_.data(), dx);
+  if (dx)
+    pass.backend.maxpool_backward(
+        {.g = geometry(pass.n), .layout = input_layout(), .dy = dy, .argmax = argmax_.data(), .dx = dx});
 }
 
 }  // namespace hdr
