@@ -1,5 +1,5 @@
 // train(): one run, assembled from the epoch loop (training_loop.h), the steps it drives on the
-// model (ModelSteps, below) and the run's callbacks, in this order:
+// model (ModelSteps, model_steps.h) and the run's callbacks, in this order:
 //
 //   options.callbacks   the caller's (the console printer): they see each event first, so an
 //                       epoch's line is printed before anything judges or writes it
@@ -20,6 +20,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <functional>
 
 #include "engine/core/errors.h"
 #include "engine/inference/evaluate.h"
@@ -27,97 +28,13 @@
 #include "engine/train/callbacks/epoch_monitors.h"
 #include "engine/train/callbacks/run_files.h"
 #include "engine/train/callbacks/weight_averaging.h"
+#include "engine/train/model_steps.h"
 #include "engine/train/sharded_evaluation.h"
-#include "engine/train/train_step.h"
 #include "engine/train/trainer.h"
 #include "engine/train/training_loop.h"
 
 namespace hdr {
 namespace {
-
-// The steps of the run on its model: each rank trains on its contiguous slice of every global
-// batch, in the epoch's shuffled order; the loss sum and correct count add up on the device.
-// Constructing it initializes the model and plans every shape the run will see, so that the
-// first step, evaluation and partial batches create nothing.
-class ModelSteps : public TrainingSteps {
- public:
-  ModelSteps(Model& model, Backend& backend, const Config& config, Communicator& communicator,
-             ProfilingBackend* profiler, const DeviceImages& train_set, const DeviceImages& val_set,
-             const DeviceImages& test_set, ShardedEvaluation& evaluation, WeightAveraging& weights)
-      : backend_(backend),
-        spec_(config.train),
-        communicator_(communicator),
-        train_set_(train_set),
-        val_set_(val_set),
-        evaluation_(evaluation),
-        weights_(weights),
-        train_step_(model, backend, config),
-        order_(backend, size_t(train_set.count)),
-        metrics_(backend, 2) {
-    model.initialize(spec_.seed);
-    model.prepare(evaluation.share_of(std::min(spec_.batch_size, train_set.count)).count, true);
-    model.prepare(evaluation.share_of(train_set.count % spec_.batch_size).count, true);
-    prepare_evaluation(model, evaluation.share_of(val_set.count).count);
-    prepare_evaluation(model, evaluation.share_of(test_set.count).count);
-    if (profiler) train_step_.attach_profile(profiler);
-    train_step_.attach_communicator(&communicator);
-  }
-  std::string exchange_description() const { return train_step_.exchange_description(); }
-  void resume_at(int64_t steps_done) { train_step_.resume_at(steps_done); }
-
-  void begin_epoch(int epoch, const EpochSums& so_far) override {
-    order_.upload(shuffled_indices(train_set_.count, RandomKey{spec_.seed, uint32_t(epoch), kStreamShuffle}));
-    metrics_.upload({so_far.loss, so_far.correct});
-  }
-
-  void run(int epoch, int batch, float lr) override {
-    const int first = batch * spec_.batch_size;
-    const int n = std::min(spec_.batch_size, train_set_.count - first);
-    // This rank's contiguous slice of the global batch; dropout stays keyed by the global sample
-    // position and augmentation by the dataset row, so no random decision depends on the ranks.
-    const RowRange share = evaluation_.share_of(n);
-    const int lo = first + share.first;
-    train_step_.run(train_set_, order_.data() + lo, share.count, epoch, lo, lr, metrics_.data(), n);
-  }
-
-  // Reading the sums waits for the device, whose stream may be held up by the other ranks (behind
-  // an NCCL all-reduce): that wait is under the collective timeout.
-  EpochSums local_sums() override {
-    const CommunicatorWait wait(communicator_, "reading the device's metrics");
-    const std::vector<double> m = metrics_.to_host();
-    return {m[0], m[1]};
-  }
-
-  EpochSums global_sums() override {
-    {
-      const CommunicatorWait wait(communicator_, "waiting for the device at the end of the epoch");
-      backend_.synchronize();
-    }
-    EpochSums s = local_sums();
-    double m[2] = {s.loss, s.correct};
-    communicator_.sum(m, 2);
-    return {m[0], m[1]};
-  }
-
-  // On the evaluated weights (the average where there is one).
-  void validate(EpochRecord& r) override {
-    if (val_set_.count == 0) return;
-    const EvalResult v = weights_.with_evaluated_weights([&] { return evaluation_.evaluate(val_set_); });
-    r.val_loss = v.loss;
-    r.val_accuracy = v.accuracy;
-  }
-
- private:
-  Backend& backend_;
-  const TrainSpec& spec_;
-  Communicator& communicator_;
-  const DeviceImages &train_set_, &val_set_;
-  ShardedEvaluation& evaluation_;
-  WeightAveraging& weights_;
-  TrainStep train_step_;
-  DeviceArray<int32_t> order_;
-  DeviceArray<double> metrics_;  // the epoch's loss sum and correct count, summed on the device
-};
 
 // TrainOptions::after_step as a callback.
 class AfterStep : public TrainingCallback {
