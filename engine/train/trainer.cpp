@@ -1,4 +1,4 @@
-// The checks made before a run starts; the training loop itself is in training_run.cpp.
+// The checks made before a run starts; the loop is in training_loop.cpp, a run assembled in training_run.cpp.
 #include "engine/train/trainer.h"
 
 #include <fmt/format.h>

@@ -25,6 +25,7 @@
 #include "engine/io/config.h"
 #include "engine/io/run_records.h"
 #include "engine/nn/dataset.h"
+#include "engine/train/training_loop.h"
 
 namespace hdr {
 
@@ -49,7 +50,6 @@ struct ResumePoint;  // engine/io/run_checkpoint.h
 
 struct TrainOptions {
   std::filesystem::path out_dir = "runs/default";
-  bool progress = true;                         // the per-epoch line and live bar on stdout
   // Set by a signal handler: the run finishes its current step, saves a resumable checkpoint
   // and returns with `interrupted` set.
   const std::atomic<bool>* stop_requested = nullptr;
@@ -61,26 +61,20 @@ struct TrainOptions {
   // mpirun -np N: this process's rank among N, each training on its slice of every global batch
   // (null: one process). Only rank 0 writes files.
   Communicator* communicator = nullptr;
+  // Told of every event of the run (engine/train/training_loop.h), after the run's own
+  // measurements and before anything judges or writes the epoch: the console printer (hdr train:
+  // tools/cli/training_progress.h) and the notes ("Early stopping: ...") are theirs to show.
+  std::vector<TrainingCallback*> callbacks;
 };
-
-// The loss became NaN or infinite: training stops at once, names the epoch and step, and keeps
-// the last checkpoint written.
-class TrainingDiverged : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
-// How often the running loss is read back from the device to catch a divergence between the
-// ends of epochs (a copy of two doubles).
-inline constexpr int kDivergenceCheckSteps = 50;
 
 // Makes sure `dir` is a folder training can write into, creating it with its parents where
 // needed: an InputError naming it and the reason otherwise (before any training is done).
 void prepare_output_dir(const std::filesystem::path& dir);
 
-// Runs (or, with options.resume, continues) training; engine/train/training_run.cpp. Throws
-// InputError for an unusable out_dir or a resume point that does not fit `config`,
-// TrainingDiverged for a loss that is not finite, std::runtime_error naming a write that failed.
+// Runs (or, with options.resume, continues) training; engine/train/training_run.cpp. Prints
+// nothing: what the user sees, options.callbacks show. Throws InputError for an unusable out_dir
+// or a resume point that does not fit `config`, TrainingDiverged for a loss that is not finite,
+// std::runtime_error naming a write that failed.
 TrainResult train(const Config& config, Backend& backend, const Datasets& data, const TrainOptions& options);
 
 // The metric an EpochRecord holds under a monitor name (loss, accuracy, val_loss, val_accuracy).

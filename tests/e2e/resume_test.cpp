@@ -113,7 +113,6 @@ struct SmallRun {
                          std::function<void(int64_t)> also = {}) {
     TrainOptions o;
     o.out_dir = out;
-    o.progress = false;
     o.resume = resume;
     o.stop_requested = &g_stop;
     o.after_step = [sigint_after, also](int64_t step) {

@@ -33,7 +33,6 @@ struct TutorialTraining {
   static TrainOptions options(const test::TempDir& out) {
     TrainOptions o;
     o.out_dir = out.path();
-    o.progress = false;
     return o;
   }
   test::TempDir dir;
@@ -130,7 +129,6 @@ std::vector<NamedTensor> short_cnn_bn_run(const std::filesystem::path& out, uint
   const Datasets data = load_datasets(config.data, config.model, config.train.seed);
   TrainOptions options;
   options.out_dir = out;
-  options.progress = false;
   train(config, *backend, data, options);
   return load_checkpoint(out / "model.hdr").tensors;
 }

@@ -154,7 +154,6 @@ TEST(GpuTraining, TutorialRunReachesTheCpuAccuracyWithCloseWeights) {
   const Datasets data = load_datasets(config.data, config.model, config.train.seed);
   test::TempDir dir;
   TrainOptions options;
-  options.progress = false;
   auto gpu = make_cuda_backend(0);
   auto cpu = make_cpu_backend(0);
   options.out_dir = dir / "gpu";

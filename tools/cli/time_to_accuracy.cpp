@@ -55,7 +55,6 @@ nlohmann::json timed_run(Config config, Backend& backend, uint64_t seed, double 
   const double peak = measure_peak ? measure_fp32_peak_gflops() : 0.0;
   TrainOptions options;
   options.out_dir = out.path();
-  options.progress = false;
   const auto start = std::chrono::steady_clock::now();
   const Datasets data = load_datasets(config.data, config.model, seed);
   const TrainResult r = train(config, backend, data, options);

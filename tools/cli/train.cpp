@@ -33,6 +33,7 @@
 #include "tools/cli/op_profile.h"
 #include "tools/cli/run_report.h"
 #include "tools/cli/signal_watcher.h"
+#include "tools/cli/training_progress.h"
 
 namespace hdr::cli {
 namespace {
@@ -202,7 +203,9 @@ void train_as_rank(const TrainArgs& args, Communicator& communicator, std::atomi
   if (communicator.size() > 1) communicator.any(false);
   const Datasets data = load_datasets(config.data, config.model, config.train.seed);
 
-  options.progress = !args.quiet;
+  // --quiet: no progress, and no notes either.
+  std::optional<TrainingProgress> progress;
+  if (!args.quiet) options.callbacks.push_back(&progress.emplace(data.validation.count() > 0));
   options.stop_requested = &stop;
   options.resume = resume ? &*resume : nullptr;
   options.communicator = &communicator;
