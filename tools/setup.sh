@@ -18,6 +18,7 @@ packages=(
   chromium wrk
   libopenmpi-dev openmpi-bin
   clang libclang-rt-14-dev
+  clang-format-14
   ccache
   curl
 )
@@ -26,6 +27,8 @@ packages=(
 # Open MPI: mpi.h and libmpi for data-parallel training, mpirun for its tests.
 # The fuzz preset needs clang and its libFuzzer, ASan and UBSan runtimes (libclang-rt-14-dev,
 # which clang only recommends); the tsan preset needs g++'s libtsan2, which g++ brings.
+# clang-format-14: tools/format.sh and its test (unit.sources_match_clang_format) use version 14
+# alone, since other versions format differently.
 # ccache: every build compiles through it (CMakeLists.txt), so rebuilds compile what changed.
 # curl: the README's serve quick start asks the server with it (readme.quick_start runs it).
 
