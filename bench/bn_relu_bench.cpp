@@ -10,9 +10,18 @@ namespace {
 
 struct BnTensors {
   explicit BnTensors(const BatchNormGeometry& g)
-      : x(filled(values(g))), dy(filled(values(g))), y(values(g)), dx(values(g)), gamma(size_t(g.c), 1.0f),
-        beta(size_t(g.c)), mean(size_t(g.c)), inv(size_t(g.c), 1.0f), rm(size_t(g.c)), rv(size_t(g.c), 1.0f),
-        dg(size_t(g.c)), db(size_t(g.c)) {}
+      : x(filled(values(g))),
+        dy(filled(values(g))),
+        y(values(g)),
+        dx(values(g)),
+        gamma(size_t(g.c), 1.0f),
+        beta(size_t(g.c)),
+        mean(size_t(g.c)),
+        inv(size_t(g.c), 1.0f),
+        rm(size_t(g.c)),
+        rv(size_t(g.c), 1.0f),
+        dg(size_t(g.c)),
+        db(size_t(g.c)) {}
   std::vector<float> x, dy, y, dx, gamma, beta, mean, inv, rm, rv, dg, db;
 };
 
@@ -80,7 +89,10 @@ BENCHMARK(BM_BnReluDenseBackward)->Args({128, 1})->Unit(benchmark::kMicrosecond)
 // The conv block fused: x in, the pooled y and its argmax out (and back).
 struct PooledTensors : BnTensors {
   PooledTensors(const BatchNormGeometry& g, const PoolGeometry& p)
-      : BnTensors(g), pooled(size_t(p.n) * p.c * p.out_h() * p.out_w()), py(pooled), pdy(filled(pooled)),
+      : BnTensors(g),
+        pooled(size_t(p.n) * p.c * p.out_h() * p.out_w()),
+        py(pooled),
+        pdy(filled(pooled)),
         argmax(pooled) {}
   size_t pooled;
   std::vector<float> py, pdy;
@@ -98,8 +110,7 @@ void BM_BnReluMaxPoolForwardTrain(benchmark::State& state) {
   PooledTensors t(g, p);
   for (auto _ : state)
     cpu::nchw16c::bn_relu_maxpool_forward_train(g, p, t.x.data(), t.gamma.data(), t.beta.data(), t.rm.data(),
-                                                t.rv.data(), t.mean.data(), t.inv.data(), t.py.data(),
-                                                t.argmax.data());
+                                                t.rv.data(), t.mean.data(), t.inv.data(), t.py.data(), t.argmax.data());
   set_bytes(state, double(values(g)) * sizeof(float) + 2.0 * double(t.pooled) * sizeof(float));
 }
 BENCHMARK(BM_BnReluMaxPoolForwardTrain)->Args({32, 26})->Args({64, 11})->Unit(benchmark::kMicrosecond);
@@ -119,8 +130,8 @@ void BM_BnReluMaxPoolBackward(benchmark::State& state) {
   const BatchNormGeometry g = bn_geometry(state);
   const PoolGeometry p = pool_of(g, state);
   PooledTensors t(g, p);
-  cpu::nchw16c::bn_relu_maxpool_forward_train(g, p, t.x.data(), t.gamma.data(), t.beta.data(), t.rm.data(),
-                                              t.rv.data(), t.mean.data(), t.inv.data(), t.py.data(), t.argmax.data());
+  cpu::nchw16c::bn_relu_maxpool_forward_train(g, p, t.x.data(), t.gamma.data(), t.beta.data(), t.rm.data(), t.rv.data(),
+                                              t.mean.data(), t.inv.data(), t.py.data(), t.argmax.data());
   for (auto _ : state)
     cpu::nchw16c::bn_relu_maxpool_backward(g, p, t.x.data(), t.pdy.data(), t.argmax.data(), t.gamma.data(),
                                            t.beta.data(), t.mean.data(), t.inv.data(), t.dx.data(), t.dg.data(),

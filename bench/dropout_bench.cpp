@@ -23,7 +23,7 @@ void BM_Dropout(benchmark::State& state) {
       (kForward ? cpu::dropout_forward : cpu::dropout_backward)(kRate, key, 0, kBatch, c, spatial, x.data(), y.data());
     else
       (kForward ? cpu::nchw16c::dropout_forward : cpu::nchw16c::dropout_backward)(kRate, key, 0, kBatch, c, spatial,
-                                                                                 x.data(), y.data());
+                                                                                  x.data(), y.data());
   }
   set_bytes(state, 2.0 * double(count) * sizeof(float));
 }

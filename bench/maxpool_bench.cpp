@@ -9,8 +9,13 @@ namespace {
 
 struct PoolTensors {
   explicit PoolTensors(const PoolGeometry& g)
-      : in(size_t(g.n) * g.c * g.h * g.w), out(size_t(g.n) * g.c * g.out_h() * g.out_w()), x(filled(in)),
-        dy(filled(out)), y(out), dx(in), argmax(out) {}
+      : in(size_t(g.n) * g.c * g.h * g.w),
+        out(size_t(g.n) * g.c * g.out_h() * g.out_w()),
+        x(filled(in)),
+        dy(filled(out)),
+        y(out),
+        dx(in),
+        argmax(out) {}
   size_t in, out;
   std::vector<float> x, dy, y, dx;
   std::vector<int32_t> argmax;

@@ -9,8 +9,8 @@ namespace {
 constexpr int kBlock = 256;  // a 28 x 28 image: ~3 pixels per thread
 }  // namespace
 
-void augment(const AugmentParams& p, const RandomKey& key, const uint8_t* images, int h, int w,
-             const int32_t* indices, int n, float* out) {
+void augment(const AugmentParams& p, const RandomKey& key, const uint8_t* images, int h, int w, const int32_t* indices,
+             int n, float* out) {
   if (n == 0) return;
   augment_kernel<<<augment_grid(n), kBlock, 0, stream()>>>(p, key, images, h, w, indices, out);
   HDR_CUDA_CHECK_LAUNCH(augment_kernel);

@@ -87,7 +87,9 @@ HDR_HD inline float sample_bilinear(const uint8_t* image, int h, int w, float sx
 }
 
 // Pixel value -> network input: (value * scale - mean) * inv_std.
-HDR_HD inline float augment_normalise(const AugmentParams& p, float value) { return (value * p.scale - p.mean) * p.inv_std; }
+HDR_HD inline float augment_normalise(const AugmentParams& p, float value) {
+  return (value * p.scale - p.mean) * p.inv_std;
+}
 
 // One output pixel (x, y) of an image under transform t, normalised.
 HDR_HD inline float augment_pixel(const AugmentParams& p, const AffineTransform& t, const uint8_t* image, int h, int w,

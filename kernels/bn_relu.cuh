@@ -97,7 +97,7 @@ HDR_HD inline float bn_input_grad_adjustment(float x, float mean, float a, float
 // block each (a grid of parts x c), so that 32 to 128 channels still fill a 132-SM GPU. The
 // partition depends on the geometry alone, never on the GPU, so a geometry gives the same bits
 // on every run and every device.
-inline constexpr int64_t kBnMinSlice = 2048;  // values per block at least: each block's partial write stays cheap
+inline constexpr int64_t kBnMinSlice = 2048;     // values per block at least: each block's partial write stays cheap
 inline constexpr int64_t kBnTargetBlocks = 512;  // about 4 blocks per SM on a 132-SM GPU
 
 HDR_HD inline int64_t bn_channel_count(const BatchNormGeometry& g) { return int64_t(g.n) * g.spatial; }
@@ -328,8 +328,8 @@ __global__ void bn_relu_grad_finish_kernel(BatchNormGeometry g, int parts, const
 // dx element-wise, a grid-stride loop; dgamma and dbeta as bn_relu_grad_finish_kernel wrote them.
 template <class Dy>
 __device__ void bn_input_grad_values(const BatchNormGeometry& g, const float* x, const Dy& dy, const float* gamma,
-                                   const float* beta, const float* save_mean, const float* save_inv_std,
-                                   const float* dgamma, const float* dbeta, float* dx) {
+                                     const float* beta, const float* save_mean, const float* save_inv_std,
+                                     const float* dgamma, const float* dbeta, float* dx) {
   const int64_t count = bn_relu_count(g), stride = int64_t(gridDim.x) * blockDim.x;
   const float inv_m = 1.0f / float(bn_channel_count(g));
   for (int64_t k = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; k < count; k += stride) {

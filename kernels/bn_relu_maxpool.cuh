@@ -35,7 +35,8 @@ __device__ void bn_relu_maxpool_values(const BatchNormGeometry& g, const PoolGeo
   const int64_t plane = o / out_plane;  // image * channels + channel
   float mean, scale, beta;
   stats.channel(int(plane % g.c), mean, scale, beta);
-  const int row0 = int((o - plane * out_plane) / out_w) * p.stride, col0 = int((o - plane * out_plane) % out_w) * p.stride;
+  const int row0 = int((o - plane * out_plane) / out_w) * p.stride,
+            col0 = int((o - plane * out_plane) % out_w) * p.stride;
   const int64_t base = plane * p.h * p.w, first = base + int64_t(row0) * p.w + col0;
   float best = bn_relu_value(x[first], mean, scale, beta, g.activation);
   int32_t where = static_cast<int32_t>(first);
@@ -69,11 +70,10 @@ __global__ void bn_relu_maxpool_grad_partial_kernel(BatchNormGeometry g, int par
                   partials);
 }
 
-__global__ void bn_relu_maxpool_input_grad_kernel(BatchNormGeometry g, PoolGeometry p, const float* x,
-                                                  const float* dy, const int32_t* argmax, const float* gamma,
-                                                  const float* beta, const float* save_mean,
-                                                  const float* save_inv_std, const float* dgamma, const float* dbeta,
-                                                  float* dx) {
+__global__ void bn_relu_maxpool_input_grad_kernel(BatchNormGeometry g, PoolGeometry p, const float* x, const float* dy,
+                                                  const int32_t* argmax, const float* gamma, const float* beta,
+                                                  const float* save_mean, const float* save_inv_std,
+                                                  const float* dgamma, const float* dbeta, float* dx) {
   bn_input_grad_values(g, x, PooledDy{p, dy, argmax}, gamma, beta, save_mean, save_inv_std, dgamma, dbeta, dx);
 }
 

@@ -31,8 +31,8 @@ void bn_relu_stats(const BatchNormGeometry& g, const float* x, float* running_me
   auto* partials = static_cast<double*>(scratch(bn_relu_scratch_bytes(g), "batch-norm statistics"));
   bn_relu_stats_partial_kernel<<<bn_partial_grid(g, parts), kBlock, 0, stream()>>>(g, parts, x, partials);
   HDR_CUDA_CHECK_LAUNCH(bn_relu_stats_partial_kernel);
-  bn_relu_stats_finish_kernel<<<bn_finish_grid(g, kBlock), kBlock, 0, stream()>>>(
-      g, parts, x, partials, running_mean, running_var, save_mean, save_inv_std);
+  bn_relu_stats_finish_kernel<<<bn_finish_grid(g, kBlock), kBlock, 0, stream()>>>(g, parts, x, partials, running_mean,
+                                                                                  running_var, save_mean, save_inv_std);
   HDR_CUDA_CHECK_LAUNCH(bn_relu_stats_finish_kernel);
 }
 
@@ -50,8 +50,7 @@ void bn_relu_grad_sums(const BatchNormGeometry& g, LaunchPartials launch_partial
 }  // namespace
 
 void bn_relu_forward_train(const BatchNormGeometry& g, const float* x, const float* gamma, const float* beta,
-                           float* running_mean, float* running_var, float* save_mean, float* save_inv_std,
-                           float* y) {
+                           float* running_mean, float* running_var, float* save_mean, float* save_inv_std, float* y) {
   if (empty(g)) return;
   bn_relu_stats(g, x, running_mean, running_var, save_mean, save_inv_std);
   bn_relu_apply_kernel<<<bn_relu_element_grid(g, kBlock), kBlock, 0, stream()>>>(g, x, gamma, beta, save_mean,
@@ -67,16 +66,16 @@ void bn_relu_forward_infer(const BatchNormGeometry& g, const float* x, const flo
   HDR_CUDA_CHECK_LAUNCH(bn_relu_infer_kernel);
 }
 
-void bn_input_grad_adjust(const BatchNormGeometry& g, const float* x, const float* mean, const float* a,
-                          const float* b, float* dx) {
+void bn_input_grad_adjust(const BatchNormGeometry& g, const float* x, const float* mean, const float* a, const float* b,
+                          float* dx) {
   if (empty(g)) return;
   bn_input_grad_adjust_kernel<<<bn_relu_element_grid(g, kBlock), kBlock, 0, stream()>>>(g, x, mean, a, b, dx);
   HDR_CUDA_CHECK_LAUNCH(bn_input_grad_adjust_kernel);
 }
 
 void bn_relu_backward(const BatchNormGeometry& g, const float* x, const float* dy, const float* gamma,
-                      const float* beta, const float* save_mean, const float* save_inv_std, float* dx,
-                      float* dgamma, float* dbeta) {
+                      const float* beta, const float* save_mean, const float* save_inv_std, float* dx, float* dgamma,
+                      float* dbeta) {
   if (g.c == 0) return;
   bn_relu_grad_sums(
       g,
@@ -87,11 +86,10 @@ void bn_relu_backward(const BatchNormGeometry& g, const float* x, const float* d
       },
       dgamma, dbeta);
   if (empty(g)) return;
-  bn_relu_input_grad_kernel<<<bn_relu_element_grid(g, kBlock), kBlock, 0, stream()>>>(
-      g, x, dy, gamma, beta, save_mean, save_inv_std, dgamma, dbeta, dx);
+  bn_relu_input_grad_kernel<<<bn_relu_element_grid(g, kBlock), kBlock, 0, stream()>>>(g, x, dy, gamma, beta, save_mean,
+                                                                                      save_inv_std, dgamma, dbeta, dx);
   HDR_CUDA_CHECK_LAUNCH(bn_relu_input_grad_kernel);
 }
-
 
 void maxpool_forward(const PoolGeometry& g, const float* x, float* y, int32_t* argmax) {
   if (maxpool_out_count(g) <= 0) return;
@@ -104,7 +102,6 @@ void maxpool_backward(const PoolGeometry& g, const float* dy, const int32_t* arg
   maxpool_backward_kernel<<<maxpool_backward_grid(g, kBlock), kBlock, 0, stream()>>>(g, dy, argmax, dx);
   HDR_CUDA_CHECK_LAUNCH(maxpool_backward_kernel);
 }
-
 
 void bn_relu_maxpool_forward_train(const BatchNormGeometry& g, const PoolGeometry& p, const float* x,
                                    const float* gamma, const float* beta, float* running_mean, float* running_var,

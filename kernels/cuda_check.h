@@ -29,18 +29,18 @@ inline void debug_sync(const char* call, const char* file, int line) {
 
 }  // namespace hdr::cuda
 
-#define HDR_CUDA_CHECK(call)                                                         \
-  do {                                                                               \
-    const cudaError_t hdr_cuda_err_ = (call);                                        \
+#define HDR_CUDA_CHECK(call)                                                                                   \
+  do {                                                                                                         \
+    const cudaError_t hdr_cuda_err_ = (call);                                                                  \
     if (hdr_cuda_err_ != cudaSuccess) ::hdr::cuda::throw_cuda_error(hdr_cuda_err_, #call, __FILE__, __LINE__); \
   } while (0)
 
 // After a kernel launch: the launch error, and with HDR_CUDA_SYNC=1 the execution error too,
 // both reported under the kernel's name.
-#define HDR_CUDA_CHECK_LAUNCH(kernel_name)                                                        \
-  do {                                                                                            \
-    const cudaError_t hdr_launch_err_ = cudaGetLastError();                                       \
-    if (hdr_launch_err_ != cudaSuccess)                                                           \
+#define HDR_CUDA_CHECK_LAUNCH(kernel_name)                                                           \
+  do {                                                                                               \
+    const cudaError_t hdr_launch_err_ = cudaGetLastError();                                          \
+    if (hdr_launch_err_ != cudaSuccess)                                                              \
       ::hdr::cuda::throw_cuda_error(hdr_launch_err_, "launch of " #kernel_name, __FILE__, __LINE__); \
-    ::hdr::cuda::debug_sync("launch of " #kernel_name, __FILE__, __LINE__);                      \
+    ::hdr::cuda::debug_sync("launch of " #kernel_name, __FILE__, __LINE__);                          \
   } while (0)

@@ -10,8 +10,8 @@ namespace {
 
 constexpr int kBlock = 256;
 
-void dropout_masked_scale(float rate, const RandomKey& key, int first_sample, int n, int per_sample,
-                          const float* in, float* out) {
+void dropout_masked_scale(float rate, const RandomKey& key, int first_sample, int n, int per_sample, const float* in,
+                          float* out) {
   if (n == 0 || per_sample == 0) return;
   dropout_masked_scale_kernel<<<dropout_grid(n, per_sample, kBlock), kBlock, 0, stream()>>>(
       rate, key, first_sample, n, per_sample, dropout_vectorisable(per_sample, in, out), in, out);
@@ -20,8 +20,8 @@ void dropout_masked_scale(float rate, const RandomKey& key, int first_sample, in
 
 }  // namespace
 
-void dropout_forward(float rate, const RandomKey& key, int first_sample, int n, int c, int64_t spatial,
-                     const float* x, float* y) {
+void dropout_forward(float rate, const RandomKey& key, int first_sample, int n, int c, int64_t spatial, const float* x,
+                     float* y) {
   dropout_masked_scale(rate, key, first_sample, n, int(c * spatial), x, y);
 }
 

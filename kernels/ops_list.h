@@ -3,8 +3,8 @@
 // --- augment (kernels/augment.cuh) --------------------------------------------------------
 // Builds a float batch n x 1 x h x w from the uint8 images (count x h x w) at dataset rows
 // indices[0..n): a random affine per image, keyed by (key, indices[i]), then scaling.
-void augment(const AugmentParams& p, const RandomKey& key, const uint8_t* images, int h, int w,
-             const int32_t* indices, int n, float* out);
+void augment(const AugmentParams& p, const RandomKey& key, const uint8_t* images, int h, int w, const int32_t* indices,
+             int n, float* out);
 
 // out[i] = labels[indices[i]] for the batch's slice of the shuffled index (kernels/labels.cuh).
 void gather_labels(const uint8_t* labels, const int32_t* indices, int n, uint8_t* out);
@@ -13,20 +13,19 @@ void gather_labels(const uint8_t* labels, const int32_t* indices, int n, uint8_t
 // Training: batch statistics per channel; updates running_mean/var (unbiased variance) and
 // saves mean and 1/sqrt(var + eps) for backward.
 void bn_relu_forward_train(const BatchNormGeometry& g, const float* x, const float* gamma, const float* beta,
-                           float* running_mean, float* running_var, float* save_mean, float* save_inv_std,
-                           float* y);
+                           float* running_mean, float* running_var, float* save_mean, float* save_inv_std, float* y);
 // Inference: running statistics.
 void bn_relu_forward_infer(const BatchNormGeometry& g, const float* x, const float* gamma, const float* beta,
                            const float* running_mean, const float* running_var, float* y);
 // Gradients for x, gamma and beta (dgamma/dbeta are written, not accumulated).
 void bn_relu_backward(const BatchNormGeometry& g, const float* x, const float* dy, const float* gamma,
-                      const float* beta, const float* save_mean, const float* save_inv_std, float* dx,
-                      float* dgamma, float* dbeta);
+                      const float* beta, const float* save_mean, const float* save_inv_std, float* dx, float* dgamma,
+                      float* dbeta);
 // dx += a[c] + b[c] * (u - mean[c]) per value of channel c (0 where a ReLU before batch norm
 // clipped x): how synchronised batch norm moves a backward pass to the global batch's channel
 // means.
-void bn_input_grad_adjust(const BatchNormGeometry& g, const float* x, const float* mean, const float* a,
-                          const float* b, float* dx);
+void bn_input_grad_adjust(const BatchNormGeometry& g, const float* x, const float* mean, const float* a, const float* b,
+                          float* dx);
 
 // --- ReLU and bias for layers without batch norm (kernels/relu.cuh, cpu/relu.cpp) -------------
 void relu_forward(int64_t count, const float* x, float* y);
@@ -40,8 +39,8 @@ void bias_grad(int rows, int cols, const float* dy, float* db);
 // kept when uniform >= rate, keyed by (key, first_sample + i, j): the mask is recomputed in
 // backward, never stored. Kept values are scaled by 1 / (1 - rate). The nChw16c twins
 // (kernels/cpu/nchw16c.h) and the backend op (engine/backends/backend_args.h) take the same shape.
-void dropout_forward(float rate, const RandomKey& key, int first_sample, int n, int c, int64_t spatial,
-                     const float* x, float* y);
+void dropout_forward(float rate, const RandomKey& key, int first_sample, int n, int c, int64_t spatial, const float* x,
+                     float* y);
 void dropout_backward(float rate, const RandomKey& key, int first_sample, int n, int c, int64_t spatial,
                       const float* dy, float* dx);
 
@@ -65,8 +64,8 @@ void evaluate_batch(int n, int classes, const float* logits, const uint8_t* labe
 // One update over every segment of the flat buffers; step is 1-based (Adam bias correction).
 // segments is a host array on every backend (it is layout, not data).
 // SGD keeps its velocity in m; v is unused then.
-void optimizer_update(const OptimizerParams& p, float lr, int64_t step, const ParamSegment* segments,
-                      int num_segments, float* params, const float* grads, float* m, float* v);
+void optimizer_update(const OptimizerParams& p, float lr, int64_t step, const ParamSegment* segments, int num_segments,
+                      float* params, const float* grads, float* m, float* v);
 // average[i] += (1 - decay) * (params[i] - average[i]) for i < count: the exponential moving
 // average of the weights ([train] ema).
 void weight_average(int64_t count, float decay, const float* params, float* average);

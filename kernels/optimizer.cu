@@ -9,8 +9,8 @@ namespace {
 constexpr int kBlock = 256;
 }  // namespace
 
-void optimizer_update(const OptimizerParams& p, float lr, int64_t step, const ParamSegment* segments,
-                      int num_segments, float* params, const float* grads, float* m, float* v) {
+void optimizer_update(const OptimizerParams& p, float lr, int64_t step, const ParamSegment* segments, int num_segments,
+                      float* params, const float* grads, float* m, float* v) {
   const OptimizerStep s = make_optimizer_step(p, lr, step);
   const bool sgd = p.kind == OptimizerKind::kSgd;
   for_each_optimizer_launch(segments, num_segments, kBlock, [&](dim3 grid, const OptimizerSegmentBatch& batch) {

@@ -102,7 +102,8 @@ template <class Launch>
 void for_each_optimizer_launch(const ParamSegment* segments, int num_segments, int block, Launch&& launch) {
   for (int first = 0; first < num_segments; first += kOptimizerSegmentsPerLaunch) {
     OptimizerSegmentBatch batch;
-    batch.count = num_segments - first < kOptimizerSegmentsPerLaunch ? num_segments - first : kOptimizerSegmentsPerLaunch;
+    batch.count = num_segments - first < kOptimizerSegmentsPerLaunch ? num_segments - first
+                                                                     : kOptimizerSegmentsPerLaunch;
     int64_t largest = 0;
     for (int k = 0; k < batch.count; ++k) {
       batch.segments[k] = segments[first + k];

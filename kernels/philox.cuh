@@ -37,8 +37,7 @@ HDR_HD inline Philox4 philox4x32_10(Philox4 ctr, uint32_t k0, uint32_t k1) {
 
 // Four random words for (sample, group) under a key: counter = (sample, group, epoch, stream).
 HDR_HD inline Philox4 random_words(const RandomKey& key, uint32_t sample, uint32_t group) {
-  return philox4x32_10(Philox4{{sample, group, key.epoch, key.stream}}, uint32_t(key.seed),
-                       uint32_t(key.seed >> 32));
+  return philox4x32_10(Philox4{{sample, group, key.epoch, key.stream}}, uint32_t(key.seed), uint32_t(key.seed >> 32));
 }
 
 // Uniform float in [0, 1) from the top 24 bits (exactly representable, never 1.0).

@@ -31,7 +31,8 @@ __global__ void relu_forward_kernel(int64_t count, const float* x, float* y) {
 
 __global__ void relu_backward_kernel(int64_t count, const float* y, const float* dy, float* dx) {
   const int64_t stride = int64_t(gridDim.x) * blockDim.x;
-  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < count; i += stride) dx[i] = relu_grad(y[i], dy[i]);
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < count; i += stride)
+    dx[i] = relu_grad(y[i], dy[i]);
 }
 
 // y (rows x cols, row-major) += bias (cols), over the flat index.

@@ -243,8 +243,8 @@ class Warp {
   uint64_t slots_[32] = {};
 };
 
-inline uint64_t Warp::exchange(unsigned lane, unsigned mask, uint64_t bits, int src,
-                               const std::source_location& at, std::string& fault) {
+inline uint64_t Warp::exchange(unsigned lane, unsigned mask, uint64_t bits, int src, const std::source_location& at,
+                               std::string& fault) {
   const unsigned me = 1u << lane;
   std::unique_lock lock(mutex_);
   cv_.wait(lock, [&] { return reading_ == 0 && (offered_ == 0 || (mask_ & me)); });
@@ -261,8 +261,8 @@ inline uint64_t Warp::exchange(unsigned lane, unsigned mask, uint64_t bits, int 
   const uint64_t round = rounds_;
   complete_if_ready();
   if (!cv_.wait_for(lock, std::chrono::seconds(60), [&] { return rounds_ != round; })) {
-    fault = fmt::format("{}: lane {} waited 60 s for lanes {:#010x} of mask {:#010x} that never came", where(at),
-                        lane, mask_ & present_ & ~exited_ & ~offered_, mask_);
+    fault = fmt::format("{}: lane {} waited 60 s for lanes {:#010x} of mask {:#010x} that never came", where(at), lane,
+                        mask_ & present_ & ~exited_ & ~offered_, mask_);
     took_part_ = reading_ = offered_;  // give up on them so the grid can finish
     ++rounds_;
     cv_.notify_all();
@@ -309,8 +309,8 @@ template <class T>
 T shuffle(unsigned mask, T value, int src, const std::source_location& at) {
   static_assert(sizeof(T) <= sizeof(uint64_t));
   if (!(mask & (1u << lane_id()))) {  // undefined: the lane takes no part, and reads poison
-    current.launch->fault(fmt::format("{}: lane {} calls with mask {:#010x}, which leaves it out", where(at),
-                                      lane_id(), mask));
+    current.launch->fault(
+        fmt::format("{}: lane {} calls with mask {:#010x}, which leaves it out", where(at), lane_id(), mask));
     return poison<T>();
   }
   uint64_t bits = 0;
@@ -334,7 +334,8 @@ inline void require_full_width(int width, const std::source_location& at) {
 inline void __syncthreads(const std::source_location& at = std::source_location::current()) {
   hdr::simt::GroupBarrier& block = *hdr::simt::current.block;
   block.sync(at, hdr::simt::current.thread);
-  if (std::string divergence = block.take_divergence(); !divergence.empty()) hdr::simt::current.launch->fault(divergence);
+  if (std::string divergence = block.take_divergence(); !divergence.empty())
+    hdr::simt::current.launch->fault(divergence);
 }
 inline void __syncwarp(unsigned mask = 0xffffffffu, const std::source_location& at = std::source_location::current()) {
   hdr::simt::shuffle(mask, 0, int(hdr::simt::lane_id()), at);
@@ -388,7 +389,7 @@ namespace hdr::simt {
 struct Grid {
   dim3 size;
   std::source_location at;
-  Grid(dim3 s, const std::source_location& a = std::source_location::current()) : size(s), at(a) {}  // NOLINT
+  Grid(dim3 s, const std::source_location& a = std::source_location::current()) : size(s), at(a) {}      // NOLINT
   Grid(unsigned x, const std::source_location& a = std::source_location::current()) : size(x), at(a) {}  // NOLINT
 };
 
@@ -466,8 +467,8 @@ void launch(Grid grid, dim3 block, Kernel kernel, Args... args) {
   for (std::thread& th : pool) th.join();
   const std::vector<std::string> faults = state.faults();
   if (!faults.empty())
-    throw LaunchError(fmt::format("launch at {}: {} fault(s); the first: {}", where(grid.at), faults.size(),
-                                  faults.front()));
+    throw LaunchError(
+        fmt::format("launch at {}: {} fault(s); the first: {}", where(grid.at), faults.size(), faults.front()));
 }
 
 }  // namespace hdr::simt

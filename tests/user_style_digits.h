@@ -31,8 +31,8 @@ enum class UserStyle {
   kPhoto,      // 10x, dark ink on gray paper lit unevenly (2:1 across), Gaussian noise (RGB JPEG)
 };
 
-inline constexpr std::array kUserStyles{UserStyle::kOffCentre, UserStyle::kScaled,   UserStyle::kInverted,
-                                        UserStyle::kThickened, UserStyle::kRgbInk,   UserStyle::kAlphaInk,
+inline constexpr std::array kUserStyles{UserStyle::kOffCentre, UserStyle::kScaled, UserStyle::kInverted,
+                                        UserStyle::kThickened, UserStyle::kRgbInk, UserStyle::kAlphaInk,
                                         UserStyle::kJpeg,      UserStyle::kPhoto};
 
 inline const char* user_style_name(UserStyle style) {

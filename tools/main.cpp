@@ -7,8 +7,8 @@
 #include <string>
 
 #include "engine/backends/cpu_check.h"
-#include "engine/core/errors.h"
 #include "engine/backends/version.h"
+#include "engine/core/errors.h"
 #include "tools/cli/commands.h"
 
 int main(int argc, char** argv) {
@@ -20,7 +20,8 @@ int main(int argc, char** argv) {
   CLI::App app{"hdr: train, evaluate, profile and serve handwritten digit recognisers on NVIDIA GPUs or the CPU"};
   app.name("hdr");
   app.require_subcommand(0, 1);
-  app.set_version_flag("--version", [] { return hdr::version_report(); }, "Print version, libraries, CPU ISA and GPUs");
+  app.set_version_flag(
+      "--version", [] { return hdr::version_report(); }, "Print version, libraries, CPU ISA and GPUs");
   hdr::cli::add_train_command(app);
   hdr::cli::add_eval_command(app);
   hdr::cli::add_info_command(app);

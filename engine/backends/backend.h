@@ -96,9 +96,9 @@ class Backend {
   // Each runs the backend's do_<op> between op_begin and op_end where the backend asked for
   // them (observe_ops); nothing else, so a call costs one virtual dispatch.
 #define HDR_BACKEND_PUBLIC_OP(name, Args, ...) \
-  void name(const Args& a) {                    \
-    const OpBracket bracket(*this, Op::name);   \
-    do_##name(a);                               \
+  void name(const Args& a) {                   \
+    const OpBracket bracket(*this, Op::name);  \
+    do_##name(a);                              \
   }
   HDR_BACKEND_OPS(HDR_BACKEND_PUBLIC_OP)
 #undef HDR_BACKEND_PUBLIC_OP

@@ -1,8 +1,8 @@
 #include "engine/backends/version.h"
 
 #include <fmt/format.h>
-#include <oneapi/dnnl/dnnl.hpp>
 #include <oneapi/dnnl/dnnl_debug.h>
+#include <oneapi/dnnl/dnnl.hpp>
 
 #include "engine/backends/build_info.h"
 #include "engine/backends/gpu_probe.h"

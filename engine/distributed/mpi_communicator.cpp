@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "engine/core/errors.h"
 #include "engine/distributed/collective_watchdog.h"
 #include "engine/distributed/communicator.h"
-#include "engine/core/errors.h"
 
 namespace hdr {
 namespace {

@@ -25,7 +25,8 @@ void require_same_images(std::span<const EvalResult> members, std::span<const ui
         m.probabilities.size() != size_t(m.count) * size_t(m.classes))
       throw std::invalid_argument(fmt::format(
           "ensemble_result: a member scored {} images of {} classes with {} probabilities, the first {} classes; "
-          "{} labels", m.count, m.classes, m.probabilities.size(), members.front().classes, labels.size()));
+          "{} labels",
+          m.count, m.classes, m.probabilities.size(), members.front().classes, labels.size()));
   const int classes = members.front().classes;
   if (std::any_of(labels.begin(), labels.end(), [classes](uint8_t l) { return l >= classes; }))
     throw std::invalid_argument(fmt::format("ensemble_result: a label is not below {} classes", classes));

@@ -17,8 +17,8 @@
 #include <vector>
 
 #include "engine/backends/backend.h"
-#include "engine/inference/inference.h"
 #include "engine/inference/evaluate.h"
+#include "engine/inference/inference.h"
 
 namespace hdr {
 

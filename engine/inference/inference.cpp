@@ -41,8 +41,8 @@ Predictor::Predictor(const TrainedModel& trained, Backend& backend, int max_batc
 std::vector<float> Predictor::predict(std::span<const float> images) {
   const int64_t per_image = input_size();
   if (int64_t(images.size()) % per_image != 0)
-    throw std::invalid_argument(
-        fmt::format("Predictor::predict: {} values is not a whole number of {}-value images", images.size(), per_image));
+    throw std::invalid_argument(fmt::format("Predictor::predict: {} values is not a whole number of {}-value images",
+                                            images.size(), per_image));
   const int n = int(int64_t(images.size()) / per_image);
   const int classes = model_->classes();
   std::vector<float> out(size_t(n) * size_t(classes));
@@ -51,8 +51,9 @@ std::vector<float> Predictor::predict(std::span<const float> images) {
     const int count = std::min(model_->max_batch(), n - first);
     const size_t values = size_t(count) * size_t(per_image);
     // The normalisation training applied after scaling bytes to [0, 1] (augment_normalise).
-    std::transform(images.begin() + int64_t(first) * per_image, images.begin() + int64_t(first) * per_image +
-                   int64_t(values), normalised_.begin(), [this](float v) { return (v - mean_) * inv_std_; });
+    std::transform(images.begin() + int64_t(first) * per_image,
+                   images.begin() + int64_t(first) * per_image + int64_t(values), normalised_.begin(),
+                   [this](float v) { return (v - mean_) * inv_std_; });
     x_.upload(normalised_.data(), values);
     const Pass pass{backend_, count, false, RandomKey{}, 0};
     const float* logits = model_->forward(pass, x_.data());

@@ -16,11 +16,11 @@
 #include <vector>
 
 #include "engine/backends/backend.h"
+#include "engine/backends/device_array.h"
 #include "engine/io/checkpoint.h"
 #include "engine/io/config.h"
-#include "engine/backends/device_array.h"
-#include "engine/nn/model.h"
 #include "engine/io/run_checkpoint.h"
+#include "engine/nn/model.h"
 
 namespace hdr {
 

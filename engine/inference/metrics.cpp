@@ -102,7 +102,8 @@ std::vector<ConfusedPair> most_confused(std::span<const int64_t> confusion, int 
   for (int t = 0; t < classes; ++t)
     for (int p = 0; p < classes; ++p)
       if (t != p && confusion[size_t(t) * classes + p] > 0) pairs.push_back({t, p, confusion[size_t(t) * classes + p]});
-  std::stable_sort(pairs.begin(), pairs.end(), [](const ConfusedPair& a, const ConfusedPair& b) { return a.count > b.count; });
+  std::stable_sort(pairs.begin(), pairs.end(),
+                   [](const ConfusedPair& a, const ConfusedPair& b) { return a.count > b.count; });
   if (int(pairs.size()) > limit) pairs.resize(size_t(std::max(0, limit)));
   return pairs;
 }

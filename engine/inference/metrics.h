@@ -36,8 +36,7 @@ ClassificationReport classification_report(std::span<const int64_t> confusion, i
 double roc_auc(std::span<const float> scores, std::span<const bool> positive);
 
 // One-vs-rest AUC per class: probabilities n x classes, labels n.
-std::vector<double> one_vs_rest_auc(std::span<const float> probabilities, std::span<const uint8_t> labels,
-                                    int classes);
+std::vector<double> one_vs_rest_auc(std::span<const float> probabilities, std::span<const uint8_t> labels, int classes);
 
 struct ConfusedPair {
   int true_label = 0, predicted = 0;

@@ -115,8 +115,8 @@ class ByteReader {
 
   void need(uint64_t n, const std::string& what) const {
     if (n > remaining())
-      throw InputError(fmt::format("{}: corrupt checkpoint: {} needs {} bytes at offset {} but only {} remain",
-                                   file_, what, n, pos_, remaining()));
+      throw InputError(fmt::format("{}: corrupt checkpoint: {} needs {} bytes at offset {} but only {} remain", file_,
+                                   what, n, pos_, remaining()));
   }
   template <typename T>
   T get(const std::string& what) {
@@ -200,15 +200,15 @@ Checkpoint load_checkpoint(const fs::path& path) {
   if (bytes.size() < sizeof kMagic || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0)
     throw InputError(fmt::format("{}: not an hdr checkpoint (wrong magic bytes)", name));
   if (bytes.size() < kHeaderBytes + kCrcBytes)
-    throw InputError(fmt::format("{}: truncated checkpoint ({} bytes, the header alone takes {})", name,
-                                 bytes.size(), kHeaderBytes + kCrcBytes));
+    throw InputError(fmt::format("{}: truncated checkpoint ({} bytes, the header alone takes {})", name, bytes.size(),
+                                 kHeaderBytes + kCrcBytes));
   // The version comes before the checksum: a newer format may place or compute it differently.
   ByteReader header(bytes, sizeof kMagic, kHeaderBytes, name);
   const auto version = header.get<uint32_t>("version");
   const auto flags = header.get<uint32_t>("flags");
   if (version > kCheckpointVersion)
-    throw InputError(fmt::format("{}: checkpoint format version {} is newer than this hdr supports ({})", name,
-                                 version, kCheckpointVersion));
+    throw InputError(fmt::format("{}: checkpoint format version {} is newer than this hdr supports ({})", name, version,
+                                 kCheckpointVersion));
   if (version == 0) throw InputError(fmt::format("{}: checkpoint format version 0 is not valid", name));
 
   const size_t body_end = bytes.size() - kCrcBytes;

@@ -28,8 +28,8 @@
 #include <system_error>
 #include <utility>
 
-#include "engine/io/default_config.h"
 #include "engine/core/errors.h"
+#include "engine/io/default_config.h"
 
 namespace hdr {
 namespace {
@@ -142,10 +142,9 @@ int on_key(void* user, const char* /*section*/, const char* name, const char* va
       // inih reads any indented line below a key as more of that key's value.
       const bool continuation = !c.current.empty() && std::isspace(static_cast<unsigned char>(c.current[0]));
       if (continuation)
-        c.fail(
-            fmt::format("{}: [{}] {}: indented line read as a continuation of '{}' (do not indent keys; "
-                        "multi-line values are not supported)",
-                        c.where(), s.name, name, name));
+        c.fail(fmt::format("{}: [{}] {}: indented line read as a continuation of '{}' (do not indent keys; "
+                           "multi-line values are not supported)",
+                           c.where(), s.name, name, name));
       else
         c.fail(fmt::format("{}: [{}] duplicate key '{}' (first set at {})", c.where(), s.name, name, e.where));
       return 1;
@@ -631,10 +630,10 @@ LayerSpec interpret_layer(const Section& s, bool last) {
   LayerSpec l;
   l.name = s.name.substr(kLayerPrefix.size());
   l.line = s.line;
-  const bool name_ok =
-      !l.name.empty() && l.name.size() <= kMaxLayerName && std::all_of(l.name.begin(), l.name.end(), [](char ch) {
-        return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-';
-      });
+  const bool name_ok = !l.name.empty() && l.name.size() <= kMaxLayerName &&
+                       std::all_of(l.name.begin(), l.name.end(), [](char ch) {
+                         return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-';
+                       });
   if (!name_ok)
     throw InputError(
         fmt::format("{}: [{}]: a layer name is 1 to {} letters, digits, '_' or '-'", s.where, s.name, kMaxLayerName));
@@ -683,8 +682,8 @@ Config interpret(const std::vector<Section>& sections, const std::string& source
     const SectionRule* rule = find_section_rule(s.name);
     if (!rule) throw InputError(fmt::format("{}: unknown section [{}]", s.where, s.name));
     for (const Entry& e : s.entries) {
-      const auto key =
-          std::find_if(rule->keys.begin(), rule->keys.end(), [&](const KeyRule& k) { return k.key == e.key; });
+      const auto key = std::find_if(rule->keys.begin(), rule->keys.end(),
+                                    [&](const KeyRule& k) { return k.key == e.key; });
       if (key == rule->keys.end())
         throw InputError(fmt::format("{}: unknown key '{}' in [{}]", e.where, e.key, s.name));
       key->apply(Field{e, s.name, &key->accepts}, c);
@@ -696,8 +695,8 @@ Config interpret(const std::vector<Section>& sections, const std::string& source
     const bool es = c.early_stopping.enabled && c.early_stopping.monitor.starts_with("val_");
     const bool plateau = c.lr_schedule.kind == ScheduleKind::kPlateau && c.lr_schedule.monitor.starts_with("val_");
     if (es || plateau) {
-      const auto data =
-          std::find_if(sections.begin(), sections.end(), [](const Section& s) { return s.name == "data"; });
+      const auto data = std::find_if(sections.begin(), sections.end(),
+                                     [](const Section& s) { return s.name == "data"; });
       Field{*find_entry(*data, "validation_split"), "data"}.fail(
           fmt::format("0 leaves no validation set, but [{}] monitors {}", es ? "early_stopping" : "lr_schedule",
                       es ? c.early_stopping.monitor : c.lr_schedule.monitor));
@@ -874,15 +873,24 @@ bool is_valid_utf8(std::string_view text) {
     // overlong forms, UTF-16 surrogates and code points above U+10FFFF).
     size_t n = 0;
     uint8_t lo = 0x80, hi = 0xBF;
-    if (b >= 0xC2 && b <= 0xDF) n = 2;
-    else if (b == 0xE0) n = 3, lo = 0xA0;
-    else if (b >= 0xE1 && b <= 0xEC) n = 3;
-    else if (b == 0xED) n = 3, hi = 0x9F;
-    else if (b >= 0xEE && b <= 0xEF) n = 3;
-    else if (b == 0xF0) n = 4, lo = 0x90;
-    else if (b >= 0xF1 && b <= 0xF3) n = 4;
-    else if (b == 0xF4) n = 4, hi = 0x8F;
-    else return false;
+    if (b >= 0xC2 && b <= 0xDF)
+      n = 2;
+    else if (b == 0xE0)
+      n = 3, lo = 0xA0;
+    else if (b >= 0xE1 && b <= 0xEC)
+      n = 3;
+    else if (b == 0xED)
+      n = 3, hi = 0x9F;
+    else if (b >= 0xEE && b <= 0xEF)
+      n = 3;
+    else if (b == 0xF0)
+      n = 4, lo = 0x90;
+    else if (b >= 0xF1 && b <= 0xF3)
+      n = 4;
+    else if (b == 0xF4)
+      n = 4, hi = 0x8F;
+    else
+      return false;
     if (i + n > text.size() || byte(i + 1) < lo || byte(i + 1) > hi) return false;
     for (size_t k = 2; k < n; ++k)
       if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return false;

@@ -22,7 +22,7 @@ enum class Initializer { kGlorotUniform, kHeNormal };
 struct LayerSpec {
   std::string name;  // from [layer.NAME]
   LayerType type = LayerType::kDense;
-  int line = 0;      // line of the section header, for messages
+  int line = 0;  // line of the section header, for messages
   // conv2d
   int filters = 0, kernel = 3, stride = 1;
   bool same_padding = false;  // padding = valid | same
@@ -33,7 +33,7 @@ struct LayerSpec {
   Initializer init = Initializer::kGlorotUniform;
   float l2 = 0.0f;  // kernel regularizer, added to the gradient as 2 * l2 * w
   // maxpool
-  int pool = 2;       // window; stride defaults to the window
+  int pool = 2;  // window; stride defaults to the window
   int pool_stride = 0;
   // dropout
   float rate = 0.0f;
@@ -42,7 +42,7 @@ struct LayerSpec {
 };
 
 struct ModelSpec {
-  std::string name;             // [model] name
+  std::string name;                             // [model] name
   int input_h = 28, input_w = 28, input_c = 1;  // [model] input = 28x28x1
   int classes = 10;
   std::vector<LayerSpec> layers;
@@ -65,7 +65,7 @@ struct TrainSpec {
   float learning_rate = 1e-3f;
   OptimizerParams optimizer;  // optimizer = adam | adamw | sgd, beta1, beta2, epsilon, momentum, nesterov, weight_decay
   uint64_t seed = 42;
-  int checkpoint_every = 1;  // write the latest checkpoint (model.hdr) after every N-th epoch
+  int checkpoint_every = 1;      // write the latest checkpoint (model.hdr) after every N-th epoch
   float label_smoothing = 0.0f;  // the loss's target: (1 - s) * onehot + s / classes
   // Decay of the exponential moving average of the weights (0: off). When on, validation, the
   // test and every saved model use the averaged weights; training steps use the live ones.
@@ -99,8 +99,8 @@ struct LrScheduleSpec {
 };
 
 struct Config {
-  std::string source;  // file name (or "<embedded cnn_bn>") for messages
-  std::string text;    // the INI text as read, stored in checkpoints
+  std::string source;                  // file name (or "<embedded cnn_bn>") for messages
+  std::string text;                    // the INI text as read, stored in checkpoints
   std::vector<std::string> overrides;  // the --set arguments applied
   ModelSpec model;
   DataSpec data;
@@ -111,8 +111,7 @@ struct Config {
 };
 
 // Parses INI text; `source` names it in messages. overrides are "section.key=value" strings.
-Config parse_config(const std::string& text, const std::string& source,
-                    const std::vector<std::string>& overrides = {});
+Config parse_config(const std::string& text, const std::string& source, const std::vector<std::string>& overrides = {});
 Config load_config(const std::filesystem::path& path, const std::vector<std::string>& overrides = {});
 // The embedded default: configs/cnn_bn.ini (seed 000's network and recipe), compiled in.
 Config default_config(const std::vector<std::string>& overrides = {});

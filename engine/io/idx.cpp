@@ -76,7 +76,8 @@ IdxImages read_idx_images(const fs::path& path) {
   IdxImages out;
   out.pixels = read_idx(path, kIdxImagesMagic, dims);
   if (dims[1] > 4096 || dims[2] > 4096)
-    throw InputError(fmt::format("{}: image size {}x{} is implausible (max 4096x4096)", path.string(), dims[1], dims[2]));
+    throw InputError(
+        fmt::format("{}: image size {}x{} is implausible (max 4096x4096)", path.string(), dims[1], dims[2]));
   out.count = int(dims[0]);
   out.rows = int(dims[1]);
   out.cols = int(dims[2]);
@@ -88,8 +89,8 @@ std::vector<uint8_t> read_idx_labels(const fs::path& path, int num_classes) {
   auto labels = read_idx(path, kIdxLabelsMagic, dims);
   for (size_t i = 0; i < labels.size(); ++i)
     if (labels[i] >= num_classes)
-      throw InputError(fmt::format("{}: label {} at item {} is out of range (expected 0..{})", path.string(),
-                                   labels[i], i, num_classes - 1));
+      throw InputError(fmt::format("{}: label {} at item {} is out of range (expected 0..{})", path.string(), labels[i],
+                                   i, num_classes - 1));
   return labels;
 }
 

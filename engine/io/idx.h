@@ -27,8 +27,7 @@ struct LabelledImages {
 
 IdxImages read_idx_images(const std::filesystem::path& path);
 std::vector<uint8_t> read_idx_labels(const std::filesystem::path& path, int num_classes);
-LabelledImages read_idx_pair(const std::filesystem::path& images, const std::filesystem::path& labels,
-                             int num_classes);
+LabelledImages read_idx_pair(const std::filesystem::path& images, const std::filesystem::path& labels, int num_classes);
 
 // The MNIST file names inside a data folder (the layout tools/fetch_mnist.sh produces).
 struct MnistFiles {

@@ -47,8 +47,8 @@ thread_local bool stb_assertion_failed = false;
 
 #include "engine/core/atomic_file.h"
 #include "engine/core/errors.h"
-#include "engine/io/jpeg_huffman.h"
 #include "engine/core/thousands.h"
+#include "engine/io/jpeg_huffman.h"
 
 namespace hdr {
 namespace fs = std::filesystem;
@@ -135,8 +135,8 @@ DecodedImage read_image_file(const fs::path& path, const ImageLimits& limits) {
 std::vector<uint8_t> encode_png(std::span<const uint8_t> pixels, int width, int height, int channels) {
   if (width < 1 || height < 1 || channels < 1 || channels > 4 ||
       pixels.size() != size_t(width) * size_t(height) * size_t(channels))
-    throw std::invalid_argument(fmt::format("encode_png: {} values for a {} x {} image with {} channels",
-                                            pixels.size(), width, height, channels));
+    throw std::invalid_argument(fmt::format("encode_png: {} values for a {} x {} image with {} channels", pixels.size(),
+                                            width, height, channels));
   std::vector<uint8_t> png;
   auto append = [](void* context, void* data, int size) {
     auto* out = static_cast<std::vector<uint8_t>*>(context);

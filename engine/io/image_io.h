@@ -28,8 +28,7 @@ struct DecodedImage {
 // Decodes an encoded image held in memory. `source` names it in errors ("digit.png", "request
 // field 'image'"). Throws InputError: empty, over max_bytes, not a PNG/JPEG/BMP/GIF (or corrupt),
 // over max_pixels or under min_side (both from the header, before decoding).
-DecodedImage decode_image(std::span<const uint8_t> bytes, const std::string& source,
-                          const ImageLimits& limits = {});
+DecodedImage decode_image(std::span<const uint8_t> bytes, const std::string& source, const ImageLimits& limits = {});
 
 // Reads and decodes a file (InputError when it cannot be read, is not a regular file or is over
 // max_bytes, checked from its size before reading).

@@ -48,8 +48,8 @@ constexpr float kNoiseSigmas = 4.0f;    // ink floor: 1 in 30,000 noise pixels p
 constexpr float kMinStep = 0.5f / 255;  // under half a gray level is rounding, not ink
 constexpr float kSpeckFraction = 0.02f;
 constexpr float kMinContrast = 20.0f / 255;  // fainter marks are paper texture or JPEG ringing
-constexpr float kMinSigmas = 6.0f;  // Gaussian noise's maximum over 512 x 512 pixels is ~4.6 sigma
-constexpr int kMinInkPixels = 4;    // a smaller largest component is a speck of noise, not a digit
+constexpr float kMinSigmas = 6.0f;           // Gaussian noise's maximum over 512 x 512 pixels is ~4.6 sigma
+constexpr int kMinInkPixels = 4;             // a smaller largest component is a speck of noise, not a digit
 // MNIST's ink: the 95th percentile of its nonzero pixels is >= 0.988 in 99% of the digits.
 constexpr double kInkPercentile = 0.95;
 
@@ -297,7 +297,7 @@ void flatten_lighting(Plane& r, const Plane& surface) {
   for (float b : surface.v) mean += b;
   mean /= double(surface.v.size());
   const auto [lo, hi] = std::minmax_element(surface.v.begin(), surface.v.end());
-  if (*hi - *lo <= 0.02 * mean) return;  // evenly lit: keep the gray levels exactly
+  if (*hi - *lo <= 0.02 * mean) return;    // evenly lit: keep the gray levels exactly
   const float floor = float(mean) * 0.1f;  // paper in deep shade: no more than 10x gain
   for (size_t i = 0; i < r.v.size(); ++i) r.v[i] *= float(mean) / std::max(surface.v[i], floor);
 }

@@ -215,9 +215,14 @@ constexpr const char* kEpochShapingKeys[] = {"train.batch_size", "train.seed", "
 json history_json(const std::vector<EpochRecord>& history) {
   json out = json::array();
   for (const EpochRecord& r : history)
-    out.push_back({{"epoch", r.epoch}, {"loss", exact(r.loss)}, {"accuracy", exact(r.accuracy)},
-                   {"val_loss", exact(r.val_loss)}, {"val_accuracy", exact(r.val_accuracy)}, {"lr", exact(r.lr)},
-                   {"seconds", exact(r.seconds)}, {"images_per_second", exact(r.images_per_second)}});
+    out.push_back({{"epoch", r.epoch},
+                   {"loss", exact(r.loss)},
+                   {"accuracy", exact(r.accuracy)},
+                   {"val_loss", exact(r.val_loss)},
+                   {"val_accuracy", exact(r.val_accuracy)},
+                   {"lr", exact(r.lr)},
+                   {"seconds", exact(r.seconds)},
+                   {"images_per_second", exact(r.images_per_second)}});
   return out;
 }
 
@@ -228,8 +233,7 @@ std::vector<EpochRecord> parse_history(const json& history, const std::string& s
 std::string describe_position(int epochs_done, int batches_done, int epochs, int steps_per_epoch) {
   const auto of = [](int total) { return total > 0 ? fmt::format(" of {}", total) : std::string(); };
   if (batches_done == 0) return fmt::format("after epoch {}{}", epochs_done, of(epochs));
-  return fmt::format("in epoch {}{}, after batch {}{}", epochs_done + 1, of(epochs), batches_done,
-                     of(steps_per_epoch));
+  return fmt::format("in epoch {}{}, after batch {}{}", epochs_done + 1, of(epochs), batches_done, of(steps_per_epoch));
 }
 
 std::string run_metadata_json(const RunMetadata& m, const EvalResult* test) {
@@ -240,15 +244,10 @@ std::string run_metadata_json(const RunMetadata& m, const EvalResult* test) {
     if (!is_valid_utf8(arg))
       throw InputError(fmt::format("--set {}: not valid UTF-8 text, it cannot be stored in a checkpoint",
                                    is_valid_utf8(override_key(arg)) ? override_key(arg) : "argument"));
-  json meta = {{"hdr_version", m.hdr_version},
-               {"git_revision", m.git_revision},
-               {"config_source", m.config_source},
-               {"overrides", m.overrides},
-               {"resolved_config", m.resolved_config},
-               {"backend", m.backend},
-               {"epochs_run", m.epochs_run},
-               {"best_epoch", m.best_epoch},
-               {"history", history_json(m.history)}};
+  json meta = {
+      {"hdr_version", m.hdr_version}, {"git_revision", m.git_revision},       {"config_source", m.config_source},
+      {"overrides", m.overrides},     {"resolved_config", m.resolved_config}, {"backend", m.backend},
+      {"epochs_run", m.epochs_run},   {"best_epoch", m.best_epoch},           {"history", history_json(m.history)}};
   if (test)
     meta["test"] = {{"count", test->count},
                     {"loss", exact(test->loss)},
@@ -318,12 +317,12 @@ ResumePoint read_resume_point(const fs::path& run_dir_or_file) {
   p.metadata = parse_run_metadata(p.checkpoint.metadata_json, name);
   if (!p.metadata.resume) {
     // hdr train writes weights-only checkpoints too: best.hdr, and model.hdr once the run is done.
-    const std::string what =
-        p.metadata.test ? fmt::format("the run finished after {} epochs; its final model holds weights only",
-                                      p.metadata.epochs_run)
-        : !p.metadata.hdr_version.empty()
-            ? "it holds weights only, like a run's best.hdr or a finished run's final model"
-            : "it was not written by hdr train, or by an hdr too old to resume runs";
+    const std::string what = p.metadata.test
+                                 ? fmt::format("the run finished after {} epochs; its final model holds weights only",
+                                               p.metadata.epochs_run)
+                             : !p.metadata.hdr_version.empty()
+                                 ? "it holds weights only, like a run's best.hdr or a finished run's final model"
+                                 : "it was not written by hdr train, or by an hdr too old to resume runs";
     throw InputError(fmt::format(
         "{}: holds no run under way to resume ({}): resume from a run's model.hdr, written while it trains and "
         "when it is interrupted",

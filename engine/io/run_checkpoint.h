@@ -38,10 +38,10 @@ inline constexpr int kResumeVersion = 1;
 
 // Everything about a run beyond its tensors that continuing it exactly needs.
 struct TrainingState {
-  int epoch = 0;                     // 0-based epoch in progress (about to start when batch == 0)
-  int batch = 0;                     // batches of that epoch done
-  int64_t step = 0;                  // optimizer steps done in the run
-  double loss_sum = 0, correct = 0;  // the epoch's metrics over those batches (as the device sums them)
+  int epoch = 0;                              // 0-based epoch in progress (about to start when batch == 0)
+  int batch = 0;                              // batches of that epoch done
+  int64_t step = 0;                           // optimizer steps done in the run
+  double loss_sum = 0, correct = 0;           // the epoch's metrics over those batches (as the device sums them)
   double epoch_seconds = 0, run_seconds = 0;  // time spent so far in the epoch and in the run
   PlateauState plateau{};
   EarlyStoppingState stopping{};

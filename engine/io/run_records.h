@@ -11,7 +11,7 @@ namespace hdr {
 struct EvalResult {
   int count = 0, classes = 0;
   double loss = 0, accuracy = 0;
-  std::vector<int64_t> confusion;  // classes x classes, row = true label, column = prediction
+  std::vector<int64_t> confusion;    // classes x classes, row = true label, column = prediction
   std::vector<float> probabilities;  // count x classes softmax outputs, when asked for (reports)
 };
 

@@ -23,8 +23,9 @@ std::vector<int32_t> shuffled_indices(int n, const RandomKey& key) {
 
 void require_input_size(const LabelledImages& set, const ModelSpec& model, const std::string& source) {
   if (set.images.rows != model.input_h || set.images.cols != model.input_w || model.input_c != 1)
-    throw InputError(fmt::format("{} holds {}x{} single-channel images but the model's [model] input is {}x{}x{}", source,
-                                 set.images.rows, set.images.cols, model.input_h, model.input_w, model.input_c));
+    throw InputError(fmt::format("{} holds {}x{} single-channel images but the model's [model] input is {}x{}x{}",
+                                 source, set.images.rows, set.images.cols, model.input_h, model.input_w,
+                                 model.input_c));
 }
 
 LabelledImages subset(const LabelledImages& set, const std::vector<int32_t>& rows) {
@@ -51,15 +52,16 @@ Datasets load_datasets(const DataSpec& spec, const ModelSpec& model, uint64_t se
   Datasets out;
   out.test = read_idx_pair(files.test_images, files.test_labels, classes);
   if (train.images.rows != out.test.images.rows || train.images.cols != out.test.images.cols)
-    throw InputError(fmt::format("{}: training images are {}x{} but test images are {}x{}", spec.dir,
-                                 train.images.rows, train.images.cols, out.test.images.rows, out.test.images.cols));
+    throw InputError(fmt::format("{}: training images are {}x{} but test images are {}x{}", spec.dir, train.images.rows,
+                                 train.images.cols, out.test.images.rows, out.test.images.cols));
   require_input_size(train, model, spec.dir);
   int count = train.count();
   if (spec.train_limit > 0 && spec.train_limit < count) count = spec.train_limit;
   // Seeded split of the first `count` rows: a fixed validation set for the whole run.
   std::vector<int32_t> order = shuffled_indices(count, RandomKey{seed, 0, kStreamSplit});
   const int val = int(double(count) * spec.validation_split + 0.5);
-  if (count - val < 1) throw InputError(fmt::format("[data] validation_split {} leaves no training images", spec.validation_split));
+  if (count - val < 1)
+    throw InputError(fmt::format("[data] validation_split {} leaves no training images", spec.validation_split));
   if (spec.validation_split > 0 && val == 0)
     throw InputError(fmt::format("[data] validation_split {} of {} training images is no image at all: use more "
                                  "images or a larger split",

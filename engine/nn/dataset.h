@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/io/config.h"
 #include "engine/backends/device_array.h"
+#include "engine/io/config.h"
 #include "engine/io/idx.h"
 
 namespace hdr {

@@ -8,8 +8,8 @@
 #include <stdexcept>
 
 #include "engine/core/errors.h"
-#include "engine/nn/layers/layers.h"
 #include "engine/core/thousands.h"
+#include "engine/nn/layers/layers.h"
 #include "kernels/philox.cuh"
 
 namespace hdr {
@@ -190,8 +190,8 @@ const float* Model::forward(const Pass& pass, const float* x) {
     enter(i, false, pass);
     if (fused_[i]) {  // batch norm + max pooling in one op
       float* out = activations_[i + 1].data();
-      static_cast<BatchNorm&>(*layers_[i]).forward_pooled(pass, static_cast<MaxPool2D&>(*layers_[i + 1]), in,
-                                                          activations_[i].data(), out);
+      static_cast<BatchNorm&>(*layers_[i])
+          .forward_pooled(pass, static_cast<MaxPool2D&>(*layers_[i + 1]), in, activations_[i].data(), out);
       in = out;
       ++i;
       continue;

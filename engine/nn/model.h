@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "engine/backends/backend.h"
+#include "engine/backends/device_array.h"
 #include "engine/io/checkpoint.h"
 #include "engine/io/config.h"
-#include "engine/backends/device_array.h"
 #include "engine/nn/layers/layer.h"
 #include "engine/profile/profiling_backend.h"
 
@@ -101,10 +101,9 @@ class Model {
   // The tensors of every slot (trainable only when state is null), named prefix + slot name; and
   // back: the tensors under `prefix` copied into buffers laid out as values/state (every name and
   // shape checked, an InputError naming `source`).
-  std::vector<NamedTensor> named_tensors(const std::string& prefix, const float* values,
-                                         const float* state) const;
-  void copy_from_named(const std::vector<NamedTensor>& tensors, const std::string& prefix, float* values,
-                       float* state, const std::string& source) const;
+  std::vector<NamedTensor> named_tensors(const std::string& prefix, const float* values, const float* state) const;
+  void copy_from_named(const std::vector<NamedTensor>& tensors, const std::string& prefix, float* values, float* state,
+                       const std::string& source) const;
 
   ModelSpec spec_;
   Backend& backend_;
@@ -117,7 +116,7 @@ class Model {
   std::vector<DeviceArray<float>> activations_;  // each layer's output
   // fused_[i]: layer i is a batch norm whose max pooling (layer i + 1) runs in the same op.
   std::vector<bool> fused_;
-  DeviceArray<float> grad_a_, grad_b_;           // ping-pong buffers for backward
+  DeviceArray<float> grad_a_, grad_b_;                  // ping-pong buffers for backward
   std::vector<std::pair<size_t, size_t>> grad_ranges_;  // per layer: its trainable range of grads_ (first, count)
   ProfilingBackend* profiler_ = nullptr;
   std::vector<std::array<std::string, 2>> scopes_;  // per layer: forward, backward

@@ -74,8 +74,8 @@ void SyncBatchNorm::combine_statistics(const BatchSync& sync, const BatchNormGeo
 // A = sum over ranks of (n_r / N) dbeta_r and B likewise, and the global batch's dx, in the same
 // units, is scale * (dy - A / m - xhat * B / m). The difference is, with xhat = (u - mean) * inv_std,
 //   dx += a + b * (u - mean),  a = scale * (dbeta_r - A) / m,  b = scale * inv_std * (dgamma_r - B) / m.
-void SyncBatchNorm::adjust_input_grad(const BatchSync& sync, const BatchNormGeometry& g, Layout layout,
-                                      const float* x, const float* gamma, const float* save_mean, const float* dgamma,
+void SyncBatchNorm::adjust_input_grad(const BatchSync& sync, const BatchNormGeometry& g, Layout layout, const float* x,
+                                      const float* gamma, const float* save_mean, const float* dgamma,
                                       const float* dbeta, float* dx) {
   const size_t c = size_t(channels_);
   const double share = double(g.n) / double(sync.global_n), m = double(g.n) * g.spatial;

@@ -19,9 +19,9 @@
 
 #include <vector>
 
-#include "engine/distributed/communicator.h"
 #include "engine/backends/backend_args.h"
 #include "engine/backends/device_array.h"
+#include "engine/distributed/communicator.h"
 #include "kernels/types.h"
 
 namespace hdr {

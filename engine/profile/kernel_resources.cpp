@@ -14,7 +14,7 @@ namespace {
 std::string demangled(const std::string& name) {
   int status = 0;
   const std::unique_ptr<char, decltype(&std::free)> text(abi::__cxa_demangle(name.c_str(), nullptr, nullptr, &status),
-                                                          &std::free);
+                                                         &std::free);
   if (status != 0 || !text) return name;
   // Drop the parameter list: the parentheses that close the name, not "(anonymous namespace)".
   std::string s = text.get();

@@ -73,9 +73,7 @@ OpCost maxpool_forward(const PoolGeometry& p) {
   const double in = double(p.n) * p.c * p.h * p.w;
   return {pooled(p) * p.size * p.size, kF * in + 2 * kF * pooled(p)};
 }
-OpCost maxpool_backward(const PoolGeometry& p) {
-  return {0, kF * double(p.n) * p.c * p.h * p.w + 2 * kF * pooled(p)};
-}
+OpCost maxpool_backward(const PoolGeometry& p) { return {0, kF * double(p.n) * p.c * p.h * p.w + 2 * kF * pooled(p)}; }
 
 // Max, exp, sum, log and the gradient per logit.
 OpCost softmax_xent(int n, int classes) { return {5.0 * n * classes, kF * 2 * n * classes + n}; }
@@ -98,8 +96,7 @@ OpCost weight_average(int64_t count) { return {3.0 * double(count), kF * 3 * dou
 namespace hdr {
 
 std::string shape_text(const ConvGeometry& g) {
-  return fmt::format("{}x{}x{}x{} * {}x{}x{}x{} s{} p{}", g.n, g.c, g.h, g.w, g.k, g.c, g.kh, g.kw, g.stride,
-                     g.pad_h);
+  return fmt::format("{}x{}x{}x{} * {}x{}x{}x{} s{} p{}", g.n, g.c, g.h, g.w, g.k, g.c, g.kh, g.kw, g.stride, g.pad_h);
 }
 std::string shape_text(const BatchNormGeometry& g) { return fmt::format("{}x{}x{}", g.n, g.c, g.spatial); }
 std::string shape_text(const ActivationShape& s) { return fmt::format("{}x{}x{}", s.n, s.c, s.spatial); }

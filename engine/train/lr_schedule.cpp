@@ -40,7 +40,7 @@ float cosine_lr(const LrScheduleSpec& spec, float base_lr, int64_t step, int64_t
 float onecycle_lr(const LrScheduleSpec& spec, float base_lr, int64_t step, int64_t total_steps) {
   const double peak = spec.max_lr > 0.0f ? double(spec.max_lr) : 10.0 * double(base_lr);
   const double start = peak / 25.0, floor = peak / 1e4;
-  const double x = progress(step, total_steps);  // t / T
+  const double x = progress(step, total_steps);                              // t / T
   const double warmup = std::clamp(double(spec.warmup_fraction), 0.0, 1.0);  // W / T
   if (x < warmup) return float(start + (peak - start) * x / warmup);
   if (warmup >= 1.0) return float(peak);

@@ -52,8 +52,8 @@ class TrainStep {
   // rows: the batch's n dataset rows (on the device); first_sample: the batch's position in the
   // epoch (keys dropout); metrics (device, 2 doubles) += loss sum and correct count. With a
   // communicator, n is this rank's slice (possibly empty) of a global batch of global_n.
-  void run(const DeviceImages& data, const int32_t* rows, int n, int epoch, int first_sample, float lr,
-           double* metrics, int global_n = 0);
+  void run(const DeviceImages& data, const int32_t* rows, int n, int epoch, int first_sample, float lr, double* metrics,
+           int global_n = 0);
   // A resumed run's step count (Adam's bias correction depends on it).
   void resume_at(int64_t steps_done) { step_ = steps_done; }
 

@@ -53,7 +53,7 @@ struct TrainOptions {
   // Set by a signal handler: the run finishes its current step, saves a resumable checkpoint
   // and returns with `interrupted` set.
   const std::atomic<bool>* stop_requested = nullptr;
-  const ResumePoint* resume = nullptr;  // continue this run instead of starting afresh
+  const ResumePoint* resume = nullptr;           // continue this run instead of starting afresh
   std::function<void(int64_t step)> after_step;  // called after every optimizer step (1-based count)
   // hdr train --profile: the backend the run is given, wrapping the device's; its steps are timed
   // op by op there.

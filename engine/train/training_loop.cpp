@@ -61,8 +61,8 @@ void TrainingLoop::run() {
 bool TrainingLoop::train_epoch() {
   const int epoch = state_.epoch;
   const int64_t total_steps = int64_t(spec_.steps_per_epoch()) * spec_.epochs;
-  epoch_start_ = Clock::now() - std::chrono::duration_cast<Clock::duration>(
-                                    std::chrono::duration<double>(state_.epoch_seconds));
+  epoch_start_ = Clock::now() -
+                 std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(state_.epoch_seconds));
   // The sums of a resumed epoch so far are the run's, counted once: on rank 0.
   steps_.begin_epoch(epoch, communicator_.rank() == 0 ? EpochSums{state_.loss_sum, state_.correct} : EpochSums{});
   in_epoch_ = true;

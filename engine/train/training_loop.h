@@ -110,14 +110,14 @@ class TrainingLoop {
   TrainingState& state() { return state_; }
   const TrainingState& state() const { return state_; }
   const Communicator& communicator() const { return communicator_; }
-  double lr() const { return lr_; }                  // of the last step
-  double epoch_seconds() const;                       // since the epoch began (a resumed one's before, too)
-  double run_seconds() const;                         // of the whole run, earlier sessions included
-  int images_done() const;                            // of the epoch, over every rank
+  double lr() const { return lr_; }  // of the last step
+  double epoch_seconds() const;      // since the epoch began (a resumed one's before, too)
+  double run_seconds() const;        // of the whole run, earlier sessions included
+  int images_done() const;           // of the epoch, over every rank
   EpochSums local_sums() { return steps_.local_sums(); }
-  void stop_training() { stop_training_ = true; }     // after the current epoch (early stopping)
+  void stop_training() { stop_training_ = true; }  // after the current epoch (early stopping)
   bool stopped_on_request() const { return stopped_on_request_; }
-  void note(const std::string& line);                 // on_note to every callback
+  void note(const std::string& line);  // on_note to every callback
 
  private:
   bool stop_requested() const;

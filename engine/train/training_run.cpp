@@ -112,8 +112,7 @@ void TrainingRun::resume_from(const ResumePoint& point) {
   averaging_.resume_from(point.checkpoint.tensors, source);
   // The plateau schedule keeps its current rate in the state; a learning rate changed on purpose
   // (--set train.learning_rate) restarts it there, as the user asked.
-  if (config_.train.learning_rate != point.config.train.learning_rate)
-    start_.plateau.lr = config_.train.learning_rate;
+  if (config_.train.learning_rate != point.config.train.learning_rate) start_.plateau.lr = config_.train.learning_rate;
   steps_.resume_at(start_.step);
   checkpoints_.resumed_from(point.file, start_);
 }

@@ -34,9 +34,9 @@
 #include <vector>
 
 #include "engine/backends/backend.h"
-#include "engine/verify/compare.h"
 #include "engine/backends/device_array.h"
 #include "engine/core/splitmix64.h"
+#include "engine/verify/compare.h"
 
 namespace hdr {
 
@@ -97,8 +97,7 @@ class Twin {
     gpu_.upload(host);
     cpu_.upload(host);
   }
-  Twin(Backend& gpu, Backend& cpu, const std::vector<float>& nchw, ActivationDims a)
-    requires std::is_same_v<T, float>
+  Twin(Backend& gpu, Backend& cpu, const std::vector<float>& nchw, ActivationDims a) requires std::is_same_v<T, float>
       : gpu_(gpu, nchw.size()), cpu_(cpu, nchw.size()), activation_(a) {
     for (Side s : {Side::kGpu, Side::kCpu}) {
       Backend& be = s == Side::kGpu ? gpu : cpu;
@@ -134,7 +133,6 @@ template <class T>
 std::vector<float> as_floats(const std::vector<T>& v) {
   return std::vector<float>(v.begin(), v.end());
 }
-
 
 class BackendComparison {
  public:

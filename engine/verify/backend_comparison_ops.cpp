@@ -21,8 +21,8 @@ void gemm(BackendComparison& t, Rng& rng) {
     float alpha, beta;
   };
   // cnn_bn's dense layers at batch 64 (forward, and the shapes of both backward products), and odd sizes.
-  const Case cases[] = {{64, 128, 1152, 1, 0}, {1152, 128, 64, 1, 0}, {64, 10, 128, 1, 0},
-                        {3, 5, 13, 1, 0},      {13, 3, 5, 0.5f, 0.25f}};
+  const Case cases[] = {
+      {64, 128, 1152, 1, 0}, {1152, 128, 64, 1, 0}, {64, 10, 128, 1, 0}, {3, 5, 13, 1, 0}, {13, 3, 5, 0.5f, 0.25f}};
   for (const Case& c : cases) {
     for (int trans = 0; trans < 4; ++trans) {
       const bool ta = trans & 2, tb = trans & 1;
@@ -62,8 +62,8 @@ void conv(BackendComparison& t, Rng& rng) {
                                 geometry(8, 64, 4, 128, 4, 0, 1), geometry(3, 5, 13, 7, 3, 1, 2),
                                 geometry(3, 5, 13, 7, 5, 2, 1)};
   for (const ConvGeometry& g : cases) {
-    const std::string name = fmt::format("n={} c={} {}x{} k={} {}x{} pad={} stride={}", g.n, g.c, g.h, g.w, g.k,
-                                         g.kh, g.kw, g.pad_h, g.stride);
+    const std::string name = fmt::format("n={} c={} {}x{} k={} {}x{} pad={} stride={}", g.n, g.c, g.h, g.w, g.k, g.kh,
+                                         g.kw, g.pad_h, g.stride);
     const size_t xs = size_t(g.n) * g.c * g.h * g.w, ys = size_t(g.n) * g.k * g.out_h() * g.out_w();
     const size_t ws = size_t(g.k) * g.c * g.kh * g.kw;
     const float scale = 1.0f / std::sqrt(float(g.c * g.kh * g.kw));
@@ -106,8 +106,8 @@ void augment(BackendComparison& t, Rng& rng) {
   seed000.rotation_deg = 10, seed000.shift_x = 0.1f, seed000.shift_y = 0.1f, seed000.zoom = 0.1f;
   seed000.mean = 0.1307f, seed000.inv_std = 1.0f / 0.3081f;
   const RandomKey key{42, 3, kStreamAugment};
-  for (const auto& [name, params] : {std::pair{"augment (scaling only)", AugmentParams{}},
-                                     std::pair{"augment (rotate, shift, zoom)", seed000}}) {
+  for (const auto& [name, params] :
+       {std::pair{"augment (scaling only)", AugmentParams{}}, std::pair{"augment (rotate, shift, zoom)", seed000}}) {
     auto out = t.twin(std::vector<float>(size_t(n) * h * w));
     t.both([&](Backend& be, Side s) {
       be.augment({.params = params,
@@ -147,10 +147,9 @@ void batchnorm(BackendComparison& t, Rng& rng) {
     return g;
   };
   // cnn_bn's first (conv, ReLU before) and last (dense) batch norms, and an odd one.
-  const BatchNormGeometry cases[] = {geometry(8, 32, 26 * 26, BnActivation::kReluBefore),
-                                     geometry(64, 128, 1, BnActivation::kReluBefore),
-                                     geometry(3, 5, 13 * 13, BnActivation::kReluAfter),
-                                     geometry(3, 5, 13 * 13, BnActivation::kNone)};
+  const BatchNormGeometry cases[] = {
+      geometry(8, 32, 26 * 26, BnActivation::kReluBefore), geometry(64, 128, 1, BnActivation::kReluBefore),
+      geometry(3, 5, 13 * 13, BnActivation::kReluAfter), geometry(3, 5, 13 * 13, BnActivation::kNone)};
   const char* const activation_names[] = {"none", "relu after", "relu before"};
   for (const BatchNormGeometry& g : cases) {
     const std::string name = fmt::format("n={} c={} spatial={} ({})", g.n, g.c, g.spatial,
@@ -328,8 +327,8 @@ void dropout(BackendComparison& t, Rng& rng) {
   const Case cases[] = {{0.25f, 64, {8, 32, 13 * 13}}, {0.5f, 64, {8, 128, 1}}, {0.5f, 5, {3, 7, 11 * 13}}};
   for (const Case& c : cases) {
     const RandomKey key{42, 3, kStreamDropout + 3};
-    const std::string name = fmt::format("rate={} first={} n={} c={} spatial={}", c.rate, c.first_sample, c.a.n,
-                                         c.a.c, c.a.spatial);
+    const std::string name = fmt::format("rate={} first={} n={} c={} spatial={}", c.rate, c.first_sample, c.a.n, c.a.c,
+                                         c.a.spatial);
     auto x = t.activation(rng.floats(c.a.size(), -1, 1), c.a);
     auto y = t.activation(std::vector<float>(c.a.size()), c.a);
     t.both([&](Backend& be, Side s) {
@@ -359,9 +358,8 @@ void flatten(BackendComparison& t, Rng& rng) {
     const std::string name = fmt::format("n={} c={} spatial={}", a.n, a.c, a.spatial);
     auto x = t.activation(rng.floats(a.size(), -1, 1), a);
     auto rows = t.twin(std::vector<float>(a.size()));
-    t.both([&](Backend& be, Side s) {
-      be.flatten_forward({.shape = activation_shape(be, a), .x = x[s], .y = rows[s]});
-    });
+    t.both(
+        [&](Backend& be, Side s) { be.flatten_forward({.shape = activation_shape(be, a), .x = x[s], .y = rows[s]}); });
     t.check("flatten_forward " + name, "rows", rows, kExact);
     auto dx = t.activation(std::vector<float>(a.size()), a);
     t.both([&](Backend& be, Side s) {
@@ -402,7 +400,8 @@ void maxpool(BackendComparison& t, Rng& rng) {
 }
 
 void loss_and_metrics(BackendComparison& t, Rng& rng) {
-  for (const auto& [n, classes, smoothing] : {std::tuple{64, 10, 0.0f}, std::tuple{3, 7, 0.0f}, std::tuple{64, 10, 0.1f}}) {
+  for (const auto& [n, classes, smoothing] :
+       {std::tuple{64, 10, 0.0f}, std::tuple{3, 7, 0.0f}, std::tuple{64, 10, 0.1f}}) {
     const std::string name = fmt::format("n={} classes={} smoothing={}", n, classes, smoothing);
     const size_t count = size_t(n) * classes;
     auto logits = t.twin(rng.floats(count, -5, 5));
@@ -424,9 +423,8 @@ void loss_and_metrics(BackendComparison& t, Rng& rng) {
     t.check_values("softmax_xent " + name, "correct", {float(gpu[1])}, {float(cpu[1])}, kExact);
 
     auto probs = t.twin(std::vector<float>(count));
-    t.both([&](Backend& be, Side s) {
-      be.softmax({.n = n, .classes = classes, .logits = logits[s], .probs = probs[s]});
-    });
+    t.both(
+        [&](Backend& be, Side s) { be.softmax({.n = n, .classes = classes, .logits = logits[s], .probs = probs[s]}); });
     t.check("softmax " + name, "probs", probs, kTranscendental);
 
     std::vector<int64_t> start(size_t(classes) * classes);
@@ -461,8 +459,8 @@ void optimizer(BackendComparison& t, Rng& rng) {
     OptimizerParams p;
     int64_t step;
   };
-  const Case cases[] = {{"adam step 1", adam, 1}, {"adam step 7", adam, 7}, {"adamw step 3", adamw, 3},
-                        {"sgd nesterov step 2", sgd, 2}};
+  const Case cases[] = {
+      {"adam step 1", adam, 1}, {"adam step 7", adam, 7}, {"adamw step 3", adamw, 3}, {"sgd nesterov step 2", sgd, 2}};
   for (const Case& c : cases) {
     auto params = t.twin(rng.floats(count, -1, 1));
     auto grads = t.twin(rng.floats(count, -0.1f, 0.1f));

@@ -7,11 +7,11 @@
 #include <string>
 #include <vector>
 
-#include "engine/verify/backend_comparison.h"
 #include "engine/io/config.h"
 #include "engine/nn/dataset.h"
 #include "engine/nn/model.h"
 #include "engine/train/train_step.h"
+#include "engine/verify/backend_comparison.h"
 
 namespace hdr::comparison {
 namespace {
@@ -85,8 +85,8 @@ void training(BackendComparison& t, Rng&) {
     r->step.attach_observer(&r->first_step);
   }
   const std::string model_name = fmt::format("{} (batch {})", config.model.name, batch);
-  t.check_values(model_name + " initial weights", "values", gpu.model.snapshot().values,
-                 cpu.model.snapshot().values, kExact);
+  t.check_values(model_name + " initial weights", "values", gpu.model.snapshot().values, cpu.model.snapshot().values,
+                 kExact);
 
   // Each step's loss; step 1's logits and gradients (before any update) are kept.
   t.log("\n{:>4} {:>12} {:>12} {:>10}  {}\n", "step", "loss gpu", "loss cpu", "rel diff", "result");

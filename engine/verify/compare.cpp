@@ -35,8 +35,8 @@ Comparison compare(std::span<const float> got, std::span<const float> want, Tole
 }
 
 std::string Comparison::summary() const {
-  std::string s = fmt::format("{} values, {} mismatches, max abs error {:.3g}, max rel error {:.3g}", count,
-                              mismatches, max_abs_error, max_rel_error);
+  std::string s = fmt::format("{} values, {} mismatches, max abs error {:.3g}, max rel error {:.3g}", count, mismatches,
+                              max_abs_error, max_rel_error);
   if (!first_mismatches.empty()) s += ": " + first_mismatches.substr(0, first_mismatches.size() - 2);
   return s;
 }

@@ -18,7 +18,7 @@ struct Comparison {
   double max_abs_error = 0, max_rel_error = 0;
   std::string first_mismatches;  // "[12] got 0.5 want 0.25; ..." (at most 5)
   bool ok() const { return mismatches == 0; }
-  std::string summary() const;   // one line: counts, worst errors, first mismatches
+  std::string summary() const;  // one line: counts, worst errors, first mismatches
 };
 
 Comparison compare(std::span<const float> got, std::span<const float> want, Tolerance tol = {});

@@ -11,8 +11,8 @@ namespace {
 constexpr int64_t kMinParallelPixels = 1 << 13;  // about ten 28x28 images
 }  // namespace
 
-void augment(const AugmentParams& p, const RandomKey& key, const uint8_t* images, int h, int w,
-             const int32_t* indices, int n, float* out) {
+void augment(const AugmentParams& p, const RandomKey& key, const uint8_t* images, int h, int w, const int32_t* indices,
+             int n, float* out) {
   const int64_t pixels = int64_t(h) * w;
   const bool identity = p.identity();
 #pragma omp parallel for schedule(static) if (n * pixels >= kMinParallelPixels)

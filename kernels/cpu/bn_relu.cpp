@@ -32,8 +32,7 @@ void with_activation(BnActivation act, Body&& body) {
 }  // namespace
 
 void bn_relu_forward_train(const BatchNormGeometry& g, const float* x, const float* gamma, const float* beta,
-                           float* running_mean, float* running_var, float* save_mean, float* save_inv_std,
-                           float* y) {
+                           float* running_mean, float* running_var, float* save_mean, float* save_inv_std, float* y) {
   if (g.n == 0 || g.spatial == 0) return;
   const int64_t spatial = g.spatial;
   const int64_t sample_stride = int64_t(g.c) * spatial;
@@ -91,8 +90,8 @@ void bn_relu_forward_infer(const BatchNormGeometry& g, const float* x, const flo
 }
 
 void bn_relu_backward(const BatchNormGeometry& g, const float* x, const float* dy, const float* gamma,
-                      const float* beta, const float* save_mean, const float* save_inv_std, float* dx,
-                      float* dgamma, float* dbeta) {
+                      const float* beta, const float* save_mean, const float* save_inv_std, float* dx, float* dgamma,
+                      float* dbeta) {
   const int64_t spatial = g.spatial;
   const int64_t sample_stride = int64_t(g.c) * spatial;
   const double m = double(g.n) * double(spatial);
@@ -125,16 +124,16 @@ void bn_relu_backward(const BatchNormGeometry& g, const float* x, const float* d
 #pragma omp simd
         for (int64_t s = 0; s < spatial; ++s) {
           const float dy_eff = bn_effective_dy(xp[s], dyp[s], mean, scale, beta_c, kAct);
-          dxp[s] = bn_relu_input_grad(xp[s], dy_eff, bn_xhat(xp[s], mean, inv_std, kAct), scale, mean_dy,
-                                      mean_dy_xhat, kAct);
+          dxp[s] = bn_relu_input_grad(xp[s], dy_eff, bn_xhat(xp[s], mean, inv_std, kAct), scale, mean_dy, mean_dy_xhat,
+                                      kAct);
         }
       }
     }
   });
 }
 
-void bn_input_grad_adjust(const BatchNormGeometry& g, const float* x, const float* mean, const float* a,
-                          const float* b, float* dx) {
+void bn_input_grad_adjust(const BatchNormGeometry& g, const float* x, const float* mean, const float* a, const float* b,
+                          float* dx) {
   const int64_t spatial = g.spatial;
   with_activation(g.activation, [&](auto tag) {
     constexpr BnActivation kAct = decltype(tag)::value;

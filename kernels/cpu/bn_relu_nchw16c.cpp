@@ -33,7 +33,9 @@ struct LaneAffine {
   float mean[kLanes], inv_std[kLanes], scale[kLanes], shift[kLanes];
 };
 
-int64_t tile_offset(const BatchNormGeometry& g, int i, int b) { return (int64_t(i) * (g.c / kLanes) + b) * g.spatial * kLanes; }
+int64_t tile_offset(const BatchNormGeometry& g, int i, int b) {
+  return (int64_t(i) * (g.c / kLanes) + b) * g.spatial * kLanes;
+}
 
 // Training statistics of block b: saves mean and 1/std, updates the running statistics.
 template <BnActivation kAct>
@@ -180,14 +182,13 @@ void finish_grad_sums(const BatchNormGeometry& g, int b, const double* sum_dy, c
 }  // namespace
 
 void bn_relu_forward_train(const BatchNormGeometry& g, const float* x, const float* gamma, const float* beta,
-                           float* running_mean, float* running_var, float* save_mean, float* save_inv_std,
-                           float* y) {
+                           float* running_mean, float* running_var, float* save_mean, float* save_inv_std, float* y) {
   with_activation(g.activation, [&](auto tag) {
     constexpr BnActivation kAct = decltype(tag)::value;
 #pragma omp parallel for schedule(static)
     for (int b = 0; b < g.c / kLanes; ++b) {
-      const LaneAffine a =
-          train_statistics<kAct>(g, b, x, gamma, beta, running_mean, running_var, save_mean, save_inv_std);
+      const LaneAffine a = train_statistics<kAct>(g, b, x, gamma, beta, running_mean, running_var, save_mean,
+                                                  save_inv_std);
       for (int i = 0; i < g.n; ++i) apply_tile<kAct>(g, i, b, a, x, y);
     }
   });
@@ -205,8 +206,8 @@ void bn_relu_forward_infer(const BatchNormGeometry& g, const float* x, const flo
 }
 
 void bn_relu_backward(const BatchNormGeometry& g, const float* x, const float* dy, const float* gamma,
-                      const float* beta, const float* save_mean, const float* save_inv_std, float* dx,
-                      float* dgamma, float* dbeta) {
+                      const float* beta, const float* save_mean, const float* save_inv_std, float* dx, float* dgamma,
+                      float* dbeta) {
   with_activation(g.activation, [&](auto tag) {
     constexpr BnActivation kAct = decltype(tag)::value;
 #pragma omp parallel for schedule(static)
@@ -231,8 +232,8 @@ void bn_relu_backward(const BatchNormGeometry& g, const float* x, const float* d
   });
 }
 
-void bn_input_grad_adjust(const BatchNormGeometry& g, const float* x, const float* mean, const float* a,
-                          const float* b, float* dx) {
+void bn_input_grad_adjust(const BatchNormGeometry& g, const float* x, const float* mean, const float* a, const float* b,
+                          float* dx) {
   with_activation(g.activation, [&](auto tag) {
     constexpr BnActivation kAct = decltype(tag)::value;
 #pragma omp parallel for collapse(2) schedule(static)
@@ -254,8 +255,8 @@ void bn_relu_maxpool_forward_train(const BatchNormGeometry& g, const PoolGeometr
     constexpr BnActivation kAct = decltype(tag)::value;
 #pragma omp parallel for schedule(static)
     for (int b = 0; b < g.c / kLanes; ++b) {
-      const LaneAffine a =
-          train_statistics<kAct>(g, b, x, gamma, beta, running_mean, running_var, save_mean, save_inv_std);
+      const LaneAffine a = train_statistics<kAct>(g, b, x, gamma, beta, running_mean, running_var, save_mean,
+                                                  save_inv_std);
       for (int i = 0; i < g.n; ++i) apply_and_pool_tile<kAct>(g, p, i, b, a, x, y, argmax);
     }
   });
@@ -320,8 +321,8 @@ void bn_relu_maxpool_backward(const BatchNormGeometry& g, const PoolGeometry& p,
         for (int64_t k = in_base, end = in_base + g.spatial * kLanes; k < end; k += kLanes)
 #pragma omp simd
           for (int l = 0; l < kLanes; ++l)
-            dx[k + l] = bn_relu_input_grad(x[k + l], 0.0f, bn_xhat(x[k + l], a.mean[l], a.inv_std[l], kAct),
-                                           a.scale[l], mean_dy[l], mean_dy_xhat[l], kAct);
+            dx[k + l] = bn_relu_input_grad(x[k + l], 0.0f, bn_xhat(x[k + l], a.mean[l], a.inv_std[l], kAct), a.scale[l],
+                                           mean_dy[l], mean_dy_xhat[l], kAct);
         for (int r = 0; r < out_h; ++r)
           for (int q = 0; q < out_w; ++q) {
             const int64_t o = out_base + (int64_t(r) * out_w + q) * kLanes;

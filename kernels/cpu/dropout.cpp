@@ -13,8 +13,8 @@ namespace {
 
 constexpr int64_t kMinParallelElements = 1 << 14;
 
-void dropout_masked_scale(float rate, const RandomKey& key, int first_sample, int n, int per_sample,
-                          const float* in, float* out) {
+void dropout_masked_scale(float rate, const RandomKey& key, int first_sample, int n, int per_sample, const float* in,
+                          float* out) {
   const int64_t total = int64_t(n) * per_sample;
   if (dropout_is_copy(rate)) {
     if (in != out) std::memcpy(out, in, size_t(total) * sizeof(float));
@@ -43,8 +43,8 @@ void dropout_masked_scale(float rate, const RandomKey& key, int first_sample, in
 
 }  // namespace
 
-void dropout_forward(float rate, const RandomKey& key, int first_sample, int n, int c, int64_t spatial,
-                     const float* x, float* y) {
+void dropout_forward(float rate, const RandomKey& key, int first_sample, int n, int c, int64_t spatial, const float* x,
+                     float* y) {
   dropout_masked_scale(rate, key, first_sample, n, int(c * spatial), x, y);
 }
 

@@ -13,8 +13,8 @@ namespace {
 
 constexpr int64_t kChunk = 1024;  // values per chunk: a multiple of 4, 4 KiB of factors
 
-void masked_scale(float rate, const RandomKey& key, int first_sample, int n, int c, int64_t spatial,
-                  const float* in, float* out) {
+void masked_scale(float rate, const RandomKey& key, int first_sample, int n, int c, int64_t spatial, const float* in,
+                  float* out) {
   const int64_t per_sample = int64_t(c) * spatial;
   if (dropout_is_copy(rate)) {
     if (in != out) std::memcpy(out, in, size_t(n * per_sample) * sizeof(float));
@@ -52,8 +52,8 @@ void masked_scale(float rate, const RandomKey& key, int first_sample, int n, int
 
 }  // namespace
 
-void dropout_forward(float rate, const RandomKey& key, int first_sample, int n, int c, int64_t spatial,
-                     const float* x, float* y) {
+void dropout_forward(float rate, const RandomKey& key, int first_sample, int n, int c, int64_t spatial, const float* x,
+                     float* y) {
   masked_scale(rate, key, first_sample, n, c, spatial, x, y);
 }
 

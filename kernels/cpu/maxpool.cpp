@@ -21,8 +21,8 @@ void maxpool_forward(const PoolGeometry& g, const float* x, float* y, int32_t* a
     int32_t* where = argmax + p * out_plane;
     for (int r = 0; r < out_h; ++r)
       for (int q = 0; q < out_w; ++q)
-        y_plane[r * out_w + q] =
-            maxpool_window(x, p * in_plane, g.w, r * g.stride, q * g.stride, g.size, where[r * out_w + q]);
+        y_plane[r * out_w + q] = maxpool_window(x, p * in_plane, g.w, r * g.stride, q * g.stride, g.size,
+                                                where[r * out_w + q]);
   }
 }
 

@@ -20,15 +20,14 @@ void from_nchw(int n, int c, int64_t spatial, const float* plain, float* blocked
 void to_nchw(int n, int c, int64_t spatial, const float* blocked, float* plain);
 
 void bn_relu_forward_train(const BatchNormGeometry& g, const float* x, const float* gamma, const float* beta,
-                           float* running_mean, float* running_var, float* save_mean, float* save_inv_std,
-                           float* y);
+                           float* running_mean, float* running_var, float* save_mean, float* save_inv_std, float* y);
 void bn_relu_forward_infer(const BatchNormGeometry& g, const float* x, const float* gamma, const float* beta,
                            const float* running_mean, const float* running_var, float* y);
 void bn_relu_backward(const BatchNormGeometry& g, const float* x, const float* dy, const float* gamma,
-                      const float* beta, const float* save_mean, const float* save_inv_std, float* dx,
-                      float* dgamma, float* dbeta);
-void bn_input_grad_adjust(const BatchNormGeometry& g, const float* x, const float* mean, const float* a,
-                          const float* b, float* dx);
+                      const float* beta, const float* save_mean, const float* save_inv_std, float* dx, float* dgamma,
+                      float* dbeta);
+void bn_input_grad_adjust(const BatchNormGeometry& g, const float* x, const float* mean, const float* a, const float* b,
+                          float* dx);
 
 // Batch norm + ReLU then max pooling in one pass, for non-overlapping windows only
 // (p.stride == p.size).
@@ -39,8 +38,8 @@ void maxpool_forward(const PoolGeometry& g, const float* x, float* y, int32_t* a
 void maxpool_backward(const PoolGeometry& g, const float* dy, const int32_t* argmax, float* dx);
 
 // Samples of c x spatial values; element (c, s) has the logical index c * spatial + s.
-void dropout_forward(float rate, const RandomKey& key, int first_sample, int n, int c, int64_t spatial,
-                     const float* x, float* y);
+void dropout_forward(float rate, const RandomKey& key, int first_sample, int n, int c, int64_t spatial, const float* x,
+                     float* y);
 void dropout_backward(float rate, const RandomKey& key, int first_sample, int n, int c, int64_t spatial,
                       const float* dy, float* dx);
 

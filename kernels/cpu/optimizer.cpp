@@ -14,8 +14,8 @@ namespace {
 constexpr int64_t kMinParallelElements = 1 << 15;
 }  // namespace
 
-void optimizer_update(const OptimizerParams& p, float lr, int64_t step, const ParamSegment* segments,
-                      int num_segments, float* params, const float* grads, float* m, float* v) {
+void optimizer_update(const OptimizerParams& p, float lr, int64_t step, const ParamSegment* segments, int num_segments,
+                      float* params, const float* grads, float* m, float* v) {
   const OptimizerStep s = make_optimizer_step(p, lr, step);
   const bool sgd = p.kind == OptimizerKind::kSgd;
   float* __restrict w = params;

@@ -36,12 +36,24 @@ json run_json(const std::string& args) {
 
 // The op names a cnn_bn training step runs on the CPU backend (the conv blocks' batch norm and
 // pooling fused), every one of which `bench kernels` must time.
-const std::set<std::string> kCnnBnStepOps = {
-    "augment",          "gather_labels",    "conv_forward",   "conv_backward_data",
-    "conv_backward_weights", "bn_relu_maxpool_forward_train", "bn_relu_maxpool_backward",
-    "bn_relu_forward_train", "bn_relu_backward", "dropout_forward", "dropout_backward",
-    "flatten_forward",  "flatten_backward", "gemm",           "bias_add",
-    "bias_grad",        "softmax_xent",     "optimizer_update"};
+const std::set<std::string> kCnnBnStepOps = {"augment",
+                                             "gather_labels",
+                                             "conv_forward",
+                                             "conv_backward_data",
+                                             "conv_backward_weights",
+                                             "bn_relu_maxpool_forward_train",
+                                             "bn_relu_maxpool_backward",
+                                             "bn_relu_forward_train",
+                                             "bn_relu_backward",
+                                             "dropout_forward",
+                                             "dropout_backward",
+                                             "flatten_forward",
+                                             "flatten_backward",
+                                             "gemm",
+                                             "bias_add",
+                                             "bias_grad",
+                                             "softmax_xent",
+                                             "optimizer_update"};
 
 TEST(CliBench, KernelsTimesEveryOpOfTheStepWithItsRoof) {
   const json r = run_json("bench kernels --device cpu --threads 1 --steps 2 --json");
@@ -52,7 +64,8 @@ TEST(CliBench, KernelsTimesEveryOpOfTheStepWithItsRoof) {
   const json& d = r["devices"][0];
   EXPECT_EQ(d["device"], "cpu");
   EXPECT_TRUE(d["available"].get<bool>());
-  for (const char* peak : {"fp32_gflops", "memory_gbs", "cache_gbs"}) EXPECT_GT(d["peaks"][peak].get<double>(), 0.1) << peak;
+  for (const char* peak : {"fp32_gflops", "memory_gbs", "cache_gbs"})
+    EXPECT_GT(d["peaks"][peak].get<double>(), 0.1) << peak;
   const json& k = d["kernels"];
   EXPECT_EQ(k["steps"], 2);
   EXPECT_EQ(k["batch"], 64);
@@ -210,7 +223,8 @@ TEST(CliBench, CompareGivesPerOpSpeedUps) {
   const test::TempDir dir;
   write(dir / "a.json", result_with({op("loss", "softmax_xent", 2.0), op("data", "augment", 1.0)}, 1000));
   write(dir / "b.json", result_with({op("loss", "softmax_xent", 0.5), op("optimizer", "optimizer_update", 3.0)}, 2500));
-  const auto r = run_command(hdr_command(fmt::format("bench compare {} {}", (dir / "a.json").string(), (dir / "b.json").string())));
+  const auto r = run_command(
+      hdr_command(fmt::format("bench compare {} {}", (dir / "a.json").string(), (dir / "b.json").string())));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("B/A 2.50x"), std::string::npos) << r.output;  // images/s: 2500 / 1000
   // softmax_xent: 2.0 ms in A, 0.5 in B: B is 4x faster.
@@ -246,10 +260,10 @@ TEST(CliBench, CompareRefusesWhatIsNotABenchResult) {
 // and backward, the loss, the optimizer, the data and the weight average, one sample per step.
 TEST(CliTrain, ProfileBreaksTheStepsDownAndKeepsProfileJson) {
   const test::TempDir dir;
-  const auto r = run_command(hdr_command(fmt::format(
-      "train configs/cnn_tutorial.ini --device cpu --threads 1 --quiet --profile --set train.epochs=1 "
-      "--set data.train_limit=640 --set data.validation_split=0 --set train.ema=0.99 --out {}",
-      (dir / "run").string())));
+  const auto r = run_command(hdr_command(
+      fmt::format("train configs/cnn_tutorial.ini --device cpu --threads 1 --quiet --profile --set train.epochs=1 "
+                  "--set data.train_limit=640 --set data.validation_split=0 --set train.ema=0.99 --out {}",
+                  (dir / "run").string())));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   // 640 images in batches of 32.
   EXPECT_NE(r.output.find("Profile of the 20 training steps"), std::string::npos) << r.output;

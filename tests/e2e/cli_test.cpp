@@ -117,7 +117,7 @@ TEST(CliErrors, EvalOfANonCheckpointExits2) {
 // scratch folders are gone afterwards.
 TEST(CliBench, TimeToAccuracyTimesRealRunsOfTheSpeedrun) {
   const auto r = run_command(hdr_command("bench time-to-accuracy --device cpu --threads 2 --seeds 2 --first-seed 3 "
-                                 "--target 97.5 --set train.epochs=1 --json"),
+                                         "--target 97.5 --set train.epochs=1 --json"),
                              test::Capture::kStdoutOnly);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto json = nlohmann::json::parse(r.output);
@@ -141,9 +141,10 @@ TEST(CliBench, TimeToAccuracyTimesRealRunsOfTheSpeedrun) {
   EXPECT_GT(t["mean_accuracy"].get<double>(), 0.95);  // one epoch of this network: about 98%
 
   const test::TempDir dir;
-  const auto trained = run_command(hdr_command(fmt::format("train configs/speedrun.ini --device cpu --threads 2 --seed 3 "
-                                                   "--set train.epochs=1 --quiet --out {}",
-                                                   (dir / "run").string())));
+  const auto trained = run_command(
+      hdr_command(fmt::format("train configs/speedrun.ini --device cpu --threads 2 --seed 3 "
+                              "--set train.epochs=1 --quiet --out {}",
+                              (dir / "run").string())));
   ASSERT_EQ(trained.exit_code, 0) << trained.output;
   // "Test accuracy: 98.12% (9812 of 10000 images)": the count of right answers.
   const size_t line = trained.output.find("Test accuracy: ");
@@ -163,8 +164,8 @@ TEST(CliBench, TimeToAccuracyRefusesARecipeThatWatchesValidation) {
                               "training set: data.validation_split is 0.2"),
             std::string::npos)
       << split.output;
-  const auto stopping = run_command(
-      hdr_command("bench time-to-accuracy --device cpu --set early_stopping.enabled=true --set early_stopping.monitor=loss"));
+  const auto stopping = run_command(hdr_command(
+      "bench time-to-accuracy --device cpu --set early_stopping.enabled=true --set early_stopping.monitor=loss"));
   EXPECT_EQ(stopping.exit_code, 2) << stopping.output;
   EXPECT_NE(stopping.output.find("early_stopping is enabled"), std::string::npos) << stopping.output;
 }

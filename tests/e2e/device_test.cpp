@@ -8,8 +8,8 @@
 #include <string>
 
 #include "engine/backends/backend.h"
-#include "engine/core/errors.h"
 #include "engine/backends/gpu_probe.h"
+#include "engine/core/errors.h"
 #include "tests/process.h"
 
 namespace hdr {

@@ -40,8 +40,9 @@ std::vector<std::string> split(const std::string& csv_line) {
 using test::hdr_command;
 
 std::string mpirun(int ranks, const std::string& args) {
-  return fmt::format("mpirun --allow-run-as-root --oversubscribe --mca btl_vader_single_copy_mechanism none -np {} {} {}",
-                     ranks, HDR_EXE, args);
+  return fmt::format(
+      "mpirun --allow-run-as-root --oversubscribe --mca btl_vader_single_copy_mechanism none -np {} {} {}", ranks,
+      HDR_EXE, args);
 }
 
 // cnn_tutorial has no batch norm, so per-rank statistics cannot make the two runs differ; its
@@ -112,8 +113,7 @@ TEST(Distributed, TwoRanksTrainWhatOneProcessTrains) {
   ASSERT_EQ(two.exit_code, 0) << two.output;
   EXPECT_NE(two.output.find("distributed: 2 processes over MPI"), std::string::npos) << two.output;
   EXPECT_NE(two.output.find("  rank 1: "), std::string::npos) << "the layout, rank by rank\n" << two.output;
-  EXPECT_NE(two.output.find("gradient exchange: gradients summed through the host"), std::string::npos)
-      << two.output;
+  EXPECT_NE(two.output.find("gradient exchange: gradients summed through the host"), std::string::npos) << two.output;
   // Rank 0 alone prints: one "Test accuracy" line, not two.
   const size_t first = two.output.find("Test accuracy");
   ASSERT_NE(first, std::string::npos) << two.output;
@@ -196,8 +196,8 @@ TEST(Distributed, TwoRanksTrainCnnTutorialForAnEpochToOneProcesssAccuracy) {
   const double a = test_accuracy(one.output), b = test_accuracy(two.output);
   EXPECT_GT(a, 97.0) << one.output;
   EXPECT_NEAR(a, b, 0.5) << two.output;
-  const auto evaluated =
-      run_command(hdr_command("eval " + (dir / "two" / "model.hdr").string() + " --device cpu --threads 2"));
+  const auto evaluated = run_command(
+      hdr_command("eval " + (dir / "two" / "model.hdr").string() + " --device cpu --threads 2"));
   ASSERT_EQ(evaluated.exit_code, 0) << evaluated.output;
   EXPECT_EQ(test_accuracy(evaluated.output), b) << evaluated.output;
 }

@@ -18,10 +18,10 @@
 #include <vector>
 
 #include "engine/backends/backend.h"
-#include "engine/nn/dataset.h"
-#include "engine/io/image_io.h"
-#include "engine/inference/inference.h"
 #include "engine/inference/evaluate.h"
+#include "engine/inference/inference.h"
+#include "engine/io/image_io.h"
+#include "engine/nn/dataset.h"
 #include "tests/mnist_dir.h"
 #include "tests/mnist_test_set.h"
 #include "tests/process.h"
@@ -38,10 +38,10 @@ std::string tutorial() { return quoted(test::tutorial_model()); }
 
 // Seed 001's MLP, one epoch on the first `images` training images, into dir/model.hdr.
 fs::path train_mlp(const test::TempDir& dir, int images, const std::string& extra = "") {
-  const auto r = test::run_command(fmt::format(
-      "{} train configs/mlp.ini --device cpu --quiet --out {} --set data.dir={} --set train.epochs=1 "
-      "--set data.train_limit={} --set data.validation_split=0 --set early_stopping.enabled=false {}",
-      HDR_EXE, quoted(dir.path()), test::mnist_dir(), images, extra));
+  const auto r = test::run_command(
+      fmt::format("{} train configs/mlp.ini --device cpu --quiet --out {} --set data.dir={} --set train.epochs=1 "
+                  "--set data.train_limit={} --set data.validation_split=0 --set early_stopping.enabled=false {}",
+                  HDR_EXE, quoted(dir.path()), test::mnist_dir(), images, extra));
   EXPECT_EQ(r.exit_code, 0) << r.output;
   return dir / "model.hdr";
 }
@@ -130,8 +130,8 @@ TEST(EnsembleEval, TwoModelsScoreTheMeanOfTheirProbabilities) {
 
 TEST(EnsembleEval, TextListsEachMemberThenTheEnsembleAndTheReportIsTheEnsembles) {
   const test::TempDir dir;
-  const auto r = test::run_command(fmt::format("{} eval --device cpu {} {} --report {}", HDR_EXE, tutorial(),
-                                               tutorial(), quoted(dir / "report")));
+  const auto r = test::run_command(
+      fmt::format("{} eval --device cpu {} {} --report {}", HDR_EXE, tutorial(), tutorial(), quoted(dir / "report")));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const std::string member = fmt::format("Model {}: ", test::tutorial_model().string());
   const size_t first = r.output.find(member);
@@ -216,16 +216,16 @@ TEST(EnsembleRefuses, ModelsWithOtherClassesNamingBothFiles) {
   const test::TempDir dir;
   const fs::path eleven = train_mlp(dir, 500, "--set model.classes=11 --set layer.output.units=11");
   const DigitFiles digits(1);
-  for (const std::string& command :
-       {fmt::format("{} eval --device cpu {} {}", HDR_EXE, tutorial(), quoted(eleven)),
-        fmt::format("{} predict --device cpu {} {} --ensemble {}", HDR_EXE, tutorial(), quoted(digits.dir / "d0.png"),
-                    quoted(eleven))}) {
+  for (const std::string& command : {fmt::format("{} eval --device cpu {} {}", HDR_EXE, tutorial(), quoted(eleven)),
+                                     fmt::format("{} predict --device cpu {} {} --ensemble {}", HDR_EXE, tutorial(),
+                                                 quoted(digits.dir / "d0.png"), quoted(eleven))}) {
     const auto r = test::run_command(command);
     EXPECT_EQ(r.exit_code, 2) << command << "\n" << r.output;
     EXPECT_NE(r.output.find(fmt::format("{}: takes 28x28x1 input, 11 classes, but {} takes 28x28x1 input, 10 classes",
                                         eleven.string(), test::tutorial_model().string())),
               std::string::npos)
-        << command << "\n" << r.output;
+        << command << "\n"
+        << r.output;
   }
 }
 

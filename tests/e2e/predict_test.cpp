@@ -9,9 +9,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "engine/inference/inference.h"
 #include "engine/io/idx.h"
 #include "engine/io/image_io.h"
-#include "engine/inference/inference.h"
 #include "engine/io/preprocess.h"
 #include "tests/mnist_test_set.h"
 #include "tests/process.h"
@@ -98,7 +98,8 @@ TEST(UserImages, EachStyleOfFiveDigitsPerClassIsClassifiedAsTheLabel) {
     const std::vector<int> got = classify(images);
     std::string wrong;
     for (size_t k = 0; k < chosen.size(); ++k)
-      if (got[k] != label(chosen[k])) wrong += fmt::format(" test digit {} ({}) as {};", chosen[k], label(chosen[k]), got[k]);
+      if (got[k] != label(chosen[k]))
+        wrong += fmt::format(" test digit {} ({}) as {};", chosen[k], label(chosen[k]), got[k]);
     EXPECT_LE(std::count(wrong.begin(), wrong.end(), ';'), 2) << test::user_style_name(style) << ":" << wrong;
   }
 }
@@ -116,7 +117,8 @@ struct Folder {
 };
 
 test::ProcessResult predict(const std::string& args) {
-  return test::run_command(fmt::format("{} predict --device cpu '{}' {}", HDR_EXE, test::tutorial_model().string(), args));
+  return test::run_command(
+      fmt::format("{} predict --device cpu '{}' {}", HDR_EXE, test::tutorial_model().string(), args));
 }
 
 TEST(PredictCommand, OneLinePerImageWithDigitConfidenceAndTop3) {
@@ -131,8 +133,8 @@ TEST(PredictCommand, OneLinePerImageWithDigitConfidenceAndTop3) {
 
 TEST(PredictCommand, JsonIsOneObjectPerLineOnStdout) {
   Folder f(6);
-  const auto r = test::run_command(fmt::format("({} predict --json --top 5 --device cpu '{}' '{}' 2>/dev/null)", HDR_EXE,
-                                               test::tutorial_model().string(), f.dir.path().string()));
+  const auto r = test::run_command(fmt::format("({} predict --json --top 5 --device cpu '{}' '{}' 2>/dev/null)",
+                                               HDR_EXE, test::tutorial_model().string(), f.dir.path().string()));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   std::istringstream lines(r.output);
   std::string line;
@@ -221,7 +223,8 @@ TEST(PredictCommand, InputsWithTheSameNameAreSavedApart) {
 
 TEST(PredictCommand, AnUnwritableSaveFolderIsRefusedBeforeAnyWork) {
   Folder f(1);
-  const auto r = predict(fmt::format("--save-preprocessed /proc/hdr-cannot-be-here '{}'", (f.dir / "d0-7.png").string()));
+  const auto r = predict(
+      fmt::format("--save-preprocessed /proc/hdr-cannot-be-here '{}'", (f.dir / "d0-7.png").string()));
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("--save-preprocessed /proc/hdr-cannot-be-here: cannot create this folder"), std::string::npos)
       << r.output;

@@ -30,9 +30,7 @@ json eval_json(const std::string& extra = "") {
   return json::parse(r.output);
 }
 
-void write_text(const fs::path& file, const std::string& text) {
-  std::ofstream(file, std::ios::binary) << text;
-}
+void write_text(const fs::path& file, const std::string& text) { std::ofstream(file, std::ios::binary) << text; }
 
 TEST(TrainReport, TrainingWroteTheReportItsChartsAndRunJson) {
   const fs::path run = test::tutorial_model().parent_path();
@@ -104,7 +102,8 @@ TEST(EvalReport, WritesThePageAndChartsIntoTheFolderGiven) {
   const fs::path out = dir / "eval report";
   const json result = eval_json("--report " + quoted(out));
   EXPECT_EQ(result.at("report"), (out / "report.html").string());
-  for (const char* file : {"report.html", "confusion.svg", "samples.svg", "samples.png", "mistakes.svg", "mistakes.png"})
+  for (const char* file :
+       {"report.html", "confusion.svg", "samples.svg", "samples.png", "mistakes.svg", "mistakes.png"})
     EXPECT_TRUE(fs::is_regular_file(out / file)) << file;
   // An evaluation has no training curves.
   EXPECT_FALSE(fs::exists(out / "accuracy.svg"));
@@ -131,8 +130,8 @@ TEST(Compare, TwoRunsGiveOnePageAndATable) {
   const test::TempDir dir;
   const fs::path run = test::tutorial_model().parent_path();
   const fs::path page = dir / "compare.html";
-  const auto r = test::run_command(std::string(HDR_EXE) + " compare " + quoted(run) + " " + quoted(run) +
-                                   " --out " + quoted(page));
+  const auto r = test::run_command(std::string(HDR_EXE) + " compare " + quoted(run) + " " + quoted(run) + " --out " +
+                                   quoted(page));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("Comparison of 2 runs"), std::string::npos) << r.output;
   std::ifstream in(page);
@@ -162,9 +161,7 @@ class CompareRefuses : public ::testing::Test {
   test::TempDir dir_;
 };
 
-TEST_F(CompareRefuses, AFolderThatDoesNotExist) {
-  expect_refused(dir_ / "nowhere", "nowhere", "no such folder");
-}
+TEST_F(CompareRefuses, AFolderThatDoesNotExist) { expect_refused(dir_ / "nowhere", "nowhere", "no such folder"); }
 
 TEST_F(CompareRefuses, AFolderWithoutRunJson) {
   fs::remove(dir_ / "run" / "run.json");

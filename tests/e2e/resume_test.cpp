@@ -25,13 +25,13 @@
 #include <vector>
 
 #include "engine/backends/backend.h"
-#include "engine/io/checkpoint.h"
-#include "engine/nn/dataset.h"
 #include "engine/core/errors.h"
-#include "engine/inference/inference.h"
-#include "engine/io/run_checkpoint.h"
-#include "engine/train/trainer.h"
 #include "engine/inference/evaluate.h"
+#include "engine/inference/inference.h"
+#include "engine/io/checkpoint.h"
+#include "engine/io/run_checkpoint.h"
+#include "engine/nn/dataset.h"
+#include "engine/train/trainer.h"
 #include "tests/file_size_limit.h"
 #include "tests/mnist_dir.h"
 #include "tests/process.h"
@@ -49,7 +49,8 @@ constexpr int kThreads = 2;
 // training images: 16 steps per epoch.
 std::string small_run_ini() {
   return std::string(test::kSmallNetworkIni) + R"([data]
-dir = )" + test::mnist_dir() +
+dir = )" +
+         test::mnist_dir() +
          R"(
 validation_split = 0.2
 train_limit = 640
@@ -374,8 +375,8 @@ TEST(Interrupt, SigintExits130WithALoadableCheckpointAndItsResumeCommand) {
   const ResumePoint point = read_resume_point(dir / "stopped" / "model.hdr");
   EXPECT_GE(point.metadata.resume->epoch, 1) << "stopped before epoch 1 was saved";
   const std::string command = printed_resume_command(output);
-  ASSERT_EQ(command, fmt::format("{} train --resume {} --device cpu --threads {}", HDR_EXE,
-                                 (dir / "stopped").string(), kThreads))
+  ASSERT_EQ(command, fmt::format("{} train --resume {} --device cpu --threads {}", HDR_EXE, (dir / "stopped").string(),
+                                 kThreads))
       << output;
 
   const auto resumed = test::run_command(command + " --quiet");
@@ -435,7 +436,7 @@ TEST(OutputFolder, AFreshRunDoesNotReplaceARunUnderWay) {
   const fs::path file = out / "model.hdr";
   const std::vector<unsigned char> before = test::read_bytes(file);
   const auto r = test::run_command(hdr_command(fmt::format("train '{}' --out '{}' --device cpu --threads {} --quiet",
-                                                   write_config(run.dir).string(), out.string(), kThreads)));
+                                                           write_config(run.dir).string(), out.string(), kThreads)));
   EXPECT_EQ(r.exit_code, 2) << r.output;
   const std::vector<std::string> needles{
       file.string(), "holds a run under way, stopped in epoch 2, after batch 4 (step 20)",
@@ -447,10 +448,10 @@ TEST(OutputFolder, AFreshRunDoesNotReplaceARunUnderWay) {
 
   // A finished run's folder is trained into afresh as before.
   run.train_into(run.dir / "done");
-  const auto again = test::run_command(hdr_command(fmt::format("train '{}' --out '{}' --device cpu --threads {} --quiet "
-                                                       "--set train.epochs=1",
-                                                       write_config(run.dir).string(), (run.dir / "done").string(),
-                                                       kThreads)));
+  const auto again = test::run_command(
+      hdr_command(fmt::format("train '{}' --out '{}' --device cpu --threads {} --quiet "
+                              "--set train.epochs=1",
+                              write_config(run.dir).string(), (run.dir / "done").string(), kThreads)));
   EXPECT_EQ(again.exit_code, 0) << again.output;
 }
 
@@ -601,22 +602,22 @@ TEST(Divergence, ANanLossStopsAtTheNextCheckAndKeepsTheLastGoodCheckpoint) {
   const fs::path file = out / "model.hdr";
   const std::vector<unsigned char> before = test::read_bytes(file);
 
-  const auto r = test::run_command(
-      hdr_command("train --device cpu --threads 2 --quiet --resume '" + out.string() + "' --set train.learning_rate=1e30"));
+  const auto r = test::run_command(hdr_command("train --device cpu --threads 2 --quiet --resume '" + out.string() +
+                                               "' --set train.learning_rate=1e30"));
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("resume: --set changes train.learning_rate: 0.002 -> 1e+30"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("training diverged: the loss became NaN by epoch 2, step 150 (batch 50 of 100)"),
             std::string::npos)
       << r.output;
-  EXPECT_NE(r.output.find("the last good checkpoint is kept: " + file.string() + " (after epoch 1)"),
-            std::string::npos)
+  EXPECT_NE(r.output.find("the last good checkpoint is kept: " + file.string() + " (after epoch 1)"), std::string::npos)
       << r.output;
   EXPECT_EQ(test::read_bytes(file), before);
 }
 
 TEST(Divergence, AFreshRunThatDivergesWritesNoCheckpoint) {
   test::TempDir dir;
-  const auto r = test::run_command(hdr_command(cli_run(write_config(dir), dir / "r") + " --set train.learning_rate=1e30"));
+  const auto r = test::run_command(
+      hdr_command(cli_run(write_config(dir), dir / "r") + " --set train.learning_rate=1e30"));
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("training diverged: the loss became NaN by epoch 1, step 50 (batch 50 of 100)"),
             std::string::npos)

@@ -49,7 +49,9 @@ httplib::Client client() {
 
 // The status of a response, -1 when there was none (the test then fails, instead of crashing).
 int status_of(const httplib::Result& r) { return r ? r->status : -1; }
-std::string body_of(const httplib::Result& r) { return r ? r->body : "(no response: " + httplib::to_string(r.error()) + ")"; }
+std::string body_of(const httplib::Result& r) {
+  return r ? r->body : "(no response: " + httplib::to_string(r.error()) + ")";
+}
 
 Json json_of(const httplib::Result& r) {
   EXPECT_TRUE(r) << "no response: " << httplib::to_string(r.error());
@@ -140,8 +142,9 @@ TEST(Serve, PredictTakesMultipart) {
 
 TEST(Serve, PredictTakesJsonDataUrlsAndPlainBase64) {
   auto c = client();
-  expect_prediction_of(
-      c.Post("/predict", Json{{"image", "data:image/png;base64," + base64(png_of_digit(0))}}.dump(), "application/json"), 0);
+  expect_prediction_of(c.Post("/predict", Json{{"image", "data:image/png;base64," + base64(png_of_digit(0))}}.dump(),
+                              "application/json"),
+                       0);
   expect_prediction_of(c.Post("/predict", Json{{"image", base64(png_of_digit(1))}}.dump(), "application/json"), 1);
 }
 
@@ -202,7 +205,8 @@ TEST(Serve, MalformedMultipartBodyIs400) {
 TEST(Serve, UnsupportedContentTypeIs415) {
   expect_seed_error(client().Post("/predict", "7", "text/plain"), 415, "unsupported Content-Type 'text/plain'");
   // Found by fuzz_serve_body: a type that is not UTF-8, quoted in the reply, was a 500.
-  expect_seed_error(client().Post("/predict", "7", "application\x99/json"), 415, "unsupported Content-Type 'application");
+  expect_seed_error(client().Post("/predict", "7", "application\x99/json"), 415,
+                    "unsupported Content-Type 'application");
 }
 
 TEST(Serve, UnknownPathIs404AndWrongMethodIs405) {
@@ -218,7 +222,8 @@ TEST(Serve, UnknownPathIs404AndWrongMethodIs405) {
 TEST(Serve, BodyOverTheLimitIs413) {
   test::ServerProcess small(test::tutorial_model().string(), {"--device", "cpu", "--max-body", "1", "--quiet"});
   httplib::Client c("127.0.0.1", small.port());
-  expect_seed_error(c.Post("/predict", std::string(size_t(1) << 20 | 1, 'x'), "image/png"), 413, "over the limit of 1 MiB");
+  expect_seed_error(c.Post("/predict", std::string(size_t(1) << 20 | 1, 'x'), "image/png"), 413,
+                    "over the limit of 1 MiB");
   EXPECT_EQ(status_of(c.Get("/health")), 200);  // still serving
   EXPECT_EQ(small.stop(), 0);
 }
@@ -251,12 +256,14 @@ Json infer_request(int first, int n, bool nested = false) {
     else
       for (const Json& v : image) data.push_back(v);
   }
-  return {{"id", "req-7"}, {"inputs", {{{"name", "input"}, {"shape", {n, 1, 28, 28}}, {"datatype", "FP32"}, {"data", data}}}}};
+  return {{"id", "req-7"},
+          {"inputs", {{{"name", "input"}, {"shape", {n, 1, 28, 28}}, {"datatype", "FP32"}, {"data", data}}}}};
 }
 
 TEST(ServeV2, InferABatchMatchesInferringEachImage) {
   auto c = client();
-  const Json batch = json_of(c.Post("/v2/models/cnn_tutorial/infer", infer_request(0, kDigits).dump(), "application/json"));
+  const Json batch = json_of(
+      c.Post("/v2/models/cnn_tutorial/infer", infer_request(0, kDigits).dump(), "application/json"));
   EXPECT_EQ(batch["model_name"], "cnn_tutorial");
   EXPECT_EQ(batch["id"], "req-7");
   ASSERT_EQ(batch["outputs"].size(), 1u);
@@ -266,7 +273,8 @@ TEST(ServeV2, InferABatchMatchesInferringEachImage) {
   EXPECT_EQ(out["shape"], Json::array({kDigits, 10}));
   ASSERT_EQ(out["data"].size(), size_t(kDigits) * 10);
   for (int i = 0; i < kDigits; ++i) {
-    const Json one = json_of(c.Post("/v2/models/cnn_tutorial/infer", infer_request(i, 1, true).dump(), "application/json"));
+    const Json one = json_of(
+        c.Post("/v2/models/cnn_tutorial/infer", infer_request(i, 1, true).dump(), "application/json"));
     const Json& row = one["outputs"][0]["data"];
     int argmax = 0;
     for (int k = 0; k < 10; ++k) {
@@ -309,7 +317,8 @@ TEST(ServeV2, InferRequestErrorsAre400WithTheProtocolsForm) {
   expect_v2_error(c.Post(path, r.dump(), "application/json"), 400, "holds more values than a");
   expect_v2_error(c.Post(path, "{\"inputs\": 3}", "application/json"), 400, "\"inputs\"");
   expect_v2_error(c.Post(path, "[1, 2", "application/json"), 400, "not valid JSON");
-  expect_v2_error(c.Post("/v2/models/other/infer", infer_request(0, 1).dump(), "application/json"), 404, "no model 'other'");
+  expect_v2_error(c.Post("/v2/models/other/infer", infer_request(0, 1).dump(), "application/json"), 404,
+                  "no model 'other'");
 }
 
 // JSON nested a million levels deep (4 MB, under the body limit) is refused at parsing; nothing

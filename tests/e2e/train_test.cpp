@@ -9,11 +9,11 @@
 #include <string>
 
 #include "engine/backends/backend.h"
+#include "engine/inference/evaluate.h"
 #include "engine/io/checkpoint.h"
 #include "engine/io/config.h"
 #include "engine/nn/dataset.h"
 #include "engine/train/trainer.h"
-#include "engine/inference/evaluate.h"
 #include "tests/mnist_dir.h"
 #include "tests/process.h"
 #include "tests/temp_dir.h"
@@ -103,8 +103,8 @@ TEST_F(TutorialRun, CheckpointReloadGivesIdenticalPredictions) {
 }
 
 TEST_F(TutorialRun, EvalCommandReproducesTheRecordedAccuracy) {
-  const auto r =
-      test::run_command(std::string(HDR_EXE) + " eval --device cpu '" + run_->result.checkpoint.string() + "'");
+  const auto r = test::run_command(std::string(HDR_EXE) + " eval --device cpu '" + run_->result.checkpoint.string() +
+                                   "'");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("(identical)"), std::string::npos) << r.output;
 }

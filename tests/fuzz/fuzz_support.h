@@ -41,8 +41,7 @@ void read_or_input_error(std::string_view source, Read read) {
 class ScratchFile {
  public:
   explicit ScratchFile(const std::string& tag)
-      : path_(std::filesystem::temp_directory_path() /
-              ("hdr-fuzz-" + tag + "-" + std::to_string(::getpid()))) {}
+      : path_(std::filesystem::temp_directory_path() / ("hdr-fuzz-" + tag + "-" + std::to_string(::getpid()))) {}
   ~ScratchFile() {
     std::error_code ec;
     std::filesystem::remove(path_, ec);

@@ -16,14 +16,14 @@
 #include <vector>
 
 #include "engine/backends/backend.h"
-#include "engine/verify/backend_comparison.h"
-#include "engine/io/checkpoint.h"
-#include "engine/verify/compare.h"
-#include "engine/io/config.h"
-#include "engine/nn/dataset.h"
 #include "engine/backends/device_array.h"
 #include "engine/backends/gpu_probe.h"
+#include "engine/io/checkpoint.h"
+#include "engine/io/config.h"
+#include "engine/nn/dataset.h"
 #include "engine/train/trainer.h"
+#include "engine/verify/backend_comparison.h"
+#include "engine/verify/compare.h"
 #include "tests/process.h"
 #include "tests/require_gpu.h"
 #include "tests/temp_dir.h"
@@ -194,11 +194,10 @@ TEST(GpuDistributed, TwoRanksOnTwoGpusTrainWhatOneGpuTrains) {
   ASSERT_TRUE(MnistFiles("data/mnist").all_present()) << "run tools/fetch_mnist.sh first";
   const test::TempDir dir;
   auto training = [&](const char* device, const std::string& name) {
-    return fmt::format(
-        "{} train configs/cnn_tutorial.ini --device {} --set train.epochs=2 --set train.batch_size=64 "
-        "--set train.optimizer=sgd --set train.learning_rate=0.05 --set data.train_limit=1422 "
-        "--set data.validation_split=0.1 --out {}",
-        HDR_EXE, device, (dir / name).string());
+    return fmt::format("{} train configs/cnn_tutorial.ini --device {} --set train.epochs=2 --set train.batch_size=64 "
+                       "--set train.optimizer=sgd --set train.learning_rate=0.05 --set data.train_limit=1422 "
+                       "--set data.validation_split=0.1 --out {}",
+                       HDR_EXE, device, (dir / name).string());
   };
   const auto one = test::run_command(training("cuda:0", "one"));
   ASSERT_EQ(one.exit_code, 0) << one.output;
@@ -207,7 +206,8 @@ TEST(GpuDistributed, TwoRanksOnTwoGpusTrainWhatOneGpuTrains) {
       training("cuda", "two"));
   ASSERT_EQ(two.exit_code, 0) << two.output;
   EXPECT_NE(two.output.find("gradient exchange: gradients summed by NCCL"), std::string::npos) << two.output;
-  const auto a = load_checkpoint(dir / "one" / "model.hdr").tensors, b = load_checkpoint(dir / "two" / "model.hdr").tensors;
+  const auto a = load_checkpoint(dir / "one" / "model.hdr").tensors,
+             b = load_checkpoint(dir / "two" / "model.hdr").tensors;
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) {
     ASSERT_EQ(a[i].name, b[i].name);

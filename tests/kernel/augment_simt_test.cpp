@@ -4,8 +4,8 @@
 // Tolerance: kernel and twin run the same float math, but compiled in different translation
 // units (the twin with -march=native, so possibly with FMA contraction), so source coordinates
 // may differ by a few ulps (~1e-6 px); the bilinear sample is continuous, so the output moves by
-// at most 250 levels/px x 1e-6 px / 255 x inv_std (~3) ~ 1e-5 (measured: 3e-6), hence 1e-4. The identity path reads pixels
-// directly, so only the normalisation's rounding (one FMA or two operations) can differ.
+// at most 250 levels/px x 1e-6 px / 255 x inv_std (~3) ~ 1e-5 (measured: 3e-6), hence 1e-4. The identity path reads
+// pixels directly, so only the normalisation's rounding (one FMA or two operations) can differ.
 #include "kernels/simt_host.h"
 // simt_host.h first: it enables the __global__ kernels of the .cuh.
 #include "kernels/augment.cuh"
@@ -29,7 +29,8 @@ std::vector<uint8_t> make_images(int count, int h, int w) {
   std::vector<uint8_t> images(size_t(count) * h * w);
   for (int i = 0; i < count; ++i)
     for (int y = 0; y < h; ++y)
-      for (int x = 0; x < w; ++x) images[(size_t(i) * h + y) * w + x] = uint8_t((x * 7 + y * 31 + x * y * 3 + i * 11) % 251);
+      for (int x = 0; x < w; ++x)
+        images[(size_t(i) * h + y) * w + x] = uint8_t((x * 7 + y * 31 + x * y * 3 + i * 11) % 251);
   return images;
 }
 
@@ -135,7 +136,8 @@ TEST(AugmentSimt, IdentityIsPlainScaling) {
   const auto images = make_images(5, h, w);
   std::vector<float> want_plain;
   for (int32_t row : kIndices)
-    for (int k = 0; k < h * w; ++k) want_plain.push_back((float(images[size_t(row) * h * w + size_t(k)]) * p.scale - p.mean) * p.inv_std);
+    for (int k = 0; k < h * w; ++k)
+      want_plain.push_back((float(images[size_t(row) * h * w + size_t(k)]) * p.scale - p.mean) * p.inv_std);
   const auto want_cpu = run_cpu(p, kKey, images, h, w, kIndices);
   const Tolerance rounding{1e-6, 1e-6};  // (v * scale - mean) * inv_std may or may not be one FMA
   for (int block : {32, 96, 256}) {

@@ -22,7 +22,8 @@ std::vector<uint8_t> make_images(int count, int h, int w) {
   std::vector<uint8_t> images(size_t(count) * h * w);
   for (int i = 0; i < count; ++i) {
     for (int y = 0; y < h; ++y) {
-      for (int x = 0; x < w; ++x) images[(size_t(i) * h + y) * w + x] = uint8_t((x * 7 + y * 31 + x * y * 3 + i * 11) % 251);
+      for (int x = 0; x < w; ++x)
+        images[(size_t(i) * h + y) * w + x] = uint8_t((x * 7 + y * 31 + x * y * 3 + i * 11) % 251);
     }
   }
   return images;
@@ -51,7 +52,8 @@ TEST(Augment, ZeroParametersAreExactScaling) {
   p.inv_std = 1.0f / 0.3081f;
   ASSERT_TRUE(p.identity());
   std::vector<float> out(indices.size() * h * w);
-  cpu::augment(p, RandomKey{7, 1, kStreamAugment}, images.data(), h, w, indices.data(), int(indices.size()), out.data());
+  cpu::augment(p, RandomKey{7, 1, kStreamAugment}, images.data(), h, w, indices.data(), int(indices.size()),
+               out.data());
   for (size_t i = 0; i < indices.size(); ++i) {
     for (int k = 0; k < h * w; ++k) {
       // No interpolation error at all: the float formula's rounding only (whether the compiler
@@ -68,7 +70,8 @@ TEST(Augment, SamplerAtIntegerPointsReadsPixelsExactly) {
   const int h = 5, w = 7;
   const auto image = make_images(1, h, w);
   for (int y = 0; y < h; ++y) {
-    for (int x = 0; x < w; ++x) EXPECT_EQ(sample_bilinear(image.data(), h, w, float(x), float(y)), float(image[y * w + x]));
+    for (int x = 0; x < w; ++x)
+      EXPECT_EQ(sample_bilinear(image.data(), h, w, float(x), float(y)), float(image[y * w + x]));
   }
   // Half way between four pixels: their average.
   const double average = (image[1 * w + 2] + image[1 * w + 3] + image[2 * w + 2] + image[2 * w + 3]) / 4.0;
@@ -208,8 +211,8 @@ TEST(Augment, DrawnShiftsAndZoomsRespectRanges) {
 
 // Plain reference: for each output pixel, the transform's source point, clamped, and a
 // double-precision bilinear interpolation written out here.
-std::vector<double> reference_augment(const AugmentParams& p, const RandomKey& key, const uint8_t* images, int h,
-                                      int w, const std::vector<int32_t>& indices) {
+std::vector<double> reference_augment(const AugmentParams& p, const RandomKey& key, const uint8_t* images, int h, int w,
+                                      const std::vector<int32_t>& indices) {
   std::vector<double> out(indices.size() * h * w);
   for (size_t i = 0; i < indices.size(); ++i) {
     const uint8_t* image = images + size_t(indices[i]) * h * w;

@@ -83,33 +83,32 @@ TEST_P(BnReluMaxpoolSimt, TrainingForwardAndBackwardEqualTheUnfusedKernels) {
 
     std::vector<float> bn_out(count), y_ref(outs), y(outs, -1.0f);
     std::vector<int32_t> argmax_ref(outs), argmax(outs, -1);
-    simt::launch(bn_relu_element_grid(in.g, block), threads, bn_relu_apply_kernel, in.g, in.x.data(),
-                 in.gamma.data(), in.beta.data(), mean.data(), inv_std.data(), bn_out.data());
-    simt::launch(maxpool_forward_grid(in.p, block), threads, maxpool_forward_kernel, in.p, bn_out.data(),
-                 y_ref.data(), argmax_ref.data());
-    simt::launch(maxpool_forward_grid(in.p, block), threads, bn_relu_maxpool_apply_kernel, in.g, in.p,
-                 in.x.data(), in.gamma.data(), in.beta.data(), mean.data(), inv_std.data(), y.data(),
-                 argmax.data());
+    simt::launch(bn_relu_element_grid(in.g, block), threads, bn_relu_apply_kernel, in.g, in.x.data(), in.gamma.data(),
+                 in.beta.data(), mean.data(), inv_std.data(), bn_out.data());
+    simt::launch(maxpool_forward_grid(in.p, block), threads, maxpool_forward_kernel, in.p, bn_out.data(), y_ref.data(),
+                 argmax_ref.data());
+    simt::launch(maxpool_forward_grid(in.p, block), threads, bn_relu_maxpool_apply_kernel, in.g, in.p, in.x.data(),
+                 in.gamma.data(), in.beta.data(), mean.data(), inv_std.data(), y.data(), argmax.data());
     expect_same(y, y_ref, fmt::format("forward y, {}", at));
     EXPECT_EQ(argmax, argmax_ref) << "forward argmax, " << at;
 
     std::vector<float> d_bn_out(count, -1.0f), dgamma_ref(c), dbeta_ref(c), dx_ref(count);
     simt::launch(maxpool_backward_grid(in.p, block), threads, maxpool_backward_kernel, in.p, in.dy.data(),
                  argmax_ref.data(), d_bn_out.data());
-    test::emulated_grad_sums(in.g, block, kParts, dgamma_ref.data(), dbeta_ref.data(),
-                             bn_relu_grad_partial_kernel, in.x.data(), d_bn_out.data(), in.gamma.data(),
-                             in.beta.data(), mean.data(), inv_std.data());
+    test::emulated_grad_sums(in.g, block, kParts, dgamma_ref.data(), dbeta_ref.data(), bn_relu_grad_partial_kernel,
+                             in.x.data(), d_bn_out.data(), in.gamma.data(), in.beta.data(), mean.data(),
+                             inv_std.data());
     simt::launch(bn_relu_element_grid(in.g, block), threads, bn_relu_input_grad_kernel, in.g, in.x.data(),
-                 d_bn_out.data(), in.gamma.data(), in.beta.data(), mean.data(), inv_std.data(),
-                 dgamma_ref.data(), dbeta_ref.data(), dx_ref.data());
+                 d_bn_out.data(), in.gamma.data(), in.beta.data(), mean.data(), inv_std.data(), dgamma_ref.data(),
+                 dbeta_ref.data(), dx_ref.data());
 
     std::vector<float> dgamma(c, -1.0f), dbeta(c, -1.0f), dx(count, -1.0f);
-    test::emulated_grad_sums(in.g, block, kParts, dgamma.data(), dbeta.data(),
-                             bn_relu_maxpool_grad_partial_kernel, in.p, in.x.data(), in.dy.data(),
-                             argmax.data(), in.gamma.data(), in.beta.data(), mean.data(), inv_std.data());
-    simt::launch(bn_relu_element_grid(in.g, block), threads, bn_relu_maxpool_input_grad_kernel, in.g, in.p,
-                 in.x.data(), in.dy.data(), argmax.data(), in.gamma.data(), in.beta.data(), mean.data(),
-                 inv_std.data(), dgamma.data(), dbeta.data(), dx.data());
+    test::emulated_grad_sums(in.g, block, kParts, dgamma.data(), dbeta.data(), bn_relu_maxpool_grad_partial_kernel,
+                             in.p, in.x.data(), in.dy.data(), argmax.data(), in.gamma.data(), in.beta.data(),
+                             mean.data(), inv_std.data());
+    simt::launch(bn_relu_element_grid(in.g, block), threads, bn_relu_maxpool_input_grad_kernel, in.g, in.p, in.x.data(),
+                 in.dy.data(), argmax.data(), in.gamma.data(), in.beta.data(), mean.data(), inv_std.data(),
+                 dgamma.data(), dbeta.data(), dx.data());
     expect_same(dgamma, dgamma_ref, fmt::format("dgamma, {}", at));
     expect_same(dbeta, dbeta_ref, fmt::format("dbeta, {}", at));
     expect_same(dx, dx_ref, fmt::format("dx, {}", at));
@@ -124,13 +123,12 @@ TEST_P(BnReluMaxpoolSimt, InferenceEqualsTheUnfusedKernels) {
   const size_t outs = in.dy.size();
   std::vector<float> bn_out(in.x.size()), y_ref(outs), y(outs, -1.0f);
   std::vector<int32_t> argmax_ref(outs), argmax(outs, -1);
-  simt::launch(bn_relu_element_grid(in.g, block), threads, bn_relu_infer_kernel, in.g, in.x.data(),
-               in.gamma.data(), in.beta.data(), in.running_mean.data(), in.running_var.data(), bn_out.data());
-  simt::launch(maxpool_forward_grid(in.p, block), threads, maxpool_forward_kernel, in.p, bn_out.data(),
-               y_ref.data(), argmax_ref.data());
+  simt::launch(bn_relu_element_grid(in.g, block), threads, bn_relu_infer_kernel, in.g, in.x.data(), in.gamma.data(),
+               in.beta.data(), in.running_mean.data(), in.running_var.data(), bn_out.data());
+  simt::launch(maxpool_forward_grid(in.p, block), threads, maxpool_forward_kernel, in.p, bn_out.data(), y_ref.data(),
+               argmax_ref.data());
   simt::launch(maxpool_forward_grid(in.p, block), threads, bn_relu_maxpool_infer_kernel, in.g, in.p, in.x.data(),
-               in.gamma.data(), in.beta.data(), in.running_mean.data(), in.running_var.data(), y.data(),
-               argmax.data());
+               in.gamma.data(), in.beta.data(), in.running_mean.data(), in.running_var.data(), y.data(), argmax.data());
   expect_same(y, y_ref, fmt::format("inference y, {}", name(in, block)));
   EXPECT_EQ(argmax, argmax_ref) << name(in, block);
 }

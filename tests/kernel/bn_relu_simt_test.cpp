@@ -68,8 +68,7 @@ std::vector<float> uniform(int64_t count, float lo, float hi, std::mt19937& rng)
   return v;
 }
 
-void expect_close(std::string_view what, const std::vector<float>& got, const std::vector<float>& want,
-                  Tolerance tol) {
+void expect_close(std::string_view what, const std::vector<float>& got, const std::vector<float>& want, Tolerance tol) {
   const Comparison c = compare(got, want, tol);
   EXPECT_TRUE(c.ok()) << what << ": " << c.summary();
 }
@@ -104,8 +103,8 @@ Forward emulated_forward(const BatchNormGeometry& g, const Inputs& in, int block
             std::vector<float>(in.x.size(), NAN)};
   test::emulated_stats(g, block, parts > 0 ? parts : bn_parts(g), in.x.data(), f.running_mean.data(),
                        f.running_var.data(), f.save_mean.data(), f.save_inv_std.data());
-  simt::launch(bn_relu_element_grid(g, block), dim3(unsigned(block)), bn_relu_apply_kernel, g,
-               in.x.data(), in.gamma.data(), in.beta.data(), f.save_mean.data(), f.save_inv_std.data(), f.y.data());
+  simt::launch(bn_relu_element_grid(g, block), dim3(unsigned(block)), bn_relu_apply_kernel, g, in.x.data(),
+               in.gamma.data(), in.beta.data(), f.save_mean.data(), f.save_inv_std.data(), f.y.data());
   return f;
 }
 
@@ -169,9 +168,7 @@ void check_training_forward(const Shape& shape) {
 TEST(BnReluSimt, TrainingForwardOnPlanesMatchesCpuTwinAndReference) { check_training_forward(kPlanes); }
 TEST(BnReluSimt, TrainingForwardDenseMatchesCpuTwinAndReference) { check_training_forward(kDense); }
 TEST(BnReluSimt, TrainingForwardOneChannelMatchesCpuTwinAndReference) { check_training_forward(kOneChannel); }
-TEST(BnReluSimt, TrainingForwardOneValuePerChannelMatchesCpuTwinAndReference) {
-  check_training_forward(kOneValue);
-}
+TEST(BnReluSimt, TrainingForwardOneValuePerChannelMatchesCpuTwinAndReference) { check_training_forward(kOneValue); }
 
 // mean 100, std 2 over m = 16 x 169: E[x^2] - mean^2 would cancel 2500-fold; the pivot keeps the
 // statistics to float precision.
@@ -209,12 +206,12 @@ TEST(BnReluSimt, ReductionsAreDeterministic) {
 // 132-SM GPU, at least kBnMinSlice values per block, nothing else.
 TEST(BnReluSimt, PartitionDependsOnTheGeometryAlone) {
   auto parts = [](int n, int c, int spatial) { return bn_parts(geometry({n, c, spatial}, BnActivation::kNone)); };
-  EXPECT_EQ(parts(64, 32, 26 * 26), 16);   // 43,264 values per channel: 512 / 32 channels
-  EXPECT_EQ(parts(64, 64, 11 * 11), 4);    // 7,744 values: 4 slices of at least 2,048
-  EXPECT_EQ(parts(64, 512, 1), 1);         // dense: one block per channel already fills the GPU
+  EXPECT_EQ(parts(64, 32, 26 * 26), 16);  // 43,264 values per channel: 512 / 32 channels
+  EXPECT_EQ(parts(64, 64, 11 * 11), 4);   // 7,744 values: 4 slices of at least 2,048
+  EXPECT_EQ(parts(64, 512, 1), 1);        // dense: one block per channel already fills the GPU
   EXPECT_EQ(parts(1, 1, 1), 1);
-  EXPECT_EQ(parts(1000, 1, 1000), 489);    // 10^6 values in one channel: the size bound
-  EXPECT_EQ(parts(0, 4, 169), 1);          // an empty batch still has one slice per channel
+  EXPECT_EQ(parts(1000, 1, 1000), 489);  // 10^6 values in one channel: the size bound
+  EXPECT_EQ(parts(0, 4, 169), 1);        // an empty batch still has one slice per channel
 }
 
 TEST(BnReluSimt, InferenceMatchesCpuTwinAndReference) {
@@ -237,9 +234,8 @@ TEST(BnReluSimt, InferenceMatchesCpuTwinAndReference) {
         SCOPED_TRACE(testing::Message() << "n " << g.n << " c " << g.c << " spatial " << g.spatial << " activation "
                                         << int(act) << " block " << block);
         std::vector<float> y(in.x.size(), NAN);
-        simt::launch(bn_relu_element_grid(g, block), dim3(unsigned(block)), bn_relu_infer_kernel, g,
-                     in.x.data(), in.gamma.data(), in.beta.data(), in.running_mean.data(), in.running_var.data(),
-                     y.data());
+        simt::launch(bn_relu_element_grid(g, block), dim3(unsigned(block)), bn_relu_infer_kernel, g, in.x.data(),
+                     in.gamma.data(), in.beta.data(), in.running_mean.data(), in.running_var.data(), y.data());
         expect_close("y", y, twin, kTwin);
         expect_close("y", y, ref, kReference);
       }
@@ -348,9 +344,9 @@ TEST(BnReluSimt, InputGradAdjustmentMatchesCpuTwinAndReference) {
     for (BnActivation act : kActivations) {
       const BatchNormGeometry g = geometry(shape, act);
       std::mt19937 rng(31);
-      const std::vector<float> x = uniform(bn_relu_count(g), -1.5f, 2.0f, rng), dx = uniform(bn_relu_count(g), -1, 1, rng),
-                               mean = uniform(g.c, -0.2f, 0.2f, rng), a = uniform(g.c, -1, 1, rng),
-                               b = uniform(g.c, -1, 1, rng);
+      const std::vector<float> x = uniform(bn_relu_count(g), -1.5f, 2.0f, rng),
+                               dx = uniform(bn_relu_count(g), -1, 1, rng), mean = uniform(g.c, -0.2f, 0.2f, rng),
+                               a = uniform(g.c, -1, 1, rng), b = uniform(g.c, -1, 1, rng);
       std::vector<float> twin = dx, ref = dx;
       cpu::bn_input_grad_adjust(g, x.data(), mean.data(), a.data(), b.data(), twin.data());
       for (int64_t k = 0; k < bn_relu_count(g); ++k) {

@@ -23,8 +23,7 @@ namespace {
 
 using test::all_close;
 
-constexpr BnActivation kAllActivations[] = {BnActivation::kNone, BnActivation::kReluAfter,
-                                            BnActivation::kReluBefore};
+constexpr BnActivation kAllActivations[] = {BnActivation::kNone, BnActivation::kReluAfter, BnActivation::kReluBefore};
 const char* activation_name(BnActivation act) {
   switch (act) {
     case BnActivation::kNone: return "none";
@@ -111,8 +110,8 @@ struct Saved {
 Saved forward_train(const BatchNormGeometry& g, const Inputs& in) {
   std::vector<float> running_mean(size_t(g.c), 0.0f), running_var(size_t(g.c), 1.0f);
   Saved s{std::vector<float>(size_t(g.c)), std::vector<float>(size_t(g.c)), std::vector<float>(in.x.size())};
-  cpu::bn_relu_forward_train(g, in.x.data(), in.gamma.data(), in.beta.data(), running_mean.data(),
-                             running_var.data(), s.mean.data(), s.inv_std.data(), s.y.data());
+  cpu::bn_relu_forward_train(g, in.x.data(), in.gamma.data(), in.beta.data(), running_mean.data(), running_var.data(),
+                             s.mean.data(), s.inv_std.data(), s.y.data());
   return s;
 }
 
@@ -155,8 +154,8 @@ TEST(BnReluTest, TrainingMatchesReferenceForEveryActivation) {
   };
   for (const Shape shape : {Shape{3, 5, 13 * 13}, Shape{7, 1, 1}, Shape{5, 9, 1}, Shape{2, 1, 11}}) {
     for (const BnActivation act : kAllActivations) {
-      SCOPED_TRACE(fmt::format("n={} c={} spatial={} activation {}", shape.n, shape.c, shape.spatial,
-                               activation_name(act)));
+      SCOPED_TRACE(
+          fmt::format("n={} c={} spatial={} activation {}", shape.n, shape.c, shape.spatial, activation_name(act)));
       const BatchNormGeometry g = geometry(shape.n, shape.c, shape.spatial, act);
       std::mt19937 rng(11);
       const Inputs in = random_inputs(g, rng);
@@ -210,8 +209,8 @@ TEST(BnReluTest, InferenceUsesRunningStatistics) {
     const std::vector<float> running_mean = uniform(size_t(g.c), -0.5f, 1.0f, rng);
     const std::vector<float> running_var = uniform(size_t(g.c), 0.2f, 2.0f, rng);
     std::vector<float> y(in.x.size(), std::numeric_limits<float>::quiet_NaN());
-    cpu::bn_relu_forward_infer(g, in.x.data(), in.gamma.data(), in.beta.data(), running_mean.data(),
-                               running_var.data(), y.data());
+    cpu::bn_relu_forward_infer(g, in.x.data(), in.gamma.data(), in.beta.data(), running_mean.data(), running_var.data(),
+                               y.data());
 
     std::vector<double> expected(in.x.size());
     for (int i = 0; i < g.n; ++i) {
@@ -243,8 +242,8 @@ Inputs inputs_away_from_kinks(const BatchNormGeometry& g) {
     }
     if (g.activation == BnActivation::kNone) return in;
     const Reference ref = reference_train(g, to_double(in.x), to_double(in.gamma), to_double(in.beta));
-    const double closest = std::abs(*std::min_element(ref.z.begin(), ref.z.end(),
-                                                      [](double a, double b) { return std::abs(a) < std::abs(b); }));
+    const double closest = std::abs(
+        *std::min_element(ref.z.begin(), ref.z.end(), [](double a, double b) { return std::abs(a) < std::abs(b); }));
     if (closest >= 1e-3) return in;
   }
   ADD_FAILURE() << "no seed keeps every value away from the ReLU kink";
@@ -257,8 +256,8 @@ TEST(BnReluTest, BackwardMatchesFiniteDifferences) {
   };
   for (const Shape shape : {Shape{3, 5, 7 * 7}, Shape{6, 4, 1}}) {
     for (const BnActivation act : kAllActivations) {
-      SCOPED_TRACE(fmt::format("n={} c={} spatial={} activation {}", shape.n, shape.c, shape.spatial,
-                               activation_name(act)));
+      SCOPED_TRACE(
+          fmt::format("n={} c={} spatial={} activation {}", shape.n, shape.c, shape.spatial, activation_name(act)));
       const BatchNormGeometry g = geometry(shape.n, shape.c, shape.spatial, act);
       const Inputs in = inputs_away_from_kinks(g);
       ASSERT_FALSE(in.x.empty());

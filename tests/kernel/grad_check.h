@@ -36,8 +36,8 @@ inline std::vector<double> numeric_gradient(std::vector<double>& point, const st
 // Success when |actual[i] - expected[i]| <= atol + rtol * |expected[i]| for every i (NaN fails);
 // otherwise lists the first few mismatches and how many there are.
 template <class Actual, class Expected>
-::testing::AssertionResult all_close(std::string_view what, const Actual& actual, const Expected& expected,
-                                     double atol, double rtol) {
+::testing::AssertionResult all_close(std::string_view what, const Actual& actual, const Expected& expected, double atol,
+                                     double rtol) {
   if (actual.size() != expected.size())
     return ::testing::AssertionFailure() << what << ": size " << actual.size() << " != " << expected.size();
   std::string report;

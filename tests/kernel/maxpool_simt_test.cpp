@@ -42,8 +42,7 @@ std::vector<float> random_input(const PoolGeometry& g, bool ties, unsigned seed)
   return x;
 }
 
-void expect_close(std::string_view what, const std::vector<float>& got, const std::vector<float>& want,
-                  Tolerance tol) {
+void expect_close(std::string_view what, const std::vector<float>& got, const std::vector<float>& want, Tolerance tol) {
   const Comparison c = compare(got, want, tol);
   EXPECT_TRUE(c.ok()) << what << ": " << c.summary();
 }
@@ -76,8 +75,8 @@ TEST(MaxpoolSimt, ForwardMatchesCpuTwinAndReference) {
       cpu::maxpool_forward(g, x.data(), twin.data(), twin_argmax.data());
       reference_forward(g, x, ref, ref_argmax);
       for (int block : kBlockSizes) {
-        SCOPED_TRACE(testing::Message() << g.h << "x" << g.w << " size " << g.size << " stride " << g.stride
-                                        << " ties " << ties << " block " << block);
+        SCOPED_TRACE(testing::Message() << g.h << "x" << g.w << " size " << g.size << " stride " << g.stride << " ties "
+                                        << ties << " block " << block);
         std::vector<float> y(outs, NAN);
         std::vector<int32_t> argmax(outs, -1);
         simt::launch(maxpool_forward_grid(g, block), dim3(unsigned(block)), maxpool_forward_kernel, g, x.data(),
@@ -108,8 +107,8 @@ void check_backward(bool ties) {
     for (size_t o = 0; o < outs; ++o) sums[size_t(argmax[o])] += dy[o];
     const std::vector<float> ref(sums.begin(), sums.end());
     for (int block : kBlockSizes) {
-      SCOPED_TRACE(testing::Message() << g.h << "x" << g.w << " size " << g.size << " stride " << g.stride
-                                      << " block " << block);
+      SCOPED_TRACE(testing::Message() << g.h << "x" << g.w << " size " << g.size << " stride " << g.stride << " block "
+                                      << block);
       std::vector<float> dx(ins, NAN);
       simt::launch(maxpool_backward_grid(g, block), dim3(unsigned(block)), maxpool_backward_kernel, g, dy.data(),
                    argmax.data(), dx.data());

@@ -77,8 +77,8 @@ TEST(Nchw16c, BatchNormMatchesTheNchwTwinInEveryOrder) {
     expect_close(rv_b, rv_a, "running variance");
 
     Floats dx_a(count), dx_b(count), dg_a(size_t(g.c)), db_a(size_t(g.c)), dg_b(size_t(g.c)), db_b(size_t(g.c));
-    cpu::bn_relu_backward(g, x.data(), dy.data(), gamma.data(), beta.data(), mean_a.data(), inv_a.data(),
-                          dx_a.data(), dg_a.data(), db_a.data());
+    cpu::bn_relu_backward(g, x.data(), dy.data(), gamma.data(), beta.data(), mean_a.data(), inv_a.data(), dx_a.data(),
+                          dg_a.data(), db_a.data());
     const Floats dyb = blocked(g.n, g.c, g.spatial, dy);
     cpu::nchw16c::bn_relu_backward(g, xb.data(), dyb.data(), gamma.data(), beta.data(), mean_b.data(), inv_b.data(),
                                    dx_b.data(), dg_b.data(), db_b.data());
@@ -87,8 +87,7 @@ TEST(Nchw16c, BatchNormMatchesTheNchwTwinInEveryOrder) {
     expect_close(db_b, db_a, "dbeta", {1e-4, 1e-4});
 
     cpu::bn_relu_forward_infer(g, x.data(), gamma.data(), beta.data(), rm_a.data(), rv_a.data(), y_a.data());
-    cpu::nchw16c::bn_relu_forward_infer(g, xb.data(), gamma.data(), beta.data(), rm_a.data(), rv_a.data(),
-                                        y_b.data());
+    cpu::nchw16c::bn_relu_forward_infer(g, xb.data(), gamma.data(), beta.data(), rm_a.data(), rv_a.data(), y_b.data());
     expect_close(plain(g.n, g.c, g.spatial, y_b), y_a, "inference y");
   }
 }
@@ -150,8 +149,8 @@ TEST(Nchw16c, BatchNormMaxPoolEqualsItsParts) {
     Floats mean_a(size_t(g.c)), inv_a(size_t(g.c)), mean_b(size_t(g.c)), inv_b(size_t(g.c));
     Floats bn(count), y_a(out_count), y_b(out_count);
     std::vector<int32_t> arg_a(out_count), arg_b(out_count);
-    cpu::nchw16c::bn_relu_forward_train(g, x.data(), gamma.data(), beta.data(), rm_a.data(), rv_a.data(),
-                                        mean_a.data(), inv_a.data(), bn.data());
+    cpu::nchw16c::bn_relu_forward_train(g, x.data(), gamma.data(), beta.data(), rm_a.data(), rv_a.data(), mean_a.data(),
+                                        inv_a.data(), bn.data());
     cpu::nchw16c::maxpool_forward(p, bn.data(), y_a.data(), arg_a.data());
     cpu::nchw16c::bn_relu_maxpool_forward_train(g, p, x.data(), gamma.data(), beta.data(), rm_b.data(), rv_b.data(),
                                                 mean_b.data(), inv_b.data(), y_b.data(), arg_b.data());

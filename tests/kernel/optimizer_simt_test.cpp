@@ -33,11 +33,16 @@ State initial_state(size_t count) {
                std::vector<float>(count, 0.0f)};
 }
 
-std::vector<float> gradients(size_t count, int64_t step) { return make_values(count, 0.01f, 1.0f, uint32_t(100 + step), true); }
+std::vector<float> gradients(size_t count, int64_t step) {
+  return make_values(count, 0.01f, 1.0f, uint32_t(100 + step), true);
+}
 
 // Odd sizes, decay and L2 on and off, elements 42..44 in no segment.
-const std::vector<ParamSegment> kSegments = {
-    {0, 37, true, 0.001f}, {37, 5, false, 0.0f}, {45, 129, true, 0.0005f}, {174, 3, false, 0.0f}, {177, 668, true, 0.0f}};
+const std::vector<ParamSegment> kSegments = {{0, 37, true, 0.001f},
+                                             {37, 5, false, 0.0f},
+                                             {45, 129, true, 0.0005f},
+                                             {174, 3, false, 0.0f},
+                                             {177, 668, true, 0.0f}};
 constexpr size_t kParams = 845;
 
 // The Keras formulas of kernels/optimizer.cuh, in double.
@@ -54,7 +59,8 @@ void reference_step(const OptimizerParams& p, double lr, int64_t t, const std::v
       } else {
         m[i] = p.beta1 * m[i] + (1 - p.beta1) * g;
         v[i] = p.beta2 * v[i] + (1 - p.beta2) * g * g;
-        const double rate = lr * std::sqrt(1 - std::pow(double(p.beta2), double(t))) / (1 - std::pow(double(p.beta1), double(t)));
+        const double rate = lr * std::sqrt(1 - std::pow(double(p.beta2), double(t))) /
+                            (1 - std::pow(double(p.beta1), double(t)));
         w[i] = w[i] * decay - rate * m[i] / (std::sqrt(v[i]) + p.eps);
       }
     }
@@ -118,7 +124,8 @@ TEST(OptimizerSimt, EveryKindMatchesCpuTwinAndKerasLoopOverSteps) {
       check("w", gpu.w, cpu.w, w);
       check("m", gpu.m, cpu.m, m);
       check("v", gpu.v, cpu.v, v);
-      for (size_t i = 42; i < 45; ++i) EXPECT_EQ(gpu.w[i], cpu.w[i]) << where << ": element " << i << " is in no segment";
+      for (size_t i = 42; i < 45; ++i)
+        EXPECT_EQ(gpu.w[i], cpu.w[i]) << where << ": element " << i << " is in no segment";
     }
   }
 }
@@ -133,7 +140,8 @@ TEST(OptimizerSimt, MoreSegmentsThanOneLaunchHolds) {
     offset += size + 1;
   }
   int launches = 0;
-  for_each_optimizer_launch(segments.data(), int(segments.size()), 32, [&](dim3, const OptimizerSegmentBatch&) { ++launches; });
+  for_each_optimizer_launch(segments.data(), int(segments.size()), 32,
+                            [&](dim3, const OptimizerSegmentBatch&) { ++launches; });
   EXPECT_EQ(launches, 2);
   OptimizerParams p;
   p.kind = OptimizerKind::kAdamW;

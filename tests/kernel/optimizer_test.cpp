@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "kernels/ops.h"
-#include "tests/kernel/test_values.h"
 #include "kernels/optimizer.cuh"
+#include "tests/kernel/test_values.h"
 
 namespace hdr {
 namespace {
@@ -126,8 +126,8 @@ TEST(Optimizer, DecayOnlyOnDecaySegments) {
       auto w = start;
       std::vector<float> m(kParams, 0.0f), v(kParams, 0.0f);
       const std::vector<float> zero_grads(kParams, 0.0f);
-      cpu::optimizer_update(p, 0.01f, 1, segments.data(), int(segments.size()), w.data(), zero_grads.data(),
-                            m.data(), v.data());
+      cpu::optimizer_update(p, 0.01f, 1, segments.data(), int(segments.size()), w.data(), zero_grads.data(), m.data(),
+                            v.data());
       for (const ParamSegment& seg : segments) {
         for (size_t i = seg.offset; i < seg.offset + seg.size; ++i) {
           if (seg.decay) {

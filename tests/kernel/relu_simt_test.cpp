@@ -88,8 +88,10 @@ TEST(ReluSimt, BiasGradMatchesCpuTwinAndDoubleLoop) {
       again.pop_back();
       EXPECT_TRUE(compare(db, again, Tolerance{0, 0}).ok()) << "not deterministic";
       const Comparison vs_cpu = compare(db, want_cpu), vs_plain = compare(db, want_plain);
-      EXPECT_TRUE(vs_cpu.ok()) << rows << "x" << cols << " block " << block.x << "x" << block.y << ": " << vs_cpu.summary();
-      EXPECT_TRUE(vs_plain.ok()) << rows << "x" << cols << " block " << block.x << "x" << block.y << ": " << vs_plain.summary();
+      EXPECT_TRUE(vs_cpu.ok()) << rows << "x" << cols << " block " << block.x << "x" << block.y << ": "
+                               << vs_cpu.summary();
+      EXPECT_TRUE(vs_plain.ok()) << rows << "x" << cols << " block " << block.x << "x" << block.y << ": "
+                                 << vs_plain.summary();
     }
   }
 }

@@ -16,8 +16,8 @@
 
 namespace {
 
-using ::testing::HasSubstr;
 using hdr::simt::LaunchError;
+using ::testing::HasSubstr;
 
 // The message of the LaunchError the call throws ("" when none).
 template <class F>
@@ -195,8 +195,8 @@ TEST(SimtHost, ShuffleFromLanesOutsideTheMaskGivesPoison) {
 
 TEST(SimtHost, ACallerLeftOutOfItsOwnMaskIsAFault) {
   std::vector<int> out(32);
-  const std::string error =
-      launch_error([&] { hdr::simt::launch(dim3(1), dim3(32), mask_without_the_caller, out.data()); });
+  const std::string error = launch_error(
+      [&] { hdr::simt::launch(dim3(1), dim3(32), mask_without_the_caller, out.data()); });
   EXPECT_THAT(error, HasSubstr("leaves it out"));
   EXPECT_THAT(error, HasSubstr("mask_without_the_caller"));  // the function the fault is in
   EXPECT_THAT(error, HasSubstr("simt_host_test.cpp:"));      // the launch and the line

@@ -47,8 +47,7 @@ Batch random_batch(int n, unsigned seed) {
   return b;
 }
 
-void expect_close(std::string_view what, const std::vector<float>& got, const std::vector<float>& want,
-                  Tolerance tol) {
+void expect_close(std::string_view what, const std::vector<float>& got, const std::vector<float>& want, Tolerance tol) {
   const Comparison c = compare(got, want, tol);
   EXPECT_TRUE(c.ok()) << what << ": " << c.summary();
 }

@@ -82,8 +82,8 @@ int correct(const Reference& r, const std::vector<uint8_t>& labels) {
 
 TEST(SoftmaxXentTest, MatchesDoubleReference) {
   // One thread and, above the threshold, the parallel loop; plain and smoothed targets.
-  for (const auto& [n, smoothing] : {std::pair{37, 0.0f}, std::pair{3000, 0.0f}, std::pair{37, 0.1f},
-                                     std::pair{3000, 0.25f}}) {
+  for (const auto& [n, smoothing] :
+       {std::pair{37, 0.0f}, std::pair{3000, 0.0f}, std::pair{37, 0.1f}, std::pair{3000, 0.25f}}) {
     SCOPED_TRACE(fmt::format("n = {}, smoothing = {}", n, smoothing));
     const Batch b = random_batch(n, 3.0f, 1);
     std::vector<float> dlogits(b.logits.size());
@@ -147,9 +147,9 @@ TEST(SoftmaxXentTest, LargeLogitsStayFinite) {
   // Row 0: confident and right (loss ~ 0); row 1: confident and wrong (loss ~ 2e4, where
   // log(probability) would be log(0)); row 2: two equal large maxima.
   const std::vector<float> logits = {
-      1e4f, 0, -1e4f, 0, 0, 0, 0, 0, 0, 0,     //
-      1e4f, 0, -1e4f, 0, 0, 0, 0, 0, 0, 0,     //
-      -1e4f, 1e4f, 1e4f, 0, 0, 0, 0, 0, 0, 0,  //
+      1e4f,  0,    -1e4f, 0, 0, 0, 0, 0, 0, 0,  //
+      1e4f,  0,    -1e4f, 0, 0, 0, 0, 0, 0, 0,  //
+      -1e4f, 1e4f, 1e4f,  0, 0, 0, 0, 0, 0, 0,  //
   };
   const std::vector<uint8_t> labels = {0, 2, 2};
   std::vector<float> dlogits(logits.size());

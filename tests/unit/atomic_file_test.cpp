@@ -14,7 +14,9 @@ namespace hdr {
 namespace {
 namespace fs = std::filesystem;
 
-size_t entries(const fs::path& dir) { return size_t(std::distance(fs::directory_iterator(dir), fs::directory_iterator())); }
+size_t entries(const fs::path& dir) {
+  return size_t(std::distance(fs::directory_iterator(dir), fs::directory_iterator()));
+}
 
 class AtomicFile : public ::testing::TestWithParam<Durability> {};
 
@@ -54,9 +56,10 @@ TEST_P(AtomicFile, AMissingFolderIsAnErrorNamingThePath) {
   EXPECT_EQ(entries(dir.path()), 0u);
 }
 
-INSTANTIATE_TEST_SUITE_P(BothDurabilities, AtomicFile,
-                         ::testing::Values(Durability::kAtomicOnly, Durability::kDurable),
-                         [](const auto& param) { return param.param == Durability::kDurable ? "Durable" : "AtomicOnly"; });
+INSTANTIATE_TEST_SUITE_P(BothDurabilities, AtomicFile, ::testing::Values(Durability::kAtomicOnly, Durability::kDurable),
+                         [](const auto& param) {
+                           return param.param == Durability::kDurable ? "Durable" : "AtomicOnly";
+                         });
 
 // PNG files (predict --save-preprocessed, data --export) go through it too.
 TEST(AtomicFile, PngOverAnExistingFileIsAllOrNothing) {

@@ -41,8 +41,7 @@ class RecordingBackend final : public Backend {
 void call(Backend& backend, Op op) {
   switch (op) {
 #define HDR_CALL_OP(name, Args, ...) \
-  case Op::name:                     \
-    return backend.name(Args{});
+  case Op::name: return backend.name(Args{});
     HDR_BACKEND_OPS(HDR_CALL_OP)
 #undef HDR_CALL_OP
   }

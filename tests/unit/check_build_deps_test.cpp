@@ -76,12 +76,11 @@ TEST(CheckBuildDeps, FailsOnAFileNoPackageOwns) {
   std::ofstream(header) << "#pragma once\n";
   std::filesystem::create_directories(build / "CMakeFiles/x.dir");
   std::ofstream(build / "CMakeCache.txt") << "CMAKE_CXX_COMPILER:FILEPATH=/usr/bin/c++\n";
-  std::ofstream(build / "CMakeFiles/x.dir/a.cpp.o.d") << "CMakeFiles/x.dir/a.cpp.o: a.cpp \\\n " << header.string()
-                                                      << " /usr/include/stdio.h\n";
+  std::ofstream(build / "CMakeFiles/x.dir/a.cpp.o.d")
+      << "CMakeFiles/x.dir/a.cpp.o: a.cpp \\\n " << header.string() << " /usr/include/stdio.h\n";
   const auto r = check(setup_list(), build.path().string());
   EXPECT_EQ(r.exit_code, 1) << r.output;
-  EXPECT_NE(r.output.find("used " + header.string() + ", which no Debian package owns"), std::string::npos)
-      << r.output;
+  EXPECT_NE(r.output.find("used " + header.string() + ", which no Debian package owns"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("stdio.h"), std::string::npos) << r.output;  // libc6-dev is in g++'s closure
 }
 
@@ -94,7 +93,8 @@ class EditedPackagedFile : public ::testing::Test {
     std::ofstream(header_) << "// edited\n";
     std::filesystem::create_directories(admin_ / "info");
     std::ofstream(admin_ / "info/fakepkg.list") << "/.\n" << header_.string() << "\n";
-    std::ofstream(admin_ / "info/fakepkg.md5sums") << std::string(32, '0') << "  " << header_.string().substr(1) << "\n";
+    std::ofstream(admin_ / "info/fakepkg.md5sums")
+        << std::string(32, '0') << "  " << header_.string().substr(1) << "\n";
     std::ofstream(admin_ / "status") << "Package: fakepkg\nStatus: install ok installed\nPriority: required\n"
                                         "Essential: yes\nVersion: 1\nArchitecture: all\nMaintainer: x\n"
                                         "Description: x\n";

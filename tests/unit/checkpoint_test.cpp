@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/io/checkpoint.h"
 #include "engine/core/errors.h"
+#include "engine/io/checkpoint.h"
 #include "tests/file_size_limit.h"
 #include "tests/temp_dir.h"
 
@@ -90,8 +90,9 @@ Checkpoint sample_checkpoint() {
   Checkpoint ck;
   ck.config_text = std::string("[model]\nname = cnn_bn\n# \xc3\xa9 and a NUL: ") + '\0' + "!\n";
   ck.metadata_json = R"({"epoch": 3, "step": 2250, "history": [0.5, 0.25]})";
-  ck.tensors.push_back({"conv1.kernel", {2, 3}, {-0.0f, std::numeric_limits<float>::denorm_min(), 1e-38f, FLT_MAX,
-                                                 -INFINITY, 1.0f / 3.0f}});
+  ck.tensors.push_back({"conv1.kernel",
+                        {2, 3},
+                        {-0.0f, std::numeric_limits<float>::denorm_min(), 1e-38f, FLT_MAX, -INFINITY, 1.0f / 3.0f}});
   ck.tensors.push_back({"bn1.moving_mean", {}, {FLT_MIN}});  // rank 0: one value
   ck.tensors.push_back({"empty", {0, 5}, {}});
   ck.tensors.push_back({"dense.bias", {3}, {INFINITY, NAN, -1.5e-45f}});
@@ -235,7 +236,9 @@ TEST(CheckpointCorrupt, EveryFlippedByteIsDetected) {
     b[i] ^= 0x5A;
     write_fresh(bad, b);
     // magic, then version (0x5A in any byte makes it newer than 1), then the checksum
-    expect_load_error(bad, i < 8 ? "not an hdr checkpoint" : i < 12 ? "is newer than" : "checksum mismatch: file corrupted");
+    expect_load_error(bad, i < 8    ? "not an hdr checkpoint"
+                           : i < 12 ? "is newer than"
+                                    : "checksum mismatch: file corrupted");
   }
 }
 
@@ -293,8 +296,8 @@ TEST(CheckpointCorrupt, LyingFieldsBehindAValidChecksum) {
   check(minimal_prefix(2).str("w").u32(1).i64(1).f32(1.0f).sealed(), "tensor 1 name");  // count says 2, has 1
   check(minimal_prefix(1).str("w").u32(0xFFFFFFFFu).sealed(), "shape");                 // rank 2^32-1
   check(minimal_prefix(1).str("w").u32(3).i64(int64_t(1) << 62).i64(int64_t(1) << 62).i64(4).sealed(),
-        "more values than");                                                            // product overflows
-  check(minimal_prefix(1).str("w").u32(1).i64(-1).sealed(), "more values than");        // negative dim
+        "more values than");                                                      // product overflows
+  check(minimal_prefix(1).str("w").u32(1).i64(-1).sealed(), "more values than");  // negative dim
   check(minimal_prefix(1).str("w").u32(1).i64(3).f32(1.0f).f32(2.0f).sealed(), "more values than");
   check(minimal_prefix(2).str("w").u32(0).f32(1.0f).str("w").u32(0).f32(2.0f).sealed(), "'w' appears twice");
   check(minimal_prefix(1).str("").u32(0).f32(1.0f).sealed(), "empty name");

@@ -12,8 +12,8 @@
 #include <utility>
 #include <vector>
 
-#include "engine/io/default_config.h"
 #include "engine/core/errors.h"
+#include "engine/io/default_config.h"
 #include "tests/expect_input_error.h"
 #include "tests/temp_dir.h"
 
@@ -61,8 +61,7 @@ ParamCount count_params(const ModelSpec& m) {
         flat = true;
         break;
       case LayerType::kDropout:
-      case LayerType::kRelu:
-        break;
+      case LayerType::kRelu: break;
     }
   }
   EXPECT_EQ(c, m.classes) << "the last layer's width is the number of classes";
@@ -76,11 +75,10 @@ std::string describe(const Config& c) {
   std::string s = fmt::format("model {} {}x{}x{} classes {}\n", c.model.name, c.model.input_h, c.model.input_w,
                               c.model.input_c, c.model.classes);
   for (const LayerSpec& l : c.model.layers)
-    s += fmt::format(
-        "layer {} type {} line {} filters {} kernel {} stride {} same {} units {} act {} init {} l2 {} "
-        "pool {}/{} rate {} momentum {} eps {}\n",
-        l.name, int(l.type), l.line, l.filters, l.kernel, l.stride, l.same_padding, l.units, int(l.activation),
-        int(l.init), l.l2, l.pool, l.pool_stride, l.rate, l.momentum, l.eps);
+    s += fmt::format("layer {} type {} line {} filters {} kernel {} stride {} same {} units {} act {} init {} l2 {} "
+                     "pool {}/{} rate {} momentum {} eps {}\n",
+                     l.name, int(l.type), l.line, l.filters, l.kernel, l.stride, l.same_padding, l.units,
+                     int(l.activation), int(l.init), l.l2, l.pool, l.pool_stride, l.rate, l.momentum, l.eps);
   const auto& d = c.data;
   s += fmt::format("data {} {} {} {} {}\n", d.dir, d.validation_split, d.train_limit, d.mean, d.std);
   const auto& a = c.augment.params;
@@ -192,18 +190,17 @@ TEST(ConfigReference, DefaultIsCnnBnFile) {
 
 // A small valid config. Error tests append lines after line 11 (in [train]), or put a layer
 // before it (the output layer must stay last).
-const std::string kBase =
-    "[model]\n"               // 1
-    "name = t\n"              // 2
-    "[layer.c1]\n"            // 3
-    "type = conv2d\n"         // 4
-    "filters = 8\n"           // 5
-    "[layer.out]\n"           // 6
-    "type = dense\n"          // 7
-    "units = 10\n"            // 8
-    "activation = softmax\n"  // 9
-    "[train]\n"               // 10
-    "epochs = 3\n";           // 11
+const std::string kBase = "[model]\n"               // 1
+                          "name = t\n"              // 2
+                          "[layer.c1]\n"            // 3
+                          "type = conv2d\n"         // 4
+                          "filters = 8\n"           // 5
+                          "[layer.out]\n"           // 6
+                          "type = dense\n"          // 7
+                          "units = 10\n"            // 8
+                          "activation = softmax\n"  // 9
+                          "[train]\n"               // 10
+                          "epochs = 3\n";           // 11
 
 Config parse(const std::string& text, const std::vector<std::string>& overrides = {}) {
   return parse_config(text, "t.ini", overrides);

@@ -54,7 +54,8 @@ TEST(EarlyStopping, StopsAfterPatienceEpochsWithoutImprovement) {
 
 TEST(EarlyStopping, ANewBestRestartsThePatience) {
   // Four stalls, a new best at epoch 5, then five more stalls: stop after epoch 10.
-  const ScriptedRun r = run_script(spec_for("val_loss", 5), {1.0f, 1.1f, 1.2f, 1.3f, 1.4f, 0.9f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f});
+  const ScriptedRun r = run_script(spec_for("val_loss", 5),
+                                   {1.0f, 1.1f, 1.2f, 1.3f, 1.4f, 0.9f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f});
   EXPECT_EQ(r.stopped_after, 10);
   EXPECT_EQ(r.last.best_epoch, 5);
   EXPECT_TRUE(r.improved[5]);

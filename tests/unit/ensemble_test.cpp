@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "engine/backends/backend.h"
-#include "engine/io/config.h"
 #include "engine/inference/ensemble.h"
+#include "engine/io/config.h"
 #include "engine/nn/model.h"
 #include "tests/expect_input_error.h"
 #include "tests/small_network.h"
@@ -57,10 +57,9 @@ TEST(MeanProbabilities, MembersOfDifferentSizesAreACallersMistake) {
 class ThreeModelEnsemble : public ::testing::Test {
  protected:
   const std::vector<uint8_t> labels = {0, 1, 2};
-  const std::vector<EvalResult> members = {
-      member(3, {0.7f, 0.2f, 0.1f, 0.6f, 0.3f, 0.1f, 0.3f, 0.2f, 0.5f}),
-      member(3, {0.6f, 0.3f, 0.1f, 0.1f, 0.8f, 0.1f, 0.05f, 0.9f, 0.05f}),
-      member(3, {0.2f, 0.7f, 0.1f, 0.2f, 0.7f, 0.1f, 0.3f, 0.25f, 0.45f})};
+  const std::vector<EvalResult> members = {member(3, {0.7f, 0.2f, 0.1f, 0.6f, 0.3f, 0.1f, 0.3f, 0.2f, 0.5f}),
+                                           member(3, {0.6f, 0.3f, 0.1f, 0.1f, 0.8f, 0.1f, 0.05f, 0.9f, 0.05f}),
+                                           member(3, {0.2f, 0.7f, 0.1f, 0.2f, 0.7f, 0.1f, 0.3f, 0.25f, 0.45f})};
   const EvalResult r = ensemble_result(members, labels);
 };
 
@@ -150,7 +149,7 @@ TEST(EnsemblePredictorTest, PredictsTheMeanOfWhatEachMemberPredictsAlone) {
   for (size_t i = 0; i < images.size(); ++i) images[i] = float((i * 37) % 256) / 255.0f;
   Predictor alone_a(models[0], *backend, 2), alone_b(models[1], *backend, 2);
   const std::vector<float> a = alone_a.predict(images), b = alone_b.predict(images);
-  ASSERT_NE(a, b);  // the members disagree, so the mean is a real test
+  ASSERT_NE(a, b);                                  // the members disagree, so the mean is a real test
   EnsemblePredictor ensemble(models, *backend, 2);  // batches of 2: three images take two
   EXPECT_EQ(ensemble.size(), 2);
   EXPECT_EQ(ensemble.classes(), 10);
@@ -161,8 +160,8 @@ TEST(EnsemblePredictorTest, PredictsTheMeanOfWhatEachMemberPredictsAlone) {
 }
 
 TEST(EnsemblePredictorTest, RefusesAModelWithOtherClasses) {
-  const std::vector<TrainedModel> models = {
-      small_model("a.hdr", 1), small_model("eleven.hdr", 2, {"model.classes=11", "layer.out.units=11"})};
+  const std::vector<TrainedModel> models = {small_model("a.hdr", 1),
+                                            small_model("eleven.hdr", 2, {"model.classes=11", "layer.out.units=11"})};
   const auto backend = make_cpu_backend(0);
   test::expect_input_error([&] { EnsemblePredictor{models, *backend}; }, {"a.hdr", "eleven.hdr", "11 classes"});
 }

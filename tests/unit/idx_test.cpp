@@ -5,8 +5,8 @@
 #include <string>
 
 #include "engine/core/errors.h"
-#include "tests/expect_input_error.h"
 #include "engine/io/idx.h"
+#include "tests/expect_input_error.h"
 #include "tests/temp_dir.h"
 
 namespace hdr {

@@ -82,8 +82,11 @@ TEST(JpegHuffman, LookalikeInsideAnAppSegmentIsSkipped) {
 }
 
 TEST(JpegHuffman, DecodeRefusesTheFileWithoutOverflowing) {
-  test::expect_input_error([] { decode_image(cat({kSoi, dht(255)}), "big_table.jpg"); },
-                           {"big_table.jpg: a JPEG image that cannot be decoded"});
+  test::expect_input_error(
+      [] {
+        decode_image(cat({kSoi, dht(255)}), "big_table.jpg");
+      },
+      {"big_table.jpg: a JPEG image that cannot be decoded"});
 }
 
 }  // namespace

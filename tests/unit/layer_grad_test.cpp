@@ -89,10 +89,10 @@ void expect_gradients_match(const std::string& layers_ini) {
 const char* const kOutput = "[layer.out]\ntype = dense\nunits = 3\nactivation = softmax\n";
 
 TEST(LayerGradient, Conv2DValidAndSameWithRelu) {
-  expect_gradients_match(
-      "[layer.c1]\ntype = conv2d\nfilters = 3\nkernel = 3\nactivation = relu\n"
-      "[layer.c2]\ntype = conv2d\nfilters = 2\nkernel = 3\npadding = same\nstride = 2\n"
-      "[layer.f]\ntype = flatten\n" + std::string(kOutput));
+  expect_gradients_match("[layer.c1]\ntype = conv2d\nfilters = 3\nkernel = 3\nactivation = relu\n"
+                         "[layer.c2]\ntype = conv2d\nfilters = 2\nkernel = 3\npadding = same\nstride = 2\n"
+                         "[layer.f]\ntype = flatten\n" +
+                         std::string(kOutput));
 }
 
 TEST(LayerGradient, DenseWithRelu) {
@@ -110,15 +110,16 @@ TEST(LayerGradient, BatchNormEveryOrder) {
 }
 
 TEST(LayerGradient, MaxPool) {
-  expect_gradients_match(
-      "[layer.c1]\ntype = conv2d\nfilters = 2\nkernel = 2\n[layer.p]\ntype = maxpool\nsize = 2\n"
-      "[layer.f]\ntype = flatten\n" + std::string(kOutput));
+  expect_gradients_match("[layer.c1]\ntype = conv2d\nfilters = 2\nkernel = 2\n[layer.p]\ntype = maxpool\nsize = 2\n"
+                         "[layer.f]\ntype = flatten\n" +
+                         std::string(kOutput));
 }
 
 TEST(LayerGradient, DropoutAndStandaloneRelu) {
   expect_gradients_match(
       "[layer.c1]\ntype = conv2d\nfilters = 2\nkernel = 3\n[layer.r]\ntype = relu\n[layer.drop]\ntype = dropout\n"
-      "rate = 0.4\n[layer.f]\ntype = flatten\n" + std::string(kOutput));
+      "rate = 0.4\n[layer.f]\ntype = flatten\n" +
+      std::string(kOutput));
 }
 
 // 16 channels: on the CPU backend these activations live in nChw16c (kernels/cpu/nchw16c.h), so
@@ -127,7 +128,8 @@ TEST(LayerGradient, SixteenChannelBlockedLayout) {
   expect_gradients_match(
       "[layer.c1]\ntype = conv2d\nfilters = 16\nkernel = 3\nactivation = relu\n[layer.bn1]\ntype = batchnorm\n"
       "[layer.p]\ntype = maxpool\nsize = 2\n[layer.drop]\ntype = dropout\nrate = 0.3\n"
-      "[layer.f]\ntype = flatten\n" + std::string(kOutput));
+      "[layer.f]\ntype = flatten\n" +
+      std::string(kOutput));
 }
 
 }  // namespace

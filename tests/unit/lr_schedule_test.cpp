@@ -11,8 +11,8 @@
 namespace hdr {
 namespace {
 
-LrScheduleSpec plateau_spec(float factor, int patience, float min_delta = 1e-4f, int cooldown = 0,
-                            float min_lr = 0.0f, const std::string& monitor = "val_loss") {
+LrScheduleSpec plateau_spec(float factor, int patience, float min_delta = 1e-4f, int cooldown = 0, float min_lr = 0.0f,
+                            const std::string& monitor = "val_loss") {
   LrScheduleSpec spec;
   spec.kind = ScheduleKind::kPlateau;
   spec.monitor = monitor;
@@ -48,8 +48,7 @@ TEST(LrScheduleMonitor, AccuraciesAreMaximisedLossesMinimised) {
 TEST(LrSchedulePlateau, Seed000RecipeHalvesOnTheThirdStalledEpoch) {
   const auto spec = plateau_spec(0.5f, 3);
   const std::vector<float> losses{0.9f, 0.5f, 0.3f, 0.2f, 0.15f, 0.16f, 0.155f, 0.15f, 0.2f, 0.17f, 0.151f};
-  const std::vector<float> expected{1e-3f, 1e-3f, 1e-3f, 1e-3f, 1e-3f, 1e-3f,
-                                    1e-3f, 5e-4f, 5e-4f, 5e-4f, 2.5e-4f};
+  const std::vector<float> expected{1e-3f, 1e-3f, 1e-3f, 1e-3f, 1e-3f, 1e-3f, 1e-3f, 5e-4f, 5e-4f, 5e-4f, 2.5e-4f};
   EXPECT_EQ(plateau_lrs(spec, 1e-3f, losses), expected);
 }
 
@@ -174,11 +173,11 @@ TEST(LrScheduleOneCycle, RisesLinearlyToThePeakThenAnneals) {
   spec.max_lr = 0.0f;  // peak = 10 x base = 1e-2
   spec.warmup_fraction = 0.3f;
   auto at_step = [&spec](int64_t t) { return scheduled_lr(spec, 1e-3f, 0.0f, 0, t, 1000); };
-  EXPECT_FLOAT_EQ(at_step(0), 4e-4f);     // 1e-2 / 25
-  EXPECT_FLOAT_EQ(at_step(150), 5.2e-3f);  // half of the warm-up: 4e-4 + 9.6e-3 / 2
-  EXPECT_FLOAT_EQ(at_step(300), 1e-2f);    // warm-up peak
+  EXPECT_FLOAT_EQ(at_step(0), 4e-4f);         // 1e-2 / 25
+  EXPECT_FLOAT_EQ(at_step(150), 5.2e-3f);     // half of the warm-up: 4e-4 + 9.6e-3 / 2
+  EXPECT_FLOAT_EQ(at_step(300), 1e-2f);       // warm-up peak
   EXPECT_FLOAT_EQ(at_step(650), 5.0005e-3f);  // half of the annealing: (1e-2 + 1e-6) / 2
-  EXPECT_FLOAT_EQ(at_step(1000), 1e-6f);   // 1e-2 / 1e4
+  EXPECT_FLOAT_EQ(at_step(1000), 1e-6f);      // 1e-2 / 1e4
   EXPECT_LT(at_step(299), at_step(300));
   EXPECT_LT(at_step(301), at_step(300));
 }

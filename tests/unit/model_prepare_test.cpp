@@ -8,12 +8,12 @@
 #include <stdexcept>
 #include <string>
 
+#include "engine/backends/device_array.h"
+#include "engine/inference/evaluate.h"
 #include "engine/io/config.h"
 #include "engine/nn/dataset.h"
-#include "engine/backends/device_array.h"
 #include "engine/nn/model.h"
 #include "engine/train/train_step.h"
-#include "engine/inference/evaluate.h"
 #include "tests/two_conv_network.h"
 
 namespace hdr {

@@ -5,11 +5,11 @@
 // wrong index. The cache tests check that a cached primitive picks up new pointers and data.
 #include <gtest/gtest.h>
 
+#include <oneapi/dnnl/dnnl_version.h>
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <limits>
-#include <oneapi/dnnl/dnnl_version.h>
 #include <random>
 #include <stdexcept>
 #include <string>

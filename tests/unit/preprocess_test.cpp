@@ -196,8 +196,7 @@ TEST(ImageDecode, FormatsStbReadsButWeDoNotPromiseAreRejected) {
   // stb_image would decode this TGA; only the four formats the header names get through.
   const Bytes pixels = pattern(8, 8, 1);
   ASSERT_NO_THROW(decode_image(png(8, 8, 1, pixels), "control.png"));
-  expect_input_error([&] { decode_image(tga(8, 8, 1, pixels), "p.tga"); },
-                     {"p.tga", "not a PNG, JPEG, BMP or GIF"});
+  expect_input_error([&] { decode_image(tga(8, 8, 1, pixels), "p.tga"); }, {"p.tga", "not a PNG, JPEG, BMP or GIF"});
 }
 
 TEST(ImageDecode, CorruptPngNamesTheFormat) {
@@ -438,16 +437,13 @@ std::string style_test_name(const testing::TestParamInfo<StyleBound>& param) {
   return name;
 }
 
-INSTANTIATE_TEST_SUITE_P(Styles, PreprocessUserStyle,
-                         testing::Values(StyleBound{UserStyle::kOffCentre, 0.15, 0.6},
-                                         StyleBound{UserStyle::kScaled, 2.2, 4.0},
-                                         StyleBound{UserStyle::kInverted, 2.2, 4.0},
-                                         StyleBound{UserStyle::kThickened, 5.0, 7.5},
-                                         StyleBound{UserStyle::kRgbInk, 2.2, 4.0},
-                                         StyleBound{UserStyle::kAlphaInk, 2.2, 4.0},
-                                         StyleBound{UserStyle::kJpeg, 2.8, 5.3},
-                                         StyleBound{UserStyle::kPhoto, 2.5, 4.2}),
-                         style_test_name);
+INSTANTIATE_TEST_SUITE_P(
+    Styles, PreprocessUserStyle,
+    testing::Values(StyleBound{UserStyle::kOffCentre, 0.15, 0.6}, StyleBound{UserStyle::kScaled, 2.2, 4.0},
+                    StyleBound{UserStyle::kInverted, 2.2, 4.0}, StyleBound{UserStyle::kThickened, 5.0, 7.5},
+                    StyleBound{UserStyle::kRgbInk, 2.2, 4.0}, StyleBound{UserStyle::kAlphaInk, 2.2, 4.0},
+                    StyleBound{UserStyle::kJpeg, 2.8, 5.3}, StyleBound{UserStyle::kPhoto, 2.5, 4.2}),
+    style_test_name);
 
 TEST(Preprocess, CentreOfMassLandsWhereMnistsDoes) {
   ASSERT_TRUE(kMnist.all_present()) << "real MNIST missing: run tools/fetch_mnist.sh";
@@ -598,8 +594,10 @@ DecodedImage alpha_only(int i, uint8_t colour, int channels) {
   DecodedImage out{50, 40, channels, {}};
   for (uint8_t a : coverage.pixels) {
     const uint8_t c = a ? colour : 0;
-    if (channels == 4) out.pixels.insert(out.pixels.end(), {c, c, c, a});
-    else out.pixels.insert(out.pixels.end(), {c, a});
+    if (channels == 4)
+      out.pixels.insert(out.pixels.end(), {c, c, c, a});
+    else
+      out.pixels.insert(out.pixels.end(), {c, a});
   }
   return out;
 }
@@ -627,8 +625,8 @@ TEST(Preprocess, SpecksGoDetachedPartsStay) {
   // A bar 6 x 60; a 1-pixel speck and a 2 x 2 one far from it are noise, a 6 x 6 block (10% of
   // the bar's ink) is a part of the digit (the dot of an i, a broken stroke).
   const std::vector<float> bar = preprocess(rectangles(120, 120, 255, 0, {{40, 20, 6, 60}}));
-  const std::vector<float> specked =
-      preprocess(rectangles(120, 120, 255, 0, {{40, 20, 6, 60}, {100, 110, 1, 1}, {5, 3, 2, 2}}));
+  const std::vector<float> specked = preprocess(
+      rectangles(120, 120, 255, 0, {{40, 20, 6, 60}, {100, 110, 1, 1}, {5, 3, 2, 2}}));
   EXPECT_LE(max_abs_difference(specked, bar), 1e-5);
 
   const std::vector<float> dotted = preprocess(rectangles(120, 120, 255, 0, {{40, 20, 6, 60}, {40, 90, 6, 6}}));
@@ -645,8 +643,7 @@ TEST(Preprocess, ImagesWithoutInkAreRejected) {
   auto noise = [&](int w, int h, double level, double sigma, double gradient) {
     Bytes p(size_t(w) * size_t(h));
     for (int y = 0; y < h; ++y)
-      for (int x = 0; x < w; ++x)
-        p[size_t(y * w + x)] = to_byte(level + gradient * x / w + sigma * random.gaussian());
+      for (int x = 0; x < w; ++x) p[size_t(y * w + x)] = to_byte(level + gradient * x / w + sigma * random.gaussian());
     return gray_image(w, h, std::move(p));
   };
   Bytes random_bytes(100 * 100);
@@ -692,8 +689,11 @@ TEST(Preprocess, ToBytesRoundsAndClamps) {
 }
 
 TEST(Preprocess, DecodeErrorsNameTheSource) {
-  expect_input_error([] { preprocess_image(Bytes{1, 2, 3}, "request field 'image'"); },
-                     {"request field 'image': not a PNG, JPEG, BMP or GIF image"});
+  expect_input_error(
+      [] {
+        preprocess_image(Bytes{1, 2, 3}, "request field 'image'");
+      },
+      {"request field 'image': not a PNG, JPEG, BMP or GIF image"});
 }
 
 }  // namespace

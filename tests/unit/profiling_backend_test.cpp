@@ -9,15 +9,15 @@
 #include <stdexcept>
 #include <string>
 
+#include "engine/backends/device_array.h"
+#include "engine/inference/evaluate.h"
 #include "engine/io/config.h"
 #include "engine/nn/dataset.h"
-#include "engine/backends/device_array.h"
 #include "engine/nn/model.h"
 #include "engine/profile/op_cost.h"
 #include "engine/profile/profiling_backend.h"
-#include "engine/train/trainer.h"
 #include "engine/train/train_step.h"
-#include "engine/inference/evaluate.h"
+#include "engine/train/trainer.h"
 #include "tests/two_conv_network.h"
 
 namespace hdr {

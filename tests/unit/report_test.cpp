@@ -155,7 +155,7 @@ TEST(WriteReport, PageInlinesExactlyTheSvgFilesItWrites) {
   }
   EXPECT_TRUE(std::filesystem::exists(dir / "samples.png"));
   EXPECT_TRUE(std::filesystem::exists(dir / "mistakes.png"));
-  EXPECT_NE(page.find("name = &lt;x&gt;"), std::string::npos);  // config shown, escaped
+  EXPECT_NE(page.find("name = &lt;x&gt;"), std::string::npos);               // config shown, escaped
   EXPECT_EQ(page.find("http://"), page.find("http://www.w3.org/2000/svg"));  // no network reference
   EXPECT_EQ(page.find("https://"), std::string::npos);
 }

@@ -110,8 +110,8 @@ TEST(RunMetadata, TrainingStateSurvivesTheJsonBitForBit) {
 TEST(History, RecordsSurviveTheJsonAndOddOnesAreNamed) {
   std::vector<EpochRecord> history = awkward_state().history;
   history[1].val_loss = std::numeric_limits<double>::infinity();
-  const std::vector<EpochRecord> back =
-      parse_history(nlohmann::json::parse(history_json(history).dump(2)), "history.json");
+  const std::vector<EpochRecord> back = parse_history(nlohmann::json::parse(history_json(history).dump(2)),
+                                                      "history.json");
   ASSERT_EQ(back.size(), 2u);
   expect_same_bits(back[0].loss, history[0].loss, "loss");
   EXPECT_EQ(back[1].val_loss, history[1].val_loss);
@@ -158,8 +158,9 @@ TEST(RunMetadata, OddFieldsAreNamedNotLeakedAsJsonErrors) {
       {with(R"("lr": 0.001)", R"("lr": 0)"), "'resume.plateau.lr' is 0"},
       {with(R"("lr": 0.001)", R"("lr": 1e300)"), "'resume.plateau.lr'"},
       {R"({"resume": {"version": 1, )" + state + R"(, "stray": 1, "plateau": 3}})", "'resume.plateau'"},
-      {R"({"resume": {"version": 1, )" + state + "}, \"history\": [{\"epoch\": 1, \"loss\": 1, \"accuracy\": 1, "
-       "\"val_loss\": 1, \"val_accuracy\": 1, \"lr\": 1, \"seconds\": 1, \"images_per_second\": 1}]}",
+      {R"({"resume": {"version": 1, )" + state +
+           "}, \"history\": [{\"epoch\": 1, \"loss\": 1, \"accuracy\": 1, "
+           "\"val_loss\": 1, \"val_accuracy\": 1, \"lr\": 1, \"seconds\": 1, \"images_per_second\": 1}]}",
        "'resume.epoch' is 0 but the history holds 1 epochs"},
   };
   for (const auto& [json, needle] : cases) {
@@ -246,11 +247,11 @@ TEST(ResolvedConfig, AValueThatIsNotUtf8IsRefused) {
 TEST(Utf8, WellFormedSequencesOnly) {
   EXPECT_TRUE(is_valid_utf8("plain ascii"));
   EXPECT_TRUE(is_valid_utf8("\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80"));  // e-acute, euro, an emoji
-  EXPECT_FALSE(is_valid_utf8("\xE9"));                                      // Latin-1, alone
-  EXPECT_FALSE(is_valid_utf8("\xC0\xAF"));                                 // overlong '/'
-  EXPECT_FALSE(is_valid_utf8("\xED\xA0\x80"));                            // a UTF-16 surrogate
-  EXPECT_FALSE(is_valid_utf8("\xF4\x90\x80\x80"));                        // above U+10FFFF
-  EXPECT_FALSE(is_valid_utf8("\xE2\x82"));                                 // cut short
+  EXPECT_FALSE(is_valid_utf8("\xE9"));                                   // Latin-1, alone
+  EXPECT_FALSE(is_valid_utf8("\xC0\xAF"));                               // overlong '/'
+  EXPECT_FALSE(is_valid_utf8("\xED\xA0\x80"));                           // a UTF-16 surrogate
+  EXPECT_FALSE(is_valid_utf8("\xF4\x90\x80\x80"));                       // above U+10FFFF
+  EXPECT_FALSE(is_valid_utf8("\xE2\x82"));                               // cut short
 }
 
 ResumePoint point_of(const Config& config, int batch = 0) {

@@ -8,19 +8,19 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <utility>
 #include <barrier>
 #include <cmath>
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
+#include "engine/backends/device_array.h"
 #include "engine/distributed/communicator.h"
+#include "engine/distributed/gradient_exchange.h"
 #include "engine/io/config.h"
 #include "engine/nn/dataset.h"
-#include "engine/backends/device_array.h"
-#include "engine/distributed/gradient_exchange.h"
 #include "engine/nn/model.h"
 #include "engine/train/train_step.h"
 #include "tests/two_conv_network.h"
@@ -119,8 +119,11 @@ class ThreadPair {
 // One process's model, step and data on its own single-threaded CPU backend.
 struct Trainer {
   explicit Trainer(const Config& network)
-      : config(network), data(*backend, test::two_conv_images(kImages)), model(config.model, *backend, kBatch),
-        step(model, *backend, config), metrics(*backend, 2) {
+      : config(network),
+        data(*backend, test::two_conv_images(kImages)),
+        model(config.model, *backend, kBatch),
+        step(model, *backend, config),
+        metrics(*backend, 2) {
     model.initialize(kSeed);
     metrics.zero();
   }
@@ -168,7 +171,7 @@ class RecordingExchange final : public GradientExchange {
 };
 
 struct TwoRanks {
-  Model::Snapshot weights;  // rank 0's, after the epoch
+  Model::Snapshot weights;                          // rank 0's, after the epoch
   std::vector<std::pair<size_t, size_t>> calls[2];  // each rank's exchange calls (overlapping only)
 };
 

@@ -6,9 +6,9 @@
 #include <cmath>
 #include <vector>
 
+#include "engine/backends/device_array.h"
 #include "engine/io/config.h"
 #include "engine/nn/dataset.h"
-#include "engine/backends/device_array.h"
 #include "engine/nn/model.h"
 #include "engine/train/train_step.h"
 #include "tests/small_network.h"

@@ -30,7 +30,7 @@ class FakeSteps : public TrainingSteps {
   std::map<std::pair<int, int>, double> loss;  // (epoch, batch), 0-based
   std::vector<double> val_loss;                // per epoch, 0-based; empty: no validation
   std::vector<std::string> calls;
-  std::vector<float> lrs;                      // of every step run
+  std::vector<float> lrs;  // of every step run
   std::function<void(int epoch, int batch)> on_run;
 
   void begin_epoch(int epoch, const EpochSums& so_far) override {
@@ -71,8 +71,8 @@ class Recorder : public TrainingCallback {
   }
   void on_epoch_end(TrainingLoop& loop, const EpochRecord& r) override {
     records.push_back(r);
-    events.push_back(fmt::format("epoch_end {} record {} history {}", where(loop), r.epoch,
-                                 loop.state().history.size()));
+    events.push_back(
+        fmt::format("epoch_end {} record {} history {}", where(loop), r.epoch, loop.state().history.size()));
   }
   void on_run_end(TrainingLoop& loop) override {
     events.push_back(fmt::format("run_end {}{}", where(loop), loop.stopped_on_request() ? " stopped" : ""));

@@ -10,11 +10,11 @@
 #include <numeric>
 
 #include "engine/backends/build_info.h"
-#include "engine/nn/dataset.h"
 #include "engine/core/errors.h"
+#include "engine/inference/evaluate.h"
+#include "engine/nn/dataset.h"
 #include "engine/profile/profiling_backend.h"
 #include "engine/train/train_step.h"
-#include "engine/inference/evaluate.h"
 #include "tools/cli/bench_compare.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/common.h"
@@ -29,7 +29,7 @@ struct BenchArgs {
   std::string what = "all", config;
   std::vector<std::string> overrides, files;
   int steps = 50, repeats = 5;
-  int batch = 0;  // 0: the config's
+  int batch = 0;         // 0: the config's
   double target = 99.0;  // time-to-accuracy: percent
   int first_seed = 1, seeds = 3;
   DeviceOptions device;
@@ -190,13 +190,12 @@ void print_device(const nlohmann::json& d, const std::string& model) {
   print_peaks(d["peaks"]);
   if (d.contains("train")) {
     const auto& t = d["train"];
-    fmt::print(
-        "train  {}: {:.0f} images/s (batch {}, {:.2f} ms/step), {:.1f} MFLOP/image, {:.0f} GFLOP/s = {:.1f}% of "
-        "FP32 peak; {:.1f} s per epoch of {} images, {:.1f} min projected for {} epochs\n",
-        model, t["images_per_second"].get<double>(), t["batch"].get<int>(), 1e3 * t["seconds_per_step"].get<double>(),
-        t["mflop_per_image"].get<double>(), t["gflops"].get<double>(), t["percent_of_peak"].get<double>(),
-        t["seconds_per_epoch"].get<double>(), t["train_images"].get<int>(),
-        t["projected_run_seconds"].get<double>() / 60, t["epochs"].get<int>());
+    fmt::print("train  {}: {:.0f} images/s (batch {}, {:.2f} ms/step), {:.1f} MFLOP/image, {:.0f} GFLOP/s = {:.1f}% of "
+               "FP32 peak; {:.1f} s per epoch of {} images, {:.1f} min projected for {} epochs\n",
+               model, t["images_per_second"].get<double>(), t["batch"].get<int>(),
+               1e3 * t["seconds_per_step"].get<double>(), t["mflop_per_image"].get<double>(), t["gflops"].get<double>(),
+               t["percent_of_peak"].get<double>(), t["seconds_per_epoch"].get<double>(), t["train_images"].get<int>(),
+               t["projected_run_seconds"].get<double>() / 60, t["epochs"].get<int>());
   }
   if (d.contains("infer")) {
     const auto& i = d["infer"];
@@ -225,7 +224,8 @@ void print_side_by_side(const nlohmann::json& devices) {
     fmt::print("\n");
   };
   row("images/s", [](const auto& t) { return fmt::format("{:.0f}", t["images_per_second"].template get<double>()); });
-  row("s per epoch", [](const auto& t) { return fmt::format("{:.1f}", t["seconds_per_epoch"].template get<double>()); });
+  row("s per epoch",
+      [](const auto& t) { return fmt::format("{:.1f}", t["seconds_per_epoch"].template get<double>()); });
   row("projected run (min)",
       [](const auto& t) { return fmt::format("{:.1f}", t["projected_run_seconds"].template get<double>() / 60); });
   if (cpu)
@@ -242,7 +242,8 @@ std::vector<std::string> devices_of(const DeviceOptions& options) {
 }
 
 void run_time_to_accuracy(const BenchArgs& args) {
-  const Config config = args.config.empty() ? speedrun_config(args.overrides) : load_config(args.config, args.overrides);
+  const Config config = args.config.empty() ? speedrun_config(args.overrides)
+                                            : load_config(args.config, args.overrides);
   if (args.device.device == "all") throw InputError("--device all: time-to-accuracy runs on one device");
   auto backend = make_backend(args.device);
   ensure_mnist(config.data.dir);  // a first download is not part of the time

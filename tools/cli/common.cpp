@@ -2,17 +2,17 @@
 
 #include <fmt/format.h>
 
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <CLI/CLI.hpp>
 #include <algorithm>
-#include <spawn.h>
-#include <unistd.h>
-#include <sys/wait.h>
 
 #include <cstdlib>
 #include <filesystem>
 
-#include "engine/core/errors.h"
 #include "engine/backends/gpu_probe.h"
+#include "engine/core/errors.h"
 #include "engine/io/idx.h"
 
 namespace hdr::cli {
@@ -43,9 +43,8 @@ std::optional<int> cuda_device_index(const std::string& device) {
   if (device == "cuda") return 0;
   constexpr std::string_view prefix = "cuda:";
   const std::string digits = device.starts_with(prefix) ? device.substr(prefix.size()) : "";
-  if (digits.empty() || digits.size() > 4 || !std::all_of(digits.begin(), digits.end(), [](char c) {
-        return c >= '0' && c <= '9';
-      }))
+  if (digits.empty() || digits.size() > 4 ||
+      !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
     return std::nullopt;
   return std::stoi(digits);
 }
@@ -83,8 +82,8 @@ void ensure_mnist(const std::string& dir) {
   // Only the default folder is filled automatically: another folder missing its files is more
   // likely a typo or a different data set (Fashion-MNIST, EMNIST) than a wish for MNIST digits.
   if (fs::path(dir).lexically_normal() != fs::path("data/mnist"))
-    throw InputError(fmt::format("{}: the four IDX files are missing (tools/fetch_mnist.sh {} puts MNIST there)", dir,
-                                 dir));
+    throw InputError(
+        fmt::format("{}: the four IDX files are missing (tools/fetch_mnist.sh {} puts MNIST there)", dir, dir));
   // The fetch script sits in tools/ of the source tree: next to the working directory, or two
   // levels above the binary (build/<preset>/hdr).
   std::vector<fs::path> candidates{"tools/fetch_mnist.sh"};

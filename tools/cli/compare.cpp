@@ -16,8 +16,7 @@ void add_compare_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("compare", "Overlay the curves of several training runs on one page, with a table");
   auto runs = std::make_shared<std::vector<std::string>>();
   auto out = std::make_shared<std::string>("compare.html");
-  cmd->add_option("runs", *runs, "Run folders written by hdr train (each holds run.json and history.json)")
-      ->required();
+  cmd->add_option("runs", *runs, "Run folders written by hdr train (each holds run.json and history.json)")->required();
   cmd->add_option("--out", *out, "The page to write")->capture_default_str();
   cmd->callback([runs, out] {
     std::vector<report::RunFolder> folders;

@@ -20,8 +20,8 @@ void print_split(const char* name, const LabelledImages& set) {
   for (uint8_t l : set.labels) ++histogram[l];
   std::string counts;
   for (int c = 0; c < set.num_classes; ++c) counts += fmt::format("{}{}", c ? "," : "", histogram[c]);
-  fmt::print("{:<5} {:>6} images of {}x{}, labels per class: {}\n", name, set.count(), set.images.rows,
-             set.images.cols, counts);
+  fmt::print("{:<5} {:>6} images of {}x{}, labels per class: {}\n", name, set.count(), set.images.rows, set.images.cols,
+             counts);
 }
 
 // Writes the first `count` images of `set` as <prefix>-<index>-<label>.png into dir.
@@ -32,7 +32,7 @@ void export_png(const LabelledImages& set, const std::string& prefix, int count,
   for (int i = 0; i < n; ++i) {
     const std::span<const uint8_t> image(set.images.pixels.data() + size_t(i) * pixels, pixels);
     write_png(dir / fmt::format("{}-{:05}-{}.png", prefix, i, set.labels[size_t(i)]), image, set.images.cols,
-                   set.images.rows);
+              set.images.rows);
   }
   fmt::print("exported {} {} images to {} as PNG (<set>-<index>-<label>.png)\n", n, prefix, dir.string());
 }
@@ -52,13 +52,15 @@ void add_data_command(CLI::App& app) {
   auto split = std::make_shared<std::string>("test");
   auto count = std::make_shared<int>(0);
   cmd->add_option("--export", *export_dir, "Also write the images of --split as PNG files into this folder");
-  cmd->add_option("--split", *split, "Which set --export writes")->check(CLI::IsMember({"train", "test"}))->capture_default_str();
+  cmd->add_option("--split", *split, "Which set --export writes")
+      ->check(CLI::IsMember({"train", "test"}))
+      ->capture_default_str();
   cmd->add_option("--count", *count, "How many images --export writes (0: all)")->check(CLI::NonNegativeNumber);
   cmd->callback([dir, classes, export_dir, split, count] {
     const MnistFiles files(*dir);
     if (!files.all_present())
-      throw InputError(fmt::format("{}: the four MNIST IDX files are not all there (run tools/fetch_mnist.sh {})",
-                                   *dir, *dir));
+      throw InputError(
+          fmt::format("{}: the four MNIST IDX files are not all there (run tools/fetch_mnist.sh {})", *dir, *dir));
     const LabelledImages train = read_idx_pair(files.train_images, files.train_labels, *classes);
     const LabelledImages test = read_idx_pair(files.test_images, files.test_labels, *classes);
     print_split("train", train);

@@ -15,10 +15,10 @@
 #include <vector>
 
 #include "engine/backends/build_info.h"
-#include "engine/nn/dataset.h"
 #include "engine/inference/ensemble.h"
-#include "engine/inference/inference.h"
 #include "engine/inference/evaluate.h"
+#include "engine/inference/inference.h"
+#include "engine/nn/dataset.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/common.h"
 #include "tools/cli/run_report.h"
@@ -138,8 +138,8 @@ void report_ensemble(const EvalArgs& args, const std::vector<TrainedModel>& mode
                      const std::vector<MemberResult>& members, const Backend& backend, const TestSet& test) {
   std::vector<EvalResult> results;
   for (const MemberResult& m : members) results.push_back(m.result);
-  const report::Evaluation evaluation =
-      report::analyse(ensemble_result(results, test.images.labels), test.images.labels);
+  const report::Evaluation evaluation = report::analyse(ensemble_result(results, test.images.labels),
+                                                        test.images.labels);
   const std::string how = fmt::format("mean of the class probabilities of {} models", models.size());
   if (!args.report.empty()) {
     report::ReportInput input{.title = fmt::format("Ensemble of {} models: evaluation", models.size()),
@@ -156,9 +156,8 @@ void report_ensemble(const EvalArgs& args, const std::vector<TrainedModel>& mode
   if (args.json) {
     nlohmann::json listed = nlohmann::json::array();
     for (size_t i = 0; i < models.size(); ++i)
-      listed.push_back({{"model", models[i].source},
-                        {"accuracy", members[i].result.accuracy},
-                        {"loss", members[i].result.loss}});
+      listed.push_back(
+          {{"model", models[i].source}, {"accuracy", members[i].result.accuracy}, {"loss", members[i].result.loss}});
     print_json(args, {{"members", std::move(listed)}, {"data", test.dir}}, evaluation);
     return;
   }

@@ -118,7 +118,8 @@ void print_static_gpu(const nlohmann::json& s) {
         continue;
       }
       const auto& k = *it->second;
-      fmt::print(" {:>11}", fmt::format("{}r {:.0f}%", k["registers"].get<int>(), 100.0 * k["occupancy"].get<double>()));
+      fmt::print(" {:>11}",
+                 fmt::format("{}r {:.0f}%", k["registers"].get<int>(), 100.0 * k["occupancy"].get<double>()));
       spilled += k["spill_store_bytes"].get<int>() + k["spill_load_bytes"].get<int>();
       shared = std::max(shared, k["shared_bytes"].get<int>());
     }

@@ -23,9 +23,8 @@ void handle_predict(ServeState& state, const Request& req, Response& res) {
   // A worker's turn covers decoding too: it is the costly part for a large photo (up to
   // limits.max_pixels), so at most --workers images are in memory decoded at once.
   auto predictor = state.pool.acquire();
-  const std::vector<float> image =
-      preprocess_image(std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()), "image",
-                       state.geometry, state.limits);
+  const std::vector<float> image = preprocess_image(
+      std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()), "image", state.geometry, state.limits);
   const std::vector<float> probabilities = predictor->predict(image);
   Json out = {{"status", "success"}};
   out.update(prediction_json(probabilities, 3));
@@ -73,10 +72,11 @@ void handle_infer(ServeState& state, const Request& req, Response& res) {
   int64_t n = 0;
   const std::vector<float> images = infer_input(body, req.body.size(), state.geometry.side, n);
   const std::vector<float> probabilities = state.pool.acquire()->predict(images);
-  Json out = {{"model_name", state.model_name},
-              {"model_version", "1"},
-              {"outputs", {{{"name", kOutputName}, {"datatype", "FP32"}, {"shape", {n, state.classes}},
-                            {"data", probabilities}}}}};
+  Json out = {
+      {"model_name", state.model_name},
+      {"model_version", "1"},
+      {"outputs",
+       {{{"name", kOutputName}, {"datatype", "FP32"}, {"shape", {n, state.classes}}, {"data", probabilities}}}}};
   if (body.contains("id")) out["id"] = body["id"];
   send_json(res, 200, out);
 }
@@ -109,14 +109,10 @@ std::string library_error_message(const Request& req, int status, size_t max_bod
     case 404:
       return fmt::format("no such endpoint: {} {} (the API: GET /, POST /predict, GET /health, /v2/...)", req.method,
                          req.path);
-    case 413:
-      return fmt::format("the request body is over the limit of {} MiB", max_body >> 20);
-    case 414:
-      return "the request URI is too long";
-    case 400:
-      return "malformed request (its headers or multipart body could not be parsed)";
-    default:
-      return fmt::format("the request failed with HTTP status {}", status);
+    case 413: return fmt::format("the request body is over the limit of {} MiB", max_body >> 20);
+    case 414: return "the request URI is too long";
+    case 400: return "malformed request (its headers or multipart body could not be parsed)";
+    default: return fmt::format("the request failed with HTTP status {}", status);
   }
 }
 
@@ -126,14 +122,17 @@ void install_routes(httplib::Server& server, ServeState& state) {
   route(server, "/", kGet, [](const Request&, Response& res) {
     res.set_content(kIndexHtml.data(), kIndexHtml.size(), "text/html; charset=utf-8");
   });
-  route(server, "/predict", kPost, guarded([&state](const Request& req, Response& res) { handle_predict(state, req, res); }));
+  route(server, "/predict", kPost,
+        guarded([&state](const Request& req, Response& res) { handle_predict(state, req, res); }));
   route(server, "/health", kGet, [&state](const Request&, Response& res) { handle_health(state, res); });
 
   route(server, "/v2", kGet, [](const Request&, Response& res) {
     send_json(res, 200, {{"name", "hdr"}, {"version", HDR_VERSION}, {"extensions", Json::array()}});
   });
   route(server, "/v2/health/live", kGet, [](const Request&, Response& res) { send_json(res, 200, {{"live", true}}); });
-  route(server, "/v2/health/ready", kGet, [](const Request&, Response& res) { send_json(res, 200, {{"ready", true}}); });
+  route(server, "/v2/health/ready", kGet, [](const Request&, Response& res) {
+    send_json(res, 200, {{"ready", true}});
+  });
   const std::string model = "/v2/models/([^/]+)(?:/versions/([^/]+))?";
   route(server, model, kGet, guarded([&state](const Request& req, Response& res) {
           require_model(state, req);
@@ -143,7 +142,8 @@ void install_routes(httplib::Server& server, ServeState& state) {
           require_model(state, req);
           send_json(res, 200, {{"name", state.model_name}, {"ready", true}});
         }));
-  route(server, model + "/infer", kPost, guarded([&state](const Request& req, Response& res) { handle_infer(state, req, res); }));
+  route(server, model + "/infer", kPost,
+        guarded([&state](const Request& req, Response& res) { handle_infer(state, req, res); }));
 
   const size_t max_body = state.limits.max_bytes;
   server.set_error_handler([max_body](const Request& req, Response& res) {

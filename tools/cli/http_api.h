@@ -20,8 +20,8 @@
 #include <cstdint>
 #include <string>
 
-#include "engine/io/image_io.h"
 #include "engine/inference/inference.h"
+#include "engine/io/image_io.h"
 #include "engine/io/preprocess.h"
 
 namespace hdr::cli {

@@ -85,7 +85,8 @@ std::string decode_base64(std::string_view text, const std::string& field) {
   int written = 0, tail = 0;
   EVP_DecodeInit(ctx.get());
   auto* dst = reinterpret_cast<unsigned char*>(out.data());
-  if (EVP_DecodeUpdate(ctx.get(), dst, &written, reinterpret_cast<const unsigned char*>(text.data()), int(text.size())) < 0 ||
+  if (EVP_DecodeUpdate(ctx.get(), dst, &written, reinterpret_cast<const unsigned char*>(text.data()),
+                       int(text.size())) < 0 ||
       EVP_DecodeFinal(ctx.get(), dst + written, &tail) < 0)
     throw HttpError(400, fmt::format("{} is not valid base64", field));
   out.resize(size_t(written + tail));
@@ -104,7 +105,8 @@ std::string image_bytes(const Request& req) {
   if (type == "application/json") {
     const Json body = parse_json_body(req);
     if (!body.is_object() || !body.contains("image") || !body["image"].is_string())
-      throw HttpError(400, R"(the JSON body needs a string field "image": a data URL "data:image/png;base64,..." or plain base64)");
+      throw HttpError(
+          400, R"(the JSON body needs a string field "image": a data URL "data:image/png;base64,..." or plain base64)");
     std::string_view text = body["image"].get_ref<const std::string&>();
     if (text.starts_with("data:")) {
       const size_t comma = text.find(',');
@@ -115,10 +117,11 @@ std::string image_bytes(const Request& req) {
     return decode_base64(text, R"(field "image")");
   }
   if (type.starts_with("image/")) return req.body;
-  throw HttpError(415, fmt::format("unsupported Content-Type '{}': send multipart/form-data with a file field 'image', "
-                                   "JSON {{\"image\": \"data:image/png;base64,...\"}}, or the image itself as image/png, "
-                                   "image/jpeg, image/bmp or image/gif",
-                                   type));
+  throw HttpError(415,
+                  fmt::format("unsupported Content-Type '{}': send multipart/form-data with a file field 'image', "
+                              "JSON {{\"image\": \"data:image/png;base64,...\"}}, or the image itself as image/png, "
+                              "image/jpeg, image/bmp or image/gif",
+                              type));
 }
 
 namespace {
@@ -156,17 +159,19 @@ std::vector<float> infer_input(const Json& body, size_t body_bytes, int side, in
     throw HttpError(400, fmt::format("the model has one input, '{}'; the request has {}", kInputName, inputs.size()));
   const Json& input = inputs[0];
   if (!input.is_object() || member_text(input, "name") != kInputName)
-    throw HttpError(400, fmt::format("unknown input '{}': the model's input is '{}'", member_text(input, "name"),
-                                     kInputName));
+    throw HttpError(
+        400, fmt::format("unknown input '{}': the model's input is '{}'", member_text(input, "name"), kInputName));
   if (member_text(input, "datatype") != "FP32")
-    throw HttpError(400, fmt::format("input '{}': datatype must be FP32, not '{}'", kInputName,
-                                     member_text(input, "datatype")));
+    throw HttpError(
+        400, fmt::format("input '{}': datatype must be FP32, not '{}'", kInputName, member_text(input, "datatype")));
   const Json shape = input.value("shape", Json());
-  const bool shape_ok = shape.is_array() && shape.size() == 4 && std::all_of(shape.begin(), shape.end(), [](const Json& d) {
-                          return d.is_number_integer() && d.get<int64_t>() >= 0;
-                        }) && shape[1] == 1 && shape[2] == side && shape[3] == side;
+  const bool shape_ok = shape.is_array() && shape.size() == 4 &&
+                        std::all_of(shape.begin(), shape.end(),
+                                    [](const Json& d) { return d.is_number_integer() && d.get<int64_t>() >= 0; }) &&
+                        shape[1] == 1 && shape[2] == side && shape[3] == side;
   if (!shape_ok)
-    throw HttpError(400, fmt::format("input '{}': shape must be [N, 1, {}, {}], not {}", kInputName, side, side, shape.dump()));
+    throw HttpError(
+        400, fmt::format("input '{}': shape must be [N, 1, {}, {}], not {}", kInputName, side, side, shape.dump()));
   n = shape[0].get<int64_t>();
   // Each value takes at least two bytes of JSON ("0,"): a larger N cannot be in this body.
   const int64_t per_image = int64_t(side) * side;

@@ -68,8 +68,7 @@ nlohmann::json op_profile_json(const std::vector<OpRow>& rows, int64_t steps, co
 
 void print_peaks(const nlohmann::json& p) {
   fmt::print("peaks: FP32 {:.1f} GFLOP/s ({}); memory {:.1f} GB/s ({})", p["fp32_gflops"].get<double>(),
-             p["fp32_source"].get<std::string>(), p["memory_gbs"].get<double>(),
-             p["memory_source"].get<std::string>());
+             p["fp32_source"].get<std::string>(), p["memory_gbs"].get<double>(), p["memory_source"].get<std::string>());
   if (p.contains("cache_gbs"))
     fmt::print("; L2 {:.1f} GB/s ({})", p["cache_gbs"].get<double>(), p["cache_source"].get<std::string>());
   fmt::print("\n");

@@ -15,10 +15,10 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "engine/inference/ensemble.h"
 #include "engine/core/errors.h"
-#include "engine/io/image_io.h"
+#include "engine/inference/ensemble.h"
 #include "engine/inference/inference.h"
+#include "engine/io/image_io.h"
 #include "engine/io/preprocess.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/common.h"
@@ -103,7 +103,8 @@ void print_prediction(const PredictArgs& args, const std::string& file, std::spa
   }
   const std::vector<int> top = top_classes(probabilities, args.top);
   std::string ranked;
-  for (int c : top) ranked += fmt::format("{}{} {:.2f}%", ranked.empty() ? "" : ", ", c, 100.0 * probabilities[size_t(c)]);
+  for (int c : top)
+    ranked += fmt::format("{}{} {:.2f}%", ranked.empty() ? "" : ", ", c, 100.0 * probabilities[size_t(c)]);
   fmt::print("{}: {} ({:.2f}%)  top-{}: {}\n", file, top[0], 100.0 * probabilities[size_t(top[0])], args.top, ranked);
 }
 
@@ -137,8 +138,9 @@ void preprocess_chunk(const std::vector<InputFile>& files, size_t first, size_t 
 std::string save_preprocessed(const fs::path& out, std::span<const float> image, DigitGeometry geometry) {
   std::error_code ec;
   fs::create_directories(out.parent_path(), ec);
-  if (ec) return fmt::format("cannot create the folder {} for its preprocessed image ({})", out.parent_path().string(),
-                             ec.message());
+  if (ec)
+    return fmt::format("cannot create the folder {} for its preprocessed image ({})", out.parent_path().string(),
+                       ec.message());
   try {
     write_png(out, to_bytes(std::vector<float>(image.begin(), image.end())), geometry.side, geometry.side);
   } catch (const std::runtime_error& e) {
@@ -180,7 +182,9 @@ void run_predict(const PredictArgs& args) {
     const size_t per_image = images.size() / count;
     batch.clear();
     for (size_t i = 0; i < count; ++i)
-      if (why[i].empty()) batch.insert(batch.end(), images.begin() + int64_t(i * per_image), images.begin() + int64_t((i + 1) * per_image));
+      if (why[i].empty())
+        batch.insert(batch.end(), images.begin() + int64_t(i * per_image),
+                     images.begin() + int64_t((i + 1) * per_image));
     const std::vector<float> probabilities = predictor.predict(batch);
     size_t row = 0;
     for (size_t i = 0; i < count; ++i) {
@@ -210,8 +214,9 @@ void run_predict(const PredictArgs& args) {
                                             : fmt::format("ensemble of {} models", models.size());
   fmt::print(stderr, "predict: {} image{} classified in {:.2f} s ({:.0f} images/s), {} failed; {} on {}\n", done,
              done == 1 ? "" : "s", seconds, seconds > 0 ? double(done) / seconds : 0.0, failed, by, backend->name());
-  if (failed) throw std::runtime_error(fmt::format("{} of {} input{} failed (see above)", failed, done + failed,
-                                                   done + failed == 1 ? "" : "s"));
+  if (failed)
+    throw std::runtime_error(
+        fmt::format("{} of {} input{} failed (see above)", failed, done + failed, done + failed == 1 ? "" : "s"));
 }
 
 }  // namespace
@@ -219,7 +224,9 @@ void run_predict(const PredictArgs& args) {
 void add_predict_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("predict", "Recognise digits in your own images (PNG, JPEG, BMP, GIF)");
   auto args = std::make_shared<PredictArgs>();
-  cmd->add_option("model", args->model, "Trained model (model.hdr from hdr train)")->required()->check(CLI::ExistingFile);
+  cmd->add_option("model", args->model, "Trained model (model.hdr from hdr train)")
+      ->required()
+      ->check(CLI::ExistingFile);
   cmd->add_option("images", args->inputs, "Image files and folders (walked recursively)")->required();
   cmd->add_option("--ensemble", args->ensemble,
                   "Another trained model whose probabilities are averaged with MODEL's (repeat for more)")
@@ -228,7 +235,8 @@ void add_predict_command(CLI::App& app) {
   cmd->add_option("--top", args->top, "How many of the most probable digits to list")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
-  cmd->add_flag("--json", args->json, "One JSON object per image on stdout: file, prediction, confidence, top, probabilities");
+  cmd->add_flag("--json", args->json,
+                "One JSON object per image on stdout: file, prediction, confidence, top, probabilities");
   cmd->add_option("--save-preprocessed", args->save_dir,
                   "Write the 28x28 image the model saw for each input, as PNG, into this folder");
   args->device.add_to(*cmd);

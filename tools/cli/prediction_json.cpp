@@ -10,7 +10,8 @@ std::vector<int> top_classes(std::span<const float> probabilities, int k) {
   std::iota(order.begin(), order.end(), 0);
   k = std::clamp(k, 0, int(order.size()));
   std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](int a, int b) {
-    return probabilities[size_t(a)] > probabilities[size_t(b)] || (probabilities[size_t(a)] == probabilities[size_t(b)] && a < b);
+    return probabilities[size_t(a)] > probabilities[size_t(b)] ||
+           (probabilities[size_t(a)] == probabilities[size_t(b)] && a < b);
   });
   order.resize(size_t(k));
   return order;

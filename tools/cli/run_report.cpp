@@ -7,8 +7,8 @@
 #include <numeric>
 
 #include "engine/backends/build_info.h"
-#include "engine/nn/model.h"
 #include "engine/core/thousands.h"
+#include "engine/nn/model.h"
 #include "tools/report/evaluation.h"
 #include "tools/report/report_page.h"
 #include "tools/report/run_record.h"
@@ -22,7 +22,8 @@ std::string parameter_summary(const ParamCounts& counts) {
 }
 
 std::string utc_now() {
-  return fmt::format("{:%Y-%m-%d %H:%M} UTC", fmt::gmtime(std::chrono::system_clock::to_time_t(std::chrono::system_clock::now())));
+  return fmt::format("{:%Y-%m-%d %H:%M} UTC",
+                     fmt::gmtime(std::chrono::system_clock::to_time_t(std::chrono::system_clock::now())));
 }
 
 void report_training_run(const Config& config, Backend& backend, const Datasets& data, const TrainResult& result,

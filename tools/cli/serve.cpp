@@ -16,8 +16,8 @@
 #include <cstring>
 #include <thread>
 
-#include "engine/inference/inference.h"
 #include "engine/core/thousands.h"
+#include "engine/inference/inference.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/common.h"
 #include "tools/cli/http_api.h"
@@ -53,7 +53,8 @@ void log_request(ServeState& state, bool quiet, const httplib::Request& req, con
   const std::string took =
       start == std::chrono::steady_clock::time_point{}
           ? "-"
-          : fmt::format("{:.2f} ms", std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+          : fmt::format("{:.2f} ms",
+                        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
   fmt::print(stderr, "{:%Y-%m-%dT%H:%M:%S}Z {} \"{} {}\" {} {} B {}\n",
              std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()), req.remote_addr, req.method,
              req.path, res.status, res.body.size(), took);
@@ -107,10 +108,12 @@ void run_serve(const ServeArgs& args) {
     log_request(state, quiet, req, res);
   });
 
-  const int port = args.port == 0 ? server.bind_to_any_port(args.host) : server.bind_to_port(args.host, args.port) ? args.port : -1;
+  const int port = args.port == 0                              ? server.bind_to_any_port(args.host)
+                   : server.bind_to_port(args.host, args.port) ? args.port
+                                                               : -1;
   if (port < 0)
-    throw std::runtime_error(fmt::format("cannot listen on {}:{} (address in use, not local, or port not allowed)",
-                                         args.host, args.port));
+    throw std::runtime_error(
+        fmt::format("cannot listen on {}:{} (address in use, not local, or port not allowed)", args.host, args.port));
   // cpp-httplib listens with a backlog of 5: a burst of new connections overflows it and clients
   // see resets. Linux takes a second listen() as a new backlog.
   if (::listen(listening, SOMAXCONN) != 0)
@@ -119,7 +122,8 @@ void run_serve(const ServeArgs& args) {
   if (signals.caught() == 0) {
     fmt::print(stderr, "serve: model {} ({} parameters) from {} on {} x {} worker{}\n", state.model_name,
                with_thousands(state.parameters), args.model, pool.device(), workers, workers == 1 ? "" : "s");
-    fmt::print(stderr, "serve: listening on http://{}:{} (page at /, POST /predict, GET /health, /v2/...; Ctrl-C stops)\n",
+    fmt::print(stderr,
+               "serve: listening on http://{}:{} (page at /, POST /predict, GET /health, /v2/...; Ctrl-C stops)\n",
                args.host, port);
     ok = server.listen_after_bind();
   }
@@ -133,7 +137,9 @@ void run_serve(const ServeArgs& args) {
 void add_serve_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("serve", "Serve a model over HTTP: drawing page, REST API, KServe v2 protocol");
   auto args = std::make_shared<ServeArgs>();
-  cmd->add_option("model", args->model, "Trained model (model.hdr from hdr train)")->required()->check(CLI::ExistingFile);
+  cmd->add_option("model", args->model, "Trained model (model.hdr from hdr train)")
+      ->required()
+      ->check(CLI::ExistingFile);
   cmd->add_option("--host", args->host, "Address to listen on (0.0.0.0: every interface)")->capture_default_str();
   cmd->add_option("--port", args->port, "TCP port (0: any free port, printed at start)")
       ->check(CLI::Range(0, 65535))

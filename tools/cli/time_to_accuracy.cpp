@@ -6,9 +6,9 @@
 #include <chrono>
 #include <filesystem>
 
-#include "engine/nn/dataset.h"
-#include "engine/core/errors.h"
 #include "engine/backends/machine_peak.h"
+#include "engine/core/errors.h"
+#include "engine/nn/dataset.h"
 #include "engine/train/trainer.h"
 
 namespace hdr::cli {
@@ -84,14 +84,10 @@ nlohmann::json time_to_accuracy(const Config& config, Backend& backend, double t
     reached += runs.back()["reached"].get<bool>();
   }
   const double mean_accuracy = accuracy / seeds;
-  return {{"config", config.source},
-          {"target_percent", target_percent},
-          {"epochs", config.train.epochs},
-          {"runs", runs},
-          {"mean_accuracy", mean_accuracy},
-          {"mean_seconds", seconds / seeds},
-          {"runs_reaching_target", reached},
-          {"mean_reaches_target", 100.0 * mean_accuracy >= target_percent}};
+  return {{"config", config.source},         {"target_percent", target_percent},
+          {"epochs", config.train.epochs},   {"runs", runs},
+          {"mean_accuracy", mean_accuracy},  {"mean_seconds", seconds / seeds},
+          {"runs_reaching_target", reached}, {"mean_reaches_target", 100.0 * mean_accuracy >= target_percent}};
 }
 
 void print_time_to_accuracy(const nlohmann::json& r) {
@@ -105,8 +101,9 @@ void print_time_to_accuracy(const nlohmann::json& r) {
                    ? fmt::format("; FP32 peak {:.0f} GFLOP/s just before", run["peak_gflops"].get<double>())
                    : "",
                run["reached"].get<bool>() ? "" : fmt::format(", below {:.2f}%", target));
-  fmt::print("  mean:   {:.2f}% in {:.2f} s; {} of {} runs reached {:.2f}%{}\n", 100.0 * r["mean_accuracy"].get<double>(),
-             r["mean_seconds"].get<double>(), r["runs_reaching_target"].get<int>(), r["runs"].size(), target,
+  fmt::print("  mean:   {:.2f}% in {:.2f} s; {} of {} runs reached {:.2f}%{}\n",
+             100.0 * r["mean_accuracy"].get<double>(), r["mean_seconds"].get<double>(),
+             r["runs_reaching_target"].get<int>(), r["runs"].size(), target,
              r["mean_reaches_target"].get<bool>() ? "" : "; the mean did not");
 }
 

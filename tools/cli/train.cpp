@@ -18,14 +18,14 @@
 #include <optional>
 #include <span>
 
-#include "engine/core/atomic_file.h"
 #include "engine/backends/build_info.h"
-#include "engine/distributed/communicator.h"
-#include "engine/nn/dataset.h"
-#include "engine/core/errors.h"
 #include "engine/backends/gpu_probe.h"
-#include "engine/profile/profiling_backend.h"
+#include "engine/core/atomic_file.h"
+#include "engine/core/errors.h"
+#include "engine/distributed/communicator.h"
 #include "engine/io/run_checkpoint.h"
+#include "engine/nn/dataset.h"
+#include "engine/profile/profiling_backend.h"
 #include "engine/train/trainer.h"
 #include "tools/cli/bench_compare.h"
 #include "tools/cli/commands.h"
@@ -134,17 +134,17 @@ void report_profile(ProfilingBackend& profiler, const TrainResult& r, const fs::
              "the {:.1f} s run): ",
              profiler.steps(), op_seconds, r.seconds > 0 ? 100.0 * op_seconds / r.seconds : 0.0, r.seconds);
   print_op_profile(profile);
-  const nlohmann::json file = {
-      {"schema", kBenchSchema},
-      {"command", "train --profile"},
-      {"hdr", fmt::format("{} ({})", HDR_VERSION, HDR_GIT_REVISION)},
-      {"devices", nlohmann::json::array({{{"device", "run"},
-                                           {"available", true},
-                                           {"backend", profiler.name()},
-                                           {"run_seconds", r.seconds},
-                                           {"kernels", profile}}})}};
+  const nlohmann::json file = {{"schema", kBenchSchema},
+                               {"command", "train --profile"},
+                               {"hdr", fmt::format("{} ({})", HDR_VERSION, HDR_GIT_REVISION)},
+                               {"devices", nlohmann::json::array({{{"device", "run"},
+                                                                   {"available", true},
+                                                                   {"backend", profiler.name()},
+                                                                   {"run_seconds", r.seconds},
+                                                                   {"kernels", profile}}})}};
   const std::string text = file.dump(2) + "\n";
-  write_file_atomically(out_dir / "profile.json", std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+  write_file_atomically(out_dir / "profile.json",
+                        std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
   fmt::print("Profile saved to {}\n", (out_dir / "profile.json").string());
 }
 
@@ -169,8 +169,8 @@ void print_layout(Communicator& communicator, const Backend& backend, const Conf
   char host[256] = {};
   if (gethostname(host, sizeof host - 1) != 0) std::snprintf(host, sizeof host, "?");
   const std::vector<std::string> ranks = communicator.gather(fmt::format("{}, {}", host, backend.name()));
-  fmt::print("distributed: {}; each global batch of {} split into {} slices, batch norm {}\n",
-             communicator.describe(), config.train.batch_size, communicator.size(),
+  fmt::print("distributed: {}; each global batch of {} split into {} slices, batch norm {}\n", communicator.describe(),
+             config.train.batch_size, communicator.size(),
              config.train.sync_batchnorm ? "synchronised (global batch statistics)" : "per rank");
   for (size_t r = 0; r < ranks.size(); ++r) fmt::print("  rank {}: {}\n", r, ranks[r]);
 }
@@ -245,7 +245,6 @@ void train_as_rank(const TrainArgs& args, Communicator& communicator, std::atomi
   report_training_run(config, *backend, data, r, options.out_dir);
   if (profiler) report_profile(*profiler, r, options.out_dir);
 }
-
 
 void run_train(const TrainArgs& args) {
   // From here on a signal asks the run to stop after its current step (first, before the

@@ -14,8 +14,8 @@ std::string progress_line(int done, int total, double seconds, double loss, doub
   const int filled = total ? int(int64_t(kWidth) * done / total) : kWidth;
   std::string bar(size_t(filled), '=');
   if (filled < kWidth) bar += '>' + std::string(size_t(kWidth - filled - 1), '.');
-  return fmt::format("{:>6}/{} [{}] {:.1f}s {:.0f} img/s - loss: {:.4f} - accuracy: {:.4f}", done, total, bar,
-                     seconds, seconds > 0 ? done / seconds : 0.0, loss, acc);
+  return fmt::format("{:>6}/{} [{}] {:.1f}s {:.0f} img/s - loss: {:.4f} - accuracy: {:.4f}", done, total, bar, seconds,
+                     seconds > 0 ? done / seconds : 0.0, loss, acc);
 }
 
 }  // namespace
@@ -41,8 +41,8 @@ void TrainingProgress::on_step_end(TrainingLoop& loop) {
   const EpochSums m = loop.local_sums();
   const int done = loop.images_done();
   const double seen = double(done) / loop.communicator().size();
-  fmt::print("\r{}", progress_line(done, loop.spec().train_count, loop.epoch_seconds(), m.loss / seen,
-                                   m.correct / seen));
+  fmt::print("\r{}",
+             progress_line(done, loop.spec().train_count, loop.epoch_seconds(), m.loss / seen, m.correct / seen));
   std::fflush(stdout);
   bar_drawn_ = true;
 }

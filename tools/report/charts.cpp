@@ -172,7 +172,8 @@ std::string render_line_chart(const LineChart& chart) {
     const double x = f.left + f.width;
     svg.line(x, f.top, x, f.top + f.height, Stroke{.color = "#888"});
     for (size_t i = 0; i < right.ticks.size(); ++i)
-      svg.text(x + 6, f.py(right, right.ticks[i]) + 4, right.labels[i], TextStyle{.size = 11, .fill = chart.right->color});
+      svg.text(x + 6, f.py(right, right.ticks[i]) + 4, right.labels[i],
+               TextStyle{.size = 11, .fill = chart.right->color});
     svg.text(kWidth - 12, f.top + f.height / 2, chart.right_label,
              TextStyle{.size = 12, .anchor = "middle", .fill = chart.right->color, .rotate = 90});
     draw_series(svg, f, right, *chart.right);
@@ -192,8 +193,10 @@ std::string render_confusion_matrix(std::span<const int64_t> confusion, int clas
   for (int t = 0; t < classes; ++t) {
     int64_t row = 0;
     for (int p = 0; p < classes; ++p) row += confusion[size_t(t) * classes + p];
-    svg.text(left - 10, top + cell * (t + 0.5) + 5, std::to_string(t), TextStyle{.size = 13, .anchor = "end", .bold = true});
-    svg.text(left + cell * (t + 0.5), top - 8, std::to_string(t), TextStyle{.size = 13, .anchor = "middle", .bold = true});
+    svg.text(left - 10, top + cell * (t + 0.5) + 5, std::to_string(t),
+             TextStyle{.size = 13, .anchor = "end", .bold = true});
+    svg.text(left + cell * (t + 0.5), top - 8, std::to_string(t),
+             TextStyle{.size = 13, .anchor = "middle", .bold = true});
     for (int p = 0; p < classes; ++p) {
       const int64_t count = confusion[size_t(t) * classes + p];
       const double share = row ? double(count) / double(row) : 0.0;
@@ -201,7 +204,8 @@ std::string render_confusion_matrix(std::span<const int64_t> confusion, int clas
       // diagonal's ~99%.
       const double shade = t == p ? share : std::min(1.0, std::sqrt(share * 20));
       const int fade = int(std::lround(255 * (1 - 0.85 * shade)));
-      const std::string fill = t == p ? fmt::format("rgb({},{},255)", fade, fade) : fmt::format("rgb(255,{},{})", fade, fade);
+      const std::string fill = t == p ? fmt::format("rgb({},{},255)", fade, fade)
+                                      : fmt::format("rgb(255,{},{})", fade, fade);
       const double x = left + cell * p, y = top + cell * t;
       const Stroke grid{.color = "#ddd"};
       svg.rect(x, y, cell, cell, fill, &grid);
@@ -230,8 +234,7 @@ std::string render_sample_grid(std::span<const DigitSample> samples, int columns
     const float p = s.predicted >= 0 && size_t(s.predicted) < classes ? s.probabilities[size_t(s.predicted)] : 0.0f;
     svg.text(x + cell_w / 2, y + 17, fmt::format("true {} \u2192 {} ({:.0f}%)", s.label, s.predicted, 100 * p),
              TextStyle{.size = 11, .anchor = "middle", .fill = wrong ? kWrong : "#222", .bold = wrong});
-    svg.png(x + cell_w / 2 - 28, y + 22, 56, 56,
-            encode_png(s.pixels, s.width, s.height));
+    svg.png(x + cell_w / 2 - 28, y + 22, 56, 56, encode_png(s.pixels, s.width, s.height));
     const double bar_w = (cell_w - 16) / double(std::max<size_t>(classes, 1)), base = y + 112;
     for (size_t c = 0; c < classes; ++c) {
       const double bx = x + 8 + bar_w * double(c), h = 28 * double(std::clamp(s.probabilities[c], 0.0f, 1.0f));
@@ -252,7 +255,8 @@ std::vector<uint8_t> sample_grid_png(std::span<const DigitSample> samples, int c
   std::vector<uint8_t> rgb(size_t(width) * height * 3, 40);  // dark gray between cells
   for (size_t i = 0; i < samples.size(); ++i) {
     const DigitSample& s = samples[i];
-    if (s.height * scale != h || s.width * scale != w) throw std::invalid_argument("sample_grid_png: digits differ in size");
+    if (s.height * scale != h || s.width * scale != w)
+      throw std::invalid_argument("sample_grid_png: digits differ in size");
     const int x0 = cell_w * int(i % size_t(columns)), y0 = cell_h * int(i / size_t(columns));
     const bool wrong = s.label != s.predicted;
     for (int y = 0; y < cell_h; ++y)

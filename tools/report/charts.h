@@ -32,8 +32,8 @@ struct Marker {  // a vertical line at x with a label (best epoch, early stop)
 
 struct LineChart {
   std::string title, x_label, y_label;
-  std::vector<Series> left;      // against the left axis
-  std::optional<Series> right;   // against the right axis (log scale when it spans over 10x)
+  std::vector<Series> left;     // against the left axis
+  std::optional<Series> right;  // against the right axis (log scale when it spans over 10x)
   std::string right_label;
   std::vector<Marker> markers;
   double y_max = INFINITY;  // the left axis ends here at the most (1 for accuracy)

@@ -45,10 +45,14 @@ nlohmann::json evaluation_json(const Evaluation& e) {
   nlohmann::json confused = nlohmann::json::array();
   for (const ConfusedPair& p : e.confused)
     confused.push_back({{"true", p.true_label}, {"predicted", p.predicted}, {"count", p.count}});
-  return {{"count", r.count},        {"loss", r.loss},
-          {"accuracy", r.accuracy},  {"confusion", confusion},
-          {"classes", classes},      {"macro_avg", metrics_json(e.metrics.macro)},
-          {"weighted_avg", metrics_json(e.metrics.weighted)}, {"most_confused", confused}};
+  return {{"count", r.count},
+          {"loss", r.loss},
+          {"accuracy", r.accuracy},
+          {"confusion", confusion},
+          {"classes", classes},
+          {"macro_avg", metrics_json(e.metrics.macro)},
+          {"weighted_avg", metrics_json(e.metrics.weighted)},
+          {"most_confused", confused}};
 }
 
 std::string classification_table(const Evaluation& e) {

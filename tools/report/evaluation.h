@@ -16,7 +16,7 @@ namespace hdr::report {
 struct Evaluation {
   EvalResult result;
   ClassificationReport metrics;
-  std::vector<double> auc;  // per class; empty when the result has no probabilities
+  std::vector<double> auc;             // per class; empty when the result has no probabilities
   std::vector<ConfusedPair> confused;  // the most confused (true, predicted) pairs
 };
 

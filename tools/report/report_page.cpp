@@ -26,8 +26,8 @@ bool has_validation(const std::vector<EpochRecord>& history) {
 // One chart of a metric over epochs: per run, the validation curve solid and the training curve
 // dashed; a single run also gets the learning rate on the right axis and the markers.
 std::string curves_chart(const std::vector<CurveSet>& runs, const std::string& title, const std::string& y_label,
-                         double EpochRecord::* train, double EpochRecord::* validation, double y_max,
-                         int best_epoch, int early_stop_epoch) {
+                         double EpochRecord::*train, double EpochRecord::*validation, double y_max, int best_epoch,
+                         int early_stop_epoch) {
   LineChart chart{.title = title, .x_label = "epoch", .y_label = y_label, .y_max = y_max};
   const bool single = runs.size() == 1;
   for (size_t i = 0; i < runs.size(); ++i) {
@@ -154,7 +154,8 @@ std::string evaluation_sections(Figures& figures, const Evaluation& e, const Lab
       "<section id=\"evaluation\">\n<h2>Test set</h2>\n<p>Accuracy <b id=\"accuracy\">{:.2f}%</b> ({} of {} "
       "images), loss <span id=\"loss\">{:.4f}</span></p>\n",
       100 * r.accuracy, std::llround(e.metrics.accuracy * double(e.metrics.total)), r.count, r.loss);
-  html += "<div class=\"row\">\n" + figures.add("confusion.svg", render_confusion_matrix(r.confusion, r.classes, "Confusion matrix")) +
+  html += "<div class=\"row\">\n" +
+          figures.add("confusion.svg", render_confusion_matrix(r.confusion, r.classes, "Confusion matrix")) +
           "<div>\n" + confused_list(e) + "</div>\n</div>\n";
   html += "<h3>Per digit</h3>\n" + per_class_table(e) + "</section>\n";
   std::vector<int> first(size_t(std::min(kSamples, r.count)));
@@ -174,13 +175,14 @@ std::string accuracy_chart(const std::vector<CurveSet>& runs, int best_epoch, in
 }
 
 std::string loss_chart(const std::vector<CurveSet>& runs, int best_epoch, int early_stop_epoch) {
-  return curves_chart(runs, "Loss", "loss (cross-entropy)", &EpochRecord::loss, &EpochRecord::val_loss, INFINITY, best_epoch,
-                      early_stop_epoch);
+  return curves_chart(runs, "Loss", "loss (cross-entropy)", &EpochRecord::loss, &EpochRecord::val_loss, INFINITY,
+                      best_epoch, early_stop_epoch);
 }
 
 std::string facts_table(const std::vector<std::pair<std::string, std::string>>& facts) {
   std::string rows;
-  for (const auto& [key, value] : facts) rows += fmt::format("<tr><th>{}</th><td>{}</td></tr>\n", xml_escape(key), xml_escape(value));
+  for (const auto& [key, value] : facts)
+    rows += fmt::format("<tr><th>{}</th><td>{}</td></tr>\n", xml_escape(key), xml_escape(value));
   return "<table class=\"facts\">\n" + rows + "</table>\n";
 }
 

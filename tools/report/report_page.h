@@ -30,7 +30,7 @@ std::vector<std::filesystem::path> write_report(const std::filesystem::path& dir
 
 // The accuracy and loss charts of a history (used by the report and by `hdr compare`).
 struct CurveSet {
-  std::string label;                // the run's name in legends ("" for a single run)
+  std::string label;  // the run's name in legends ("" for a single run)
   std::vector<EpochRecord> history;
 };
 std::string accuracy_chart(const std::vector<CurveSet>& runs, int best_epoch = 0, int early_stop_epoch = 0);

@@ -8,8 +8,8 @@
 
 #include "engine/core/atomic_file.h"
 #include "engine/core/errors.h"
-#include "engine/io/run_checkpoint.h"
 #include "engine/core/thousands.h"
+#include "engine/io/run_checkpoint.h"
 #include "tools/report/report_page.h"
 #include "tools/report/svg.h"
 

@@ -4,10 +4,9 @@
 #pragma once
 
 #include <filesystem>
-#include "engine/io/run_records.h"
 #include <string>
 #include <vector>
-
+#include "engine/io/run_records.h"
 
 namespace hdr::report {
 

@@ -90,8 +90,9 @@ void Svg::png(double x, double y, double w, double h, std::span<const uint8_t> p
 }
 
 void Svg::tooltip(double x, double y, double w, double h, std::string_view text) {
-  out_ += fmt::format(R"(<rect x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.1f}" fill="transparent"><title>{}</title></rect>)",
-                      x, y, w, h, xml_escape(text));
+  out_ += fmt::format(
+      R"(<rect x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.1f}" fill="transparent"><title>{}</title></rect>)", x, y,
+      w, h, xml_escape(text));
   out_ += '\n';
 }
 

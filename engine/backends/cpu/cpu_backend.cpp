@@ -38,7 +38,8 @@ class CpuBackend final : public Backend {
   // the cache: 32 KiB per array and thread, 96 KiB in all, inside any L2 of 256 KiB or more.
   DevicePeaks measure_peaks() override {
     const size_t l3 = size_t(std::max(0L, sysconf(_SC_LEVEL3_CACHE_SIZE)));
-    const size_t dram_array = std::clamp(4 * l3, size_t(64) << 20, size_t(256) << 20), cache_array = size_t(threads_) * (32 << 10);
+    const size_t dram_array = std::clamp(4 * l3, size_t(64) << 20, size_t(256) << 20),
+                 cache_array = size_t(threads_) * (32 << 10);
     DevicePeaks p;
     p.fp32_gflops = measure_fp32_peak_gflops();
     p.fp32_source = fmt::format("measured: independent FMA chains on {} thread{}", threads_, threads_ == 1 ? "" : "s");
@@ -73,9 +74,7 @@ class CpuBackend final : public Backend {
     dnnl_.gemm(a.trans_a, a.trans_b, a.m, a.n, a.k, a.alpha, a.a, a.b, a.beta, a.c);
   }
   void do_conv_forward(const ConvForwardArgs& a) override { dnnl_.conv_forward(a.g, a.x, a.w, a.bias, a.y); }
-  void do_conv_backward_data(const ConvBackwardDataArgs& a) override {
-    dnnl_.conv_backward_data(a.g, a.w, a.dy, a.dx);
-  }
+  void do_conv_backward_data(const ConvBackwardDataArgs& a) override { dnnl_.conv_backward_data(a.g, a.w, a.dy, a.dx); }
   void do_conv_backward_weights(const ConvBackwardWeightsArgs& a) override {
     dnnl_.conv_backward_weights(a.g, a.x, a.dy, a.dw, a.dbias);
   }
@@ -89,16 +88,15 @@ class CpuBackend final : public Backend {
         a.g, a.x, a.gamma, a.beta, a.running_mean, a.running_var, a.save_mean, a.save_inv_std, a.y);
   }
   void do_bn_relu_forward_infer(const BnReluForwardInferArgs& a) override {
-    (blocked(a.layout) ? nchw16c::bn_relu_forward_infer : cpu::bn_relu_forward_infer)(
-        a.g, a.x, a.gamma, a.beta, a.running_mean, a.running_var, a.y);
+    (blocked(a.layout) ? nchw16c::bn_relu_forward_infer
+                       : cpu::bn_relu_forward_infer)(a.g, a.x, a.gamma, a.beta, a.running_mean, a.running_var, a.y);
   }
   void do_bn_relu_backward(const BnReluBackwardArgs& a) override {
     (blocked(a.layout) ? nchw16c::bn_relu_backward : cpu::bn_relu_backward)(
         a.g, a.x, a.dy, a.gamma, a.beta, a.save_mean, a.save_inv_std, a.dx, a.dgamma, a.dbeta);
   }
   void do_bn_input_grad_adjust(const BnInputGradAdjustArgs& a) override {
-    (blocked(a.layout) ? nchw16c::bn_input_grad_adjust : cpu::bn_input_grad_adjust)(a.g, a.x, a.mean, a.a, a.b,
-                                                                                     a.dx);
+    (blocked(a.layout) ? nchw16c::bn_input_grad_adjust : cpu::bn_input_grad_adjust)(a.g, a.x, a.mean, a.a, a.b, a.dx);
   }
   // Fused on nChw16c tensors with non-overlapping windows; otherwise the parts.
   static bool fusable(Layout layout, const PoolGeometry& p) { return blocked(layout) && p.stride == p.size; }
@@ -114,8 +112,8 @@ class CpuBackend final : public Backend {
   }
   void do_bn_relu_maxpool_backward(const BnReluMaxpoolBackwardArgs& a) override {
     if (!fusable(a.layout, a.pool)) return bn_relu_maxpool_backward_in_parts(a);
-    nchw16c::bn_relu_maxpool_backward(a.bn, a.pool, a.x, a.dy, a.argmax, a.gamma, a.beta, a.save_mean,
-                                      a.save_inv_std, a.dx, a.dgamma, a.dbeta);
+    nchw16c::bn_relu_maxpool_backward(a.bn, a.pool, a.x, a.dy, a.argmax, a.gamma, a.beta, a.save_mean, a.save_inv_std,
+                                      a.dx, a.dgamma, a.dbeta);
   }
   void do_relu_forward(const ReluForwardArgs& a) override { cpu::relu_forward(a.count, a.x, a.y); }
   void do_relu_backward(const ReluBackwardArgs& a) override { cpu::relu_backward(a.count, a.y, a.dy, a.dx); }

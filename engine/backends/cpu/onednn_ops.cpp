@@ -208,8 +208,7 @@ struct ConvDescs {
 ConvEntry make_forward(const dnnl::engine& engine, const ConvGeometry& g, bool with_bias) {
   const auto pd = choose_layouts(
       [&](Layouts l) {
-        return dnnl::convolution_forward::primitive_desc(ConvDescs(g, l).forward(with_bias), user_scratchpad(),
-                                                         engine);
+        return dnnl::convolution_forward::primitive_desc(ConvDescs(g, l).forward(with_bias), user_scratchpad(), engine);
       },
       [](const auto& p) { return std::tuple(p.src_desc(), p.weights_desc(), p.dst_desc()); });
   const ConvDescs d(g, Layouts{});
@@ -232,8 +231,8 @@ ConvEntry make_backward_data(const dnnl::engine& engine, const ConvGeometry& g) 
       [&](Layouts l) {
         const ConvDescs d(g, l);
         const dnnl::convolution_forward::primitive_desc hint(d.forward(false), engine);
-        const dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, d.src_any,
-                                                         d.weights_any, d.dst_any, d.strides, d.padding, d.padding);
+        const dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, d.src_any, d.weights_any,
+                                                         d.dst_any, d.strides, d.padding, d.padding);
         return dnnl::convolution_backward_data::primitive_desc(desc, user_scratchpad(), engine, hint);
       },
       [](const auto& p) { return std::tuple(p.diff_src_desc(), p.weights_desc(), p.diff_dst_desc()); });
@@ -256,12 +255,11 @@ ConvEntry make_backward_weights(const dnnl::engine& engine, const ConvGeometry& 
         const ConvDescs d(g, l);
         const dnnl::convolution_forward::primitive_desc hint(d.forward(with_bias), engine);
         const auto algo = dnnl::algorithm::convolution_direct;
-        const auto desc = with_bias ? dnnl::convolution_backward_weights::desc(algo, d.src_any, d.weights_any, d.bias,
-                                                                               d.dst_any, d.strides, d.padding,
-                                                                               d.padding)
-                                    : dnnl::convolution_backward_weights::desc(algo, d.src_any, d.weights_any,
-                                                                               d.dst_any, d.strides, d.padding,
-                                                                               d.padding);
+        const auto desc = with_bias
+                              ? dnnl::convolution_backward_weights::desc(algo, d.src_any, d.weights_any, d.bias,
+                                                                         d.dst_any, d.strides, d.padding, d.padding)
+                              : dnnl::convolution_backward_weights::desc(algo, d.src_any, d.weights_any, d.dst_any,
+                                                                         d.strides, d.padding, d.padding);
         return dnnl::convolution_backward_weights::primitive_desc(desc, user_scratchpad(), engine, hint);
       },
       [](const auto& p) { return std::tuple(p.src_desc(), p.diff_weights_desc(), p.diff_dst_desc()); });
@@ -296,10 +294,8 @@ struct OneDnnOps::State {
           fmt::format("convolution: bad geometry n={} c={} h={} w={} k={} {}x{} pad {},{} stride {}", g.n, g.c, g.h,
                       g.w, g.k, g.kh, g.kw, g.pad_h, g.pad_w, g.stride));
     switch (op) {
-      case ConvOp::kForward:
-        return convs.emplace(key, make_forward(engine, g, with_bias)).first->second;
-      case ConvOp::kBackwardData:
-        return convs.emplace(key, make_backward_data(engine, g)).first->second;
+      case ConvOp::kForward: return convs.emplace(key, make_forward(engine, g, with_bias)).first->second;
+      case ConvOp::kBackwardData: return convs.emplace(key, make_backward_data(engine, g)).first->second;
       case ConvOp::kBackwardWeights:
         return convs.emplace(key, make_backward_weights(engine, g, with_bias)).first->second;
     }
@@ -353,8 +349,9 @@ size_t OneDnnOps::cached_primitives() const { return state_->convs.size(); }
 std::vector<std::string> OneDnnOps::implementations() const {
   std::vector<std::string> lines;
   for (const auto& [k, e] : state_->convs) {
-    const char* op = k.op == ConvOp::kForward ? "forward" : k.op == ConvOp::kBackwardData ? "backward-data"
-                                                                                           : "backward-weights";
+    const char* op = k.op == ConvOp::kForward        ? "forward"
+                     : k.op == ConvOp::kBackwardData ? "backward-data"
+                                                     : "backward-weights";
     lines.push_back(fmt::format("{}{} n{} c{} {}x{} k{} {}x{} pad {},{} stride {}: {}", op, k.bias ? "+bias" : "", k.n,
                                 k.c, k.h, k.w, k.k, k.kh, k.kw, k.pad_h, k.pad_w, k.stride, e.implementation));
   }

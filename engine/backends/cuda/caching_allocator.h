@@ -31,7 +31,7 @@ class CachingAllocator {
   void deallocate(void* p);      // p must come from allocate(); null is ignored
 
   static size_t size_class(size_t bytes);
-  size_t bytes_reserved() const { return reserved_; }  // held from cudaMalloc, live or cached
+  size_t bytes_reserved() const { return reserved_; }     // held from cudaMalloc, live or cached
   size_t device_allocations() const { return mallocs_; }  // cudaMalloc calls so far
 
  private:

@@ -103,8 +103,8 @@ class CudaBackend final : public Backend {
     }
     if (const cublasStatus_t st = cublas().create(&cublas_.h); st != CUBLAS_STATUS_SUCCESS) {
       cublas_.h = nullptr;
-      throw InputError(fmt::format("no usable GPU (cublasCreate: {}: {})", cublas().status_name(st),
-                                   cublas().status_string(st)));
+      throw InputError(
+          fmt::format("no usable GPU (cublasCreate: {}: {})", cublas().status_name(st), cublas().status_string(st)));
     }
     HDR_CUDNN_CHECK(cudnnSetStream(cudnn_.h, stream_.s));
     HDR_CUBLAS_CHECK(cublas().set_stream(cublas_.h, stream_.s));  // resets the workspace: set it after
@@ -217,8 +217,8 @@ class CudaBackend final : public Backend {
   void do_gather_labels(const GatherLabelsArgs& a) override { cuda::gather_labels(a.labels, a.indices, a.n, a.out); }
   void do_bn_relu_forward_train(const BnReluForwardTrainArgs& a) override {
     reserve_scratch(cuda::bn_relu_scratch_bytes(a.g));
-    cuda::bn_relu_forward_train(a.g, a.x, a.gamma, a.beta, a.running_mean, a.running_var, a.save_mean,
-                                a.save_inv_std, a.y);
+    cuda::bn_relu_forward_train(a.g, a.x, a.gamma, a.beta, a.running_mean, a.running_var, a.save_mean, a.save_inv_std,
+                                a.y);
   }
   void do_bn_relu_forward_infer(const BnReluForwardInferArgs& a) override {
     cuda::bn_relu_forward_infer(a.g, a.x, a.gamma, a.beta, a.running_mean, a.running_var, a.y);
@@ -234,8 +234,8 @@ class CudaBackend final : public Backend {
   // d_bn_out stay unused.
   void do_bn_relu_maxpool_forward_train(const BnReluMaxpoolForwardTrainArgs& a) override {
     reserve_scratch(cuda::bn_relu_scratch_bytes(a.bn));
-    cuda::bn_relu_maxpool_forward_train(a.bn, a.pool, a.x, a.gamma, a.beta, a.running_mean, a.running_var,
-                                        a.save_mean, a.save_inv_std, a.y, a.argmax);
+    cuda::bn_relu_maxpool_forward_train(a.bn, a.pool, a.x, a.gamma, a.beta, a.running_mean, a.running_var, a.save_mean,
+                                        a.save_inv_std, a.y, a.argmax);
   }
   void do_bn_relu_maxpool_forward_infer(const BnReluMaxpoolForwardInferArgs& a) override {
     cuda::bn_relu_maxpool_forward_infer(a.bn, a.pool, a.x, a.gamma, a.beta, a.running_mean, a.running_var, a.y,
@@ -260,9 +260,7 @@ class CudaBackend final : public Backend {
   void do_flatten_forward(const FlattenForwardArgs& a) override { copy(a.y, a.x, size_t(a.shape.count())); }
   void do_flatten_backward(const FlattenBackwardArgs& a) override { copy(a.dx, a.dy, size_t(a.shape.count())); }
   void do_maxpool_forward(const MaxpoolForwardArgs& a) override { cuda::maxpool_forward(a.g, a.x, a.y, a.argmax); }
-  void do_maxpool_backward(const MaxpoolBackwardArgs& a) override {
-    cuda::maxpool_backward(a.g, a.dy, a.argmax, a.dx);
-  }
+  void do_maxpool_backward(const MaxpoolBackwardArgs& a) override { cuda::maxpool_backward(a.g, a.dy, a.argmax, a.dx); }
   void do_softmax_xent(const SoftmaxXentArgs& a) override {
     cuda::softmax_xent(a.n, a.classes, a.logits, a.labels, a.smoothing, a.dlogits, a.metrics);
   }
@@ -358,8 +356,8 @@ class CudaBackend final : public Backend {
   CudnnHandle cudnn_;
   CublasHandle cublas_;
   void* cublas_workspace_ = nullptr;
-  cuda::GrowingBlock scratch_{allocator_};  // the hdr::cuda ops' (reserve_scratch)
-  cuda::GrowingBlock flush_{allocator_};    // flush_caches()' target
+  cuda::GrowingBlock scratch_{allocator_};               // the hdr::cuda ops' (reserve_scratch)
+  cuda::GrowingBlock flush_{allocator_};                 // flush_caches()' target
   std::optional<cuda::CudnnConvolutions> convolutions_;  // created once the handle exists
 };
 
@@ -379,8 +377,8 @@ DevicePeaks CudaBackend::measure_peaks() {
   p.fp32_gflops = 2.0 * sms * lanes * clock_khz * 1e-6;
   p.fp32_source = fmt::format("device attributes: {} SMs x {} FP32 lanes x 2 FLOP x {:.2f} GHz", sms, lanes,
                               clock_khz * 1e-6);
-  const double theoretical_gbs =
-      2.0 * attribute(cudaDevAttrMemoryClockRate) * 1e3 * attribute(cudaDevAttrGlobalMemoryBusWidth) / 8 * 1e-9;
+  const double theoretical_gbs = 2.0 * attribute(cudaDevAttrMemoryClockRate) * 1e3 *
+                                 attribute(cudaDevAttrGlobalMemoryBusWidth) / 8 * 1e-9;
   constexpr size_t kBytes = size_t(256) << 20;
   cuda::GrowingBlock a(allocator_), b(allocator_);
   a.reserve(kBytes);

@@ -29,18 +29,18 @@ namespace hdr::cuda {
 
 }  // namespace hdr::cuda
 
-#define HDR_CUDNN_CHECK(call)                                                                              \
-  do {                                                                                                     \
-    const cudnnStatus_t hdr_cudnn_status_ = (call);                                                        \
-    if (hdr_cudnn_status_ != CUDNN_STATUS_SUCCESS)                                                         \
-      ::hdr::cuda::throw_cudnn_error(hdr_cudnn_status_, #call, __FILE__, __LINE__);                        \
-    ::hdr::cuda::debug_sync(#call, __FILE__, __LINE__);                                                    \
+#define HDR_CUDNN_CHECK(call)                                                       \
+  do {                                                                              \
+    const cudnnStatus_t hdr_cudnn_status_ = (call);                                 \
+    if (hdr_cudnn_status_ != CUDNN_STATUS_SUCCESS)                                  \
+      ::hdr::cuda::throw_cudnn_error(hdr_cudnn_status_, #call, __FILE__, __LINE__); \
+    ::hdr::cuda::debug_sync(#call, __FILE__, __LINE__);                             \
   } while (0)
 
-#define HDR_CUBLAS_CHECK(call)                                                                             \
-  do {                                                                                                     \
-    const cublasStatus_t hdr_cublas_status_ = (call);                                                      \
-    if (hdr_cublas_status_ != CUBLAS_STATUS_SUCCESS)                                                       \
-      ::hdr::cuda::throw_cublas_error(hdr_cublas_status_, #call, __FILE__, __LINE__);                      \
-    ::hdr::cuda::debug_sync(#call, __FILE__, __LINE__);                                                    \
+#define HDR_CUBLAS_CHECK(call)                                                        \
+  do {                                                                                \
+    const cublasStatus_t hdr_cublas_status_ = (call);                                 \
+    if (hdr_cublas_status_ != CUBLAS_STATUS_SUCCESS)                                  \
+      ::hdr::cuda::throw_cublas_error(hdr_cublas_status_, #call, __FILE__, __LINE__); \
+    ::hdr::cuda::debug_sync(#call, __FILE__, __LINE__);                               \
   } while (0)

@@ -100,8 +100,8 @@ CudnnConvolutions::Plan& CudnnConvolutions::plan(const ConvGeometry& g) {
     int on = 0, oc = 0, oh = 0, ow = 0;
     HDR_CUDNN_CHECK(cudnnGetConvolution2dForwardOutputDim(p.conv, p.x, p.w, &on, &oc, &oh, &ow));
     if (on != g.n || oc != g.k || oh != g.out_h() || ow != g.out_w())
-      throw std::logic_error(fmt::format("cuDNN output {}x{}x{}x{} differs from the geometry's for {}", on, oc, oh, ow,
-                                         describe(g)));
+      throw std::logic_error(
+          fmt::format("cuDNN output {}x{}x{}x{} differs from the geometry's for {}", on, oc, oh, ow, describe(g)));
     HDR_CUDNN_CHECK(cudnnSetTensor4dDescriptor(p.y, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, on, oc, oh, ow));
     HDR_CUDNN_CHECK(cudnnSetTensor4dDescriptor(p.bias, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, 1, g.k, 1, 1));
 
@@ -132,9 +132,8 @@ CudnnConvolutions::Plan& CudnnConvolutions::plan(const ConvGeometry& g) {
 
     HDR_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithmMaxCount(handle_, &max_count));
     std::vector<cudnnConvolutionBwdFilterAlgoPerf_t> bwd_filter(size_t(std::max(max_count, 1)));
-    HDR_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(handle_, p.x, p.y, p.conv, p.w,
-                                                                  int(bwd_filter.size()), &returned,
-                                                                  bwd_filter.data()));
+    HDR_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(
+        handle_, p.x, p.y, p.conv, p.w, int(bwd_filter.size()), &returned, bwd_filter.data()));
     p.bwd_filter = choose<cudnnConvolutionBwdFilterAlgoPerf_t, cudnnConvolutionBwdFilterAlgo_t>(
         bwd_filter, returned,
         [&](cudnnConvolutionBwdFilterAlgo_t a, size_t& bytes) {
@@ -154,8 +153,8 @@ CudnnConvolutions::Plan& CudnnConvolutions::plan(const ConvGeometry& g) {
 void CudnnConvolutions::forward(const ConvGeometry& g, const float* x, const float* w, const float* bias, float* y) {
   const Plan& p = plan(g);
   const float one = 1.0f, zero = 0.0f;
-  HDR_CUDNN_CHECK(cudnnConvolutionForward(handle_, &one, p.x, x, p.w, w, p.conv, p.fwd, workspace_.data(),
-                                          p.fwd_bytes, &zero, p.y, y));
+  HDR_CUDNN_CHECK(cudnnConvolutionForward(handle_, &one, p.x, x, p.w, w, p.conv, p.fwd, workspace_.data(), p.fwd_bytes,
+                                          &zero, p.y, y));
   if (bias) HDR_CUDNN_CHECK(cudnnAddTensor(handle_, &one, p.bias, bias, &one, p.y, y));
 }
 

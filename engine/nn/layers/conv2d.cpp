@@ -56,8 +56,7 @@ void Conv2D::forward(const Pass& pass, const float* x, float* y) {
 
 void Conv2D::backward(const Pass& pass, const float* x, const float* y, float* dy, float* dx) {
   const ConvGeometry g = geometry_for(spec_, input_shape(), pass.n);
-  if (relu_)
-    pass.backend.relu_backward({.count = int64_t(pass.n) * output_shape().size(), .y = y, .dy = dy, .dx = dy});
+  if (relu_) pass.backend.relu_backward({.count = int64_t(pass.n) * output_shape().size(), .y = y, .dy = dy, .dx = dy});
   pass.backend.conv_backward_weights({.g = g, .x = x, .dy = dy, .dw = grads_[0], .dbias = grads_[1]});
   if (dx) pass.backend.conv_backward_data({.g = g, .w = values_[0], .dy = dy, .dx = dx});
 }

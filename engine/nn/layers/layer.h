@@ -36,10 +36,10 @@ struct ParamInfo {
 // What a forward/backward call needs besides the tensors.
 struct Pass {
   Backend& backend;
-  int n = 0;              // samples in this batch
-  bool training = false;  // batch statistics and dropout on
-  RandomKey key;          // seed and epoch; layers set their own stream
-  int first_sample = 0;   // position of the batch's first sample in the epoch
+  int n = 0;                        // samples in this batch
+  bool training = false;            // batch statistics and dropout on
+  RandomKey key;                    // seed and epoch; layers set their own stream
+  int first_sample = 0;             // position of the batch's first sample in the epoch
   const BatchSync* sync = nullptr;  // training: batch norm over the global batch of a data-parallel run
 };
 

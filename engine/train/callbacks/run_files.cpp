@@ -142,8 +142,7 @@ void CheckpointWriter::save_resumable(const TrainingLoop& loop) {
 }
 
 void CheckpointWriter::save_final(const TrainingLoop& loop, const EvalResult& test) {
-  if (writes_)
-    writing("after the last epoch", [&] { save(file_, metadata(loop.state()), &test, model_.tensors()); });
+  if (writes_) writing("after the last epoch", [&] { save(file_, metadata(loop.state()), &test, model_.tensors()); });
 }
 
 void CheckpointWriter::save(const fs::path& path, const RunMetadata& meta, const EvalResult* test,
