@@ -23,13 +23,22 @@
 
 namespace hdr {
 
+// The element functions below are templates on the value type F: float on the GPU and in the
+// plain CPU loops, a GCC vector of channel lanes in the blocked CPU kernels (kernels/cpu/lanes.h),
+// where comparisons and ?: work lane by lane; one expression, the same bits either way.
 // max(x, 0), as relu() of kernels/relu.cuh; that header is not included because its kernels
 // would then be compiled into conv_block.cu and every test that includes this file, a second
 // definition of each next to relu.cu's.
-HDR_HD inline float bn_clip(float x) { return x > 0.0f ? x : 0.0f; }
+template <class F>
+HDR_HD inline F bn_clip(F x) {
+  return x > 0.0f ? x : 0.0f;
+}
 
 // u: the value batch norm sees.
-HDR_HD inline float bn_input(float x, BnActivation act) { return act == BnActivation::kReluBefore ? bn_clip(x) : x; }
+template <class F>
+HDR_HD inline F bn_input(F x, BnActivation act) {
+  return act == BnActivation::kReluBefore ? bn_clip(x) : x;
+}
 
 // 1 / sqrt(var + eps), taken in double so that tiny variances keep their digits.
 HDR_HD inline float bn_inv_std(double var_biased, float eps) {
@@ -39,8 +48,9 @@ HDR_HD inline float bn_inv_std(double var_biased, float eps) {
 HDR_HD inline float bn_scale(float gamma, float inv_std) { return gamma * inv_std; }
 
 // y of one value.
-HDR_HD inline float bn_relu_value(float x, float mean, float scale, float beta, BnActivation act) {
-  const float z = (bn_input(x, act) - mean) * scale + beta;
+template <class F>
+HDR_HD inline F bn_relu_value(F x, F mean, F scale, F beta, BnActivation act) {
+  const F z = (bn_input(x, act) - mean) * scale + beta;
   return act == BnActivation::kReluAfter ? bn_clip(z) : z;
 }
 
@@ -69,18 +79,20 @@ HDR_HD inline void bn_finish_stats(float pivot, double sum, double sum_sq, int64
 }
 
 // dy seen by batch norm: zero where the ReLU after it clipped.
-HDR_HD inline float bn_effective_dy(float x, float dy, float mean, float scale, float beta, BnActivation act) {
+template <class F>
+HDR_HD inline F bn_effective_dy(F x, F dy, F mean, F scale, F beta, BnActivation act) {
   return act == BnActivation::kReluAfter && !(bn_relu_value(x, mean, scale, beta, act) > 0.0f) ? 0.0f : dy;
 }
 
-HDR_HD inline float bn_xhat(float x, float mean, float inv_std, BnActivation act) {
+template <class F>
+HDR_HD inline F bn_xhat(F x, F mean, F inv_std, BnActivation act) {
   return (bn_input(x, act) - mean) * inv_std;
 }
 
 // dx of one value, from the channel means of dy_eff (dbeta / m) and dy_eff * xhat (dgamma / m).
-HDR_HD inline float bn_relu_input_grad(float x, float dy_eff, float xhat, float scale, float mean_dy,
-                                       float mean_dy_xhat, BnActivation act) {
-  const float du = scale * (dy_eff - mean_dy - xhat * mean_dy_xhat);
+template <class F>
+HDR_HD inline F bn_relu_input_grad(F x, F dy_eff, F xhat, F scale, F mean_dy, F mean_dy_xhat, BnActivation act) {
+  const F du = scale * (dy_eff - mean_dy - xhat * mean_dy_xhat);
   return act == BnActivation::kReluBefore && !(x > 0.0f) ? 0.0f : du;
 }
 
@@ -88,7 +100,8 @@ HDR_HD inline float bn_relu_input_grad(float x, float dy_eff, float xhat, float 
 // its own slice; the global ones change dx by a + b * (u - mean) per channel (zero where a ReLU
 // before batch norm clipped x). Centred on the mean, the two terms do not cancel when
 // |mean| >> std.
-HDR_HD inline float bn_input_grad_adjustment(float x, float mean, float a, float b, BnActivation act) {
+template <class F>
+HDR_HD inline F bn_input_grad_adjustment(F x, F mean, F a, F b, BnActivation act) {
   return act == BnActivation::kReluBefore && !(x > 0.0f) ? 0.0f : a + b * (bn_input(x, act) - mean);
 }
 

@@ -14,8 +14,10 @@ namespace hdr {
 
 // One step of the scan: keep the first of equal maxima. Selects, not a branch: on random data
 // the comparison is a coin flip, and a mispredicted branch costs more than the whole step.
-HDR_HD inline void maxpool_take(float value, int32_t index, float& best, int32_t& best_index) {
-  const bool greater = value > best;
+// F, I: float and int32_t, or vectors of lanes of them (kernels/cpu/lanes.h).
+template <class F, class I>
+HDR_HD inline void maxpool_take(F value, I index, F& best, I& best_index) {
+  const auto greater = value > best;
   best = greater ? value : best;
   best_index = greater ? index : best_index;
 }

@@ -1,15 +1,19 @@
 // Batch norm + ReLU on nChw16c tensors (see nchw16c.h), with the element math of
-// kernels/bn_relu.cuh. One OpenMP iteration per block of 16 channels for the training passes
-// (the reduction is per channel, and a block's 16 channels sit side by side: every inner loop
-// is one 16-wide vector), per (n, block) for inference. As in the NCHW twin: sums of u - pivot
-// per plane in float, across planes in double.
+// kernels/bn_relu.cuh applied to vectors of channel lanes (kernels/cpu/lanes.h): a position's 16
+// lanes are one AVX-512 vector or kParts = 2 AVX2 vectors, each with its own constants.
+// One OpenMP iteration per block of channels for the training passes (the reduction is per
+// channel, and a block's channels sit side by side), per (n, block) for inference. As in the NCHW
+// twin: sums of u - pivot per plane in float, across planes in double.
 //
 // The *_maxpool variants fuse a following max pooling with non-overlapping windows (stride ==
 // size, as in every reference model): forward pools the batch-norm values as it computes them
 // and never writes the 26x26 map; backward takes each position's gradient straight from the
 // pooled gradient and argmax. Same results as bn_relu_* then maxpool_* (argmax indexes the
 // batch-norm output, laid out like x).
+#include <array>
+
 #include "kernels/bn_relu.cuh"
+#include "kernels/cpu/lanes.h"
 #include "kernels/cpu/nchw16c.h"
 #include "kernels/maxpool.cuh"
 
@@ -17,6 +21,10 @@ namespace hdr::cpu::nchw16c {
 namespace {
 
 constexpr int kLanes = 16;
+using V = Lanes<kVectorLanes>;
+using F = V::F;
+using I = V::I;
+constexpr int kParts = kLanes / kVectorLanes;  // vectors per position
 
 // body(BnActivation constant) with the activation a compile-time constant.
 template <class Body>
@@ -28,155 +36,151 @@ void with_activation(BnActivation act, Body&& body) {
   }
 }
 
-// The per-channel constants of one block of 16 channels: y = act((u - mean) * scale + shift).
+// The per-channel constants of one vector of lanes: y = act((u - mean) * scale + shift).
 struct LaneAffine {
-  float mean[kLanes], inv_std[kLanes], scale[kLanes], shift[kLanes];
+  F mean, inv_std, scale, shift;
 };
+// A block's: one per vector of its position.
+using BlockAffine = std::array<LaneAffine, kParts>;
 
 int64_t tile_offset(const BatchNormGeometry& g, int i, int b) {
   return (int64_t(i) * (g.c / kLanes) + b) * g.spatial * kLanes;
 }
 
+// Per-lane float sums of one plane, added into double totals in plane order.
+void add_to(double* total, const std::array<F, kParts>& part) {
+  for (int p = 0; p < kParts; ++p)
+    for (int l = 0; l < kVectorLanes; ++l) total[p * kVectorLanes + l] += part[p][l];
+}
+
+// The constants of block b from its per-channel mean and inv_std (kLanes each).
+BlockAffine block_affine(int b, const float* mean, const float* inv_std, const float* gamma, const float* beta) {
+  BlockAffine a;
+  for (int p = 0; p < kParts; ++p) {
+    const int c = b * kLanes + p * kVectorLanes, l = p * kVectorLanes;
+    const F inv = V::load(inv_std + l);
+    a[p] = {V::load(mean + l), inv, V::load(gamma + c) * inv, V::load(beta + c)};
+  }
+  return a;
+}
+
 // Training statistics of block b: saves mean and 1/std, updates the running statistics.
 template <BnActivation kAct>
-LaneAffine train_statistics(const BatchNormGeometry& g, int b, const float* x, const float* gamma, const float* beta,
-                            float* running_mean, float* running_var, float* save_mean, float* save_inv_std) {
+BlockAffine train_statistics(const BatchNormGeometry& g, int b, const float* x, const float* gamma, const float* beta,
+                             float* running_mean, float* running_var, float* save_mean, float* save_inv_std) {
   const int64_t spatial = g.spatial, m = int64_t(g.n) * spatial;
-  float pivot[kLanes];
+  std::array<F, kParts> pivot;
+  for (int p = 0; p < kParts; ++p) pivot[p] = bn_input(V::load(x + tile_offset(g, 0, b) + p * kVectorLanes), kAct);
   double sum[kLanes] = {}, sum_sq[kLanes] = {};
-  for (int l = 0; l < kLanes; ++l) pivot[l] = bn_input(x[tile_offset(g, 0, b) + l], kAct);
   for (int i = 0; i < g.n; ++i) {
     const float* t = x + tile_offset(g, i, b);
-    float ps[kLanes] = {}, pss[kLanes] = {};
+    std::array<F, kParts> ps = {}, pss = {};
     for (int64_t s = 0; s < spatial; ++s)
-#pragma omp simd
-      for (int l = 0; l < kLanes; ++l) {
-        const float d = bn_input(t[s * kLanes + l], kAct) - pivot[l];
-        ps[l] += d;
-        pss[l] += d * d;
+      for (int p = 0; p < kParts; ++p) {
+        const F d = bn_input(V::load(t + s * kLanes + p * kVectorLanes), kAct) - pivot[p];
+        ps[p] += d;
+        pss[p] += d * d;
       }
-    for (int l = 0; l < kLanes; ++l) {
-      sum[l] += ps[l];
-      sum_sq[l] += pss[l];
-    }
+    add_to(sum, ps);
+    add_to(sum_sq, pss);
   }
-  LaneAffine a;
+  float mean[kLanes], inv_std[kLanes];
   for (int l = 0; l < kLanes; ++l) {
     const int c = b * kLanes + l;
-    bn_finish_stats(pivot[l], sum[l], sum_sq[l], m, g.eps, g.momentum, running_mean[c], running_var[c], save_mean[c],
-                    save_inv_std[c]);
-    a.mean[l] = save_mean[c];
-    a.inv_std[l] = save_inv_std[c];
-    a.scale[l] = bn_scale(gamma[c], save_inv_std[c]);
-    a.shift[l] = beta[c];
+    bn_finish_stats(pivot[l / kVectorLanes][l % kVectorLanes], sum[l], sum_sq[l], m, g.eps, g.momentum, running_mean[c],
+                    running_var[c], save_mean[c], save_inv_std[c]);
+    mean[l] = save_mean[c];
+    inv_std[l] = save_inv_std[c];
   }
-  return a;
+  return block_affine(b, mean, inv_std, gamma, beta);
 }
 
-LaneAffine running_affine(const BatchNormGeometry& g, int b, const float* gamma, const float* beta,
-                          const float* running_mean, const float* running_var) {
-  LaneAffine a;
-  for (int l = 0; l < kLanes; ++l) {
-    const int c = b * kLanes + l;
-    a.mean[l] = running_mean[c];
-    a.inv_std[l] = bn_inv_std(running_var[c], g.eps);
-    a.scale[l] = bn_scale(gamma[c], a.inv_std[l]);
-    a.shift[l] = beta[c];
-  }
-  return a;
+BlockAffine running_affine(const BatchNormGeometry& g, int b, const float* gamma, const float* beta,
+                           const float* running_mean, const float* running_var) {
+  float inv_std[kLanes];
+  for (int l = 0; l < kLanes; ++l) inv_std[l] = bn_inv_std(running_var[b * kLanes + l], g.eps);
+  return block_affine(b, running_mean + b * kLanes, inv_std, gamma, beta);
 }
 
-LaneAffine saved_affine(int b, const float* gamma, const float* beta, const float* save_mean,
-                        const float* save_inv_std) {
-  LaneAffine a;
-  for (int l = 0; l < kLanes; ++l) {
-    const int c = b * kLanes + l;
-    a.mean[l] = save_mean[c];
-    a.inv_std[l] = save_inv_std[c];
-    a.scale[l] = bn_scale(gamma[c], save_inv_std[c]);
-    a.shift[l] = beta[c];
-  }
-  return a;
+BlockAffine saved_affine(int b, const float* gamma, const float* beta, const float* save_mean,
+                         const float* save_inv_std) {
+  return block_affine(b, save_mean + b * kLanes, save_inv_std + b * kLanes, gamma, beta);
 }
 
 // y = bn_relu(x) over tile (i, b).
 template <BnActivation kAct>
-void apply_tile(const BatchNormGeometry& g, int i, int b, const LaneAffine& a, const float* x, float* y) {
-  const int64_t offset = tile_offset(g, i, b);
-  for (int64_t s = 0; s < g.spatial; ++s)
-#pragma omp simd
-    for (int l = 0; l < kLanes; ++l) {
-      const int64_t k = offset + s * kLanes + l;
-      y[k] = bn_relu_value(x[k], a.mean[l], a.scale[l], a.shift[l], kAct);
+void apply_tile(const BatchNormGeometry& g, int i, int b, const BlockAffine& a, const float* x, float* y) {
+  for (int64_t k = tile_offset(g, i, b), end = k + g.spatial * kLanes; k < end; k += kLanes)
+    for (int p = 0; p < kParts; ++p) {
+      const int64_t at = k + p * kVectorLanes;
+      V::store(y + at, bn_relu_value(V::load(x + at), a[p].mean, a[p].scale, a[p].shift, kAct));
     }
 }
 
 // y, argmax = maxpool(bn_relu(x)) over tile (i, b), batch-norm values computed on the fly.
 template <BnActivation kAct>
-void apply_and_pool_tile(const BatchNormGeometry& g, const PoolGeometry& p, int i, int b, const LaneAffine& a,
+void apply_and_pool_tile(const BatchNormGeometry& g, const PoolGeometry& pool, int i, int b, const BlockAffine& a,
                          const float* x, float* y, int32_t* argmax) {
-  const int out_h = p.out_h(), out_w = p.out_w();
+  const int out_h = pool.out_h(), out_w = pool.out_w();
   const int64_t in_base = tile_offset(g, i, b), out_base = (int64_t(i) * (g.c / kLanes) + b) * out_h * out_w * kLanes;
   for (int r = 0; r < out_h; ++r)
-    for (int q = 0; q < out_w; ++q) {
-      float best[kLanes];
-      int32_t where[kLanes];
-      for (int di = 0; di < p.size; ++di)
-        for (int dj = 0; dj < p.size; ++dj) {
-          const int64_t at = in_base + (int64_t(r * p.stride + di) * p.w + q * p.stride + dj) * kLanes;
-#pragma omp simd
-          for (int l = 0; l < kLanes; ++l) {
-            const float v = bn_relu_value(x[at + l], a.mean[l], a.scale[l], a.shift[l], kAct);
-            if (di == 0 && dj == 0) {
-              best[l] = v;
-              where[l] = int32_t(at + l);
-            } else {
-              maxpool_take(v, int32_t(at + l), best[l], where[l]);
-            }
+    for (int q = 0; q < out_w; ++q)
+      for (int p = 0; p < kParts; ++p) {
+        const LaneAffine& lanes = a[p];
+        const int64_t first = in_base + (int64_t(r * pool.stride) * pool.w + q * pool.stride) * kLanes +
+                              p * kVectorLanes;
+        F best = bn_relu_value(V::load(x + first), lanes.mean, lanes.scale, lanes.shift, kAct);
+        I where = V::iota(int32_t(first));
+        for (int di = 0; di < pool.size; ++di)
+          for (int dj = di == 0 ? 1 : 0; dj < pool.size; ++dj) {
+            const int64_t at = first + (int64_t(di) * pool.w + dj) * kLanes;
+            maxpool_take(bn_relu_value(V::load(x + at), lanes.mean, lanes.scale, lanes.shift, kAct),
+                         V::iota(int32_t(at)), best, where);
           }
-        }
-      const int64_t o = out_base + (int64_t(r) * out_w + q) * kLanes;
-#pragma omp simd
-      for (int l = 0; l < kLanes; ++l) {
-        y[o + l] = best[l];
-        argmax[o + l] = where[l];
+        const int64_t o = out_base + (int64_t(r) * out_w + q) * kLanes + p * kVectorLanes;
+        V::store(y + o, best);
+        V::store(argmax + o, where);
       }
-    }
 }
 
-// Sums of dy_eff and dy_eff * xhat over one position's 16 lanes, added into ps / pss.
+// The gradient sums of one vector of lanes: dy_eff and dy_eff * xhat, added into ps / pss.
 template <BnActivation kAct>
-inline void add_grad_sums(const LaneAffine& a, const float* x, const float* dy, float* ps, float* pss) {
-#pragma omp simd
-  for (int l = 0; l < kLanes; ++l) {
-    const float dy_eff = bn_effective_dy(x[l], dy[l], a.mean[l], a.scale[l], a.shift[l], kAct);
-    ps[l] += dy_eff;
-    pss[l] += dy_eff * bn_xhat(x[l], a.mean[l], a.inv_std[l], kAct);
-  }
+inline void add_grad_sums(const LaneAffine& a, F x, F dy, F& ps, F& pss) {
+  const F dy_eff = bn_effective_dy(x, dy, a.mean, a.scale, a.shift, kAct);
+  ps += dy_eff;
+  pss += dy_eff * bn_xhat(x, a.mean, a.inv_std, kAct);
 }
 
-// dx of one position's 16 lanes from its dy and the channel means of the sums.
-template <BnActivation kAct>
-inline void write_input_grad(const LaneAffine& a, const float* mean_dy, const float* mean_dy_xhat, const float* x,
-                             const float* dy, float* dx) {
-#pragma omp simd
-  for (int l = 0; l < kLanes; ++l) {
-    const float dy_eff = bn_effective_dy(x[l], dy[l], a.mean[l], a.scale[l], a.shift[l], kAct);
-    dx[l] = bn_relu_input_grad(x[l], dy_eff, bn_xhat(x[l], a.mean[l], a.inv_std[l], kAct), a.scale[l], mean_dy[l],
-                               mean_dy_xhat[l], kAct);
-  }
-}
+// The channel means of the sums (dbeta / m, dgamma / m), one pair per vector of lanes.
+struct GradMeans {
+  F dy, dy_xhat;
+};
+using BlockGradMeans = std::array<GradMeans, kParts>;
 
-// The channel means of the sums (and dgamma, dbeta) of block b.
-void finish_grad_sums(const BatchNormGeometry& g, int b, const double* sum_dy, const double* sum_dy_xhat,
-                      float* mean_dy, float* mean_dy_xhat, float* dgamma, float* dbeta) {
+// Writes dgamma and dbeta of block b and returns the means.
+BlockGradMeans finish_grad_sums(const BatchNormGeometry& g, int b, const double* sum_dy, const double* sum_dy_xhat,
+                                float* dgamma, float* dbeta) {
   const double m = double(g.n) * double(g.spatial);
+  BlockGradMeans means;
   for (int l = 0; l < kLanes; ++l) {
     dbeta[b * kLanes + l] = float(sum_dy[l]);
     dgamma[b * kLanes + l] = float(sum_dy_xhat[l]);
-    mean_dy[l] = m > 0 ? float(sum_dy[l] / m) : 0.0f;
-    mean_dy_xhat[l] = m > 0 ? float(sum_dy_xhat[l] / m) : 0.0f;
+    means[l / kVectorLanes].dy[l % kVectorLanes] = m > 0 ? float(sum_dy[l] / m) : 0.0f;
+    means[l / kVectorLanes].dy_xhat[l % kVectorLanes] = m > 0 ? float(sum_dy_xhat[l] / m) : 0.0f;
   }
+  return means;
+}
+
+// dx of one vector of lanes from its (effective) dy.
+template <BnActivation kAct>
+inline F input_grad(const LaneAffine& a, const GradMeans& means, F x, F dy) {
+  const F dy_eff = bn_effective_dy(x, dy, a.mean, a.scale, a.shift, kAct);
+  return bn_relu_input_grad(x, dy_eff, bn_xhat(x, a.mean, a.inv_std, kAct), a.scale, means.dy, means.dy_xhat, kAct);
+}
+
+// The pooled gradient routed to one window position: dy where argmax points at it, else 0.
+inline F routed_grad(const float* dy, const int32_t* argmax, int64_t o, int64_t at) {
+  return V::load(argmax + o) == V::iota(int32_t(at)) ? V::load(dy + o) : F{};
 }
 
 }  // namespace
@@ -187,8 +191,8 @@ void bn_relu_forward_train(const BatchNormGeometry& g, const float* x, const flo
     constexpr BnActivation kAct = decltype(tag)::value;
 #pragma omp parallel for schedule(static)
     for (int b = 0; b < g.c / kLanes; ++b) {
-      const LaneAffine a = train_statistics<kAct>(g, b, x, gamma, beta, running_mean, running_var, save_mean,
-                                                  save_inv_std);
+      const BlockAffine a = train_statistics<kAct>(g, b, x, gamma, beta, running_mean, running_var, save_mean,
+                                                   save_inv_std);
       for (int i = 0; i < g.n; ++i) apply_tile<kAct>(g, i, b, a, x, y);
     }
   });
@@ -212,22 +216,25 @@ void bn_relu_backward(const BatchNormGeometry& g, const float* x, const float* d
     constexpr BnActivation kAct = decltype(tag)::value;
 #pragma omp parallel for schedule(static)
     for (int b = 0; b < g.c / kLanes; ++b) {
-      const LaneAffine a = saved_affine(b, gamma, beta, save_mean, save_inv_std);
+      const BlockAffine a = saved_affine(b, gamma, beta, save_mean, save_inv_std);
       double sum_dy[kLanes] = {}, sum_dy_xhat[kLanes] = {};
       for (int i = 0; i < g.n; ++i) {
-        float ps[kLanes] = {}, pss[kLanes] = {};
+        std::array<F, kParts> ps = {}, pss = {};
         for (int64_t k = tile_offset(g, i, b), end = k + g.spatial * kLanes; k < end; k += kLanes)
-          add_grad_sums<kAct>(a, x + k, dy + k, ps, pss);
-        for (int l = 0; l < kLanes; ++l) {
-          sum_dy[l] += ps[l];
-          sum_dy_xhat[l] += pss[l];
-        }
+          for (int p = 0; p < kParts; ++p) {
+            const int64_t at = k + p * kVectorLanes;
+            add_grad_sums<kAct>(a[p], V::load(x + at), V::load(dy + at), ps[p], pss[p]);
+          }
+        add_to(sum_dy, ps);
+        add_to(sum_dy_xhat, pss);
       }
-      float mean_dy[kLanes], mean_dy_xhat[kLanes];
-      finish_grad_sums(g, b, sum_dy, sum_dy_xhat, mean_dy, mean_dy_xhat, dgamma, dbeta);
+      const BlockGradMeans means = finish_grad_sums(g, b, sum_dy, sum_dy_xhat, dgamma, dbeta);
       for (int i = 0; i < g.n; ++i)
         for (int64_t k = tile_offset(g, i, b), end = k + g.spatial * kLanes; k < end; k += kLanes)
-          write_input_grad<kAct>(a, mean_dy, mean_dy_xhat, x + k, dy + k, dx + k);
+          for (int p = 0; p < kParts; ++p) {
+            const int64_t at = k + p * kVectorLanes;
+            V::store(dx + at, input_grad<kAct>(a[p], means[p], V::load(x + at), V::load(dy + at)));
+          }
     }
   });
 }
@@ -239,11 +246,14 @@ void bn_input_grad_adjust(const BatchNormGeometry& g, const float* x, const floa
 #pragma omp parallel for collapse(2) schedule(static)
     for (int i = 0; i < g.n; ++i)
       for (int blk = 0; blk < g.c / kLanes; ++blk) {
-        const float *m_lanes = mean + blk * kLanes, *a_lanes = a + blk * kLanes, *b_lanes = b + blk * kLanes;
-        for (int64_t k = tile_offset(g, i, blk), end = k + g.spatial * kLanes; k < end; k += kLanes)
-#pragma omp simd
-          for (int l = 0; l < kLanes; ++l)
-            dx[k + l] += bn_input_grad_adjustment(x[k + l], m_lanes[l], a_lanes[l], b_lanes[l], kAct);
+        for (int p = 0; p < kParts; ++p) {
+          const int c = blk * kLanes + p * kVectorLanes;
+          const F m_lanes = V::load(mean + c), a_lanes = V::load(a + c), b_lanes = V::load(b + c);
+          for (int64_t k = tile_offset(g, i, blk) + p * kVectorLanes, end = k + g.spatial * kLanes; k < end;
+               k += kLanes)
+            V::store(dx + k,
+                     V::load(dx + k) + bn_input_grad_adjustment(V::load(x + k), m_lanes, a_lanes, b_lanes, kAct));
+        }
       }
   });
 }
@@ -255,8 +265,8 @@ void bn_relu_maxpool_forward_train(const BatchNormGeometry& g, const PoolGeometr
     constexpr BnActivation kAct = decltype(tag)::value;
 #pragma omp parallel for schedule(static)
     for (int b = 0; b < g.c / kLanes; ++b) {
-      const LaneAffine a = train_statistics<kAct>(g, b, x, gamma, beta, running_mean, running_var, save_mean,
-                                                  save_inv_std);
+      const BlockAffine a = train_statistics<kAct>(g, b, x, gamma, beta, running_mean, running_var, save_mean,
+                                                   save_inv_std);
       for (int i = 0; i < g.n; ++i) apply_and_pool_tile<kAct>(g, p, i, b, a, x, y, argmax);
     }
   });
@@ -275,70 +285,56 @@ void bn_relu_maxpool_forward_infer(const BatchNormGeometry& g, const PoolGeometr
   });
 }
 
+// Pass 1 sums the gradient over the window positions only (elsewhere dy is 0 and adds nothing);
+// pass 2 writes dx at the window positions from the routed gradient and, at the positions no
+// window covers (the last row and column of an odd map), from dy = 0 (not zero: the mean terms).
 void bn_relu_maxpool_backward(const BatchNormGeometry& g, const PoolGeometry& p, const float* x, const float* dy,
                               const int32_t* argmax, const float* gamma, const float* beta, const float* save_mean,
                               const float* save_inv_std, float* dx, float* dgamma, float* dbeta) {
   const int out_h = p.out_h(), out_w = p.out_w(), blocks = g.c / kLanes;
+  const int covered_h = out_h * p.stride, covered_w = out_w * p.stride;
   with_activation(g.activation, [&](auto tag) {
     constexpr BnActivation kAct = decltype(tag)::value;
 #pragma omp parallel for schedule(static)
     for (int b = 0; b < blocks; ++b) {
-      const LaneAffine a = saved_affine(b, gamma, beta, save_mean, save_inv_std);
-      // The window walk is written out in both passes: behind a lambda (for_each_window(fn)) the
-      // lane arrays went through memory and the call took about twice as long (~400 vs ~200 us at
-      // bn1's shape, hdr_kernels_bench BM_BnReluMaxPoolBackward).
-      // Pass 1 visits the window positions only: elsewhere dy is 0 and adds nothing.
+      const BlockAffine a = saved_affine(b, gamma, beta, save_mean, save_inv_std);
       double sum_dy[kLanes] = {}, sum_dy_xhat[kLanes] = {};
       for (int i = 0; i < g.n; ++i) {
         const int64_t in_base = tile_offset(g, i, b), out_base = (int64_t(i) * blocks + b) * out_h * out_w * kLanes;
-        float ps[kLanes] = {}, pss[kLanes] = {};
+        std::array<F, kParts> ps = {}, pss = {};
         for (int r = 0; r < out_h; ++r)
-          for (int q = 0; q < out_w; ++q) {
-            const int64_t o = out_base + (int64_t(r) * out_w + q) * kLanes;
+          for (int q = 0; q < out_w; ++q)
             for (int di = 0; di < p.size; ++di)
-              for (int dj = 0; dj < p.size; ++dj) {
-                const int64_t at = in_base + (int64_t(r * p.stride + di) * p.w + q * p.stride + dj) * kLanes;
-#pragma omp simd
-                for (int l = 0; l < kLanes; ++l) {
-                  const float pooled = dy[o + l];  // loaded unconditionally: a conditional load blocks vectorising
-                  const float routed = argmax[o + l] == int32_t(at + l) ? pooled : 0.0f;
-                  const float dy_eff = bn_effective_dy(x[at + l], routed, a.mean[l], a.scale[l], a.shift[l], kAct);
-                  ps[l] += dy_eff;
-                  pss[l] += dy_eff * bn_xhat(x[at + l], a.mean[l], a.inv_std[l], kAct);
+              for (int dj = 0; dj < p.size; ++dj)
+                for (int part = 0; part < kParts; ++part) {
+                  const int64_t o = out_base + (int64_t(r) * out_w + q) * kLanes + part * kVectorLanes;
+                  const int64_t at = in_base + (int64_t(r * p.stride + di) * p.w + q * p.stride + dj) * kLanes +
+                                     part * kVectorLanes;
+                  add_grad_sums<kAct>(a[part], V::load(x + at), routed_grad(dy, argmax, o, at), ps[part], pss[part]);
                 }
-              }
-          }
-        for (int l = 0; l < kLanes; ++l) {
-          sum_dy[l] += ps[l];
-          sum_dy_xhat[l] += pss[l];
-        }
+        add_to(sum_dy, ps);
+        add_to(sum_dy_xhat, pss);
       }
-      float mean_dy[kLanes], mean_dy_xhat[kLanes];
-      finish_grad_sums(g, b, sum_dy, sum_dy_xhat, mean_dy, mean_dy_xhat, dgamma, dbeta);
-      // Pass 2: dx everywhere as for dy = 0 (not zero: the mean terms), then the window positions.
+      const BlockGradMeans means = finish_grad_sums(g, b, sum_dy, sum_dy_xhat, dgamma, dbeta);
       for (int i = 0; i < g.n; ++i) {
         const int64_t in_base = tile_offset(g, i, b), out_base = (int64_t(i) * blocks + b) * out_h * out_w * kLanes;
-        for (int64_t k = in_base, end = in_base + g.spatial * kLanes; k < end; k += kLanes)
-#pragma omp simd
-          for (int l = 0; l < kLanes; ++l)
-            dx[k + l] = bn_relu_input_grad(x[k + l], 0.0f, bn_xhat(x[k + l], a.mean[l], a.inv_std[l], kAct), a.scale[l],
-                                           mean_dy[l], mean_dy_xhat[l], kAct);
         for (int r = 0; r < out_h; ++r)
-          for (int q = 0; q < out_w; ++q) {
-            const int64_t o = out_base + (int64_t(r) * out_w + q) * kLanes;
+          for (int q = 0; q < out_w; ++q)
             for (int di = 0; di < p.size; ++di)
-              for (int dj = 0; dj < p.size; ++dj) {
-                const int64_t at = in_base + (int64_t(r * p.stride + di) * p.w + q * p.stride + dj) * kLanes;
-#pragma omp simd
-                for (int l = 0; l < kLanes; ++l) {
-                  const float pooled = dy[o + l];  // loaded unconditionally: a conditional load blocks vectorising
-                  const float routed = argmax[o + l] == int32_t(at + l) ? pooled : 0.0f;
-                  const float dy_eff = bn_effective_dy(x[at + l], routed, a.mean[l], a.scale[l], a.shift[l], kAct);
-                  dx[at + l] = bn_relu_input_grad(x[at + l], dy_eff, bn_xhat(x[at + l], a.mean[l], a.inv_std[l], kAct),
-                                                  a.scale[l], mean_dy[l], mean_dy_xhat[l], kAct);
+              for (int dj = 0; dj < p.size; ++dj)
+                for (int part = 0; part < kParts; ++part) {
+                  const int64_t o = out_base + (int64_t(r) * out_w + q) * kLanes + part * kVectorLanes;
+                  const int64_t at = in_base + (int64_t(r * p.stride + di) * p.w + q * p.stride + dj) * kLanes +
+                                     part * kVectorLanes;
+                  V::store(dx + at,
+                           input_grad<kAct>(a[part], means[part], V::load(x + at), routed_grad(dy, argmax, o, at)));
                 }
-              }
-          }
+        for (int row = 0; row < p.h; ++row)
+          for (int col = row < covered_h ? covered_w : 0; col < p.w; ++col)
+            for (int part = 0; part < kParts; ++part) {
+              const int64_t at = in_base + (int64_t(row) * p.w + col) * kLanes + part * kVectorLanes;
+              V::store(dx + at, input_grad<kAct>(a[part], means[part], V::load(x + at), F{}));
+            }
       }
     }
   });
