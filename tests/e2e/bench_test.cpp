@@ -34,6 +34,17 @@ json run_json(const std::string& args) {
   return json::parse(r.output);  // all of stdout: JSON and nothing else
 }
 
+// A percentage of its roof in (0, 100], or, when the measured roof was beaten (ctest -j keeps the
+// cores busy while the peak is sampled), null with the peak marked under-measured.
+void expect_percent_of_peak(const json& j, const std::string& name) {
+  if (j.value("peak_under_measured", false)) {
+    EXPECT_TRUE(j["percent_of_peak"].is_null()) << name;
+    return;
+  }
+  EXPECT_GT(j["percent_of_peak"].get<double>(), 0.0) << name;
+  EXPECT_LE(j["percent_of_peak"].get<double>(), 100.0) << name;
+}
+
 // The op names a cnn_bn training step runs on the CPU backend (the conv blocks' batch norm and
 // pooling fused), every one of which `bench kernels` must time.
 const std::set<std::string> kCnnBnStepOps = {"augment",
@@ -81,7 +92,7 @@ TEST(CliBench, KernelsTimesEveryOpOfTheStepWithItsRoof) {
     EXPECT_GE(op["p90_ms"].get<double>(), op["median_ms"].get<double>()) << name;
     EXPECT_GT(op["bytes"].get<double>(), 0.0) << name;
     EXPECT_TRUE(op["bound"] == "memory" || op["bound"] == "compute" || op["bound"] == "cache") << name;
-    EXPECT_GT(op["percent_of_peak"].get<double>(), 0.0) << name;
+    expect_percent_of_peak(op, name);
     shares += op["share_percent"].get<double>();
   }
   EXPECT_EQ(seen, kCnnBnStepOps);
@@ -112,7 +123,8 @@ TEST(CliBench, TrainAndInferReportThroughputAgainstThePeak) {
   EXPECT_EQ(d["train"]["epochs"], 20);
   EXPECT_DOUBLE_EQ(d["train"]["seconds_per_epoch"].get<double>(), 48000 / images_per_second);
   EXPECT_DOUBLE_EQ(d["train"]["projected_run_seconds"].get<double>(), 20 * 48000 / images_per_second);
-  EXPECT_GT(d["train"]["percent_of_peak"].get<double>(), 0.0);
+  expect_percent_of_peak(d["train"], "train");
+  expect_percent_of_peak(d["infer"], "infer");
   EXPECT_GT(d["infer"]["images_per_second"].get<double>(), 0.0);
   EXPECT_GT(d["infer"]["single_image_latency_ms"].get<double>(), 0.0);
   EXPECT_TRUE(d.contains("kernels"));

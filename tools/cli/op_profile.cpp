@@ -20,12 +20,28 @@ nlohmann::json peaks_json(const DevicePeaks& p) {
   return j;
 }
 
+void put_percent_of_peak(nlohmann::json& j, double value, double peak) {
+  const double percent = 100.0 * value / peak;
+  if (percent <= 100.0) {
+    j["percent_of_peak"] = percent;
+    return;
+  }
+  j["percent_of_peak"] = nullptr;
+  j["peak_under_measured"] = true;
+}
+
+std::string percent_of_peak_text(const nlohmann::json& j) {
+  if (j.value("peak_under_measured", false)) return "above peak";
+  return j.contains("percent_of_peak") ? fmt::format("{:.1f}%", j["percent_of_peak"].get<double>()) : "";
+}
+
 nlohmann::json op_profile_json(const std::vector<OpRow>& rows, int64_t steps, const DevicePeaks* peaks) {
   double step_seconds = 0;
   for (const OpRow& r : rows) step_seconds += r.total_seconds() / double(std::max<int64_t>(steps, 1));
   nlohmann::json ops = nlohmann::json::array();
   std::vector<std::string> part_order;
   std::map<std::string, double> parts;  // scope -> seconds per step
+  bool under_measured = false;
   for (const OpRow& r : rows) {
     const double median = r.percentile(0.5), per_step = r.total_seconds() / double(std::max<int64_t>(steps, 1));
     nlohmann::json op = {{"scope", r.scope},
@@ -45,14 +61,15 @@ nlohmann::json op_profile_json(const std::vector<OpRow>& rows, int64_t steps, co
       const double gflops = op["gflops"].get<double>(), gbs = op["gbs"].get<double>();
       if (r.cost.intensity() >= peaks->fp32_gflops / peaks->memory_gbs) {
         op["bound"] = "compute";
-        op["percent_of_peak"] = 100.0 * gflops / peaks->fp32_gflops;
+        put_percent_of_peak(op, gflops, peaks->fp32_gflops);
       } else if (gbs > peaks->memory_gbs && peaks->cache_gbs > 0) {  // faster than memory: it ran from cache
         op["bound"] = "cache";
-        op["percent_of_peak"] = 100.0 * gbs / peaks->cache_gbs;
+        put_percent_of_peak(op, gbs, peaks->cache_gbs);
       } else {
         op["bound"] = "memory";
-        op["percent_of_peak"] = 100.0 * gbs / peaks->memory_gbs;
+        put_percent_of_peak(op, gbs, peaks->memory_gbs);
       }
+      under_measured = under_measured || op.value("peak_under_measured", false);
     }
     ops.push_back(op);
     if (!parts.count(r.scope)) part_order.push_back(r.scope);
@@ -63,7 +80,9 @@ nlohmann::json op_profile_json(const std::vector<OpRow>& rows, int64_t steps, co
     by_part.push_back({{"scope", scope},
                        {"ms_per_step", 1e3 * parts[scope]},
                        {"share_percent", step_seconds > 0 ? 100.0 * parts[scope] / step_seconds : 0.0}});
-  return {{"steps", steps}, {"ms_per_step", 1e3 * step_seconds}, {"parts", by_part}, {"ops", ops}};
+  nlohmann::json profile = {{"steps", steps}, {"ms_per_step", 1e3 * step_seconds}, {"parts", by_part}, {"ops", ops}};
+  if (under_measured) profile["peak_under_measured"] = true;
+  return profile;
 }
 
 void print_peaks(const nlohmann::json& p) {
@@ -86,14 +105,15 @@ void print_op_profile(const nlohmann::json& profile) {
   for (const auto& op : profile["ops"]) {
     const std::string name = op["scope"].get<std::string>() + " / " + op["op"].get<std::string>();
     const std::string bound = op.contains("bound") ? op["bound"].get<std::string>() : "";
-    const std::string peak = op.contains("percent_of_peak")
-                                 ? fmt::format("{:.1f}%", op["percent_of_peak"].get<double>())
-                                 : "";
+    const std::string peak = percent_of_peak_text(op);
     fmt::print("  {:<60} {:<30} {:>9.4f} {:>7.4f}-{:<7.4f} {:>9.2f} {:>8.2f} {:>8} {:>14} {:>5.1f}%\n", name,
                op["shape"].get<std::string>(), op["median_ms"].get<double>(), op["p10_ms"].get<double>(),
                op["p90_ms"].get<double>(), op["gflops"].get<double>(), op["gbs"].get<double>(), bound, peak,
                op["share_percent"].get<double>());
   }
+  if (profile.value("peak_under_measured", false))
+    fmt::print("  above peak: faster than the roof measured at the start, so that roof was under-measured "
+               "(another process busy then?); rerun on a quiet machine for percentages\n");
 }
 
 }  // namespace hdr::cli

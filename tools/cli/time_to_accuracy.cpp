@@ -6,7 +6,6 @@
 #include <chrono>
 #include <filesystem>
 
-#include "engine/backends/machine_peak.h"
 #include "engine/core/errors.h"
 #include "engine/nn/dataset.h"
 #include "engine/train/trainer.h"
@@ -52,7 +51,7 @@ nlohmann::json timed_run(Config config, Backend& backend, uint64_t seed, double 
   config.train.seed = seed;
   const ScratchDir out(seed);
   // The machine's speed drifts by up to 2x from hour to hour here: each time has its own peak.
-  const double peak = measure_peak ? measure_fp32_peak_gflops() : 0.0;
+  const double peak = measure_peak ? backend.measure_peaks().fp32_gflops : 0.0;
   TrainOptions options;
   options.out_dir = out.path();
   const auto start = std::chrono::steady_clock::now();

@@ -41,8 +41,10 @@ class CpuBackend final : public Backend {
     const size_t dram_array = std::clamp(4 * l3, size_t(64) << 20, size_t(256) << 20),
                  cache_array = size_t(threads_) * (32 << 10);
     DevicePeaks p;
-    p.fp32_gflops = measure_fp32_peak_gflops();
-    p.fp32_source = fmt::format("measured: independent FMA chains on {} thread{}", threads_, threads_ == 1 ? "" : "s");
+    const int lanes = widest_fp32_lanes(dnnl_.vector_lanes());
+    p.fp32_gflops = measure_fp32_peak_gflops(lanes);
+    p.fp32_source = fmt::format("measured: independent {}-bit FMA chains on {} thread{}, best of 20 ms samples",
+                                32 * lanes, threads_, threads_ == 1 ? "" : "s");
     p.memory_gbs = measure_triad_gbs(dram_array);
     p.memory_source = fmt::format("measured: STREAM triad, 3 x {} MiB", dram_array >> 20);
     p.cache_gbs = measure_triad_gbs(cache_array);

@@ -311,6 +311,13 @@ std::string OneDnnOps::version() const {
   return fmt::format("{}.{}.{}", v->major, v->minor, v->patch);
 }
 
+int OneDnnOps::vector_lanes() const {
+  const auto has = [isa = unsigned(dnnl_get_effective_cpu_isa())](dnnl_cpu_isa_t bits) {
+    return (isa & unsigned(bits)) == unsigned(bits);
+  };
+  return has(dnnl_cpu_isa_avx512_core) ? 16 : has(dnnl_cpu_isa_avx2) ? 8 : 4;
+}
+
 void OneDnnOps::gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, const float* b,
                      float beta, float* c) {
   check(dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m, n, k, alpha, a, trans_a ? m : k, b, trans_b ? k : n,

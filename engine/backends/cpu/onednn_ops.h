@@ -25,6 +25,9 @@ class OneDnnOps {
   OneDnnOps& operator=(const OneDnnOps&) = delete;
 
   std::string version() const;  // of the oneDNN library loaded at run time, "2.6.3"
+  // The FP32 vector width of the instructions oneDNN runs here, in floats: 16 with AVX-512, 8
+  // with AVX2 (also on an AVX-512 CPU held to AVX2 by ONEDNN_MAX_CPU_ISA=AVX2), else 4.
+  int vector_lanes() const;
 
   void gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, const float* b, float beta,
             float* c);
