@@ -33,6 +33,11 @@ void bn_input_grad_adjust(const BatchNormGeometry& g, const float* x, const floa
 // (p.stride == p.size).
 #include "kernels/conv_block_ops_list.h"
 
+// The weight (and, when dbias is not null, bias) gradient of a stride-1 convolution of a plain
+// one-channel input x (n x 1 x h x w, any padding) with its output gradient dy blocked (k % 16 ==
+// 0), kernel width 3 or 5; false, touching nothing, for any other geometry. dw is oihw.
+bool conv_backward_weights_one_channel(const ConvGeometry& g, const float* x, const float* dy, float* dw, float* dbias);
+
 // argmax holds flat indices into the blocked x.
 void maxpool_forward(const PoolGeometry& g, const float* x, float* y, int32_t* argmax);
 void maxpool_backward(const PoolGeometry& g, const float* dy, const int32_t* argmax, float* dx);

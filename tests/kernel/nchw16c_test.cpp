@@ -195,5 +195,59 @@ TEST(Nchw16c, DropoutMaskIsTheNchwMask) {
   EXPECT_EQ(plain(n, c, spatial, dx_b), dx_a);
 }
 
+// The one-channel weight gradient against the sum written out, on odd sizes, with padding, a
+// batch smaller than its slices, and each kernel width it takes; other geometries are refused.
+TEST(Nchw16c, OneChannelWeightGradientIsTheSumWrittenOut) {
+  struct Case {
+    int n, h, w, kh, kw, pad;
+  };
+  for (const Case& t :
+       {Case{5, 9, 11, 3, 3, 0}, Case{3, 7, 7, 3, 3, 1}, Case{17, 12, 10, 5, 5, 2}, Case{2, 6, 6, 2, 5, 0}}) {
+    ConvGeometry g;
+    g.n = t.n;
+    g.c = 1;
+    g.h = t.h;
+    g.w = t.w;
+    g.k = 32;
+    g.kh = t.kh;
+    g.kw = t.kw;
+    g.pad_h = g.pad_w = t.pad;
+    const int oh = g.out_h(), ow = g.out_w();
+    const Floats x = pattern(size_t(g.n * g.h * g.w), 0.5f), dy = pattern(size_t(g.n * g.k * oh * ow), 1.5f);
+    Floats dw(size_t(g.k * g.kh * g.kw), -1.0f), dbias(size_t(g.k), -1.0f);
+    ASSERT_TRUE(cpu::nchw16c::conv_backward_weights_one_channel(g, x.data(), blocked(g.n, g.k, oh * ow, dy).data(),
+                                                                dw.data(), dbias.data()));
+    Floats want_dw(dw.size(), 0.0f), want_bias(dbias.size(), 0.0f);
+    for (int i = 0; i < g.n; ++i)
+      for (int k = 0; k < g.k; ++k)
+        for (int r = 0; r < oh; ++r)
+          for (int q = 0; q < ow; ++q) {
+            const float d = dy[size_t(((i * g.k + k) * oh + r) * ow + q)];
+            want_bias[size_t(k)] += d;
+            for (int a = 0; a < g.kh; ++a)
+              for (int b = 0; b < g.kw; ++b) {
+                const int y = r + a - g.pad_h, xc = q + b - g.pad_w;
+                if (y >= 0 && y < g.h && xc >= 0 && xc < g.w)
+                  want_dw[size_t((k * g.kh + a) * g.kw + b)] += x[size_t((i * g.h + y) * g.w + xc)] * d;
+              }
+          }
+    // Float sums of up to 1,000 products of size ~4 in another order: a few 1e-4 apart; a wrong
+    // tap or lane is off by whole units.
+    expect_close(dw, want_dw, "dw", {2e-3, 1e-4});
+    expect_close(dbias, want_bias, "dbias", {2e-3, 1e-4});
+  }
+  ConvGeometry wide;
+  wide.n = 1;
+  wide.c = 2;  // two input channels: not this kernel's
+  wide.h = wide.w = 8;
+  wide.k = 16;
+  wide.kh = wide.kw = 3;
+  EXPECT_FALSE(cpu::nchw16c::conv_backward_weights_one_channel(wide, nullptr, nullptr, nullptr, nullptr));
+  ConvGeometry strided = wide;
+  strided.c = 1;
+  strided.stride = 2;
+  EXPECT_FALSE(cpu::nchw16c::conv_backward_weights_one_channel(strided, nullptr, nullptr, nullptr, nullptr));
+}
+
 }  // namespace
 }  // namespace hdr
