@@ -1,10 +1,11 @@
-// The weight gradient of a convolution with one input channel (the first layer) whose output
-// gradient is blocked nChw16c: dw[k][i][j] = sum over (n, oh, ow) of x[n][oh+i][ow+j] *
-// dy[n][k][oh][ow]. oneDNN 2.6 has no fast kernel for it on AVX2 (gemm:jit at 4-9 GFLOP/s, 2 ms
-// of cnn_bn's 15 ms step); on AVX-512 its jit kernel is fast and the CPU backend keeps it.
-// Each position's 16 output channels are vectors of lanes (kernels/cpu/lanes.h) and each input
-// pixel a broadcast, one FMA per tap. The batch is cut into kChunks fixed slices whose partial
-// sums are added in slice order, so the bits depend on the geometry alone, not on the threads.
+// The convolution with one input channel (the first layer) whose output is blocked nChw16c,
+// forward and weight gradient: oneDNN 2.6 is slow at both on AVX2 (forward jit:avx2 at 44
+// GFLOP/s; backward-weights gemm:jit at 4-9 GFLOP/s, 2 ms of cnn_bn's 15 ms step), while on
+// AVX-512 its jit kernels are fast and the CPU backend keeps them. Each position's 16 output
+// channels are vectors of lanes (kernels/cpu/lanes.h) and each input pixel a broadcast: one FMA
+// per tap. Forward: one thread per (image, block), taps added in order. Backward: the batch is
+// cut into kChunks fixed slices whose partial sums are added in slice order, so the bits depend
+// on the geometry alone, not on the threads.
 #include <algorithm>
 #include <array>
 #include <vector>
@@ -21,6 +22,14 @@ using F = V::F;
 constexpr int kParts = kLanes / kVectorLanes;
 constexpr int kChunks = 8;  // batch slices: work for up to blocks x 8 threads
 
+// x of image n with its zero border, (h + 2 pad_h) x (w + 2 pad_w).
+void pad_plane(const ConvGeometry& g, const float* x, int n, std::vector<float>& plane) {
+  const int padded_w = g.w + 2 * g.pad_w;
+  plane.assign(size_t(g.h + 2 * g.pad_h) * padded_w, 0.0f);
+  for (int r = 0; r < g.h; ++r)
+    std::copy_n(x + (int64_t(n) * g.h + r) * g.w, g.w, plane.begin() + (r + g.pad_h) * padded_w + g.pad_w);
+}
+
 // Sums of one (block, batch slice) into acc (kh * kw taps x kLanes) and bias (kLanes), KW taps
 // per kernel row in registers.
 template <int KW>
@@ -28,11 +37,10 @@ void slice_sums(const ConvGeometry& g, int block, int first, int last, const flo
                 float* bias) {
   const int out_h = g.out_h(), out_w = g.out_w(), padded_w = g.w + 2 * g.pad_w, blocks = g.k / kLanes;
   const int64_t spatial = int64_t(out_h) * out_w;
-  std::vector<float> plane(size_t(g.h + 2 * g.pad_h) * padded_w, 0.0f);  // x with its zero border
+  std::vector<float> plane;
   std::array<F, kParts> b = {};
   for (int n = first; n < last; ++n) {
-    for (int r = 0; r < g.h; ++r)
-      std::copy_n(x + (int64_t(n) * g.h + r) * g.w, g.w, plane.begin() + (r + g.pad_h) * padded_w + g.pad_w);
+    pad_plane(g, x, n, plane);
     const float* d = dy + (int64_t(n) * blocks + block) * spatial * kLanes;
     for (int i = 0; i < g.kh; ++i) {
       std::array<std::array<F, KW>, kParts> a = {};
@@ -58,6 +66,38 @@ void slice_sums(const ConvGeometry& g, int block, int first, int last, const flo
 }
 
 template <int KW>
+void forward(const ConvGeometry& g, const float* x, const float* w, const float* bias, float* y) {
+  const int out_h = g.out_h(), out_w = g.out_w(), padded_w = g.w + 2 * g.pad_w, blocks = g.k / kLanes;
+  const int taps = g.kh * KW;
+  const int64_t spatial = int64_t(out_h) * out_w;
+#pragma omp parallel
+  {
+    std::vector<float> plane, lanes(size_t(taps) * kLanes);
+#pragma omp for collapse(2) schedule(static)
+    for (int n = 0; n < g.n; ++n)
+      for (int block = 0; block < blocks; ++block) {
+        pad_plane(g, x, n, plane);
+        for (int t = 0; t < taps; ++t)  // oihw -> one vector of lanes per tap
+          for (int l = 0; l < kLanes; ++l) lanes[size_t(t * kLanes + l)] = w[int64_t(block * kLanes + l) * taps + t];
+        float* out = y + (int64_t(n) * blocks + block) * spatial * kLanes;
+        for (int p = 0; p < kParts; ++p) {
+          const F b = bias ? V::load(bias + block * kLanes + p * kVectorLanes) : F{};
+          for (int oh = 0; oh < out_h; ++oh)
+            for (int ow = 0; ow < out_w; ++ow) {
+              F acc = b;
+              for (int i = 0; i < g.kh; ++i) {
+                const float* row = plane.data() + (oh + i) * padded_w + ow;
+                for (int j = 0; j < KW; ++j)
+                  acc += row[j] * V::load(lanes.data() + (i * KW + j) * kLanes + p * kVectorLanes);
+              }
+              V::store(out + (int64_t(oh) * out_w + ow) * kLanes + p * kVectorLanes, acc);
+            }
+        }
+      }
+  }
+}
+
+template <int KW>
 void backward_weights(const ConvGeometry& g, const float* x, const float* dy, float* dw, float* dbias) {
   const int blocks = g.k / kLanes, taps = g.kh * KW;
   const int chunks = std::min(kChunks, g.n);
@@ -76,7 +116,8 @@ void backward_weights(const ConvGeometry& g, const float* x, const float* dy, fl
       const int k = block * kLanes + l;
       for (int t = 0; t <= taps; ++t) {
         float sum = 0;
-        for (int c = 0; c < chunks; ++c) sum += partial[size_t((int64_t(block) * chunks + c) * stride + t * kLanes + l)];
+        for (int c = 0; c < chunks; ++c)
+          sum += partial[size_t((int64_t(block) * chunks + c) * stride + t * kLanes + l)];
         if (t < taps)
           dw[int64_t(k) * taps + t] = sum;
         else if (dbias)
@@ -87,9 +128,24 @@ void backward_weights(const ConvGeometry& g, const float* x, const float* dy, fl
 
 }  // namespace
 
+namespace {
+bool one_channel(const ConvGeometry& g) {
+  return g.c == 1 && g.k % kLanes == 0 && g.stride == 1 && is_blocked(g.k, int64_t(g.out_h()) * g.out_w());
+}
+}  // namespace
+
+bool conv_forward_one_channel(const ConvGeometry& g, const float* x, const float* w, const float* bias, float* y) {
+  if (!one_channel(g)) return false;
+  switch (g.kw) {
+    case 3: forward<3>(g, x, w, bias, y); return true;
+    case 5: forward<5>(g, x, w, bias, y); return true;
+    default: return false;
+  }
+}
+
 bool conv_backward_weights_one_channel(const ConvGeometry& g, const float* x, const float* dy, float* dw,
                                        float* dbias) {
-  if (g.c != 1 || g.k % kLanes != 0 || g.stride != 1 || !is_blocked(g.k, int64_t(g.out_h()) * g.out_w())) return false;
+  if (!one_channel(g)) return false;
   switch (g.kw) {
     case 3: backward_weights<3>(g, x, dy, dw, dbias); return true;
     case 5: backward_weights<5>(g, x, dy, dw, dbias); return true;

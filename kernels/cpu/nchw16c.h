@@ -33,9 +33,11 @@ void bn_input_grad_adjust(const BatchNormGeometry& g, const float* x, const floa
 // (p.stride == p.size).
 #include "kernels/conv_block_ops_list.h"
 
-// The weight (and, when dbias is not null, bias) gradient of a stride-1 convolution of a plain
-// one-channel input x (n x 1 x h x w, any padding) with its output gradient dy blocked (k % 16 ==
-// 0), kernel width 3 or 5; false, touching nothing, for any other geometry. dw is oihw.
+// A stride-1 convolution of a plain one-channel input x (n x 1 x h x w, any padding) whose output
+// (y, or its gradient dy) is blocked (k % 16 == 0), kernel width 3 or 5; false, touching nothing,
+// for any other geometry (forward: square kernels only). w and dw are oihw; bias and dbias may be
+// null.
+bool conv_forward_one_channel(const ConvGeometry& g, const float* x, const float* w, const float* bias, float* y);
 bool conv_backward_weights_one_channel(const ConvGeometry& g, const float* x, const float* dy, float* dw, float* dbias);
 
 // argmax holds flat indices into the blocked x.

@@ -195,6 +195,46 @@ TEST(Nchw16c, DropoutMaskIsTheNchwMask) {
   EXPECT_EQ(plain(n, c, spatial, dx_b), dx_a);
 }
 
+// The one-channel forward against the sum written out, with and without bias and padding.
+TEST(Nchw16c, OneChannelForwardIsTheSumWrittenOut) {
+  struct Case {
+    int n, h, w, kh, kw, pad;
+    bool bias;
+  };
+  for (const Case& t : {Case{3, 9, 11, 3, 3, 0, true}, Case{2, 7, 7, 3, 3, 1, false}, Case{2, 12, 10, 5, 5, 2, true}}) {
+    ConvGeometry g;
+    g.n = t.n;
+    g.c = 1;
+    g.h = t.h;
+    g.w = t.w;
+    g.k = 32;
+    g.kh = t.kh;
+    g.kw = t.kw;
+    g.pad_h = g.pad_w = t.pad;
+    const int oh = g.out_h(), ow = g.out_w();
+    const Floats x = pattern(size_t(g.n * g.h * g.w), 0.5f), w = pattern(size_t(g.k * g.kh * g.kw), 2.5f),
+                 bias = pattern(size_t(g.k), 3.5f);
+    Floats y(size_t(g.n * g.k * oh * ow), -1.0f);
+    ASSERT_TRUE(
+        cpu::nchw16c::conv_forward_one_channel(g, x.data(), w.data(), t.bias ? bias.data() : nullptr, y.data()));
+    Floats want(y.size());
+    for (int i = 0; i < g.n; ++i)
+      for (int k = 0; k < g.k; ++k)
+        for (int r = 0; r < oh; ++r)
+          for (int q = 0; q < ow; ++q) {
+            double sum = t.bias ? bias[size_t(k)] : 0.0;
+            for (int a = 0; a < g.kh; ++a)
+              for (int b = 0; b < g.kw; ++b) {
+                const int yy = r + a - g.pad_h, xc = q + b - g.pad_w;
+                if (yy >= 0 && yy < g.h && xc >= 0 && xc < g.w)
+                  sum += double(x[size_t((i * g.h + yy) * g.w + xc)]) * w[size_t((k * g.kh + a) * g.kw + b)];
+              }
+            want[size_t(((i * g.k + k) * oh + r) * ow + q)] = float(sum);
+          }
+    expect_close(plain(g.n, g.k, oh * ow, y), want, "y");
+  }
+}
+
 // The one-channel weight gradient against the sum written out, on odd sizes, with padding, a
 // batch smaller than its slices, and each kernel width it takes; other geometries are refused.
 TEST(Nchw16c, OneChannelWeightGradientIsTheSumWrittenOut) {
@@ -243,10 +283,12 @@ TEST(Nchw16c, OneChannelWeightGradientIsTheSumWrittenOut) {
   wide.k = 16;
   wide.kh = wide.kw = 3;
   EXPECT_FALSE(cpu::nchw16c::conv_backward_weights_one_channel(wide, nullptr, nullptr, nullptr, nullptr));
+  EXPECT_FALSE(cpu::nchw16c::conv_forward_one_channel(wide, nullptr, nullptr, nullptr, nullptr));
   ConvGeometry strided = wide;
   strided.c = 1;
   strided.stride = 2;
   EXPECT_FALSE(cpu::nchw16c::conv_backward_weights_one_channel(strided, nullptr, nullptr, nullptr, nullptr));
+  EXPECT_FALSE(cpu::nchw16c::conv_forward_one_channel(strided, nullptr, nullptr, nullptr, nullptr));
 }
 
 }  // namespace

@@ -75,12 +75,15 @@ class CpuBackend final : public Backend {
   void do_gemm(const GemmArgs& a) override {
     dnnl_.gemm(a.trans_a, a.trans_b, a.m, a.n, a.k, a.alpha, a.a, a.b, a.beta, a.c);
   }
-  void do_conv_forward(const ConvForwardArgs& a) override { dnnl_.conv_forward(a.g, a.x, a.w, a.bias, a.y); }
-  void do_conv_backward_data(const ConvBackwardDataArgs& a) override { dnnl_.conv_backward_data(a.g, a.w, a.dy, a.dx); }
   // The first layer's (one input channel) by hand below AVX-512, where oneDNN's kernels for it
   // are slow (kernels/cpu/conv_one_channel_nchw16c.cpp); the library's everywhere else.
+  void do_conv_forward(const ConvForwardArgs& a) override {
+    if (hand_one_channel_ && nchw16c::conv_forward_one_channel(a.g, a.x, a.w, a.bias, a.y)) return;
+    dnnl_.conv_forward(a.g, a.x, a.w, a.bias, a.y);
+  }
+  void do_conv_backward_data(const ConvBackwardDataArgs& a) override { dnnl_.conv_backward_data(a.g, a.w, a.dy, a.dx); }
   void do_conv_backward_weights(const ConvBackwardWeightsArgs& a) override {
-    if (hand_one_channel_weights_ && nchw16c::conv_backward_weights_one_channel(a.g, a.x, a.dy, a.dw, a.dbias)) return;
+    if (hand_one_channel_ && nchw16c::conv_backward_weights_one_channel(a.g, a.x, a.dy, a.dw, a.dbias)) return;
     dnnl_.conv_backward_weights(a.g, a.x, a.dy, a.dw, a.dbias);
   }
 
@@ -172,7 +175,7 @@ class CpuBackend final : public Backend {
   static bool blocked(Layout layout) { return layout == Layout::kNchw16c; }
   int threads_ = 1;
   OneDnnOps dnnl_;
-  const bool hand_one_channel_weights_ = dnnl_.vector_lanes() < 16;
+  const bool hand_one_channel_ = dnnl_.vector_lanes() < 16;
 };
 
 }  // namespace
