@@ -195,6 +195,20 @@ TEST(Nchw16c, DropoutMaskIsTheNchwMask) {
   EXPECT_EQ(plain(n, c, spatial, dx_b), dx_a);
 }
 
+// A first layer's geometry: one input channel, 32 filters, stride 1.
+ConvGeometry one_channel_geometry(int n, int h, int w, int kh, int kw, int pad) {
+  ConvGeometry g;
+  g.n = n;
+  g.c = 1;
+  g.h = h;
+  g.w = w;
+  g.k = 32;
+  g.kh = kh;
+  g.kw = kw;
+  g.pad_h = g.pad_w = pad;
+  return g;
+}
+
 // The one-channel forward against the sum written out, with and without bias and padding.
 TEST(Nchw16c, OneChannelForwardIsTheSumWrittenOut) {
   struct Case {
@@ -202,15 +216,7 @@ TEST(Nchw16c, OneChannelForwardIsTheSumWrittenOut) {
     bool bias;
   };
   for (const Case& t : {Case{3, 9, 11, 3, 3, 0, true}, Case{2, 7, 7, 3, 3, 1, false}, Case{2, 12, 10, 5, 5, 2, true}}) {
-    ConvGeometry g;
-    g.n = t.n;
-    g.c = 1;
-    g.h = t.h;
-    g.w = t.w;
-    g.k = 32;
-    g.kh = t.kh;
-    g.kw = t.kw;
-    g.pad_h = g.pad_w = t.pad;
+    const ConvGeometry g = one_channel_geometry(t.n, t.h, t.w, t.kh, t.kw, t.pad);
     const int oh = g.out_h(), ow = g.out_w();
     const Floats x = pattern(size_t(g.n * g.h * g.w), 0.5f), w = pattern(size_t(g.k * g.kh * g.kw), 2.5f),
                  bias = pattern(size_t(g.k), 3.5f);
@@ -243,15 +249,7 @@ TEST(Nchw16c, OneChannelWeightGradientIsTheSumWrittenOut) {
   };
   for (const Case& t :
        {Case{5, 9, 11, 3, 3, 0}, Case{3, 7, 7, 3, 3, 1}, Case{17, 12, 10, 5, 5, 2}, Case{2, 6, 6, 2, 5, 0}}) {
-    ConvGeometry g;
-    g.n = t.n;
-    g.c = 1;
-    g.h = t.h;
-    g.w = t.w;
-    g.k = 32;
-    g.kh = t.kh;
-    g.kw = t.kw;
-    g.pad_h = g.pad_w = t.pad;
+    const ConvGeometry g = one_channel_geometry(t.n, t.h, t.w, t.kh, t.kw, t.pad);
     const int oh = g.out_h(), ow = g.out_w();
     const Floats x = pattern(size_t(g.n * g.h * g.w), 0.5f), dy = pattern(size_t(g.n * g.k * oh * ow), 1.5f);
     Floats dw(size_t(g.k * g.kh * g.kw), -1.0f), dbias(size_t(g.k), -1.0f);
