@@ -58,9 +58,13 @@ struct Lanes {
   static void store(int32_t* p, I v) { std::memcpy(p, &v, sizeof v); }
   static F splat(float x) { return F{} + x; }
   // first, first + 1, ..., first + L - 1: the flat indices of a position's lanes.
-  static I iota(int32_t first) {
-    I v;
-    for (int l = 0; l < L; ++l) v[l] = first + l;
+  // (A broadcast plus a constant: filling lanes one by one compiled to L inserts per call.)
+  static I iota(int32_t first) { return first + steps(); }
+
+ private:
+  static constexpr I steps() {
+    I v{};
+    for (int l = 0; l < L; ++l) v[l] = l;
     return v;
   }
 };
