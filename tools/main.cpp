@@ -10,8 +10,10 @@
 #include "engine/backends/version.h"
 #include "engine/core/errors.h"
 #include "tools/cli/commands.h"
+#include "tools/openmp_wait.h"
 
 int main(int argc, char** argv) {
+  hdr::cli::bound_openmp_spin(argv);
   // Before any kernel can run: a binary built for a newer CPU stops here, not with SIGILL.
   if (const std::string mismatch = hdr::cpu_kernel_mismatch(); !mismatch.empty()) {
     fmt::print(stderr, "hdr: error: {}\n", mismatch);

@@ -65,6 +65,22 @@ TEST(CliInfo, DefaultIsTheEmbeddedCnnBn) {
   EXPECT_NE(r.output.find("Total params: 242,954"), std::string::npos) << r.output;
 }
 
+// tools/openmp_wait.h: libgomp itself reports the spin count it runs with (OMP_DISPLAY_ENV).
+TEST(CliOpenMp, BoundsTheSpinUnlessTheUserChoseTheWaitPolicy) {
+  const std::string display = "env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT OMP_DISPLAY_ENV=verbose ";
+  const auto bounded = run_command(display + hdr_command("--version"));
+  ASSERT_EQ(bounded.exit_code, 0) << bounded.output;
+  // Printed twice: by the process as started (libgomp's default), then after the re-execution.
+  EXPECT_NE(bounded.output.find("GOMP_SPINCOUNT = '1000'"), std::string::npos) << bounded.output;
+  EXPECT_NE(bounded.output.find("hdr "), std::string::npos) << bounded.output;
+
+  for (const std::string users : {"GOMP_SPINCOUNT=20000", "OMP_WAIT_POLICY=active"}) {
+    const auto chosen = run_command(display + users + " " + hdr_command("--version"));
+    ASSERT_EQ(chosen.exit_code, 0) << users << "\n" << chosen.output;
+    EXPECT_EQ(chosen.output.find("GOMP_SPINCOUNT = '1000'"), std::string::npos) << users << "\n" << chosen.output;
+  }
+}
+
 TEST(CliErrors, MissingConfigFileExits2) {
   const auto r = run_command(hdr_command("train /nonexistent/x.ini"));
   EXPECT_EQ(r.exit_code, 2) << r.output;
