@@ -21,17 +21,31 @@ HDR_HD inline uint32_t philox_mulhilo(uint32_t a, uint32_t b, uint32_t* hi) {
   return uint32_t(product);
 }
 
-HDR_HD inline Philox4 philox4x32_10(Philox4 ctr, uint32_t k0, uint32_t k1) {
+// The ten rounds on counter words c0..c3 of type W: uint32_t here and on the GPU, a vector of
+// counters on the CPU (kernels/cpu/philox_lanes.h), with mulhilo(a, m, &hi) for that type.
+template <class W, class MulHiLo>
+HDR_HD inline void philox_rounds(W& c0, W& c1, W& c2, W& c3, uint32_t k0, uint32_t k1, MulHiLo mulhilo) {
   constexpr uint32_t kM0 = 0xD2511F53u, kM1 = 0xCD9E8D57u;  // multipliers
   constexpr uint32_t kW0 = 0x9E3779B9u, kW1 = 0xBB67AE85u;  // Weyl key increments
   for (int round = 0; round < 10; ++round) {
-    uint32_t hi0, hi1;
-    const uint32_t lo0 = philox_mulhilo(kM0, ctr.v[0], &hi0);
-    const uint32_t lo1 = philox_mulhilo(kM1, ctr.v[2], &hi1);
-    ctr = Philox4{{hi1 ^ ctr.v[1] ^ k0, lo1, hi0 ^ ctr.v[3] ^ k1, lo0}};
+    W hi0, hi1;
+    const W lo0 = mulhilo(c0, kM0, &hi0);
+    const W lo1 = mulhilo(c2, kM1, &hi1);
+    c0 = hi1 ^ c1 ^ k0;
+    c2 = hi0 ^ c3 ^ k1;
+    c1 = lo1;
+    c3 = lo0;
     k0 += kW0;
     k1 += kW1;
   }
+}
+
+struct ScalarMulHiLo {
+  HDR_HD uint32_t operator()(uint32_t a, uint32_t m, uint32_t* hi) const { return philox_mulhilo(a, m, hi); }
+};
+
+HDR_HD inline Philox4 philox4x32_10(Philox4 ctr, uint32_t k0, uint32_t k1) {
+  philox_rounds(ctr.v[0], ctr.v[1], ctr.v[2], ctr.v[3], k0, k1, ScalarMulHiLo{});
   return ctr;
 }
 

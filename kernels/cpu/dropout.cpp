@@ -1,17 +1,17 @@
 // CPU twin of kernels/dropout.cuh. Forward and backward are the same masked scaling of their
 // input (x or dy), so both call one routine. Work splits across threads by sample; inside a
-// sample one Philox call yields the words of four consecutive elements, then a short tail.
-// The loop over groups vectorises, Philox included (16 groups per AVX-512 iteration). rate 0 is a
-// plain copy (no random numbers drawn); small inputs stay on one thread.
+// sample, chunk by chunk, the keep factors (kernels/cpu/dropout_factors.h) and then the values.
+// rate 0 is a plain copy (no random numbers drawn); small inputs stay on one thread.
 #include <cstring>
 
-#include "kernels/dropout.cuh"
+#include "kernels/cpu/dropout_factors.h"
 #include "kernels/ops.h"
 
 namespace hdr::cpu {
 namespace {
 
 constexpr int64_t kMinParallelElements = 1 << 14;
+constexpr int kChunk = 1024;  // values per chunk: a multiple of 4, 4 KiB of factors
 
 void dropout_masked_scale(float rate, const RandomKey& key, int first_sample, int n, int per_sample, const float* in,
                           float* out) {
@@ -20,23 +20,16 @@ void dropout_masked_scale(float rate, const RandomKey& key, int first_sample, in
     if (in != out) std::memcpy(out, in, size_t(total) * sizeof(float));
     return;
   }
-  const float scale = dropout_scale(rate);
-  const int full_groups = per_sample / 4;
 #pragma omp parallel for schedule(static) if (total >= kMinParallelElements)
   for (int i = 0; i < n; ++i) {
     const uint32_t sample = uint32_t(first_sample + i);
     const float* src = in + int64_t(i) * per_sample;
     float* dst = out + int64_t(i) * per_sample;
-    for (int g = 0; g < full_groups; ++g) {
-      const Philox4 words = dropout_words(key, sample, uint32_t(g));
-      for (int k = 0; k < 4; ++k) dst[4 * g + k] = dropout_apply(rate, scale, words.v[k], src[4 * g + k]);
-    }
-    const int tail = per_sample - 4 * full_groups;
-    if (tail > 0) {
-      const Philox4 words = dropout_words(key, sample, uint32_t(full_groups));
-      for (int k = 0; k < tail; ++k) {
-        dst[4 * full_groups + k] = dropout_apply(rate, scale, words.v[k], src[4 * full_groups + k]);
-      }
+    float factor[kChunk + 3];  // a chunk's factors; its last group's four may run past its end
+    for (int start = 0; start < per_sample; start += kChunk) {
+      const int count = per_sample - start < kChunk ? per_sample - start : kChunk;
+      dropout_factors(rate, key, sample, uint32_t(start / 4), (count + 3) / 4, factor);
+      for (int k = 0; k < count; ++k) dst[start + k] = dropout_by_factor(src[start + k], factor[k]);
     }
   }
 }

@@ -19,17 +19,21 @@ typedef float Float8 __attribute__((vector_size(32)));
 typedef int32_t Int8 __attribute__((vector_size(32)));
 typedef float Float16 __attribute__((vector_size(64)));
 typedef int32_t Int16 __attribute__((vector_size(64)));
+typedef uint32_t UInt8 __attribute__((vector_size(32)));
+typedef uint32_t UInt16 __attribute__((vector_size(64)));
 template <int L>
 struct LaneTypes;
 template <>
 struct LaneTypes<8> {
   using F = Float8;
   using I = Int8;
+  using U = UInt8;
 };
 template <>
 struct LaneTypes<16> {
   using F = Float16;
   using I = Int16;
+  using U = UInt16;
 };
 
 // The widest vector the kernels are compiled for: GCC splits a wider one piecewise, into scalars.
@@ -43,6 +47,7 @@ template <int L>
 struct Lanes {
   using F = typename LaneTypes<L>::F;  // L floats
   using I = typename LaneTypes<L>::I;  // L int32 (flat indices, comparison masks)
+  using U = typename LaneTypes<L>::U;  // L uint32 (random words)
 
   static F load(const float* p) {
     F v;
