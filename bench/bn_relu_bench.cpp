@@ -140,5 +140,23 @@ void BM_BnReluMaxPoolBackward(benchmark::State& state) {
 }
 BENCHMARK(BM_BnReluMaxPoolBackward)->Args({32, 26})->Args({64, 11})->Unit(benchmark::kMicrosecond);
 
+// The same from cold caches, as in a training step (the kernel prefetches x for this case).
+void BM_BnReluMaxPoolBackwardCold(benchmark::State& state) {
+  const BatchNormGeometry g = bn_geometry(state);
+  const PoolGeometry p = pool_of(g, state);
+  PooledTensors t(g, p);
+  CacheEvictor caches;
+  cpu::nchw16c::bn_relu_maxpool_forward_train(g, p, t.x.data(), t.gamma.data(), t.beta.data(), t.rm.data(), t.rv.data(),
+                                              t.mean.data(), t.inv.data(), t.py.data(), t.argmax.data());
+  for (auto _ : state) {
+    caches.evict(state);
+    cpu::nchw16c::bn_relu_maxpool_backward(g, p, t.x.data(), t.pdy.data(), t.argmax.data(), t.gamma.data(),
+                                           t.beta.data(), t.mean.data(), t.inv.data(), t.dx.data(), t.dg.data(),
+                                           t.db.data());
+  }
+  set_bytes(state, 2.0 * double(values(g)) * sizeof(float) + 2.0 * double(t.pooled) * sizeof(float));
+}
+BENCHMARK(BM_BnReluMaxPoolBackwardCold)->Args({32, 26})->Unit(benchmark::kMicrosecond);
+
 }  // namespace
 }  // namespace hdr::bench

@@ -178,6 +178,21 @@ inline F input_grad(const LaneAffine& a, const GradMeans& means, F x, F dy) {
   return bn_relu_input_grad(x, dy_eff, bn_xhat(x, a.mean, a.inv_std, kAct), a.scale, means.dy, means.dy_xhat, kAct);
 }
 
+// Asks for the input rows of pooled row r + kPrefetchRows of image i's tile of block b (or of
+// the next image's, past the last row) ahead of use. In a training step the backward passes
+// stream x from memory (bn1's is 5.5 MB), at about half the STREAM bandwidth with the hardware
+// prefetcher alone; BM_BnReluMaxPoolBackwardCold ran 4-22% faster with this in 4 of 4 pairs.
+constexpr int kPrefetchRows = 2;
+inline void prefetch_ahead(const BatchNormGeometry& g, const PoolGeometry& p, const float* x, int b, int i, int r) {
+  r += kPrefetchRows;
+  if (r >= p.out_h()) {
+    r -= p.out_h();
+    if (++i == g.n) return;
+  }
+  const float* first = x + tile_offset(g, i, b) + int64_t(r * p.stride) * p.w * kLanes;
+  for (int64_t k = 0; k < int64_t(p.size) * p.w * kLanes; k += 16) __builtin_prefetch(first + k);
+}
+
 // The pooled gradient routed to one window position: dy where argmax points at it, else 0.
 inline F routed_grad(const float* dy, const int32_t* argmax, int64_t o, int64_t at) {
   return V::load(argmax + o) == V::iota(int32_t(at)) ? V::load(dy + o) : F{};
@@ -302,7 +317,8 @@ void bn_relu_maxpool_backward(const BatchNormGeometry& g, const PoolGeometry& p,
       for (int i = 0; i < g.n; ++i) {
         const int64_t in_base = tile_offset(g, i, b), out_base = (int64_t(i) * blocks + b) * out_h * out_w * kLanes;
         std::array<F, kParts> ps = {}, pss = {};
-        for (int r = 0; r < out_h; ++r)
+        for (int r = 0; r < out_h; ++r) {
+          prefetch_ahead(g, p, x, b, i, r);
           for (int q = 0; q < out_w; ++q)
             for (int di = 0; di < p.size; ++di)
               for (int dj = 0; dj < p.size; ++dj)
@@ -312,13 +328,15 @@ void bn_relu_maxpool_backward(const BatchNormGeometry& g, const PoolGeometry& p,
                                      part * kVectorLanes;
                   add_grad_sums<kAct>(a[part], V::load(x + at), routed_grad(dy, argmax, o, at), ps[part], pss[part]);
                 }
+        }
         add_to(sum_dy, ps);
         add_to(sum_dy_xhat, pss);
       }
       const BlockGradMeans means = finish_grad_sums(g, b, sum_dy, sum_dy_xhat, dgamma, dbeta);
       for (int i = 0; i < g.n; ++i) {
         const int64_t in_base = tile_offset(g, i, b), out_base = (int64_t(i) * blocks + b) * out_h * out_w * kLanes;
-        for (int r = 0; r < out_h; ++r)
+        for (int r = 0; r < out_h; ++r) {
+          prefetch_ahead(g, p, x, b, i, r);
           for (int q = 0; q < out_w; ++q)
             for (int di = 0; di < p.size; ++di)
               for (int dj = 0; dj < p.size; ++dj)
@@ -329,6 +347,7 @@ void bn_relu_maxpool_backward(const BatchNormGeometry& g, const PoolGeometry& p,
                   V::store(dx + at,
                            input_grad<kAct>(a[part], means[part], V::load(x + at), routed_grad(dy, argmax, o, at)));
                 }
+        }
         for (int row = 0; row < p.h; ++row)
           for (int col = row < covered_h ? covered_w : 0; col < p.w; ++col)
             for (int part = 0; part < kParts; ++part) {
