@@ -61,9 +61,10 @@ class Backend {
   virtual void fill_zero(void* p, size_t bytes) = 0;
   virtual void synchronize() {}
   // Makes the calling thread compute as this backend is set up to (the CPU backend: its OpenMP
-  // thread count, which is per thread; CUDA: its device and stream). A thread other than the
-  // one that made the backend calls it before the first op.
-  virtual void attach_thread() {}
+  // thread count, which is per thread, or at most max_threads of them when that is above 0;
+  // CUDA: its device and stream). A thread other than the one that made the backend calls it
+  // before the first op.
+  virtual void attach_thread(int max_threads) { (void)max_threads; }
 
   // Plans made ahead: a model calls these for every shape it will run (Model::prepare, before a
   // run's first step), so that a backend creates its convolution primitives or algorithms and

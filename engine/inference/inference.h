@@ -56,6 +56,8 @@ class Predictor {
   std::vector<float> predict(std::span<const float> images);
 
  private:
+  static int threads_for(int images);  // attach_thread's limit for a batch of `images`
+
   Backend& backend_;
   std::unique_ptr<Model> model_;
   float mean_, inv_std_;  // the training data's normalisation

@@ -190,7 +190,7 @@ TwoRanks two_ranks(bool sync, bool overlap = false) {
   attach(a, rank0);
   attach(b, rank1);
   std::thread other([&] {
-    b.backend->attach_thread();
+    b.backend->attach_thread(0);
     b.run_slices(1, 2);
   });
   a.run_slices(0, 2);

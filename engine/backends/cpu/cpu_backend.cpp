@@ -30,7 +30,9 @@ class CpuBackend final : public Backend {
     if (threads > 0) omp_set_num_threads(threads);
     threads_ = omp_get_max_threads();
   }
-  void attach_thread() override { omp_set_num_threads(threads_); }
+  void attach_thread(int max_threads) override {
+    omp_set_num_threads(max_threads > 0 ? std::min(max_threads, threads_) : threads_);
+  }
   void prepare_convolution(const ConvGeometry& g, const ConvUse& use) override { dnnl_.prepare(g, use); }
   size_t plan_count() const override { return dnnl_.cached_primitives(); }
 

@@ -131,7 +131,7 @@ class CudaBackend final : public Backend {
   std::string name() const override {
     return fmt::format("cuda:{} ({}, cuDNN {})", device_, device_name_, cudnn_version_);
   }
-  void attach_thread() override { bind(); }
+  void attach_thread(int) override { bind(); }
   void prepare_convolution(const ConvGeometry& g, const ConvUse&) override {
     bind();
     convolutions_->prepare(g);  // one plan holds all three algorithms
