@@ -22,10 +22,14 @@ using WordLanes = Lanes<kVectorLanes>::U;
 struct LaneMulHiLo {
   WordLanes operator()(WordLanes a, uint32_t m, WordLanes* hi) const {
 #if defined(__AVX512F__)
+    // The maskz forms with every lane set: the plain ones pass _mm512_undefined_epi32(), which
+    // GCC 12 reports as maybe-uninitialized once inlined.
+    constexpr __mmask8 kAll = 0xFF;
     const __m512i x = __m512i(a), mv = _mm512_set1_epi32(int(m));
-    const __m512i even = _mm512_mul_epu32(x, mv), odd = _mm512_mul_epu32(_mm512_srli_epi64(x, 32), mv);
-    *hi = WordLanes(_mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(even, 32), odd));
-    return WordLanes(_mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32)));
+    const __m512i even = _mm512_maskz_mul_epu32(kAll, x, mv);
+    const __m512i odd = _mm512_maskz_mul_epu32(kAll, _mm512_maskz_srli_epi64(kAll, x, 32), mv);
+    *hi = WordLanes(_mm512_mask_blend_epi32(0xAAAA, _mm512_maskz_srli_epi64(kAll, even, 32), odd));
+    return WordLanes(_mm512_mask_blend_epi32(0xAAAA, even, _mm512_maskz_slli_epi64(kAll, odd, 32)));
 #elif defined(__AVX2__)
     const __m256i x = __m256i(a), mv = _mm256_set1_epi32(int(m));
     const __m256i even = _mm256_mul_epu32(x, mv), odd = _mm256_mul_epu32(_mm256_srli_epi64(x, 32), mv);
