@@ -42,8 +42,8 @@ Predictor::Predictor(const TrainedModel& trained, Backend& backend, int max_batc
 }
 
 // A single image runs on one thread: its ops are too small to split, and waking a second
-// thread for each of them cost more than it computed (hdr bench infer, 2 cores: 0.19 ms on
-// two threads, 0.13 ms on one; with another process on one core, 1.0 ms against 0.14).
+// thread for each of them cost more than it computed (hdr bench infer, 2 cores, hdr's bounded
+// OpenMP spin: 0.19 ms on two threads, 0.13 ms on one).
 int Predictor::threads_for(int images) { return images == 1 ? 1 : 0; }
 
 std::vector<float> Predictor::predict(std::span<const float> images) {
