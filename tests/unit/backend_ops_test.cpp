@@ -3,6 +3,7 @@
 // wrapped backend's own op (not a default, not another op). A recording backend stands in for a
 // device: it touches no memory, so each op runs with its argument struct's defaults.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <cstdlib>
 #include <memory>
@@ -80,6 +81,17 @@ TEST(BackendOps, TheCpuBackendBlocksActivationsOfSixteenChannelMultiples) {
   EXPECT_EQ(cpu->activation_layout(32, 26 * 26), Layout::kNchw16c);
   EXPECT_EQ(cpu->activation_layout(32, 1), Layout::kNchw);  // dense rows
   EXPECT_EQ(cpu->activation_layout(5, 13 * 13), Layout::kNchw);
+}
+
+// Predictor runs a single image on one thread through this limit (engine/inference).
+TEST(BackendOps, AttachThreadCapsTheCpuBackendsThreads) {
+  const std::unique_ptr<Backend> cpu = make_cpu_backend(2);
+  cpu->attach_thread(1);
+  EXPECT_EQ(omp_get_max_threads(), 1);
+  cpu->attach_thread(0);
+  EXPECT_EQ(omp_get_max_threads(), 2);
+  cpu->attach_thread(8);  // never more than the backend's own
+  EXPECT_EQ(omp_get_max_threads(), 2);
 }
 
 }  // namespace
