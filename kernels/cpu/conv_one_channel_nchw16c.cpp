@@ -70,15 +70,19 @@ void forward(const ConvGeometry& g, const float* x, const float* w, const float*
   const int out_h = g.out_h(), out_w = g.out_w(), padded_w = g.w + 2 * g.pad_w, blocks = g.k / kLanes;
   const int taps = g.kh * KW;
   const int64_t spatial = int64_t(out_h) * out_w;
+  // oihw -> per block, one vector of lanes per tap
+  std::vector<float> block_taps(size_t(g.k) * taps);
+  for (int k = 0; k < g.k; ++k)
+    for (int t = 0; t < taps; ++t)
+      block_taps[size_t(((k / kLanes) * taps + t) * kLanes + k % kLanes)] = w[k * taps + t];
 #pragma omp parallel
   {
-    std::vector<float> plane, lanes(size_t(taps) * kLanes);
+    std::vector<float> plane;
 #pragma omp for collapse(2) schedule(static)
     for (int n = 0; n < g.n; ++n)
       for (int block = 0; block < blocks; ++block) {
         pad_plane(g, x, n, plane);
-        for (int t = 0; t < taps; ++t)  // oihw -> one vector of lanes per tap
-          for (int l = 0; l < kLanes; ++l) lanes[size_t(t * kLanes + l)] = w[int64_t(block * kLanes + l) * taps + t];
+        const float* lanes = block_taps.data() + int64_t(block) * taps * kLanes;
         float* out = y + (int64_t(n) * blocks + block) * spatial * kLanes;
         for (int p = 0; p < kParts; ++p) {
           const F b = bias ? V::load(bias + block * kLanes + p * kVectorLanes) : F{};
@@ -87,8 +91,7 @@ void forward(const ConvGeometry& g, const float* x, const float* w, const float*
               F acc = b;
               for (int i = 0; i < g.kh; ++i) {
                 const float* row = plane.data() + (oh + i) * padded_w + ow;
-                for (int j = 0; j < KW; ++j)
-                  acc += row[j] * V::load(lanes.data() + (i * KW + j) * kLanes + p * kVectorLanes);
+                for (int j = 0; j < KW; ++j) acc += row[j] * V::load(lanes + (i * KW + j) * kLanes + p * kVectorLanes);
               }
               V::store(out + (int64_t(oh) * out_w + ow) * kLanes + p * kVectorLanes, acc);
             }
@@ -126,12 +129,10 @@ void backward_weights(const ConvGeometry& g, const float* x, const float* dy, fl
     }
 }
 
-}  // namespace
-
-namespace {
 bool one_channel(const ConvGeometry& g) {
   return g.c == 1 && g.k % kLanes == 0 && g.stride == 1 && is_blocked(g.k, int64_t(g.out_h()) * g.out_w());
 }
+
 }  // namespace
 
 bool conv_forward_one_channel(const ConvGeometry& g, const float* x, const float* w, const float* bias, float* y) {
