@@ -185,7 +185,7 @@ void project_gpu(Bench& b, const BenchArgs& args, nlohmann::json& d) {
 std::string of_fp32_peak(const nlohmann::json& result) {
   if (result.value("peak_under_measured", false))
     return "above the FP32 peak measured at the start (under-measured: another process busy then?)";
-  return fmt::format("{:.1f}% of FP32 peak", result["percent_of_peak"].get<double>());
+  return percent_of_peak_text(result) + " of FP32 peak";
 }
 
 void print_device(const nlohmann::json& d, const std::string& model) {
