@@ -1,8 +1,9 @@
 // Batch norm + ReLU and the fused conv block (batch norm + ReLU + 2x2 max pooling) at cnn_bn's
-// shapes: nChw16c for the conv blocks' 32 and 64 channels (what the CPU backend runs), plain
-// NCHW for the dense layer's 128 x 1.
+// shapes: blocked for the conv blocks' 32 and 64 channels (nChw8c and nChw16c: the CPU backend
+// runs the one of its machine's vector width, kernels/cpu/blocked.h), plain NCHW for the dense
+// layer's 128 x 1.
 #include "bench/bench_data.h"
-#include "kernels/cpu/nchw16c.h"
+#include "kernels/cpu/blocked.h"
 #include "kernels/ops.h"
 
 namespace hdr::bench {
@@ -25,45 +26,54 @@ struct BnTensors {
   std::vector<float> x, dy, y, dx, gamma, beta, mean, inv, rm, rv, dg, db;
 };
 
+template <int B>
 void BM_BnReluForwardTrain(benchmark::State& state) {
   const BatchNormGeometry g = bn_geometry(state);
   BnTensors t(g);
   for (auto _ : state)
-    cpu::nchw16c::bn_relu_forward_train(g, t.x.data(), t.gamma.data(), t.beta.data(), t.rm.data(), t.rv.data(),
-                                        t.mean.data(), t.inv.data(), t.y.data());
+    cpu::blocked::BatchNorm<B>::forward_train(g, t.x.data(), t.gamma.data(), t.beta.data(), t.rm.data(), t.rv.data(),
+                                              t.mean.data(), t.inv.data(), t.y.data());
   set_bytes(state, 2.0 * double(values(g)) * sizeof(float));
 }
-BENCHMARK(BM_BnReluForwardTrain)->Args({32, 26})->Args({64, 11})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_BnReluForwardTrain<8>)->Args({32, 26})->Args({64, 11})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_BnReluForwardTrain<16>)->Args({32, 26})->Args({64, 11})->Unit(benchmark::kMicrosecond);
 
+template <int B>
 void BM_BnReluForwardInfer(benchmark::State& state) {
   const BatchNormGeometry g = bn_geometry(state);
   BnTensors t(g);
   for (auto _ : state)
-    cpu::nchw16c::bn_relu_forward_infer(g, t.x.data(), t.gamma.data(), t.beta.data(), t.rm.data(), t.rv.data(),
-                                        t.y.data());
+    cpu::blocked::BatchNorm<B>::forward_infer(g, t.x.data(), t.gamma.data(), t.beta.data(), t.rm.data(), t.rv.data(),
+                                              t.y.data());
   set_bytes(state, 2.0 * double(values(g)) * sizeof(float));
 }
-BENCHMARK(BM_BnReluForwardInfer)->Args({32, 26})->Args({64, 11})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_BnReluForwardInfer<8>)->Args({32, 26})->Args({64, 11})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_BnReluForwardInfer<16>)->Args({32, 26})->Args({64, 11})->Unit(benchmark::kMicrosecond);
 
+template <int B>
 void BM_BnReluBackward(benchmark::State& state) {
   const BatchNormGeometry g = bn_geometry(state);
   BnTensors t(g);
   for (auto _ : state)
-    cpu::nchw16c::bn_relu_backward(g, t.x.data(), t.dy.data(), t.gamma.data(), t.beta.data(), t.mean.data(),
-                                   t.inv.data(), t.dx.data(), t.dg.data(), t.db.data());
+    cpu::blocked::BatchNorm<B>::backward(g, t.x.data(), t.dy.data(), t.gamma.data(), t.beta.data(), t.mean.data(),
+                                         t.inv.data(), t.dx.data(), t.dg.data(), t.db.data());
   set_bytes(state, 3.0 * double(values(g)) * sizeof(float));
 }
-BENCHMARK(BM_BnReluBackward)->Args({32, 26})->Args({64, 11})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_BnReluBackward<8>)->Args({32, 26})->Args({64, 11})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_BnReluBackward<16>)->Args({32, 26})->Args({64, 11})->Unit(benchmark::kMicrosecond);
 
 // Synchronised batch norm's extra pass over dx (engine/nn/sync_batch_norm.h).
+template <int B>
 void BM_BnInputGradAdjust(benchmark::State& state) {
   const BatchNormGeometry g = bn_geometry(state);
   BnTensors t(g);
   for (auto _ : state)
-    cpu::nchw16c::bn_input_grad_adjust(g, t.x.data(), t.mean.data(), t.gamma.data(), t.beta.data(), t.dx.data());
+    cpu::blocked::BatchNorm<B>::input_grad_adjust(g, t.x.data(), t.mean.data(), t.gamma.data(), t.beta.data(),
+                                                  t.dx.data());
   set_bytes(state, 3.0 * double(values(g)) * sizeof(float));
 }
-BENCHMARK(BM_BnInputGradAdjust)->Args({32, 26})->Args({64, 11})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_BnInputGradAdjust<8>)->Args({32, 26})->Args({64, 11})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_BnInputGradAdjust<16>)->Args({32, 26})->Args({64, 11})->Unit(benchmark::kMicrosecond);
 
 // The dense layer's batch norm (128 channels, one position): plain NCHW.
 void BM_BnReluDenseForwardTrain(benchmark::State& state) {
@@ -104,59 +114,70 @@ PoolGeometry pool_of(const BatchNormGeometry& g, const benchmark::State& state) 
   return PoolGeometry{g.n, g.c, hw, hw, 2, 2};
 }
 
+template <int B>
 void BM_BnReluMaxPoolForwardTrain(benchmark::State& state) {
   const BatchNormGeometry g = bn_geometry(state);
   const PoolGeometry p = pool_of(g, state);
   PooledTensors t(g, p);
   for (auto _ : state)
-    cpu::nchw16c::bn_relu_maxpool_forward_train(g, p, t.x.data(), t.gamma.data(), t.beta.data(), t.rm.data(),
-                                                t.rv.data(), t.mean.data(), t.inv.data(), t.py.data(), t.argmax.data());
+    cpu::blocked::BatchNorm<B>::maxpool_forward_train(g, p, t.x.data(), t.gamma.data(), t.beta.data(), t.rm.data(),
+                                                      t.rv.data(), t.mean.data(), t.inv.data(), t.py.data(),
+                                                      t.argmax.data());
   set_bytes(state, double(values(g)) * sizeof(float) + 2.0 * double(t.pooled) * sizeof(float));
 }
-BENCHMARK(BM_BnReluMaxPoolForwardTrain)->Args({32, 26})->Args({64, 11})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_BnReluMaxPoolForwardTrain<8>)->Args({32, 26})->Args({64, 11})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_BnReluMaxPoolForwardTrain<16>)->Args({32, 26})->Args({64, 11})->Unit(benchmark::kMicrosecond);
 
+template <int B>
 void BM_BnReluMaxPoolForwardInfer(benchmark::State& state) {
   const BatchNormGeometry g = bn_geometry(state);
   const PoolGeometry p = pool_of(g, state);
   PooledTensors t(g, p);
   for (auto _ : state)
-    cpu::nchw16c::bn_relu_maxpool_forward_infer(g, p, t.x.data(), t.gamma.data(), t.beta.data(), t.rm.data(),
-                                                t.rv.data(), t.py.data(), t.argmax.data());
+    cpu::blocked::BatchNorm<B>::maxpool_forward_infer(g, p, t.x.data(), t.gamma.data(), t.beta.data(), t.rm.data(),
+                                                      t.rv.data(), t.py.data(), t.argmax.data());
   set_bytes(state, double(values(g)) * sizeof(float) + 2.0 * double(t.pooled) * sizeof(float));
 }
-BENCHMARK(BM_BnReluMaxPoolForwardInfer)->Args({32, 26})->Args({64, 11})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_BnReluMaxPoolForwardInfer<8>)->Args({32, 26})->Args({64, 11})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_BnReluMaxPoolForwardInfer<16>)->Args({32, 26})->Args({64, 11})->Unit(benchmark::kMicrosecond);
 
+template <int B>
 void BM_BnReluMaxPoolBackward(benchmark::State& state) {
   const BatchNormGeometry g = bn_geometry(state);
   const PoolGeometry p = pool_of(g, state);
   PooledTensors t(g, p);
-  cpu::nchw16c::bn_relu_maxpool_forward_train(g, p, t.x.data(), t.gamma.data(), t.beta.data(), t.rm.data(), t.rv.data(),
-                                              t.mean.data(), t.inv.data(), t.py.data(), t.argmax.data());
+  cpu::blocked::BatchNorm<B>::maxpool_forward_train(g, p, t.x.data(), t.gamma.data(), t.beta.data(), t.rm.data(),
+                                                    t.rv.data(), t.mean.data(), t.inv.data(), t.py.data(),
+                                                    t.argmax.data());
   for (auto _ : state)
-    cpu::nchw16c::bn_relu_maxpool_backward(g, p, t.x.data(), t.pdy.data(), t.argmax.data(), t.gamma.data(),
-                                           t.beta.data(), t.mean.data(), t.inv.data(), t.dx.data(), t.dg.data(),
-                                           t.db.data());
+    cpu::blocked::BatchNorm<B>::maxpool_backward(g, p, t.x.data(), t.pdy.data(), t.argmax.data(), t.gamma.data(),
+                                                 t.beta.data(), t.mean.data(), t.inv.data(), t.dx.data(), t.dg.data(),
+                                                 t.db.data());
   set_bytes(state, 2.0 * double(values(g)) * sizeof(float) + 2.0 * double(t.pooled) * sizeof(float));
 }
-BENCHMARK(BM_BnReluMaxPoolBackward)->Args({32, 26})->Args({64, 11})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_BnReluMaxPoolBackward<8>)->Args({32, 26})->Args({64, 11})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_BnReluMaxPoolBackward<16>)->Args({32, 26})->Args({64, 11})->Unit(benchmark::kMicrosecond);
 
 // The same from cold caches, as in a training step (the kernel prefetches x for this case).
+template <int B>
 void BM_BnReluMaxPoolBackwardCold(benchmark::State& state) {
   const BatchNormGeometry g = bn_geometry(state);
   const PoolGeometry p = pool_of(g, state);
   PooledTensors t(g, p);
   CacheEvictor caches;
-  cpu::nchw16c::bn_relu_maxpool_forward_train(g, p, t.x.data(), t.gamma.data(), t.beta.data(), t.rm.data(), t.rv.data(),
-                                              t.mean.data(), t.inv.data(), t.py.data(), t.argmax.data());
+  cpu::blocked::BatchNorm<B>::maxpool_forward_train(g, p, t.x.data(), t.gamma.data(), t.beta.data(), t.rm.data(),
+                                                    t.rv.data(), t.mean.data(), t.inv.data(), t.py.data(),
+                                                    t.argmax.data());
   for (auto _ : state) {
     caches.evict(state);
-    cpu::nchw16c::bn_relu_maxpool_backward(g, p, t.x.data(), t.pdy.data(), t.argmax.data(), t.gamma.data(),
-                                           t.beta.data(), t.mean.data(), t.inv.data(), t.dx.data(), t.dg.data(),
-                                           t.db.data());
+    cpu::blocked::BatchNorm<B>::maxpool_backward(g, p, t.x.data(), t.pdy.data(), t.argmax.data(), t.gamma.data(),
+                                                 t.beta.data(), t.mean.data(), t.inv.data(), t.dx.data(), t.dg.data(),
+                                                 t.db.data());
   }
   set_bytes(state, 2.0 * double(values(g)) * sizeof(float) + 2.0 * double(t.pooled) * sizeof(float));
 }
-BENCHMARK(BM_BnReluMaxPoolBackwardCold)->Args({32, 26})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_BnReluMaxPoolBackwardCold<8>)->Args({32, 26})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_BnReluMaxPoolBackwardCold<16>)->Args({32, 26})->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace hdr::bench

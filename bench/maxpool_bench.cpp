@@ -1,7 +1,7 @@
 // 2x2 max pooling (the unfused path: cnn_tutorial and the MLP-free CNNs without batch norm), in
-// nChw16c for 32/64 channels and plain NCHW for 8.
+// blocked (nChw8c or nChw16c: B) for 32/64 channels and plain NCHW (B = 0) for 8.
 #include "bench/bench_data.h"
-#include "kernels/cpu/nchw16c.h"
+#include "kernels/cpu/blocked.h"
 #include "kernels/ops.h"
 
 namespace hdr::bench {
@@ -27,39 +27,41 @@ PoolGeometry geometry(const benchmark::State& state) {
   return PoolGeometry{kBatch, int(state.range(0)), int(state.range(1)), int(state.range(1)), 2, 2};
 }
 
-template <bool kBlocked>
+template <int B>
 void BM_MaxPoolForward(benchmark::State& state) {
   const PoolGeometry g = geometry(state);
   PoolTensors t(g);
   for (auto _ : state) {
-    if constexpr (kBlocked)
-      cpu::nchw16c::maxpool_forward(g, t.x.data(), t.y.data(), t.argmax.data());
+    if constexpr (B > 0)
+      cpu::blocked::MaxPool<B>::forward(g, t.x.data(), t.y.data(), t.argmax.data());
     else
       cpu::maxpool_forward(g, t.x.data(), t.y.data(), t.argmax.data());
   }
   set_bytes(state, t.forward_bytes());
 }
-BENCHMARK(BM_MaxPoolForward<true>)->Args({32, 26})->Args({64, 11})->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_MaxPoolForward<false>)->Args({8, 26})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_MaxPoolForward<8>)->Args({32, 26})->Args({64, 11})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_MaxPoolForward<16>)->Args({32, 26})->Args({64, 11})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_MaxPoolForward<0>)->Args({8, 26})->Unit(benchmark::kMicrosecond);
 
-template <bool kBlocked>
+template <int B>
 void BM_MaxPoolBackward(benchmark::State& state) {
   const PoolGeometry g = geometry(state);
   PoolTensors t(g);
-  if constexpr (kBlocked)
-    cpu::nchw16c::maxpool_forward(g, t.x.data(), t.y.data(), t.argmax.data());
+  if constexpr (B > 0)
+    cpu::blocked::MaxPool<B>::forward(g, t.x.data(), t.y.data(), t.argmax.data());
   else
     cpu::maxpool_forward(g, t.x.data(), t.y.data(), t.argmax.data());
   for (auto _ : state) {
-    if constexpr (kBlocked)
-      cpu::nchw16c::maxpool_backward(g, t.dy.data(), t.argmax.data(), t.dx.data());
+    if constexpr (B > 0)
+      cpu::blocked::MaxPool<B>::backward(g, t.dy.data(), t.argmax.data(), t.dx.data());
     else
       cpu::maxpool_backward(g, t.dy.data(), t.argmax.data(), t.dx.data());
   }
   set_bytes(state, t.backward_bytes());
 }
-BENCHMARK(BM_MaxPoolBackward<true>)->Args({32, 26})->Args({64, 11})->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_MaxPoolBackward<false>)->Args({8, 26})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_MaxPoolBackward<8>)->Args({32, 26})->Args({64, 11})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_MaxPoolBackward<16>)->Args({32, 26})->Args({64, 11})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_MaxPoolBackward<0>)->Args({8, 26})->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace hdr::bench

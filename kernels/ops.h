@@ -35,7 +35,7 @@ size_t bn_relu_scratch_bytes(const BatchNormGeometry& g);
 // not (kernels/device_check.cu).
 std::string kernel_image_error();
 // The conv block fused (kernels/conv_block.cu), any pooling geometry. GPU only here: the
-// CPU twins work on nChw16c (kernels/cpu/nchw16c.h).
+// CPU twins work on blocked layouts (kernels/cpu/blocked.h).
 #include "kernels/conv_block_ops_list.h"
 }  // namespace hdr::cuda
 #endif

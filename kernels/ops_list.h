@@ -37,8 +37,8 @@ void bias_grad(int rows, int cols, const float* dy, float* db);
 // --- dropout (kernels/dropout.cuh) ----------------------------------------------------------
 // n samples of c x spatial values; the element of logical index j = c * spatial + s of sample i is
 // kept when uniform >= rate, keyed by (key, first_sample + i, j): the mask is recomputed in
-// backward, never stored. Kept values are scaled by 1 / (1 - rate). The nChw16c twins
-// (kernels/cpu/nchw16c.h) and the backend op (engine/backends/backend_args.h) take the same shape.
+// backward, never stored. Kept values are scaled by 1 / (1 - rate). The blocked twins
+// (kernels/cpu/blocked.h) and the backend op (engine/backends/backend_args.h) take the same shape.
 void dropout_forward(float rate, const RandomKey& key, int first_sample, int n, int c, int64_t spatial, const float* x,
                      float* y);
 void dropout_backward(float rate, const RandomKey& key, int first_sample, int n, int c, int64_t spatial,

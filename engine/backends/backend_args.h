@@ -3,7 +3,7 @@
 // swapping two of the eleven pointers of a fused batch-norm op no longer compiles silently.
 //
 // Activations carry their layout: a backend may keep 4-D activations in a layout of its own
-// (the CPU backend: oneDNN's nChw16c for multiples of 16 channels, kernels/cpu/nchw16c.h). The
+// (the CPU backend: oneDNN's nChw16c or nChw8c by the machine's vector width, kernels/cpu/blocked.h). The
 // backend says which it keeps for a shape (Backend::activation_layout); the model asks once,
 // when it is built, and the layers pass the answer with every op, so a backend branches on the
 // argument instead of re-deriving the layout from (c, spatial) in each op.
@@ -19,6 +19,7 @@ namespace hdr {
 // How an activation tensor of n x c x spatial values lies in memory.
 enum class Layout : uint8_t {
   kNchw,     // plain: (n, c, s) at (n * c + c) * spatial + s
+  kNchw8c,   // channel blocks of 8: ((n * C/8 + c/8) * spatial + s) * 8 + c % 8
   kNchw16c,  // channel blocks of 16: ((n * C/16 + c/16) * spatial + s) * 16 + c % 16
 };
 

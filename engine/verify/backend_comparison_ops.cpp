@@ -216,7 +216,7 @@ void batchnorm(BackendComparison& t, Rng& rng) {
 }
 
 // The conv block's batch norm + ReLU + max pooling, fused where each backend fuses it (the CUDA
-// backend always, the CPU one on nChw16c with non-overlapping windows): cnn_bn's first block,
+// backend always, the CPU one on blocked layouts with non-overlapping windows): cnn_bn's first block,
 // and an odd one with overlapping windows.
 void batchnorm_pool(BackendComparison& t, Rng& rng) {
   struct Case {

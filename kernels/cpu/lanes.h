@@ -1,4 +1,4 @@
-// A vector of L channel lanes for the blocked CPU kernels (kernels/cpu/nchw16c.h): GCC vector
+// A vector of L channel lanes for the blocked CPU kernels (kernels/cpu/blocked.h): GCC vector
 // types, so a loop body over one position's channels is a handful of vector instructions (one
 // zmm for 16 lanes on AVX-512, kVectorLanes = 8 per ymm on AVX2), instead of a
 // `#pragma omp simd` loop the compiler may or may not vectorise (on AVX2 it did not where a
@@ -42,6 +42,10 @@ constexpr int kVectorLanes = 16;
 #else
 constexpr int kVectorLanes = 8;
 #endif
+
+// The vector width for a block of `block` channel lanes: the widest vector, or the block itself
+// where it is narrower (8-channel blocks on an AVX-512 build).
+constexpr int block_vector_lanes(int block) { return block < kVectorLanes ? block : kVectorLanes; }
 
 template <int L>
 struct Lanes {

@@ -122,7 +122,7 @@ TEST(LayerGradient, DropoutAndStandaloneRelu) {
       std::string(kOutput));
 }
 
-// 16 channels: on the CPU backend these activations live in nChw16c (kernels/cpu/nchw16c.h), so
+// 16 channels: on the CPU backend these activations live in nChw16c or nChw8c (kernels/cpu/blocked.h), so
 // this checks the blocked batch norm, pooling, dropout and flatten end to end.
 TEST(LayerGradient, SixteenChannelBlockedLayout) {
   expect_gradients_match(

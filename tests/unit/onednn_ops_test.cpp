@@ -18,7 +18,7 @@
 #include <fmt/format.h>
 
 #include "engine/backends/cpu/onednn_ops.h"
-#include "kernels/cpu/nchw16c.h"
+#include "kernels/cpu/blocked.h"
 
 namespace hdr {
 namespace {
@@ -155,18 +155,22 @@ Reference reference_bias_grad(const ConvGeometry& g, const std::vector<float>& d
   return db;
 }
 
-// The CPU backend's activation layout (kernels/cpu/nchw16c.h): inputs go in converted from the
+// The CPU backend's activation layout (kernels/cpu/blocked.h): inputs go in converted from the
 // NCHW the references use, outputs come back converted to NCHW.
 std::vector<float> to_engine(int n, int c, int h, int w, const std::vector<float>& plain) {
-  if (!cpu::nchw16c::is_blocked(c, int64_t(h) * w)) return plain;
+  const int block = OneDnnOps::activation_block();
+  if (!cpu::blocked::is_blocked(block, c, int64_t(h) * w)) return plain;
   std::vector<float> out(plain.size());
-  cpu::nchw16c::from_nchw(n, c, int64_t(h) * w, plain.data(), out.data());
+  cpu::blocked::with_block(
+      block, [&](auto b) { cpu::blocked::Reorder<b>::from_nchw(n, c, int64_t(h) * w, plain.data(), out.data()); });
   return out;
 }
 std::vector<float> from_engine(int n, int c, int h, int w, const std::vector<float>& engine) {
-  if (!cpu::nchw16c::is_blocked(c, int64_t(h) * w)) return engine;
+  const int block = OneDnnOps::activation_block();
+  if (!cpu::blocked::is_blocked(block, c, int64_t(h) * w)) return engine;
   std::vector<float> out(engine.size());
-  cpu::nchw16c::to_nchw(n, c, int64_t(h) * w, engine.data(), out.data());
+  cpu::blocked::with_block(
+      block, [&](auto b) { cpu::blocked::Reorder<b>::to_nchw(n, c, int64_t(h) * w, engine.data(), out.data()); });
   return out;
 }
 std::vector<float> x_in(const ConvGeometry& g, const std::vector<float>& x) { return to_engine(g.n, g.c, g.h, g.w, x); }

@@ -1,8 +1,9 @@
 // The CPU backend: oneDNN (through OneDnnOps) for convolutions and GEMM, the hand-written
 // kernels of kernels/cpu for everything else. One OpenMP pool, sized once here, serves both.
-// Activations with a multiple of 16 channels live in oneDNN's nChw16c layout (what its AVX-512
-// convolutions read and write: activation_layout), so batch norm, pooling, dropout and flatten
-// dispatch on the layout their arguments carry to their nChw16c twins; everything else is plain.
+// Activations whose channels fill whole blocks live in the blocked layout oneDNN's convolutions
+// read and write on this machine (nChw16c with AVX-512, nChw8c below: activation_layout), so
+// batch norm, pooling, dropout and flatten dispatch on the layout their arguments carry to their
+// blocked twins (kernels/cpu/blocked.h); everything else is plain.
 #include <fmt/format.h>
 #include <omp.h>
 
@@ -16,13 +17,27 @@
 #include "engine/backends/backend.h"
 #include "engine/backends/cpu/onednn_ops.h"
 #include "engine/backends/machine_peak.h"
-#include "kernels/cpu/nchw16c.h"
+#include "kernels/cpu/blocked.h"
 #include "kernels/ops.h"
 
 namespace hdr {
 namespace {
 
-namespace nchw16c = cpu::nchw16c;
+namespace blocked = cpu::blocked;
+
+bool is_blocked(Layout layout) { return layout != Layout::kNchw; }
+
+// The blocked twin of a kernel for a layout: twin(std::integral_constant<int, block width>) names it.
+template <class Twin>
+auto blocked_kernel(Layout layout, Twin twin) {
+  return blocked::with_block(layout == Layout::kNchw8c ? 8 : 16, twin);
+}
+
+// The plain kernel, or its blocked twin.
+template <class Fn, class Twin>
+Fn* kernel_for(Layout layout, Fn* plain, Twin twin) {
+  return is_blocked(layout) ? blocked_kernel(layout, twin) : plain;
+}
 
 class CpuBackend final : public Backend {
  public:
@@ -70,22 +85,24 @@ class CpuBackend final : public Backend {
   void fill_zero(void* p, size_t bytes) override { std::memset(p, 0, bytes); }
 
   Layout activation_layout(int c, int64_t spatial) const override {
-    return nchw16c::is_blocked(c, spatial) ? Layout::kNchw16c : Layout::kNchw;
+    if (!blocked::is_blocked(block_, c, spatial)) return Layout::kNchw;
+    return block_ == 8 ? Layout::kNchw8c : Layout::kNchw16c;
   }
 
  protected:
   void do_gemm(const GemmArgs& a) override {
     dnnl_.gemm(a.trans_a, a.trans_b, a.m, a.n, a.k, a.alpha, a.a, a.b, a.beta, a.c);
   }
-  // The first layer's (one input channel) by hand below AVX-512, where oneDNN's kernels for it
-  // are slow (kernels/cpu/conv_one_channel_nchw16c.cpp); the library's everywhere else.
+  // The first layer's (one input channel) by hand below AVX-512 (8-channel blocks), where
+  // oneDNN's kernels for it are slow (kernels/cpu/conv_one_channel_blocked.cpp); the library's
+  // everywhere else.
   void do_conv_forward(const ConvForwardArgs& a) override {
-    if (hand_one_channel_ && nchw16c::conv_forward_one_channel(a.g, a.x, a.w, a.bias, a.y)) return;
+    if (hand_one_channel_ && blocked::OneChannelConv<8>::forward(a.g, a.x, a.w, a.bias, a.y)) return;
     dnnl_.conv_forward(a.g, a.x, a.w, a.bias, a.y);
   }
   void do_conv_backward_data(const ConvBackwardDataArgs& a) override { dnnl_.conv_backward_data(a.g, a.w, a.dy, a.dx); }
   void do_conv_backward_weights(const ConvBackwardWeightsArgs& a) override {
-    if (hand_one_channel_ && nchw16c::conv_backward_weights_one_channel(a.g, a.x, a.dy, a.dw, a.dbias)) return;
+    if (hand_one_channel_ && blocked::OneChannelConv<8>::backward_weights(a.g, a.x, a.dy, a.dw, a.dbias)) return;
     dnnl_.conv_backward_weights(a.g, a.x, a.dy, a.dw, a.dbias);
   }
 
@@ -94,36 +111,37 @@ class CpuBackend final : public Backend {
   }
   void do_gather_labels(const GatherLabelsArgs& a) override { cpu::gather_labels(a.labels, a.indices, a.n, a.out); }
   void do_bn_relu_forward_train(const BnReluForwardTrainArgs& a) override {
-    (blocked(a.layout) ? nchw16c::bn_relu_forward_train : cpu::bn_relu_forward_train)(
+    kernel_for(a.layout, cpu::bn_relu_forward_train, [](auto b) { return &blocked::BatchNorm<b>::forward_train; })(
         a.g, a.x, a.gamma, a.beta, a.running_mean, a.running_var, a.save_mean, a.save_inv_std, a.y);
   }
   void do_bn_relu_forward_infer(const BnReluForwardInferArgs& a) override {
-    (blocked(a.layout) ? nchw16c::bn_relu_forward_infer
-                       : cpu::bn_relu_forward_infer)(a.g, a.x, a.gamma, a.beta, a.running_mean, a.running_var, a.y);
+    kernel_for(a.layout, cpu::bn_relu_forward_infer, [](auto b) { return &blocked::BatchNorm<b>::forward_infer; })(
+        a.g, a.x, a.gamma, a.beta, a.running_mean, a.running_var, a.y);
   }
   void do_bn_relu_backward(const BnReluBackwardArgs& a) override {
-    (blocked(a.layout) ? nchw16c::bn_relu_backward : cpu::bn_relu_backward)(
+    kernel_for(a.layout, cpu::bn_relu_backward, [](auto b) { return &blocked::BatchNorm<b>::backward; })(
         a.g, a.x, a.dy, a.gamma, a.beta, a.save_mean, a.save_inv_std, a.dx, a.dgamma, a.dbeta);
   }
   void do_bn_input_grad_adjust(const BnInputGradAdjustArgs& a) override {
-    (blocked(a.layout) ? nchw16c::bn_input_grad_adjust : cpu::bn_input_grad_adjust)(a.g, a.x, a.mean, a.a, a.b, a.dx);
+    kernel_for(a.layout, cpu::bn_input_grad_adjust,
+               [](auto b) { return &blocked::BatchNorm<b>::input_grad_adjust; })(a.g, a.x, a.mean, a.a, a.b, a.dx);
   }
-  // Fused on nChw16c tensors with non-overlapping windows; otherwise the parts.
-  static bool fusable(Layout layout, const PoolGeometry& p) { return blocked(layout) && p.stride == p.size; }
+  // Fused on blocked tensors with non-overlapping windows; otherwise the parts.
+  static bool fusable(Layout layout, const PoolGeometry& p) { return is_blocked(layout) && p.stride == p.size; }
   void do_bn_relu_maxpool_forward_train(const BnReluMaxpoolForwardTrainArgs& a) override {
     if (!fusable(a.layout, a.pool)) return bn_relu_maxpool_forward_train_in_parts(a);
-    nchw16c::bn_relu_maxpool_forward_train(a.bn, a.pool, a.x, a.gamma, a.beta, a.running_mean, a.running_var,
-                                           a.save_mean, a.save_inv_std, a.y, a.argmax);
+    blocked_kernel(a.layout, [](auto b) { return &blocked::BatchNorm<b>::maxpool_forward_train; })(
+        a.bn, a.pool, a.x, a.gamma, a.beta, a.running_mean, a.running_var, a.save_mean, a.save_inv_std, a.y, a.argmax);
   }
   void do_bn_relu_maxpool_forward_infer(const BnReluMaxpoolForwardInferArgs& a) override {
     if (!fusable(a.layout, a.pool)) return bn_relu_maxpool_forward_infer_in_parts(a);
-    nchw16c::bn_relu_maxpool_forward_infer(a.bn, a.pool, a.x, a.gamma, a.beta, a.running_mean, a.running_var, a.y,
-                                           a.argmax);
+    blocked_kernel(a.layout, [](auto b) { return &blocked::BatchNorm<b>::maxpool_forward_infer; })(
+        a.bn, a.pool, a.x, a.gamma, a.beta, a.running_mean, a.running_var, a.y, a.argmax);
   }
   void do_bn_relu_maxpool_backward(const BnReluMaxpoolBackwardArgs& a) override {
     if (!fusable(a.layout, a.pool)) return bn_relu_maxpool_backward_in_parts(a);
-    nchw16c::bn_relu_maxpool_backward(a.bn, a.pool, a.x, a.dy, a.argmax, a.gamma, a.beta, a.save_mean, a.save_inv_std,
-                                      a.dx, a.dgamma, a.dbeta);
+    blocked_kernel(a.layout, [](auto b) { return &blocked::BatchNorm<b>::maxpool_backward; })(
+        a.bn, a.pool, a.x, a.dy, a.argmax, a.gamma, a.beta, a.save_mean, a.save_inv_std, a.dx, a.dgamma, a.dbeta);
   }
   void do_relu_forward(const ReluForwardArgs& a) override { cpu::relu_forward(a.count, a.x, a.y); }
   void do_relu_backward(const ReluBackwardArgs& a) override { cpu::relu_backward(a.count, a.y, a.dy, a.dx); }
@@ -131,33 +149,35 @@ class CpuBackend final : public Backend {
   void do_bias_grad(const BiasGradArgs& a) override { cpu::bias_grad(a.rows, a.cols, a.dy, a.db); }
   void do_dropout_forward(const DropoutForwardArgs& a) override {
     const ActivationShape& s = a.shape;
-    (blocked(s.layout) ? nchw16c::dropout_forward : cpu::dropout_forward)(a.rate, a.key, a.first_sample, s.n, s.c,
-                                                                          s.spatial, a.x, a.y);
+    kernel_for(s.layout, cpu::dropout_forward, [](auto b) { return &blocked::Dropout<b>::forward; })(
+        a.rate, a.key, a.first_sample, s.n, s.c, s.spatial, a.x, a.y);
   }
   void do_dropout_backward(const DropoutBackwardArgs& a) override {
     const ActivationShape& s = a.shape;
-    (blocked(s.layout) ? nchw16c::dropout_backward : cpu::dropout_backward)(a.rate, a.key, a.first_sample, s.n, s.c,
-                                                                            s.spatial, a.dy, a.dx);
+    kernel_for(s.layout, cpu::dropout_backward, [](auto b) { return &blocked::Dropout<b>::backward; })(
+        a.rate, a.key, a.first_sample, s.n, s.c, s.spatial, a.dy, a.dx);
   }
   void do_flatten_forward(const FlattenForwardArgs& a) override {
     const ActivationShape& s = a.shape;
-    if (blocked(s.layout))
-      nchw16c::to_nchw(s.n, s.c, s.spatial, a.x, a.y);
+    if (is_blocked(s.layout))
+      blocked_kernel(s.layout, [](auto b) { return &blocked::Reorder<b>::to_nchw; })(s.n, s.c, s.spatial, a.x, a.y);
     else
       std::memcpy(a.y, a.x, size_t(s.count()) * sizeof(float));
   }
   void do_flatten_backward(const FlattenBackwardArgs& a) override {
     const ActivationShape& s = a.shape;
-    if (blocked(s.layout))
-      nchw16c::from_nchw(s.n, s.c, s.spatial, a.dy, a.dx);
+    if (is_blocked(s.layout))
+      blocked_kernel(s.layout, [](auto b) { return &blocked::Reorder<b>::from_nchw; })(s.n, s.c, s.spatial, a.dy, a.dx);
     else
       std::memcpy(a.dx, a.dy, size_t(s.count()) * sizeof(float));
   }
   void do_maxpool_forward(const MaxpoolForwardArgs& a) override {
-    (blocked(a.layout) ? nchw16c::maxpool_forward : cpu::maxpool_forward)(a.g, a.x, a.y, a.argmax);
+    kernel_for(a.layout, cpu::maxpool_forward, [](auto b) { return &blocked::MaxPool<b>::forward; })(a.g, a.x, a.y,
+                                                                                                     a.argmax);
   }
   void do_maxpool_backward(const MaxpoolBackwardArgs& a) override {
-    (blocked(a.layout) ? nchw16c::maxpool_backward : cpu::maxpool_backward)(a.g, a.dy, a.argmax, a.dx);
+    kernel_for(a.layout, cpu::maxpool_backward, [](auto b) { return &blocked::MaxPool<b>::backward; })(a.g, a.dy,
+                                                                                                       a.argmax, a.dx);
   }
   void do_softmax_xent(const SoftmaxXentArgs& a) override {
     cpu::softmax_xent(a.n, a.classes, a.logits, a.labels, a.smoothing, a.dlogits, a.metrics);
@@ -174,10 +194,10 @@ class CpuBackend final : public Backend {
   }
 
  private:
-  static bool blocked(Layout layout) { return layout == Layout::kNchw16c; }
   int threads_ = 1;
   OneDnnOps dnnl_;
-  const bool hand_one_channel_ = dnnl_.vector_lanes() < 16;
+  const int block_ = dnnl_.activation_block();  // channels per block of the blocked layout
+  const bool hand_one_channel_ = block_ == 8;
 };
 
 }  // namespace

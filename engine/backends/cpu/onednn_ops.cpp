@@ -3,8 +3,9 @@
 // was measured as well: equal without alpha/beta (154 vs 161 us for the dense layers' six
 // products of one step at batch 64), slower with them (they push it off brgemm onto gemm:jit).
 // Convolutions let the library choose the memory layout (format_tag::any): only then does it
-// pick its AVX-512 kernels, which work on channel-blocked tensors (nChw16c). The CPU backend
-// keeps activations with a multiple of 16 channels in nChw16c already (kernels/cpu/nchw16c.h),
+// pick its vector kernels, which work on channel-blocked tensors (nChw16c on AVX-512, nChw8c on
+// AVX2). The CPU backend keeps activations whose channels fill whole blocks in that layout already
+// (activation_block, kernels/cpu/blocked.h),
 // the rest (the input image, dense rows) in plain NCHW; each cached entry reorders only where
 // the library's choice differs from that (weights, the 1-channel input; choose_layouts). Seed 000's
 // convolutions at n = 64 on 2 AVX-512 cores, ms summed over the layers (fwd x3 / bwd-data x2 /
@@ -15,7 +16,7 @@
 // (libdnnl itself still mallocs a few bytes of bookkeeping per execution).
 #include "engine/backends/cpu/onednn_ops.h"
 
-#include "kernels/cpu/nchw16c.h"
+#include "kernels/cpu/blocked.h"
 
 #include <fmt/format.h>
 
@@ -173,9 +174,22 @@ struct ConvKey {
   auto operator<=>(const ConvKey&) const = default;
 };
 
-// The engine's layout of an activation: nChw16c where the CPU backend blocks it, else nchw.
+// The FP32 vector width of the instructions oneDNN runs here, in floats (OneDnnOps::vector_lanes).
+int isa_vector_lanes() {
+  const auto has = [isa = unsigned(dnnl_get_effective_cpu_isa())](dnnl_cpu_isa_t bits) {
+    return (isa & unsigned(bits)) == unsigned(bits);
+  };
+  return has(dnnl_cpu_isa_avx512_core) ? 16 : has(dnnl_cpu_isa_avx2) ? 8 : 4;
+}
+
+// The channel block of the activations (OneDnnOps::activation_block).
+int isa_activation_block() { return isa_vector_lanes() >= 16 ? 16 : 8; }
+
+// The engine's layout of an activation: blocked where the CPU backend blocks it, else nchw.
 memory::desc activation_desc(int n, int c, int h, int w) {
-  return {{n, c, h, w}, kF32, cpu::nchw16c::is_blocked(c, int64_t(h) * w) ? Tag::nChw16c : Tag::nchw};
+  const int block = isa_activation_block();
+  if (!cpu::blocked::is_blocked(block, c, int64_t(h) * w)) return {{n, c, h, w}, kF32, Tag::nchw};
+  return {{n, c, h, w}, kF32, block == 8 ? Tag::nChw8c : Tag::nChw16c};
 }
 
 // The descriptors of a geometry's tensors as the engine holds them, and the ones offered to the
@@ -311,12 +325,9 @@ std::string OneDnnOps::version() const {
   return fmt::format("{}.{}.{}", v->major, v->minor, v->patch);
 }
 
-int OneDnnOps::vector_lanes() const {
-  const auto has = [isa = unsigned(dnnl_get_effective_cpu_isa())](dnnl_cpu_isa_t bits) {
-    return (isa & unsigned(bits)) == unsigned(bits);
-  };
-  return has(dnnl_cpu_isa_avx512_core) ? 16 : has(dnnl_cpu_isa_avx2) ? 8 : 4;
-}
+int OneDnnOps::vector_lanes() { return isa_vector_lanes(); }
+
+int OneDnnOps::activation_block() { return isa_activation_block(); }
 
 void OneDnnOps::gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, const float* b,
                      float beta, float* c) {

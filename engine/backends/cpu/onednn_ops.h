@@ -1,6 +1,7 @@
 // The CPU backend's library ops: GEMM and convolution through oneDNN 2.x, with the contracts of
 // engine/backends/backend.h (row-major GEMM; weights k x c x kh x kw; activations in the CPU backend's
-// layout: nChw16c where kernels/cpu/nchw16c.h blocks them, plain NCHW otherwise).
+// layout: blocked by activation_block() channels where kernels/cpu/blocked.h blocks them, plain
+// NCHW otherwise).
 // Convolution primitives are created on the first call for a geometry and cached with their
 // scratchpad and layout buffers, so a training step creates and allocates nothing of ours after
 // its first pass. oneDNN runs on the process's OpenMP pool; this class starts no threads.
@@ -27,7 +28,10 @@ class OneDnnOps {
   std::string version() const;  // of the oneDNN library loaded at run time, "2.6.3"
   // The FP32 vector width of the instructions oneDNN runs here, in floats: 16 with AVX-512, 8
   // with AVX2 (also on an AVX-512 CPU held to AVX2 by ONEDNN_MAX_CPU_ISA=AVX2), else 4.
-  int vector_lanes() const;
+  static int vector_lanes();
+  // The channel block of the activation layout its convolutions run on without reorders: 16
+  // (nChw16c) with AVX-512, else 8 (nChw8c: oneDNN's AVX2 and SSE4.1 kernels).
+  static int activation_block();
 
   void gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, const float* b, float beta,
             float* c);

@@ -1,11 +1,13 @@
-// The nChw16c kernels against their NCHW twins: same inputs (converted), same results (converted
-// back), on odd spatial sizes and every activation order. The layout itself is checked against
-// its index formula.
-#include "kernels/cpu/nchw16c.h"
+// The blocked kernels, for both block widths, against their NCHW twins: same inputs
+// (converted), same results (converted back), on odd spatial sizes and every activation order.
+// The layout itself is checked against its index formula, and the two widths against each other.
+#include "kernels/cpu/blocked.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <string>
+#include <type_traits>
 #include <vector>
 
 #include "engine/verify/compare.h"
@@ -22,15 +24,17 @@ Floats pattern(size_t count, float offset) {
   return v;
 }
 
+template <int kBlock>
 Floats blocked(int n, int c, int64_t spatial, const Floats& plain) {
   Floats out(plain.size());
-  cpu::nchw16c::from_nchw(n, c, spatial, plain.data(), out.data());
+  cpu::blocked::Reorder<kBlock>::from_nchw(n, c, spatial, plain.data(), out.data());
   return out;
 }
 
+template <int kBlock>
 Floats plain(int n, int c, int64_t spatial, const Floats& blocked_values) {
   Floats out(blocked_values.size());
-  cpu::nchw16c::to_nchw(n, c, spatial, blocked_values.data(), out.data());
+  cpu::blocked::Reorder<kBlock>::to_nchw(n, c, spatial, blocked_values.data(), out.data());
   return out;
 }
 
@@ -39,20 +43,43 @@ void expect_close(const Floats& got, const Floats& want, const char* what, Toler
   EXPECT_TRUE(c.ok()) << what << ": " << c.summary();
 }
 
-TEST(Nchw16c, LayoutFollowsItsIndexFormula) {
-  const int n = 2, c = 32;
+// Every test runs for both block widths: B = TypeParam::value.
+template <class Width>
+class Blocked : public ::testing::Test {};
+using Widths = ::testing::Types<std::integral_constant<int, 8>, std::integral_constant<int, 16>>;
+struct WidthName {
+  template <class Width>
+  static std::string GetName(int) {
+    return "nChw" + std::to_string(Width::value) + "c";
+  }
+};
+TYPED_TEST_SUITE(Blocked, Widths, WidthName);
+
+TYPED_TEST(Blocked, LayoutFollowsItsIndexFormula) {
+  constexpr int B = TypeParam::value;
+  const int n = 2, c = 3 * B;  // an odd number of blocks
   const int64_t spatial = 13;
   const Floats x = pattern(size_t(n * c * spatial), 0.0f);
-  const Floats b = blocked(n, c, spatial, x);
+  const Floats b = blocked<B>(n, c, spatial, x);
   for (int i = 0; i < n; ++i)
     for (int ch = 0; ch < c; ++ch)
       for (int64_t s = 0; s < spatial; ++s)
-        ASSERT_EQ(b[size_t(((i * (c / 16) + ch / 16) * spatial + s) * 16 + ch % 16)],
+        ASSERT_EQ(b[size_t(((i * (c / B) + ch / B) * spatial + s) * B + ch % B)],
                   x[size_t((i * c + ch) * spatial + s)]);
-  EXPECT_EQ(plain(n, c, spatial, b), x);
+  EXPECT_EQ(plain<B>(n, c, spatial, b), x);
 }
 
-TEST(Nchw16c, BatchNormMatchesTheNchwTwinInEveryOrder) {
+TEST(BlockedLayout, WholeBlocksOfChannelsOnMapsOnly) {
+  EXPECT_TRUE(cpu::blocked::is_blocked(8, 24, 169));
+  EXPECT_FALSE(cpu::blocked::is_blocked(16, 24, 169));
+  EXPECT_TRUE(cpu::blocked::is_blocked(16, 32, 4));
+  EXPECT_FALSE(cpu::blocked::is_blocked(8, 32, 1));  // dense rows stay plain
+  EXPECT_THROW(cpu::blocked::with_block(4, [](auto) { return 0; }), std::invalid_argument);
+}
+
+TYPED_TEST(Blocked, BatchNormMatchesTheNchwTwinInEveryOrder) {
+  constexpr int B = TypeParam::value;
+  using BatchNorm = cpu::blocked::BatchNorm<B>;
   for (BnActivation act : {BnActivation::kNone, BnActivation::kReluAfter, BnActivation::kReluBefore}) {
     BatchNormGeometry g;
     g.n = 3;
@@ -67,10 +94,10 @@ TEST(Nchw16c, BatchNormMatchesTheNchwTwinInEveryOrder) {
     Floats y_a(count), y_b(count);
     cpu::bn_relu_forward_train(g, x.data(), gamma.data(), beta.data(), rm_a.data(), rv_a.data(), mean_a.data(),
                                inv_a.data(), y_a.data());
-    const Floats xb = blocked(g.n, g.c, g.spatial, x);
-    cpu::nchw16c::bn_relu_forward_train(g, xb.data(), gamma.data(), beta.data(), rm_b.data(), rv_b.data(),
-                                        mean_b.data(), inv_b.data(), y_b.data());
-    expect_close(plain(g.n, g.c, g.spatial, y_b), y_a, "forward y");
+    const Floats xb = blocked<B>(g.n, g.c, g.spatial, x);
+    BatchNorm::forward_train(g, xb.data(), gamma.data(), beta.data(), rm_b.data(), rv_b.data(), mean_b.data(),
+                             inv_b.data(), y_b.data());
+    expect_close(plain<B>(g.n, g.c, g.spatial, y_b), y_a, "forward y");
     expect_close(mean_b, mean_a, "saved mean");
     expect_close(inv_b, inv_a, "saved 1/std");
     expect_close(rm_b, rm_a, "running mean");
@@ -79,22 +106,24 @@ TEST(Nchw16c, BatchNormMatchesTheNchwTwinInEveryOrder) {
     Floats dx_a(count), dx_b(count), dg_a(size_t(g.c)), db_a(size_t(g.c)), dg_b(size_t(g.c)), db_b(size_t(g.c));
     cpu::bn_relu_backward(g, x.data(), dy.data(), gamma.data(), beta.data(), mean_a.data(), inv_a.data(), dx_a.data(),
                           dg_a.data(), db_a.data());
-    const Floats dyb = blocked(g.n, g.c, g.spatial, dy);
-    cpu::nchw16c::bn_relu_backward(g, xb.data(), dyb.data(), gamma.data(), beta.data(), mean_b.data(), inv_b.data(),
-                                   dx_b.data(), dg_b.data(), db_b.data());
-    expect_close(plain(g.n, g.c, g.spatial, dx_b), dx_a, "dx", {1e-4, 1e-4});
+    const Floats dyb = blocked<B>(g.n, g.c, g.spatial, dy);
+    BatchNorm::backward(g, xb.data(), dyb.data(), gamma.data(), beta.data(), mean_b.data(), inv_b.data(), dx_b.data(),
+                        dg_b.data(), db_b.data());
+    expect_close(plain<B>(g.n, g.c, g.spatial, dx_b), dx_a, "dx", {1e-4, 1e-4});
     expect_close(dg_b, dg_a, "dgamma", {1e-4, 1e-4});
     expect_close(db_b, db_a, "dbeta", {1e-4, 1e-4});
 
     cpu::bn_relu_forward_infer(g, x.data(), gamma.data(), beta.data(), rm_a.data(), rv_a.data(), y_a.data());
-    cpu::nchw16c::bn_relu_forward_infer(g, xb.data(), gamma.data(), beta.data(), rm_a.data(), rv_a.data(), y_b.data());
-    expect_close(plain(g.n, g.c, g.spatial, y_b), y_a, "inference y");
+    BatchNorm::forward_infer(g, xb.data(), gamma.data(), beta.data(), rm_a.data(), rv_a.data(), y_b.data());
+    expect_close(plain<B>(g.n, g.c, g.spatial, y_b), y_a, "inference y");
   }
 }
 
 // Synchronised batch norm's dx adjustment: the channel of every blocked value found as the plain
 // twin finds it.
-TEST(Nchw16c, InputGradAdjustmentMatchesTheNchwTwin) {
+TYPED_TEST(Blocked, InputGradAdjustmentMatchesTheNchwTwin) {
+  constexpr int B = TypeParam::value;
+  using BatchNorm = cpu::blocked::BatchNorm<B>;
   for (BnActivation act : {BnActivation::kNone, BnActivation::kReluAfter, BnActivation::kReluBefore}) {
     BatchNormGeometry g;
     g.n = 2;
@@ -105,15 +134,17 @@ TEST(Nchw16c, InputGradAdjustmentMatchesTheNchwTwin) {
     const Floats x = pattern(count, -0.5f), mean = pattern(size_t(g.c), 0.2f), a = pattern(size_t(g.c), 1.0f),
                  b = pattern(size_t(g.c), -2.0f);
     Floats dx_a = pattern(count, 3.0f);
-    Floats dx_b = blocked(g.n, g.c, g.spatial, dx_a);
+    Floats dx_b = blocked<B>(g.n, g.c, g.spatial, dx_a);
     cpu::bn_input_grad_adjust(g, x.data(), mean.data(), a.data(), b.data(), dx_a.data());
-    const Floats xb = blocked(g.n, g.c, g.spatial, x);
-    cpu::nchw16c::bn_input_grad_adjust(g, xb.data(), mean.data(), a.data(), b.data(), dx_b.data());
-    EXPECT_EQ(plain(g.n, g.c, g.spatial, dx_b), dx_a) << "activation " << int(act);
+    const Floats xb = blocked<B>(g.n, g.c, g.spatial, x);
+    BatchNorm::input_grad_adjust(g, xb.data(), mean.data(), a.data(), b.data(), dx_b.data());
+    EXPECT_EQ(plain<B>(g.n, g.c, g.spatial, dx_b), dx_a) << "activation " << int(act);
   }
 }
 
-TEST(Nchw16c, MaxPoolMatchesTheNchwTwin) {
+TYPED_TEST(Blocked, MaxPoolMatchesTheNchwTwin) {
+  constexpr int B = TypeParam::value;
+  using MaxPool = cpu::blocked::MaxPool<B>;
   for (const PoolGeometry g : {PoolGeometry{3, 32, 13, 13, 2, 2}, PoolGeometry{2, 16, 7, 9, 3, 2}}) {
     const int64_t in_plane = int64_t(g.h) * g.w, out_plane = int64_t(g.out_h()) * g.out_w();
     const size_t in_count = size_t(g.n * g.c * in_plane), out_count = size_t(g.n * g.c * out_plane);
@@ -122,17 +153,20 @@ TEST(Nchw16c, MaxPoolMatchesTheNchwTwin) {
     std::vector<int32_t> arg_a(out_count), arg_b(out_count);
     cpu::maxpool_forward(g, x.data(), y_a.data(), arg_a.data());
     cpu::maxpool_backward(g, dy.data(), arg_a.data(), dx_a.data());
-    const Floats xb = blocked(g.n, g.c, in_plane, x), dyb = blocked(g.n, g.c, out_plane, dy);
-    cpu::nchw16c::maxpool_forward(g, xb.data(), y_b.data(), arg_b.data());
-    cpu::nchw16c::maxpool_backward(g, dyb.data(), arg_b.data(), dx_b.data());
-    EXPECT_EQ(plain(g.n, g.c, out_plane, y_b), y_a) << "size " << g.size;
-    expect_close(plain(g.n, g.c, in_plane, dx_b), dx_a, "dx");  // overlapping windows add in another order
+    const Floats xb = blocked<B>(g.n, g.c, in_plane, x), dyb = blocked<B>(g.n, g.c, out_plane, dy);
+    MaxPool::forward(g, xb.data(), y_b.data(), arg_b.data());
+    MaxPool::backward(g, dyb.data(), arg_b.data(), dx_b.data());
+    EXPECT_EQ(plain<B>(g.n, g.c, out_plane, y_b), y_a) << "size " << g.size;
+    expect_close(plain<B>(g.n, g.c, in_plane, dx_b), dx_a, "dx");  // overlapping windows add in another order
   }
 }
 
 // The fused batch norm + pooling against its two parts, in every activation order, on an odd
 // map (13x13: the last row and column belong to no window, yet their dx is not zero).
-TEST(Nchw16c, BatchNormMaxPoolEqualsItsParts) {
+TYPED_TEST(Blocked, BatchNormMaxPoolEqualsItsParts) {
+  constexpr int B = TypeParam::value;
+  using BatchNorm = cpu::blocked::BatchNorm<B>;
+  using MaxPool = cpu::blocked::MaxPool<B>;
   for (BnActivation act : {BnActivation::kNone, BnActivation::kReluAfter, BnActivation::kReluBefore}) {
     BatchNormGeometry g;
     g.n = 3;
@@ -142,44 +176,46 @@ TEST(Nchw16c, BatchNormMaxPoolEqualsItsParts) {
     const PoolGeometry p{g.n, g.c, 13, 13, 2, 2};
     const int64_t out_plane = int64_t(p.out_h()) * p.out_w();
     const size_t count = size_t(g.n) * g.c * g.spatial, out_count = size_t(g.n * g.c * out_plane);
-    const Floats x = blocked(g.n, g.c, g.spatial, pattern(count, 0.2f));
-    const Floats dy = blocked(g.n, g.c, out_plane, pattern(out_count, 1.1f));
+    const Floats x = blocked<B>(g.n, g.c, g.spatial, pattern(count, 0.2f));
+    const Floats dy = blocked<B>(g.n, g.c, out_plane, pattern(out_count, 1.1f));
     const Floats gamma = pattern(size_t(g.c), 3.0f), beta = pattern(size_t(g.c), 4.0f);
     Floats rm_a(size_t(g.c), 0.1f), rv_a(size_t(g.c), 0.9f), rm_b = rm_a, rv_b = rv_a;
     Floats mean_a(size_t(g.c)), inv_a(size_t(g.c)), mean_b(size_t(g.c)), inv_b(size_t(g.c));
     Floats bn(count), y_a(out_count), y_b(out_count);
     std::vector<int32_t> arg_a(out_count), arg_b(out_count);
-    cpu::nchw16c::bn_relu_forward_train(g, x.data(), gamma.data(), beta.data(), rm_a.data(), rv_a.data(), mean_a.data(),
-                                        inv_a.data(), bn.data());
-    cpu::nchw16c::maxpool_forward(p, bn.data(), y_a.data(), arg_a.data());
-    cpu::nchw16c::bn_relu_maxpool_forward_train(g, p, x.data(), gamma.data(), beta.data(), rm_b.data(), rv_b.data(),
-                                                mean_b.data(), inv_b.data(), y_b.data(), arg_b.data());
+    BatchNorm::forward_train(g, x.data(), gamma.data(), beta.data(), rm_a.data(), rv_a.data(), mean_a.data(),
+                             inv_a.data(), bn.data());
+    MaxPool::forward(p, bn.data(), y_a.data(), arg_a.data());
+    BatchNorm::maxpool_forward_train(g, p, x.data(), gamma.data(), beta.data(), rm_b.data(), rv_b.data(), mean_b.data(),
+                                     inv_b.data(), y_b.data(), arg_b.data());
     EXPECT_EQ(y_b, y_a);
     EXPECT_EQ(arg_b, arg_a);
     EXPECT_EQ(rv_b, rv_a);
 
     Floats dbn(count), dx_a(count), dx_b(count), dg_a(size_t(g.c)), db_a(size_t(g.c)), dg_b(size_t(g.c)),
         db_b(size_t(g.c));
-    cpu::nchw16c::maxpool_backward(p, dy.data(), arg_a.data(), dbn.data());
-    cpu::nchw16c::bn_relu_backward(g, x.data(), dbn.data(), gamma.data(), beta.data(), mean_a.data(), inv_a.data(),
-                                   dx_a.data(), dg_a.data(), db_a.data());
-    cpu::nchw16c::bn_relu_maxpool_backward(g, p, x.data(), dy.data(), arg_b.data(), gamma.data(), beta.data(),
-                                           mean_b.data(), inv_b.data(), dx_b.data(), dg_b.data(), db_b.data());
+    MaxPool::backward(p, dy.data(), arg_a.data(), dbn.data());
+    BatchNorm::backward(g, x.data(), dbn.data(), gamma.data(), beta.data(), mean_a.data(), inv_a.data(), dx_a.data(),
+                        dg_a.data(), db_a.data());
+    BatchNorm::maxpool_backward(g, p, x.data(), dy.data(), arg_b.data(), gamma.data(), beta.data(), mean_b.data(),
+                                inv_b.data(), dx_b.data(), dg_b.data(), db_b.data());
     // The fused pass sums window by window instead of position by position: float rounding only.
     expect_close(dx_b, dx_a, "fused dx", {1e-5, 1e-4});
     expect_close(dg_b, dg_a, "fused dgamma", {1e-5, 1e-4});
     expect_close(db_b, db_a, "fused dbeta", {1e-5, 1e-4});
 
-    cpu::nchw16c::bn_relu_forward_infer(g, x.data(), gamma.data(), beta.data(), rm_a.data(), rv_a.data(), bn.data());
-    cpu::nchw16c::maxpool_forward(p, bn.data(), y_a.data(), arg_a.data());
-    cpu::nchw16c::bn_relu_maxpool_forward_infer(g, p, x.data(), gamma.data(), beta.data(), rm_a.data(), rv_a.data(),
-                                                y_b.data(), arg_b.data());
+    BatchNorm::forward_infer(g, x.data(), gamma.data(), beta.data(), rm_a.data(), rv_a.data(), bn.data());
+    MaxPool::forward(p, bn.data(), y_a.data(), arg_a.data());
+    BatchNorm::maxpool_forward_infer(g, p, x.data(), gamma.data(), beta.data(), rm_a.data(), rv_a.data(), y_b.data(),
+                                     arg_b.data());
     EXPECT_EQ(y_b, y_a);
     EXPECT_EQ(arg_b, arg_a);
   }
 }
 
-TEST(Nchw16c, DropoutMaskIsTheNchwMask) {
+TYPED_TEST(Blocked, DropoutMaskIsTheNchwMask) {
+  constexpr int B = TypeParam::value;
+  using Dropout = cpu::blocked::Dropout<B>;
   const int n = 3, c = 32;
   const int64_t spatial = 169;  // not a multiple of 4: Philox groups straddle channels
   const size_t count = size_t(n) * c * spatial;
@@ -188,14 +224,15 @@ TEST(Nchw16c, DropoutMaskIsTheNchwMask) {
   Floats y_a(count), y_b(count), dx_a(count), dx_b(count);
   cpu::dropout_forward(0.4f, key, 10, n, c, spatial, x.data(), y_a.data());
   cpu::dropout_backward(0.4f, key, 10, n, c, spatial, x.data(), dx_a.data());
-  const Floats xb = blocked(n, c, spatial, x);
-  cpu::nchw16c::dropout_forward(0.4f, key, 10, n, c, spatial, xb.data(), y_b.data());
-  cpu::nchw16c::dropout_backward(0.4f, key, 10, n, c, spatial, xb.data(), dx_b.data());
-  EXPECT_EQ(plain(n, c, spatial, y_b), y_a);
-  EXPECT_EQ(plain(n, c, spatial, dx_b), dx_a);
+  const Floats xb = blocked<B>(n, c, spatial, x);
+  Dropout::forward(0.4f, key, 10, n, c, spatial, xb.data(), y_b.data());
+  Dropout::backward(0.4f, key, 10, n, c, spatial, xb.data(), dx_b.data());
+  EXPECT_EQ(plain<B>(n, c, spatial, y_b), y_a);
+  EXPECT_EQ(plain<B>(n, c, spatial, dx_b), dx_a);
 }
 
-// A first layer's geometry: one input channel, 32 filters, stride 1.
+// The one-channel convolution exists in the 8-wide layout only (blocked.h). A first layer's
+// geometry: one input channel, 32 filters, stride 1.
 ConvGeometry one_channel_geometry(int n, int h, int w, int kh, int kw, int pad) {
   ConvGeometry g;
   g.n = n;
@@ -210,7 +247,7 @@ ConvGeometry one_channel_geometry(int n, int h, int w, int kh, int kw, int pad) 
 }
 
 // The one-channel forward against the sum written out, with and without bias and padding.
-TEST(Nchw16c, OneChannelForwardIsTheSumWrittenOut) {
+TEST(BlockedOneChannelConv, ForwardIsTheSumWrittenOut) {
   struct Case {
     int n, h, w, kh, kw, pad;
     bool bias;
@@ -222,7 +259,7 @@ TEST(Nchw16c, OneChannelForwardIsTheSumWrittenOut) {
                  bias = pattern(size_t(g.k), 3.5f);
     Floats y(size_t(g.n * g.k * oh * ow), -1.0f);
     ASSERT_TRUE(
-        cpu::nchw16c::conv_forward_one_channel(g, x.data(), w.data(), t.bias ? bias.data() : nullptr, y.data()));
+        cpu::blocked::OneChannelConv<8>::forward(g, x.data(), w.data(), t.bias ? bias.data() : nullptr, y.data()));
     Floats want(y.size());
     for (int i = 0; i < g.n; ++i)
       for (int k = 0; k < g.k; ++k)
@@ -237,13 +274,13 @@ TEST(Nchw16c, OneChannelForwardIsTheSumWrittenOut) {
               }
             want[size_t(((i * g.k + k) * oh + r) * ow + q)] = float(sum);
           }
-    expect_close(plain(g.n, g.k, oh * ow, y), want, "y");
+    expect_close(plain<8>(g.n, g.k, oh * ow, y), want, "y");
   }
 }
 
 // The one-channel weight gradient against the sum written out, on odd sizes, with padding, a
 // batch smaller than its slices, and each kernel width it takes; other geometries are refused.
-TEST(Nchw16c, OneChannelWeightGradientIsTheSumWrittenOut) {
+TEST(BlockedOneChannelConv, WeightGradientIsTheSumWrittenOut) {
   struct Case {
     int n, h, w, kh, kw, pad;
   };
@@ -253,8 +290,8 @@ TEST(Nchw16c, OneChannelWeightGradientIsTheSumWrittenOut) {
     const int oh = g.out_h(), ow = g.out_w();
     const Floats x = pattern(size_t(g.n * g.h * g.w), 0.5f), dy = pattern(size_t(g.n * g.k * oh * ow), 1.5f);
     Floats dw(size_t(g.k * g.kh * g.kw), -1.0f), dbias(size_t(g.k), -1.0f);
-    ASSERT_TRUE(cpu::nchw16c::conv_backward_weights_one_channel(g, x.data(), blocked(g.n, g.k, oh * ow, dy).data(),
-                                                                dw.data(), dbias.data()));
+    ASSERT_TRUE(cpu::blocked::OneChannelConv<8>::backward_weights(g, x.data(), blocked<8>(g.n, g.k, oh * ow, dy).data(),
+                                                                  dw.data(), dbias.data()));
     Floats want_dw(dw.size(), 0.0f), want_bias(dbias.size(), 0.0f);
     for (int i = 0; i < g.n; ++i)
       for (int k = 0; k < g.k; ++k)
@@ -280,13 +317,13 @@ TEST(Nchw16c, OneChannelWeightGradientIsTheSumWrittenOut) {
   wide.h = wide.w = 8;
   wide.k = 16;
   wide.kh = wide.kw = 3;
-  EXPECT_FALSE(cpu::nchw16c::conv_backward_weights_one_channel(wide, nullptr, nullptr, nullptr, nullptr));
-  EXPECT_FALSE(cpu::nchw16c::conv_forward_one_channel(wide, nullptr, nullptr, nullptr, nullptr));
+  EXPECT_FALSE(cpu::blocked::OneChannelConv<8>::backward_weights(wide, nullptr, nullptr, nullptr, nullptr));
+  EXPECT_FALSE(cpu::blocked::OneChannelConv<8>::forward(wide, nullptr, nullptr, nullptr, nullptr));
   ConvGeometry strided = wide;
   strided.c = 1;
   strided.stride = 2;
-  EXPECT_FALSE(cpu::nchw16c::conv_backward_weights_one_channel(strided, nullptr, nullptr, nullptr, nullptr));
-  EXPECT_FALSE(cpu::nchw16c::conv_forward_one_channel(strided, nullptr, nullptr, nullptr, nullptr));
+  EXPECT_FALSE(cpu::blocked::OneChannelConv<8>::backward_weights(strided, nullptr, nullptr, nullptr, nullptr));
+  EXPECT_FALSE(cpu::blocked::OneChannelConv<8>::forward(strided, nullptr, nullptr, nullptr, nullptr));
 }
 
 }  // namespace

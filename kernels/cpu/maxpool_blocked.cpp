@@ -1,16 +1,14 @@
-// Max pooling on nChw16c tensors (see nchw16c.h) with maxpool.cuh's tie rule (first maximum in
-// row-major window order): each output position takes the max of its window's 16-channel
+// Max pooling on blocked tensors (see blocked.h) with maxpool.cuh's tie rule (first maximum in
+// row-major window order): each output position takes the max of its window's kBlock-channel
 // vectors, lane by lane, so the whole window scan is vector selects. argmax holds flat indices
 // into the blocked x; backward scatters within the same (n, block) tile, one thread per tile.
-#include "kernels/cpu/nchw16c.h"
+#include "kernels/cpu/blocked.h"
 #include "kernels/maxpool.cuh"
 
-namespace hdr::cpu::nchw16c {
-namespace {
-constexpr int kLanes = 16;
-}  // namespace
+namespace hdr::cpu::blocked {
 
-void maxpool_forward(const PoolGeometry& g, const float* x, float* y, int32_t* argmax) {
+template <int kLanes>
+void MaxPool<kLanes>::forward(const PoolGeometry& g, const float* x, float* y, int32_t* argmax) {
   const int blocks = g.c / kLanes, out_h = g.out_h(), out_w = g.out_w();
   const int64_t in_tile = int64_t(g.h) * g.w * kLanes, out_tile = int64_t(out_h) * out_w * kLanes;
 #pragma omp parallel for collapse(2) schedule(static)
@@ -44,7 +42,8 @@ void maxpool_forward(const PoolGeometry& g, const float* x, float* y, int32_t* a
     }
 }
 
-void maxpool_backward(const PoolGeometry& g, const float* dy, const int32_t* argmax, float* dx) {
+template <int kLanes>
+void MaxPool<kLanes>::backward(const PoolGeometry& g, const float* dy, const int32_t* argmax, float* dx) {
   const int blocks = g.c / kLanes;
   const int64_t in_tile = int64_t(g.h) * g.w * kLanes, out_tile = int64_t(g.out_h()) * g.out_w() * kLanes;
 #pragma omp parallel for collapse(2) schedule(static)
@@ -59,4 +58,7 @@ void maxpool_backward(const PoolGeometry& g, const float* dy, const int32_t* arg
     }
 }
 
-}  // namespace hdr::cpu::nchw16c
+template struct MaxPool<8>;
+template struct MaxPool<16>;
+
+}  // namespace hdr::cpu::blocked

@@ -1,7 +1,7 @@
-// The convolution with one input channel (the first layer) whose output is blocked nChw16c,
+// The convolution with one input channel (the first layer) whose output is blocked (blocked.h),
 // forward and weight gradient: oneDNN 2.6 is slow at both on AVX2 (forward jit:avx2 at 44
 // GFLOP/s; backward-weights gemm:jit at 4-9 GFLOP/s, 2 ms of cnn_bn's 15 ms step), while on
-// AVX-512 its jit kernels are fast and the CPU backend keeps them. Each position's 16 output
+// AVX-512 its jit kernels are fast and the CPU backend keeps them. Each position's kLanes output
 // channels are vectors of lanes (kernels/cpu/lanes.h) and each input pixel a broadcast: one FMA
 // per tap. Forward: one thread per (image, block), taps added in order. Backward: the batch is
 // cut into kChunks fixed slices whose partial sums are added in slice order, so the bits depend
@@ -10,16 +10,21 @@
 #include <array>
 #include <vector>
 
+#include "kernels/cpu/blocked.h"
 #include "kernels/cpu/lanes.h"
-#include "kernels/cpu/nchw16c.h"
 
-namespace hdr::cpu::nchw16c {
+namespace hdr::cpu::blocked {
 namespace {
 
-constexpr int kLanes = 16;
-using V = Lanes<kVectorLanes>;
-using F = V::F;
-constexpr int kParts = kLanes / kVectorLanes;
+// The vectors of a block of kLanes output channels: kParts of kWidth lanes.
+template <int kLanes>
+struct OutputLanes {
+  static constexpr int kWidth = block_vector_lanes(kLanes);
+  static constexpr int kParts = kLanes / kWidth;
+  using V = Lanes<kWidth>;
+  using F = typename V::F;
+};
+
 constexpr int kChunks = 8;  // batch slices: work for up to blocks x 8 threads
 
 // x of image n with its zero border, (h + 2 pad_h) x (w + 2 pad_w).
@@ -32,9 +37,13 @@ void pad_plane(const ConvGeometry& g, const float* x, int n, std::vector<float>&
 
 // Sums of one (block, batch slice) into acc (kh * kw taps x kLanes) and bias (kLanes), KW taps
 // per kernel row in registers.
-template <int KW>
+template <int kLanes, int KW>
 void slice_sums(const ConvGeometry& g, int block, int first, int last, const float* x, const float* dy, float* acc,
                 float* bias) {
+  using O = OutputLanes<kLanes>;
+  using V = typename O::V;
+  using F = typename O::F;
+  constexpr int kParts = O::kParts, kWidth = O::kWidth;
   const int out_h = g.out_h(), out_w = g.out_w(), padded_w = g.w + 2 * g.pad_w, blocks = g.k / kLanes;
   const int64_t spatial = int64_t(out_h) * out_w;
   std::vector<float> plane;
@@ -49,7 +58,7 @@ void slice_sums(const ConvGeometry& g, int block, int first, int last, const flo
         for (int ow = 0; ow < out_w; ++ow) {
           const float* at = d + (int64_t(oh) * out_w + ow) * kLanes;
           for (int p = 0; p < kParts; ++p) {
-            const F dv = V::load(at + p * kVectorLanes);
+            const F dv = V::load(at + p * kWidth);
             for (int j = 0; j < KW; ++j) a[p][j] += row[ow + j] * dv;
             if (i == 0) b[p] += dv;
           }
@@ -57,16 +66,20 @@ void slice_sums(const ConvGeometry& g, int block, int first, int last, const flo
       }
       for (int p = 0; p < kParts; ++p)
         for (int j = 0; j < KW; ++j) {
-          float* tap = acc + (i * KW + j) * kLanes + p * kVectorLanes;
+          float* tap = acc + (i * KW + j) * kLanes + p * kWidth;
           V::store(tap, V::load(tap) + a[p][j]);
         }
     }
   }
-  for (int p = 0; p < kParts; ++p) V::store(bias + p * kVectorLanes, b[p]);
+  for (int p = 0; p < kParts; ++p) V::store(bias + p * kWidth, b[p]);
 }
 
-template <int KW>
+template <int kLanes, int KW>
 void forward(const ConvGeometry& g, const float* x, const float* w, const float* bias, float* y) {
+  using O = OutputLanes<kLanes>;
+  using V = typename O::V;
+  using F = typename O::F;
+  constexpr int kParts = O::kParts, kWidth = O::kWidth;
   const int out_h = g.out_h(), out_w = g.out_w(), padded_w = g.w + 2 * g.pad_w, blocks = g.k / kLanes;
   const int taps = g.kh * KW;
   const int64_t spatial = int64_t(out_h) * out_w;
@@ -85,22 +98,22 @@ void forward(const ConvGeometry& g, const float* x, const float* w, const float*
         const float* lanes = block_taps.data() + int64_t(block) * taps * kLanes;
         float* out = y + (int64_t(n) * blocks + block) * spatial * kLanes;
         for (int p = 0; p < kParts; ++p) {
-          const F b = bias ? V::load(bias + block * kLanes + p * kVectorLanes) : F{};
+          const F b = bias ? V::load(bias + block * kLanes + p * kWidth) : F{};
           for (int oh = 0; oh < out_h; ++oh)
             for (int ow = 0; ow < out_w; ++ow) {
               F acc = b;
               for (int i = 0; i < g.kh; ++i) {
                 const float* row = plane.data() + (oh + i) * padded_w + ow;
-                for (int j = 0; j < KW; ++j) acc += row[j] * V::load(lanes + (i * KW + j) * kLanes + p * kVectorLanes);
+                for (int j = 0; j < KW; ++j) acc += row[j] * V::load(lanes + (i * KW + j) * kLanes + p * kWidth);
               }
-              V::store(out + (int64_t(oh) * out_w + ow) * kLanes + p * kVectorLanes, acc);
+              V::store(out + (int64_t(oh) * out_w + ow) * kLanes + p * kWidth, acc);
             }
         }
       }
   }
 }
 
-template <int KW>
+template <int kLanes, int KW>
 void backward_weights(const ConvGeometry& g, const float* x, const float* dy, float* dw, float* dbias) {
   const int blocks = g.k / kLanes, taps = g.kh * KW;
   const int chunks = std::min(kChunks, g.n);
@@ -111,8 +124,8 @@ void backward_weights(const ConvGeometry& g, const float* x, const float* dy, fl
   for (int block = 0; block < blocks; ++block)
     for (int c = 0; c < chunks; ++c) {
       float* out = partial.data() + (int64_t(block) * chunks + c) * stride;
-      slice_sums<KW>(g, block, int(int64_t(g.n) * c / chunks), int(int64_t(g.n) * (c + 1) / chunks), x, dy, out,
-                     out + taps * kLanes);
+      slice_sums<kLanes, KW>(g, block, int(int64_t(g.n) * c / chunks), int(int64_t(g.n) * (c + 1) / chunks), x, dy, out,
+                             out + taps * kLanes);
     }
   for (int block = 0; block < blocks; ++block)
     for (int l = 0; l < kLanes; ++l) {
@@ -129,29 +142,35 @@ void backward_weights(const ConvGeometry& g, const float* x, const float* dy, fl
     }
 }
 
+template <int kLanes>
 bool one_channel(const ConvGeometry& g) {
-  return g.c == 1 && g.k % kLanes == 0 && g.stride == 1 && is_blocked(g.k, int64_t(g.out_h()) * g.out_w());
+  return g.c == 1 && g.stride == 1 && is_blocked(kLanes, g.k, int64_t(g.out_h()) * g.out_w());
 }
 
 }  // namespace
 
-bool conv_forward_one_channel(const ConvGeometry& g, const float* x, const float* w, const float* bias, float* y) {
-  if (!one_channel(g)) return false;
+template <int kBlock>
+bool OneChannelConv<kBlock>::forward(const ConvGeometry& g, const float* x, const float* w, const float* bias,
+                                     float* y) {
+  if (!one_channel<kBlock>(g)) return false;
   switch (g.kw) {
-    case 3: forward<3>(g, x, w, bias, y); return true;
-    case 5: forward<5>(g, x, w, bias, y); return true;
+    case 3: blocked::forward<kBlock, 3>(g, x, w, bias, y); return true;
+    case 5: blocked::forward<kBlock, 5>(g, x, w, bias, y); return true;
     default: return false;
   }
 }
 
-bool conv_backward_weights_one_channel(const ConvGeometry& g, const float* x, const float* dy, float* dw,
-                                       float* dbias) {
-  if (!one_channel(g)) return false;
+template <int kBlock>
+bool OneChannelConv<kBlock>::backward_weights(const ConvGeometry& g, const float* x, const float* dy, float* dw,
+                                              float* dbias) {
+  if (!one_channel<kBlock>(g)) return false;
   switch (g.kw) {
-    case 3: backward_weights<3>(g, x, dy, dw, dbias); return true;
-    case 5: backward_weights<5>(g, x, dy, dw, dbias); return true;
+    case 3: blocked::backward_weights<kBlock, 3>(g, x, dy, dw, dbias); return true;
+    case 5: blocked::backward_weights<kBlock, 5>(g, x, dy, dw, dbias); return true;
     default: return false;
   }
 }
 
-}  // namespace hdr::cpu::nchw16c
+template struct OneChannelConv<8>;  // used below AVX-512 only, where activations come in blocks of 8
+
+}  // namespace hdr::cpu::blocked

@@ -1,0 +1,94 @@
+// CPU kernels for oneDNN's channel-blocked activation layouts nChw8c and nChw16c: value (n, c, s)
+// of a tensor with C channels and S = h * w positions lives at
+// ((n * C/B + c/B) * S + s) * B + c%B, for a block width B of 8 or 16. oneDNN's convolutions read
+// and write the layout of their vector width (nChw16c on AVX-512, 2.6x faster than plain NCHW
+// for cnn_bn; nChw8c on AVX2, where a 16-channel block costs a reorder on each side of every
+// convolution: measured in bench/README.md), so the CPU backend keeps 4-D activations whose
+// channels fill whole blocks in the layout of the machine, chosen at run time, and runs these
+// twins of the NCHW kernels on them: same arguments, same results, B channels per vector.
+// Randomness stays keyed by the logical (n, c, h, w) index, so dropout masks match NCHW's, and
+// per-channel sums run in the same order whatever B, so both widths give the same bits.
+//
+// Each op family is a class template on B, instantiated for 8 and 16 in its .cpp.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+
+#include "kernels/types.h"
+
+namespace hdr::cpu::blocked {
+
+// Whether the CPU backend stores a tensor of c channels x spatial positions in blocks of `block`.
+inline bool is_blocked(int block, int c, int64_t spatial) { return c % block == 0 && spatial > 1; }
+
+// Layout conversions (n x c x spatial), for the edges: flatten, tests.
+template <int kBlock>
+struct Reorder {
+  static void from_nchw(int n, int c, int64_t spatial, const float* plain, float* blocked);
+  static void to_nchw(int n, int c, int64_t spatial, const float* blocked, float* plain);
+};
+
+// Batch norm + ReLU (kernels/ops_list.h's bn_relu_*), and fused with a following max pooling
+// with non-overlapping windows only (p.stride == p.size; kernels/conv_block_ops_list.h's
+// bn_relu_maxpool_*, argmax indexing the batch-norm output, laid out like x).
+template <int kBlock>
+struct BatchNorm {
+  static void forward_train(const BatchNormGeometry& g, const float* x, const float* gamma, const float* beta,
+                            float* running_mean, float* running_var, float* save_mean, float* save_inv_std, float* y);
+  static void forward_infer(const BatchNormGeometry& g, const float* x, const float* gamma, const float* beta,
+                            const float* running_mean, const float* running_var, float* y);
+  static void backward(const BatchNormGeometry& g, const float* x, const float* dy, const float* gamma,
+                       const float* beta, const float* save_mean, const float* save_inv_std, float* dx, float* dgamma,
+                       float* dbeta);
+  static void input_grad_adjust(const BatchNormGeometry& g, const float* x, const float* mean, const float* a,
+                                const float* b, float* dx);
+  static void maxpool_forward_train(const BatchNormGeometry& g, const PoolGeometry& p, const float* x,
+                                    const float* gamma, const float* beta, float* running_mean, float* running_var,
+                                    float* save_mean, float* save_inv_std, float* y, int32_t* argmax);
+  static void maxpool_forward_infer(const BatchNormGeometry& g, const PoolGeometry& p, const float* x,
+                                    const float* gamma, const float* beta, const float* running_mean,
+                                    const float* running_var, float* y, int32_t* argmax);
+  static void maxpool_backward(const BatchNormGeometry& g, const PoolGeometry& p, const float* x, const float* dy,
+                               const int32_t* argmax, const float* gamma, const float* beta, const float* save_mean,
+                               const float* save_inv_std, float* dx, float* dgamma, float* dbeta);
+};
+
+// argmax holds flat indices into the blocked x.
+template <int kBlock>
+struct MaxPool {
+  static void forward(const PoolGeometry& g, const float* x, float* y, int32_t* argmax);
+  static void backward(const PoolGeometry& g, const float* dy, const int32_t* argmax, float* dx);
+};
+
+// Samples of c x spatial values; element (c, s) has the logical index c * spatial + s.
+template <int kBlock>
+struct Dropout {
+  static void forward(float rate, const RandomKey& key, int first_sample, int n, int c, int64_t spatial, const float* x,
+                      float* y);
+  static void backward(float rate, const RandomKey& key, int first_sample, int n, int c, int64_t spatial,
+                       const float* dy, float* dx);
+};
+
+// A stride-1 convolution of a plain one-channel input x (n x 1 x h x w, any padding) whose output
+// (y, or its gradient dy) is blocked (k % kBlock == 0), kernel width 3 or 5; false, touching
+// nothing, for any other geometry (forward: square kernels only). w and dw are oihw; bias and
+// dbias may be null. Built for kBlock = 8 only: with AVX-512 (16) oneDNN's kernels are faster.
+template <int kBlock>
+struct OneChannelConv {
+  static bool forward(const ConvGeometry& g, const float* x, const float* w, const float* bias, float* y);
+  static bool backward_weights(const ConvGeometry& g, const float* x, const float* dy, float* dw, float* dbias);
+};
+
+// body(std::integral_constant<int, B>{}) for block width B = `block` (8 or 16), so that a caller
+// holding the width at run time reaches the class templates above.
+template <class Body>
+decltype(auto) with_block(int block, Body&& body) {
+  if (block == 8) return body(std::integral_constant<int, 8>{});
+  if (block == 16) return body(std::integral_constant<int, 16>{});
+  throw std::invalid_argument("no blocked CPU kernels for blocks of " + std::to_string(block) + " channels");
+}
+
+}  // namespace hdr::cpu::blocked

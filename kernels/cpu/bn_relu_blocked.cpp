@@ -1,0 +1,395 @@
+// Batch norm + ReLU on blocked tensors (see blocked.h), with the element math of
+// kernels/bn_relu.cuh applied to vectors of channel lanes (kernels/cpu/lanes.h): a position's
+// kLanes channels are kParts vectors (one AVX-512 vector or two AVX2 vectors for 16 lanes, one
+// AVX2 vector for 8), each with its own constants.
+// One OpenMP iteration per block of channels for the training passes (the reduction is per
+// channel, and a block's channels sit side by side), per (n, block) for inference. As in the NCHW
+// twin: sums of u - pivot per plane in float, across planes in double.
+//
+// The maxpool_* variants fuse a following max pooling with non-overlapping windows (stride ==
+// size, as in every reference model): forward pools the batch-norm values as it computes them
+// and never writes the 26x26 map; backward takes each position's gradient straight from the
+// pooled gradient and argmax. Same results as forward_* then MaxPool::forward (argmax indexes the
+// batch-norm output, laid out like x).
+#include <array>
+
+#include "kernels/bn_relu.cuh"
+#include "kernels/cpu/blocked.h"
+#include "kernels/cpu/lanes.h"
+#include "kernels/maxpool.cuh"
+
+namespace hdr::cpu::blocked {
+namespace {
+
+// body(BnActivation constant) with the activation a compile-time constant.
+template <class Body>
+void with_activation(BnActivation act, Body&& body) {
+  switch (act) {
+    case BnActivation::kNone: body(std::integral_constant<BnActivation, BnActivation::kNone>{}); break;
+    case BnActivation::kReluAfter: body(std::integral_constant<BnActivation, BnActivation::kReluAfter>{}); break;
+    case BnActivation::kReluBefore: body(std::integral_constant<BnActivation, BnActivation::kReluBefore>{}); break;
+  }
+}
+
+// The tiles of one block width: kLanes channels per position, kParts vectors of kWidth lanes.
+template <int kLanes>
+struct Tiles {
+  static constexpr int kWidth = block_vector_lanes(kLanes);
+  static constexpr int kParts = kLanes / kWidth;  // vectors per position
+  using V = Lanes<kWidth>;
+  using F = typename V::F;
+  using I = typename V::I;
+
+  // The per-channel constants of one vector of lanes: y = act((u - mean) * scale + shift).
+  struct LaneAffine {
+    F mean, inv_std, scale, shift;
+  };
+  // A block's: one per vector of its position.
+  using BlockAffine = std::array<LaneAffine, kParts>;
+
+  static int64_t tile_offset(const BatchNormGeometry& g, int i, int b) {
+    return (int64_t(i) * (g.c / kLanes) + b) * g.spatial * kLanes;
+  }
+
+  // Per-lane float sums of one plane, added into double totals in plane order.
+  static void add_to(double* total, const std::array<F, kParts>& part) {
+    for (int p = 0; p < kParts; ++p)
+      for (int l = 0; l < kWidth; ++l) total[p * kWidth + l] += part[p][l];
+  }
+
+  // The constants of block b from its per-channel mean and inv_std (kLanes each).
+  static BlockAffine block_affine(int b, const float* mean, const float* inv_std, const float* gamma,
+                                  const float* beta) {
+    BlockAffine a;
+    for (int p = 0; p < kParts; ++p) {
+      const int c = b * kLanes + p * kWidth, l = p * kWidth;
+      const F inv = V::load(inv_std + l);
+      a[p] = {V::load(mean + l), inv, V::load(gamma + c) * inv, V::load(beta + c)};
+    }
+    return a;
+  }
+
+  // Training statistics of block b: saves mean and 1/std, updates the running statistics.
+  template <class Act>
+  static BlockAffine train_statistics(Act, const BatchNormGeometry& g, int b, const float* x, const float* gamma,
+                                      const float* beta, float* running_mean, float* running_var, float* save_mean,
+                                      float* save_inv_std) {
+    constexpr BnActivation kAct = Act::value;
+    const int64_t spatial = g.spatial, m = int64_t(g.n) * spatial;
+    std::array<F, kParts> pivot;
+    for (int p = 0; p < kParts; ++p) pivot[p] = bn_input(V::load(x + tile_offset(g, 0, b) + p * kWidth), kAct);
+    double sum[kLanes] = {}, sum_sq[kLanes] = {};
+    for (int i = 0; i < g.n; ++i) {
+      const float* t = x + tile_offset(g, i, b);
+      std::array<F, kParts> ps = {}, pss = {};
+      for (int64_t s = 0; s < spatial; ++s)
+        for (int p = 0; p < kParts; ++p) {
+          const F d = bn_input(V::load(t + s * kLanes + p * kWidth), kAct) - pivot[p];
+          ps[p] += d;
+          pss[p] += d * d;
+        }
+      add_to(sum, ps);
+      add_to(sum_sq, pss);
+    }
+    float mean[kLanes], inv_std[kLanes];
+    for (int l = 0; l < kLanes; ++l) {
+      const int c = b * kLanes + l;
+      bn_finish_stats(pivot[l / kWidth][l % kWidth], sum[l], sum_sq[l], m, g.eps, g.momentum, running_mean[c],
+                      running_var[c], save_mean[c], save_inv_std[c]);
+      mean[l] = save_mean[c];
+      inv_std[l] = save_inv_std[c];
+    }
+    return block_affine(b, mean, inv_std, gamma, beta);
+  }
+
+  static BlockAffine running_affine(const BatchNormGeometry& g, int b, const float* gamma, const float* beta,
+                                    const float* running_mean, const float* running_var) {
+    float inv_std[kLanes];
+    for (int l = 0; l < kLanes; ++l) inv_std[l] = bn_inv_std(running_var[b * kLanes + l], g.eps);
+    return block_affine(b, running_mean + b * kLanes, inv_std, gamma, beta);
+  }
+
+  static BlockAffine saved_affine(int b, const float* gamma, const float* beta, const float* save_mean,
+                                  const float* save_inv_std) {
+    return block_affine(b, save_mean + b * kLanes, save_inv_std + b * kLanes, gamma, beta);
+  }
+
+  // y = bn_relu(x) over tile (i, b).
+  template <class Act>
+  static void apply_tile(Act, const BatchNormGeometry& g, int i, int b, const BlockAffine& a, const float* x,
+                         float* y) {
+    constexpr BnActivation kAct = Act::value;
+    for (int64_t k = tile_offset(g, i, b), end = k + g.spatial * kLanes; k < end; k += kLanes)
+      for (int p = 0; p < kParts; ++p) {
+        const int64_t at = k + p * kWidth;
+        V::store(y + at, bn_relu_value(V::load(x + at), a[p].mean, a[p].scale, a[p].shift, kAct));
+      }
+  }
+
+  // y, argmax = maxpool(bn_relu(x)) over tile (i, b), batch-norm values computed on the fly.
+  template <class Act>
+  static void apply_and_pool_tile(Act, const BatchNormGeometry& g, const PoolGeometry& pool, int i, int b,
+                                  const BlockAffine& a, const float* x, float* y, int32_t* argmax) {
+    constexpr BnActivation kAct = Act::value;
+    const int out_h = pool.out_h(), out_w = pool.out_w();
+    const int64_t in_base = tile_offset(g, i, b), out_base = (int64_t(i) * (g.c / kLanes) + b) * out_h * out_w * kLanes;
+    for (int r = 0; r < out_h; ++r)
+      for (int q = 0; q < out_w; ++q)
+        for (int p = 0; p < kParts; ++p) {
+          const LaneAffine& lanes = a[p];
+          const int64_t first = in_base + (int64_t(r * pool.stride) * pool.w + q * pool.stride) * kLanes + p * kWidth;
+          F best = bn_relu_value(V::load(x + first), lanes.mean, lanes.scale, lanes.shift, kAct);
+          I where = V::iota(int32_t(first));
+          for (int di = 0; di < pool.size; ++di)
+            for (int dj = di == 0 ? 1 : 0; dj < pool.size; ++dj) {
+              const int64_t at = first + (int64_t(di) * pool.w + dj) * kLanes;
+              maxpool_take(bn_relu_value(V::load(x + at), lanes.mean, lanes.scale, lanes.shift, kAct),
+                           V::iota(int32_t(at)), best, where);
+            }
+          const int64_t o = out_base + (int64_t(r) * out_w + q) * kLanes + p * kWidth;
+          V::store(y + o, best);
+          V::store(argmax + o, where);
+        }
+  }
+
+  // The gradient sums of one vector of lanes: dy_eff and dy_eff * xhat, added into ps / pss.
+  template <class Act>
+  static void add_grad_sums(Act, const LaneAffine& a, F x, F dy, F& ps, F& pss) {
+    constexpr BnActivation kAct = Act::value;
+    const F dy_eff = bn_effective_dy(x, dy, a.mean, a.scale, a.shift, kAct);
+    ps += dy_eff;
+    pss += dy_eff * bn_xhat(x, a.mean, a.inv_std, kAct);
+  }
+
+  // The channel means of the sums (dbeta / m, dgamma / m), one pair per vector of lanes.
+  struct GradMeans {
+    F dy, dy_xhat;
+  };
+  using BlockGradMeans = std::array<GradMeans, kParts>;
+
+  // Writes dgamma and dbeta of block b and returns the means.
+  static BlockGradMeans finish_grad_sums(const BatchNormGeometry& g, int b, const double* sum_dy,
+                                         const double* sum_dy_xhat, float* dgamma, float* dbeta) {
+    const double m = double(g.n) * double(g.spatial);
+    BlockGradMeans means;
+    for (int l = 0; l < kLanes; ++l) {
+      dbeta[b * kLanes + l] = float(sum_dy[l]);
+      dgamma[b * kLanes + l] = float(sum_dy_xhat[l]);
+      means[l / kWidth].dy[l % kWidth] = m > 0 ? float(sum_dy[l] / m) : 0.0f;
+      means[l / kWidth].dy_xhat[l % kWidth] = m > 0 ? float(sum_dy_xhat[l] / m) : 0.0f;
+    }
+    return means;
+  }
+
+  // dx of one vector of lanes from its (effective) dy.
+  template <class Act>
+  static F input_grad(Act, const LaneAffine& a, const GradMeans& means, F x, F dy) {
+    constexpr BnActivation kAct = Act::value;
+    const F dy_eff = bn_effective_dy(x, dy, a.mean, a.scale, a.shift, kAct);
+    return bn_relu_input_grad(x, dy_eff, bn_xhat(x, a.mean, a.inv_std, kAct), a.scale, means.dy, means.dy_xhat, kAct);
+  }
+
+  // Asks for the input rows of pooled row r + kPrefetchRows of image i's tile of block b (or of
+  // the next image's, past the last row) ahead of use. In a training step the backward passes
+  // stream x from memory (bn1's is 5.5 MB), at about half the STREAM bandwidth with the hardware
+  // prefetcher alone; BM_BnReluMaxPoolBackwardCold ran 4-22% faster with this in 4 of 4 pairs.
+  static constexpr int kPrefetchRows = 2;
+  static void prefetch_ahead(const BatchNormGeometry& g, const PoolGeometry& p, const float* x, int b, int i, int r) {
+    r += kPrefetchRows;
+    if (r >= p.out_h()) {
+      r -= p.out_h();
+      if (++i == g.n) return;
+    }
+    const float* first = x + tile_offset(g, i, b) + int64_t(r * p.stride) * p.w * kLanes;
+    for (int64_t k = 0; k < int64_t(p.size) * p.w * kLanes; k += 16) __builtin_prefetch(first + k);  // a line each
+  }
+
+  // The pooled gradient routed to one window position: dy where argmax points at it, else 0.
+  static F routed_grad(const float* dy, const int32_t* argmax, int64_t o, int64_t at) {
+    return V::load(argmax + o) == V::iota(int32_t(at)) ? V::load(dy + o) : F{};
+  }
+};
+
+}  // namespace
+
+template <int kBlock>
+void BatchNorm<kBlock>::forward_train(const BatchNormGeometry& g, const float* x, const float* gamma, const float* beta,
+                                      float* running_mean, float* running_var, float* save_mean, float* save_inv_std,
+                                      float* y) {
+  using T = Tiles<kBlock>;
+  with_activation(g.activation, [&](auto act) {
+#pragma omp parallel for schedule(static)
+    for (int b = 0; b < g.c / kBlock; ++b) {
+      const auto a = T::train_statistics(act, g, b, x, gamma, beta, running_mean, running_var, save_mean, save_inv_std);
+      for (int i = 0; i < g.n; ++i) T::apply_tile(act, g, i, b, a, x, y);
+    }
+  });
+}
+
+template <int kBlock>
+void BatchNorm<kBlock>::forward_infer(const BatchNormGeometry& g, const float* x, const float* gamma, const float* beta,
+                                      const float* running_mean, const float* running_var, float* y) {
+  using T = Tiles<kBlock>;
+  with_activation(g.activation, [&](auto act) {
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int i = 0; i < g.n; ++i)
+      for (int b = 0; b < g.c / kBlock; ++b)
+        T::apply_tile(act, g, i, b, T::running_affine(g, b, gamma, beta, running_mean, running_var), x, y);
+  });
+}
+
+template <int kBlock>
+void BatchNorm<kBlock>::backward(const BatchNormGeometry& g, const float* x, const float* dy, const float* gamma,
+                                 const float* beta, const float* save_mean, const float* save_inv_std, float* dx,
+                                 float* dgamma, float* dbeta) {
+  using T = Tiles<kBlock>;
+  constexpr int kParts = T::kParts, kWidth = T::kWidth;
+  using V = typename T::V;
+  using F = typename V::F;
+  with_activation(g.activation, [&](auto act) {
+#pragma omp parallel for schedule(static)
+    for (int b = 0; b < g.c / kBlock; ++b) {
+      const auto a = T::saved_affine(b, gamma, beta, save_mean, save_inv_std);
+      double sum_dy[kBlock] = {}, sum_dy_xhat[kBlock] = {};
+      for (int i = 0; i < g.n; ++i) {
+        std::array<F, kParts> ps = {}, pss = {};
+        for (int64_t k = T::tile_offset(g, i, b), end = k + g.spatial * kBlock; k < end; k += kBlock)
+          for (int p = 0; p < kParts; ++p) {
+            const int64_t at = k + p * kWidth;
+            T::add_grad_sums(act, a[p], V::load(x + at), V::load(dy + at), ps[p], pss[p]);
+          }
+        T::add_to(sum_dy, ps);
+        T::add_to(sum_dy_xhat, pss);
+      }
+      const auto means = T::finish_grad_sums(g, b, sum_dy, sum_dy_xhat, dgamma, dbeta);
+      for (int i = 0; i < g.n; ++i)
+        for (int64_t k = T::tile_offset(g, i, b), end = k + g.spatial * kBlock; k < end; k += kBlock)
+          for (int p = 0; p < kParts; ++p) {
+            const int64_t at = k + p * kWidth;
+            V::store(dx + at, T::input_grad(act, a[p], means[p], V::load(x + at), V::load(dy + at)));
+          }
+    }
+  });
+}
+
+template <int kBlock>
+void BatchNorm<kBlock>::input_grad_adjust(const BatchNormGeometry& g, const float* x, const float* mean, const float* a,
+                                          const float* b, float* dx) {
+  using V = Lanes<block_vector_lanes(kBlock)>;
+  using F = typename V::F;
+  constexpr int kWidth = block_vector_lanes(kBlock);
+  with_activation(g.activation, [&](auto act) {
+    constexpr BnActivation kAct = decltype(act)::value;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int i = 0; i < g.n; ++i)
+      for (int blk = 0; blk < g.c / kBlock; ++blk) {
+        for (int p = 0; p < kBlock / kWidth; ++p) {
+          const int c = blk * kBlock + p * kWidth;
+          const F m_lanes = V::load(mean + c), a_lanes = V::load(a + c), b_lanes = V::load(b + c);
+          for (int64_t k = Tiles<kBlock>::tile_offset(g, i, blk) + p * kWidth, end = k + g.spatial * kBlock; k < end;
+               k += kBlock)
+            V::store(dx + k,
+                     V::load(dx + k) + bn_input_grad_adjustment(V::load(x + k), m_lanes, a_lanes, b_lanes, kAct));
+        }
+      }
+  });
+}
+
+template <int kBlock>
+void BatchNorm<kBlock>::maxpool_forward_train(const BatchNormGeometry& g, const PoolGeometry& p, const float* x,
+                                              const float* gamma, const float* beta, float* running_mean,
+                                              float* running_var, float* save_mean, float* save_inv_std, float* y,
+                                              int32_t* argmax) {
+  using T = Tiles<kBlock>;
+  with_activation(g.activation, [&](auto act) {
+#pragma omp parallel for schedule(static)
+    for (int b = 0; b < g.c / kBlock; ++b) {
+      const auto a = T::train_statistics(act, g, b, x, gamma, beta, running_mean, running_var, save_mean, save_inv_std);
+      for (int i = 0; i < g.n; ++i) T::apply_and_pool_tile(act, g, p, i, b, a, x, y, argmax);
+    }
+  });
+}
+
+template <int kBlock>
+void BatchNorm<kBlock>::maxpool_forward_infer(const BatchNormGeometry& g, const PoolGeometry& p, const float* x,
+                                              const float* gamma, const float* beta, const float* running_mean,
+                                              const float* running_var, float* y, int32_t* argmax) {
+  using T = Tiles<kBlock>;
+  with_activation(g.activation, [&](auto act) {
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int i = 0; i < g.n; ++i)
+      for (int b = 0; b < g.c / kBlock; ++b)
+        T::apply_and_pool_tile(act, g, p, i, b, T::running_affine(g, b, gamma, beta, running_mean, running_var), x, y,
+                               argmax);
+  });
+}
+
+// Pass 1 sums the gradient over the window positions only (elsewhere dy is 0 and adds nothing);
+// pass 2 writes dx at the window positions from the routed gradient and, at the positions no
+// window covers (the last row and column of an odd map), from dy = 0 (not zero: the mean terms).
+template <int kBlock>
+void BatchNorm<kBlock>::maxpool_backward(const BatchNormGeometry& g, const PoolGeometry& p, const float* x,
+                                         const float* dy, const int32_t* argmax, const float* gamma, const float* beta,
+                                         const float* save_mean, const float* save_inv_std, float* dx, float* dgamma,
+                                         float* dbeta) {
+  using T = Tiles<kBlock>;
+  constexpr int kParts = T::kParts, kWidth = T::kWidth;
+  using V = typename T::V;
+  using F = typename V::F;
+  const int out_h = p.out_h(), out_w = p.out_w(), blocks = g.c / kBlock;
+  const int covered_h = out_h * p.stride, covered_w = out_w * p.stride;
+  with_activation(g.activation, [&](auto act) {
+#pragma omp parallel for schedule(static)
+    for (int b = 0; b < blocks; ++b) {
+      const auto a = T::saved_affine(b, gamma, beta, save_mean, save_inv_std);
+      double sum_dy[kBlock] = {}, sum_dy_xhat[kBlock] = {};
+      for (int i = 0; i < g.n; ++i) {
+        const int64_t in_base = T::tile_offset(g, i, b), out_base = (int64_t(i) * blocks + b) * out_h * out_w * kBlock;
+        std::array<F, kParts> ps = {}, pss = {};
+        for (int r = 0; r < out_h; ++r) {
+          T::prefetch_ahead(g, p, x, b, i, r);
+          for (int q = 0; q < out_w; ++q)
+            for (int di = 0; di < p.size; ++di)
+              for (int dj = 0; dj < p.size; ++dj)
+                for (int part = 0; part < kParts; ++part) {
+                  const int64_t o = out_base + (int64_t(r) * out_w + q) * kBlock + part * kWidth;
+                  const int64_t at = in_base + (int64_t(r * p.stride + di) * p.w + q * p.stride + dj) * kBlock +
+                                     part * kWidth;
+                  T::add_grad_sums(act, a[part], V::load(x + at), T::routed_grad(dy, argmax, o, at), ps[part],
+                                   pss[part]);
+                }
+        }
+        T::add_to(sum_dy, ps);
+        T::add_to(sum_dy_xhat, pss);
+      }
+      const auto means = T::finish_grad_sums(g, b, sum_dy, sum_dy_xhat, dgamma, dbeta);
+      for (int i = 0; i < g.n; ++i) {
+        const int64_t in_base = T::tile_offset(g, i, b), out_base = (int64_t(i) * blocks + b) * out_h * out_w * kBlock;
+        for (int r = 0; r < out_h; ++r) {
+          T::prefetch_ahead(g, p, x, b, i, r);
+          for (int q = 0; q < out_w; ++q)
+            for (int di = 0; di < p.size; ++di)
+              for (int dj = 0; dj < p.size; ++dj)
+                for (int part = 0; part < kParts; ++part) {
+                  const int64_t o = out_base + (int64_t(r) * out_w + q) * kBlock + part * kWidth;
+                  const int64_t at = in_base + (int64_t(r * p.stride + di) * p.w + q * p.stride + dj) * kBlock +
+                                     part * kWidth;
+                  V::store(dx + at, T::input_grad(act, a[part], means[part], V::load(x + at),
+                                                  T::routed_grad(dy, argmax, o, at)));
+                }
+        }
+        for (int row = 0; row < p.h; ++row)
+          for (int col = row < covered_h ? covered_w : 0; col < p.w; ++col)
+            for (int part = 0; part < kParts; ++part) {
+              const int64_t at = in_base + (int64_t(row) * p.w + col) * kBlock + part * kWidth;
+              V::store(dx + at, T::input_grad(act, a[part], means[part], V::load(x + at), F{}));
+            }
+      }
+    }
+  });
+}
+
+template struct BatchNorm<8>;
+template struct BatchNorm<16>;
+
+}  // namespace hdr::cpu::blocked
