@@ -73,7 +73,7 @@ struct Dropout {
 };
 
 // A stride-1 convolution of a plain one-channel input x (n x 1 x h x w, any padding) whose output
-// (y, or its gradient dy) is blocked (k % kBlock == 0), kernel width 3 or 5; false, touching
+// (y, or its gradient dy) is blocked, k % 16 == 0, kernel width 3 or 5; false, touching
 // nothing, for any other geometry (forward: square kernels only). w and dw are oihw; bias and
 // dbias may be null. Built for kBlock = 8 only: with AVX-512 (16) oneDNN's kernels are faster.
 template <int kBlock>

@@ -319,6 +319,10 @@ TEST(BlockedOneChannelConv, WeightGradientIsTheSumWrittenOut) {
   wide.kh = wide.kw = 3;
   EXPECT_FALSE(cpu::blocked::OneChannelConv<8>::backward_weights(wide, nullptr, nullptr, nullptr, nullptr));
   EXPECT_FALSE(cpu::blocked::OneChannelConv<8>::forward(wide, nullptr, nullptr, nullptr, nullptr));
+  ConvGeometry partial_group = one_channel_geometry(1, 8, 8, 3, 3, 0);
+  partial_group.k = 24;  // blocks of 8, but not whole groups of 16
+  EXPECT_FALSE(cpu::blocked::OneChannelConv<8>::backward_weights(partial_group, nullptr, nullptr, nullptr, nullptr));
+  EXPECT_FALSE(cpu::blocked::OneChannelConv<8>::forward(partial_group, nullptr, nullptr, nullptr, nullptr));
   ConvGeometry strided = wide;
   strided.c = 1;
   strided.stride = 2;
