@@ -20,15 +20,23 @@
 
 namespace hdr::cuda {
 
-class CachingAllocator {
+// Where a GrowingBlock takes its memory from: the CachingAllocator (a test passes one that fails).
+class BlockSource {
+ public:
+  virtual ~BlockSource() = default;
+  virtual void* allocate(size_t bytes) = 0;  // throws std::runtime_error when out of memory
+  virtual void deallocate(void* p) = 0;      // p must come from allocate(); null is ignored
+};
+
+class CachingAllocator final : public BlockSource {
  public:
   CachingAllocator() = default;
-  ~CachingAllocator();  // frees every block (the caller synchronises the device first)
+  ~CachingAllocator() override;  // frees every block (the caller synchronises the device first)
   CachingAllocator(const CachingAllocator&) = delete;
   CachingAllocator& operator=(const CachingAllocator&) = delete;
 
-  void* allocate(size_t bytes);  // throws std::runtime_error when the device is out of memory
-  void deallocate(void* p);      // p must come from allocate(); null is ignored
+  void* allocate(size_t bytes) override;  // throws std::runtime_error when the device is out of memory
+  void deallocate(void* p) override;      // p must come from allocate(); null is ignored
 
   static size_t size_class(size_t bytes);
   size_t bytes_reserved() const { return reserved_; }     // held from cudaMalloc, live or cached
@@ -44,21 +52,23 @@ class CachingAllocator {
 
 // A block that only grows, for workspaces sized by the largest user seen (cuDNN's workspace,
 // the kernels' scratch): reserve() swaps in a larger block when asked for more. The old block
-// goes back to the cache; work queued on it runs before anything that reuses it (one stream).
+// goes back to the source only once the new one is allocated, so a failed allocation (out of
+// memory) leaves the block, and every plan bound to it, as it was. Work queued on the old block
+// runs before anything that reuses it (one stream).
 class GrowingBlock {
  public:
-  explicit GrowingBlock(CachingAllocator& allocator) : allocator_(allocator) {}
-  ~GrowingBlock() { allocator_.deallocate(data_); }
+  explicit GrowingBlock(BlockSource& source) : source_(source) {}
+  ~GrowingBlock() { source_.deallocate(data_); }
   GrowingBlock(const GrowingBlock&) = delete;
   GrowingBlock& operator=(const GrowingBlock&) = delete;
 
-  // True when the block changed (a caller that bound the old one binds the new one).
+  // True when the block changed (a caller that bound the old one binds the new one). Throws what
+  // the source throws, with the old block kept.
   bool reserve(size_t bytes) {
     if (bytes <= bytes_) return false;
-    allocator_.deallocate(data_);
-    data_ = nullptr;
-    bytes_ = 0;
-    data_ = allocator_.allocate(bytes);
+    void* larger = source_.allocate(bytes);
+    source_.deallocate(data_);
+    data_ = larger;
     bytes_ = bytes;
     return true;
   }
@@ -66,7 +76,7 @@ class GrowingBlock {
   size_t bytes() const { return bytes_; }
 
  private:
-  CachingAllocator& allocator_;
+  BlockSource& source_;
   void* data_ = nullptr;
   size_t bytes_ = 0;
 };
