@@ -62,8 +62,9 @@ class NcclExchange final : public GradientExchange {
     check(ncclRedOpCreatePreMulSum(&op, &weight, ncclFloat, ncclScalarHostImmediate, comm_),
           "ncclRedOpCreatePreMulSum");
     const ncclResult_t reduced = ncclAllReduce(values, values, count, ncclFloat, op, comm_, stream_);
-    ncclRedOpDestroy(op, comm_);  // allowed once the call using it returned
+    const ncclResult_t destroyed = ncclRedOpDestroy(op, comm_);  // allowed once the call using it returned
     check(reduced, "ncclAllReduce");
+    check(destroyed, "ncclRedOpDestroy");
   }
 
   void finish() override {
