@@ -79,14 +79,12 @@ class CudaBackend final : public Backend {
   explicit CudaBackend(int device) : device_(device) {
     // Messages name the reason only: the caller knows which device it asked for.
     int count = 0;
-    if (const cudaError_t err = cudaGetDeviceCount(&count); err != cudaSuccess)
-      throw InputError(fmt::format("no usable GPU ({}: {})", cudaGetErrorName(err), cudaGetErrorString(err)));
-    if (count == 0) throw InputError("no usable GPU (no CUDA device present)");
+    if (const cudaError_t err = cudaGetDeviceCount(&count); err != cudaSuccess || count == 0)
+      throw InputError(no_usable_gpu(err));
     if (device < 0 || device >= count)
       throw InputError(fmt::format("no GPU cuda:{} ({} present: cuda:0{})", device, count,
                                    count > 1 ? fmt::format("..cuda:{}", count - 1) : ""));
-    if (const cudaError_t err = cudaSetDevice(device); err != cudaSuccess)
-      throw InputError(fmt::format("no usable GPU ({}: {})", cudaGetErrorName(err), cudaGetErrorString(err)));
+    if (const cudaError_t err = cudaSetDevice(device); err != cudaSuccess) throw InputError(no_usable_gpu(err));
     cudaDeviceProp prop{};
     HDR_CUDA_CHECK(cudaGetDeviceProperties(&prop, device));
     device_name_ = prop.name;

@@ -14,6 +14,12 @@
 #include "engine/backends/cuda/cublas_library.h"
 #include "kernels/cuda_check.h"
 
+namespace hdr {
+// no_usable_gpu (engine/backends/gpu_probe.h) of what the runtime says now after `err`, a failed
+// cudaGetDeviceCount or cudaSetDevice (cudaSuccess: it found no device). gpu_probe_cuda.cpp.
+std::string no_usable_gpu(cudaError_t err);
+}  // namespace hdr
+
 namespace hdr::cuda {
 
 [[noreturn]] inline void throw_cudnn_error(cudnnStatus_t status, const char* call, const char* file, int line) {
