@@ -23,6 +23,7 @@
 #include "engine/core/atomic_file.h"
 #include "engine/core/errors.h"
 #include "engine/distributed/communicator.h"
+#include "engine/distributed/rank_gpu.h"
 #include "engine/io/run_checkpoint.h"
 #include "engine/nn/dataset.h"
 #include "engine/profile/profiling_backend.h"
@@ -148,27 +149,42 @@ void report_profile(ProfilingBackend& profiler, const TrainResult& r, const fs::
   fmt::print("Profile saved to {}\n", (out_dir / "profile.json").string());
 }
 
-// The rank's backend: one GPU per rank on each machine (its local rank) where the run is on GPUs
-// (--device cuda, or auto with a GPU present), else as in one process.
-std::unique_ptr<Backend> make_rank_backend(DeviceOptions device, const Communicator& communicator) {
+// This machine's name, for the layout and the GPU check.
+std::string host_name() {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0) return "?";
+  return host;
+}
+
+// The rank's backend: one GPU per rank on each machine (engine/distributed/rank_gpu.h) where the
+// run is on GPUs (--device cuda, or auto with a GPU present), else as in one process. Every rank
+// gathers every rank's choice before any refuses, so that all refuse alike.
+std::unique_ptr<Backend> make_rank_backend(DeviceOptions device, Communicator& communicator) {
   if (communicator.size() == 1) return make_backend(device);
-  const bool gpus = device.device == "cuda" || (device.device == "auto" && !probe_gpus().devices.empty());
+  const GpuProbe probe = probe_gpus();
+  const bool gpus = device.device == "cuda" || (device.device == "auto" && !probe.devices.empty());
   if (!gpus) return make_backend(device);
-  device.device = fmt::format("cuda:{}", communicator.local_rank());
+  const int visible = int(probe.devices.size());
+  const int gpu = visible > 0 ? rank_gpu(communicator.local_rank(), visible) : -1;
+  const std::vector<std::string> chosen = communicator.gather(host_name() + " " +
+                                                              (gpu >= 0 ? probe.device_uuids[size_t(gpu)] : "no GPU"));
+  const auto in_rank = [&](const std::string& what) {
+    return InputError(fmt::format("rank {} (local rank {} on its machine): {}", communicator.rank(),
+                                  communicator.local_rank(), what));
+  };
+  if (gpu < 0) throw in_rank(probe.why_none);
+  if (const auto shared = shared_gpu(chosen)) throw in_rank(*shared);
+  device.device = fmt::format("cuda:{}", gpu);
   try {
     return make_backend(device);
   } catch (const InputError& e) {
-    throw InputError(fmt::format("rank {} (local rank {} on its machine): {}; each rank takes its own GPU, so start "
-                                 "at most as many ranks per machine as it has GPUs, or train with --device cpu",
-                                 communicator.rank(), communicator.local_rank(), e.what()));
+    throw in_rank(e.what());
   }
 }
 
 // mpirun -np N: what the run is spread over, rank by rank (a collective: every rank calls it).
 void print_layout(Communicator& communicator, const Backend& backend, const Config& config) {
-  char host[256] = {};
-  if (gethostname(host, sizeof host - 1) != 0) std::snprintf(host, sizeof host, "?");
-  const std::vector<std::string> ranks = communicator.gather(fmt::format("{}, {}", host, backend.name()));
+  const std::vector<std::string> ranks = communicator.gather(fmt::format("{}, {}", host_name(), backend.name()));
   fmt::print("distributed: {}; each global batch of {} split into {} slices, batch norm {}\n", communicator.describe(),
              config.train.batch_size, communicator.size(),
              config.train.sync_batchnorm ? "synchronised (global batch statistics)" : "per rank");
