@@ -311,6 +311,12 @@ std::vector<NamedTensor> Model::optimizer_tensors() const {
   return out;
 }
 
+std::vector<NamedTensor> Model::trainable_tensors(const std::vector<float>& flat) const {
+  if (flat.size() != values_.size())
+    throw std::logic_error(fmt::format("trainable_tensors: {} values for {} parameters", flat.size(), values_.size()));
+  return named_tensors("", flat.data(), nullptr);
+}
+
 void Model::load_optimizer_tensors(const std::vector<NamedTensor>& tensors, const std::string& source) {
   std::vector<float> m(moment1_.size()), v(moment2_.size());
   copy_from_named(tensors, "moment1/", m.data(), nullptr, source);

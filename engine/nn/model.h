@@ -88,6 +88,8 @@ class Model {
   // The optimizer's moments (Adam's m and v; SGD's velocity is moment1) as "moment1/..." and
   // "moment2/..." tensors of the trainable parameters.
   std::vector<NamedTensor> optimizer_tensors() const;
+  // A host copy of a buffer laid out as values() or grads(), as the named trainable tensors.
+  std::vector<NamedTensor> trainable_tensors(const std::vector<float>& flat) const;
   void load_optimizer_tensors(const std::vector<NamedTensor>& tensors, const std::string& source);
 
  private:

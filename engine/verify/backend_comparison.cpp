@@ -13,6 +13,23 @@ void BackendComparison::check_values(const std::string& op, const std::string& o
   record(op, output, compare(got, want, Tolerance{tol.atol_of_max * largest, tol.rtol}));
 }
 
+void BackendComparison::check_tensors(const std::string& op, const std::string& output,
+                                      const std::vector<NamedTensor>& got, const std::vector<NamedTensor>& want,
+                                      OpTolerance tol) {
+  if (got.size() != want.size()) {
+    ++checks_;
+    return fail(fmt::format("{} {}: {} tensors, {} in the reference", op, output, got.size(), want.size()));
+  }
+  for (size_t i = 0; i < got.size(); ++i) {
+    if (got[i].name != want[i].name) {
+      ++checks_;
+      fail(fmt::format("{} {}: tensor {} is {}, {} in the reference", op, output, i, got[i].name, want[i].name));
+      continue;
+    }
+    check_values(op + " " + got[i].name, output, got[i].data, want[i].data, tol);
+  }
+}
+
 void BackendComparison::record(const std::string& op, const std::string& output, const Comparison& c) {
   log("{:<62} {:<13} {:>9} {:>12.3g} {:>12.3g}  {}\n", op, output, c.count, c.max_abs_error, c.max_rel_error,
       c.ok() ? "ok" : "MISMATCH");

@@ -17,7 +17,8 @@
 //   reduction     2e-5, 1e-4    GEMM, convolutions, batch-norm statistics and gradients, bias
 //                               gradient: 10^2..10^4-term fp32 sums added in another order
 //   model step 1  1e-4, 1e-3    logits and every gradient after one forward/backward of cnn_bn:
-//                               a dozen reductions chained
+//                               a dozen reductions chained; the gradients tensor by tensor,
+//                               each atol from its own largest value
 //   training      loss rtol 1e-3 per step; weights atol 5 x learning rate after 20 Adam steps
 //                 (Adam moves a weight by about lr per step whatever the gradient's size, so a
 //                 gradient that is zero up to rounding may step either way on the two devices;
@@ -36,6 +37,7 @@
 #include "engine/backends/backend.h"
 #include "engine/backends/device_array.h"
 #include "engine/core/splitmix64.h"
+#include "engine/io/checkpoint.h"
 #include "engine/verify/compare.h"
 
 namespace hdr {
@@ -157,6 +159,11 @@ class BackendComparison {
   }
   void check_values(const std::string& op, const std::string& output, const std::vector<float>& got,
                     const std::vector<float>& want, OpTolerance tol);
+  // check_values of each pair of same-named tensors, each with atol from its own largest value:
+  // with one atol for all of a model's gradients, a parameter group far smaller than the
+  // largest went unchecked (all zeros passed). A name or count mismatch is a failure.
+  void check_tensors(const std::string& op, const std::string& output, const std::vector<NamedTensor>& got,
+                     const std::vector<NamedTensor>& want, OpTolerance tol);
   // A check the caller compared itself: its row, and a failure unless ok.
   void record(const std::string& op, const std::string& output, const Comparison& c);
   void print_header() const;

@@ -36,6 +36,33 @@ TEST(BackendComparison, OutputsOutsideTheToleranceAreFailuresNamingTheOp) {
   EXPECT_EQ(t.failures()[0].rfind("scale y: ", 0), 0u) << t.failures()[0];
 }
 
+// A model's gradients: a small parameter group zeroed on the tested side. One atol from the
+// largest value of all gradients (1e-4 x 1000) lets it pass; checked tensor by tensor it fails.
+TEST(BackendComparison, EachGradientTensorIsCheckedAtItsOwnScale) {
+  auto a = make_cpu_backend(1), b = make_cpu_backend(1);
+  const std::vector<NamedTensor> want{{"conv1.kernel", {3}, {1000.0f, -800.0f, 500.0f}},
+                                      {"bn1.gamma", {2}, {0.002f, -0.001f}}};
+  std::vector<NamedTensor> got = want;
+  got[1].data = {0.0f, 0.0f};
+
+  BackendComparison whole(*a, *b, nullptr);
+  whole.check_values("step 1", "gradients", {1000.0f, -800.0f, 500.0f, 0.0f, 0.0f},
+                     {1000.0f, -800.0f, 500.0f, 0.002f, -0.001f}, kModelStep);
+  EXPECT_TRUE(whole.failures().empty());
+
+  BackendComparison t(*a, *b, nullptr);
+  t.check_tensors("step 1", "gradient", got, want, kModelStep);
+  EXPECT_EQ(t.checks(), 2);
+  ASSERT_EQ(t.failures().size(), 1u);
+  EXPECT_EQ(t.failures()[0].rfind("step 1 bn1.gamma gradient: ", 0), 0u) << t.failures()[0];
+
+  BackendComparison renamed(*a, *b, nullptr);
+  got = want;
+  got[0].name = "conv2.kernel";
+  renamed.check_tensors("step 1", "gradient", got, want, kModelStep);
+  EXPECT_EQ(renamed.failures().size(), 1u);
+}
+
 TEST(BackendComparison, CatalogueNamesAreUniqueTestNames) {
   std::vector<std::string> names;
   for (const ComparisonCase& c : comparison_cases()) {
