@@ -56,10 +56,11 @@ __global__ void bn_relu_maxpool_apply_kernel(BatchNormGeometry g, PoolGeometry p
   bn_relu_maxpool_values(g, p, x, BatchStats{gamma, beta, save_mean, save_inv_std}, y, argmax);
 }
 
+// running_inv_std: bn_running_inv_std_kernel's (kernels/bn_relu.cuh).
 __global__ void bn_relu_maxpool_infer_kernel(BatchNormGeometry g, PoolGeometry p, const float* x, const float* gamma,
-                                             const float* beta, const float* running_mean, const float* running_var,
+                                             const float* beta, const float* running_mean, const float* running_inv_std,
                                              float* y, int32_t* argmax) {
-  bn_relu_maxpool_values(g, p, x, RunningStats{gamma, beta, running_mean, running_var, g.eps}, y, argmax);
+  bn_relu_maxpool_values(g, p, x, BatchStats{gamma, beta, running_mean, running_inv_std}, y, argmax);
 }
 
 __global__ void bn_relu_maxpool_grad_partial_kernel(BatchNormGeometry g, int parts, PoolGeometry p, const float* x,

@@ -1,6 +1,6 @@
 // CUDA launchers of the conv block's ops: batch norm + ReLU (kernels/bn_relu.cuh: a per-channel
 // reduction over a fixed partition into the scratch the backend binds, then an element-wise
-// pass; inference element-wise), max
+// pass; inference a 1/std per channel into that scratch, then element-wise), max
 // pooling (kernels/maxpool.cuh: forward one thread per output, backward one thread per input, a
 // gather, so dx is written whole without atomics) and the two fused, without the batch-norm
 // output in memory (kernels/bn_relu_maxpool.cuh). One translation unit for the three: a .cuh
@@ -19,6 +19,8 @@ bool empty(const BatchNormGeometry& g) { return g.n == 0 || g.c == 0 || g.spatia
 bool empty(const BatchNormGeometry& g, const PoolGeometry& p) { return empty(g) || maxpool_out_count(p) <= 0; }
 }  // namespace
 
+// The reductions' partial sums (2 doubles per channel at least), or inference's 1/std (a float
+// per channel).
 size_t bn_relu_scratch_bytes(const BatchNormGeometry& g) {
   return size_t(bn_partials_count(g, bn_parts(g))) * sizeof(double);
 }
@@ -34,6 +36,14 @@ void bn_relu_stats(const BatchNormGeometry& g, const float* x, float* running_me
   bn_relu_stats_finish_kernel<<<bn_finish_grid(g, kBlock), kBlock, 0, stream()>>>(g, parts, x, partials, running_mean,
                                                                                   running_var, save_mean, save_inv_std);
   HDR_CUDA_CHECK_LAUNCH(bn_relu_stats_finish_kernel);
+}
+
+// Inference's 1/std per channel, into the scratch.
+const float* running_inv_std(const BatchNormGeometry& g, const float* running_var) {
+  auto* inv_std = static_cast<float*>(scratch(bn_relu_scratch_bytes(g), "batch-norm inference"));
+  bn_running_inv_std_kernel<<<bn_finish_grid(g, kBlock), kBlock, 0, stream()>>>(g, running_var, inv_std);
+  HDR_CUDA_CHECK_LAUNCH(bn_running_inv_std_kernel);
+  return inv_std;
 }
 
 // dbeta and dgamma: `launch_partials(parts, partials)` launches the partial kernel of the
@@ -61,8 +71,9 @@ void bn_relu_forward_train(const BatchNormGeometry& g, const float* x, const flo
 void bn_relu_forward_infer(const BatchNormGeometry& g, const float* x, const float* gamma, const float* beta,
                            const float* running_mean, const float* running_var, float* y) {
   if (empty(g)) return;
+  const float* inv_std = running_inv_std(g, running_var);
   bn_relu_infer_kernel<<<bn_relu_element_grid(g, kBlock), kBlock, 0, stream()>>>(g, x, gamma, beta, running_mean,
-                                                                                 running_var, y);
+                                                                                 inv_std, y);
   HDR_CUDA_CHECK_LAUNCH(bn_relu_infer_kernel);
 }
 
@@ -117,8 +128,9 @@ void bn_relu_maxpool_forward_infer(const BatchNormGeometry& g, const PoolGeometr
                                    const float* gamma, const float* beta, const float* running_mean,
                                    const float* running_var, float* y, int32_t* argmax) {
   if (empty(g, p)) return;
+  const float* inv_std = running_inv_std(g, running_var);
   bn_relu_maxpool_infer_kernel<<<maxpool_forward_grid(p, kBlock), kBlock, 0, stream()>>>(
-      g, p, x, gamma, beta, running_mean, running_var, y, argmax);
+      g, p, x, gamma, beta, running_mean, inv_std, y, argmax);
   HDR_CUDA_CHECK_LAUNCH(bn_relu_maxpool_infer_kernel);
 }
 

@@ -25,7 +25,8 @@ namespace hdr::cuda {
 // start of each of its ops.
 void set_stream(CUstream_st* stream);
 CUstream_st* stream();
-// Device scratch for the ops that need some (the batch-norm reductions' partial sums), bound
+// Device scratch for the ops that need some (the batch-norm reductions' partial sums, inference's
+// 1/std per channel), bound
 // per thread like the stream; bn_relu_scratch_bytes(g) says how much a batch-norm op of
 // geometry g needs. scratch() throws std::logic_error naming `op` when less is bound.
 void set_scratch(void* scratch, size_t bytes);

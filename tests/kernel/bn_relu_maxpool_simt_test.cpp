@@ -123,12 +123,15 @@ TEST_P(BnReluMaxpoolSimt, InferenceEqualsTheUnfusedKernels) {
   const size_t outs = in.dy.size();
   std::vector<float> bn_out(in.x.size()), y_ref(outs), y(outs, -1.0f);
   std::vector<int32_t> argmax_ref(outs), argmax(outs, -1);
+  std::vector<float> inv_std(size_t(in.g.c), NAN);
+  simt::launch(bn_finish_grid(in.g, block), threads, bn_running_inv_std_kernel, in.g, in.running_var.data(),
+               inv_std.data());
   simt::launch(bn_relu_element_grid(in.g, block), threads, bn_relu_infer_kernel, in.g, in.x.data(), in.gamma.data(),
-               in.beta.data(), in.running_mean.data(), in.running_var.data(), bn_out.data());
+               in.beta.data(), in.running_mean.data(), inv_std.data(), bn_out.data());
   simt::launch(maxpool_forward_grid(in.p, block), threads, maxpool_forward_kernel, in.p, bn_out.data(), y_ref.data(),
                argmax_ref.data());
   simt::launch(maxpool_forward_grid(in.p, block), threads, bn_relu_maxpool_infer_kernel, in.g, in.p, in.x.data(),
-               in.gamma.data(), in.beta.data(), in.running_mean.data(), in.running_var.data(), y.data(), argmax.data());
+               in.gamma.data(), in.beta.data(), in.running_mean.data(), inv_std.data(), y.data(), argmax.data());
   expect_same(y, y_ref, fmt::format("inference y, {}", name(in, block)));
   EXPECT_EQ(argmax, argmax_ref) << name(in, block);
 }

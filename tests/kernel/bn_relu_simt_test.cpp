@@ -233,9 +233,13 @@ TEST(BnReluSimt, InferenceMatchesCpuTwinAndReference) {
       for (int block : kBlockSizes) {
         SCOPED_TRACE(testing::Message() << "n " << g.n << " c " << g.c << " spatial " << g.spatial << " activation "
                                         << int(act) << " block " << block);
-        std::vector<float> y(in.x.size(), NAN);
+        std::vector<float> y(in.x.size(), NAN), inv_std(size_t(g.c), NAN);
+        simt::launch(bn_finish_grid(g, block), dim3(unsigned(block)), bn_running_inv_std_kernel, g,
+                     in.running_var.data(), inv_std.data());
         simt::launch(bn_relu_element_grid(g, block), dim3(unsigned(block)), bn_relu_infer_kernel, g, in.x.data(),
-                     in.gamma.data(), in.beta.data(), in.running_mean.data(), in.running_var.data(), y.data());
+                     in.gamma.data(), in.beta.data(), in.running_mean.data(), inv_std.data(), y.data());
+        for (int c = 0; c < g.c; ++c)  // the CPU twin's 1/std, bit for bit
+          ASSERT_EQ(inv_std[size_t(c)], bn_inv_std(in.running_var[size_t(c)], g.eps)) << "channel " << c;
         expect_close("y", y, twin, kTwin);
         expect_close("y", y, ref, kReference);
       }

@@ -44,8 +44,7 @@ TEST(GrowingBlock, GrowsOnlyWhenAskedForMoreAndFreesTheOldBlockAfterTheNew) {
     EXPECT_EQ(block.data(), source.block(1));
     EXPECT_EQ(block.bytes(), 200u);
   }
-  EXPECT_EQ(source.calls,
-            (std::vector<std::string>{"allocate 100", "allocate 200", "deallocate 0", "deallocate 1"}));
+  EXPECT_EQ(source.calls, (std::vector<std::string>{"allocate 100", "allocate 200", "deallocate 0", "deallocate 1"}));
 }
 
 TEST(GrowingBlock, AFailedAllocationKeepsTheOldBlock) {

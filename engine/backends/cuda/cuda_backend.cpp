@@ -219,6 +219,7 @@ class CudaBackend final : public Backend {
                                 a.y);
   }
   void do_bn_relu_forward_infer(const BnReluForwardInferArgs& a) override {
+    reserve_scratch(cuda::bn_relu_scratch_bytes(a.g));
     cuda::bn_relu_forward_infer(a.g, a.x, a.gamma, a.beta, a.running_mean, a.running_var, a.y);
   }
   void do_bn_relu_backward(const BnReluBackwardArgs& a) override {
@@ -236,6 +237,7 @@ class CudaBackend final : public Backend {
                                         a.save_inv_std, a.y, a.argmax);
   }
   void do_bn_relu_maxpool_forward_infer(const BnReluMaxpoolForwardInferArgs& a) override {
+    reserve_scratch(cuda::bn_relu_scratch_bytes(a.bn));
     cuda::bn_relu_maxpool_forward_infer(a.bn, a.pool, a.x, a.gamma, a.beta, a.running_mean, a.running_var, a.y,
                                         a.argmax);
   }
