@@ -1,7 +1,7 @@
 // Batch norm + ReLU then max pooling (seed 000's conv blocks) fused on the GPU: the batch-norm
 // output is never stored. Forward: each thread of one pooled output computes its window's
-// batch-norm values on the fly and keeps the maximum, with the ties and argmax (a flat index
-// into x's layout) of maxpool_window; the statistics come first, from the bn_relu_stats_* kernels.
+// batch-norm values on the fly and keeps the maximum, with the ties and argmax (an index within
+// the plane) of maxpool_window; the statistics come first, from the bn_relu_stats_* kernels.
 // Backward: the two batch-norm passes read dy of value k as maxpool_gather gives it (the pooled
 // gradient of every window whose argmax is k), instead of an unpooled gradient buffer. The
 // element math is the unfused kernels' own, so every result equals theirs bit for bit: one
@@ -37,14 +37,13 @@ __device__ void bn_relu_maxpool_values(const BatchNormGeometry& g, const PoolGeo
   stats.channel(int(plane % g.c), mean, scale, beta);
   const int row0 = int((o - plane * out_plane) / out_w) * p.stride,
             col0 = int((o - plane * out_plane) % out_w) * p.stride;
-  const int64_t base = plane * p.h * p.w, first = base + int64_t(row0) * p.w + col0;
-  float best = bn_relu_value(x[first], mean, scale, beta, g.activation);
-  int32_t where = static_cast<int32_t>(first);
+  const float* in = x + plane * p.h * p.w;
+  float best = bn_relu_value(in[row0 * p.w + col0], mean, scale, beta, g.activation);
+  int32_t where = row0 * p.w + col0;
   for (int i = 0; i < p.size; ++i) {
-    const int64_t row = base + int64_t(row0 + i) * p.w + col0;
+    const int row = (row0 + i) * p.w + col0;
     for (int j = 0; j < p.size; ++j)
-      maxpool_take(bn_relu_value(x[row + j], mean, scale, beta, g.activation), static_cast<int32_t>(row + j), best,
-                   where);
+      maxpool_take(bn_relu_value(in[row + j], mean, scale, beta, g.activation), row + j, best, where);
   }
   y[o] = best;
   argmax[o] = where;

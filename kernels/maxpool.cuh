@@ -1,8 +1,10 @@
 // Max pooling (no padding, Keras "valid"): the element math shared by the CUDA kernels and the
 // CPU twin (kernels/cpu/maxpool.cpp). Ties go to the first maximum in row-major order inside
 // the window: windows are scanned row by row, left to right, and a value replaces the best so
-// far only when strictly greater. argmax holds flat indices into the whole x tensor, so
-// backward needs no geometry to scatter dy back.
+// far only when strictly greater. argmax holds each maximum's index within its own (n, c) plane
+// of h x w values (row * w + col, in any layout): it stays below 2^31 however large the batch,
+// where a flat index into x wrapped past 2^31 values (about 99k images of 32x26x26) and backward
+// then matched nothing.
 #pragma once
 
 #include <cstdint>
@@ -23,15 +25,16 @@ HDR_HD inline void maxpool_take(F value, I index, F& best, I& best_index) {
 }
 
 // One output: the size x size window whose top-left corner is (row0, col0) of a plane of width
-// w that starts at flat index plane_base of x. Returns the maximum, its flat index in argmax.
+// w that starts at flat index plane_base of x. Returns the maximum, its index in the plane in
+// argmax.
 HDR_HD inline float maxpool_window(const float* x, int64_t plane_base, int w, int row0, int col0, int size,
                                    int32_t& argmax) {
-  const int64_t first = plane_base + int64_t(row0) * w + col0;
-  float best = x[first];
-  argmax = static_cast<int32_t>(first);
+  const float* plane = x + plane_base;
+  float best = plane[row0 * w + col0];
+  argmax = row0 * w + col0;
   for (int i = 0; i < size; ++i) {
-    const int64_t row = plane_base + int64_t(row0 + i) * w + col0;
-    for (int j = 0; j < size; ++j) maxpool_take(x[row + j], static_cast<int32_t>(row + j), best, argmax);
+    const int row = (row0 + i) * w + col0;
+    for (int j = 0; j < size; ++j) maxpool_take(plane[row + j], row + j, best, argmax);
   }
   return best;
 }
@@ -80,7 +83,7 @@ __device__ inline float maxpool_gather(const PoolGeometry& g, const float* dy, c
   for (int r = r_first; r <= r_last; ++r)
     for (int q = q_first; q <= q_last; ++q) {
       const int64_t o = out_base + int64_t(r) * out_w + q;
-      if (argmax[o] == k) sum += dy[o];
+      if (argmax[o] == row * g.w + col) sum += dy[o];
     }
   return sum;
 }

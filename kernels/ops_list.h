@@ -45,7 +45,8 @@ void dropout_backward(float rate, const RandomKey& key, int first_sample, int n,
                       const float* dy, float* dx);
 
 // --- max pooling (kernels/maxpool.cuh) --------------------------------------------------------
-// argmax[i] = flat index into x of the maximum that produced y[i] (first one on ties).
+// argmax[i] = the index (row * w + col) within its (n, c) plane of the maximum that produced y[i]
+// (the first one on ties).
 void maxpool_forward(const PoolGeometry& g, const float* x, float* y, int32_t* argmax);
 void maxpool_backward(const PoolGeometry& g, const float* dy, const int32_t* argmax, float* dx);  // writes all of dx
 

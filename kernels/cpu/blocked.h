@@ -33,7 +33,7 @@ struct Reorder {
 
 // Batch norm + ReLU (kernels/ops_list.h's bn_relu_*), and fused with a following max pooling
 // with non-overlapping windows only (p.stride == p.size; kernels/conv_block_ops_list.h's
-// bn_relu_maxpool_*, argmax indexing the batch-norm output, laid out like x).
+// bn_relu_maxpool_*, argmax as MaxPool's).
 template <int kBlock>
 struct BatchNorm {
   static void forward_train(const BatchNormGeometry& g, const float* x, const float* gamma, const float* beta,
@@ -56,7 +56,7 @@ struct BatchNorm {
                                const float* save_inv_std, float* dx, float* dgamma, float* dbeta);
 };
 
-// argmax holds flat indices into the blocked x.
+// argmax holds each value's index within its plane (row * w + col), as the NCHW twin's does.
 template <int kBlock>
 struct MaxPool {
   static void forward(const PoolGeometry& g, const float* x, float* y, int32_t* argmax);

@@ -148,14 +148,17 @@ struct Tiles {
       for (int q = 0; q < out_w; ++q)
         for (int p = 0; p < kParts; ++p) {
           const LaneAffine& lanes = a[p];
-          const int64_t first = in_base + (int64_t(r * pool.stride) * pool.w + q * pool.stride) * kLanes + p * kWidth;
-          F best = bn_relu_value(V::load(x + first), lanes.mean, lanes.scale, lanes.shift, kAct);
-          I where = V::iota(int32_t(first));
+          const int32_t first = r * pool.stride * pool.w + q * pool.stride;  // in the plane
+          const float* lanes_x = x + in_base + p * kWidth;
+          F best = bn_relu_value(V::load(lanes_x + int64_t(first) * kLanes), lanes.mean, lanes.scale, lanes.shift,
+                                 kAct);
+          I where = I{} + first;
           for (int di = 0; di < pool.size; ++di)
             for (int dj = di == 0 ? 1 : 0; dj < pool.size; ++dj) {
-              const int64_t at = first + (int64_t(di) * pool.w + dj) * kLanes;
-              maxpool_take(bn_relu_value(V::load(x + at), lanes.mean, lanes.scale, lanes.shift, kAct),
-                           V::iota(int32_t(at)), best, where);
+              const int32_t at = first + di * pool.w + dj;
+              maxpool_take(
+                  bn_relu_value(V::load(lanes_x + int64_t(at) * kLanes), lanes.mean, lanes.scale, lanes.shift, kAct),
+                  I{} + at, best, where);
             }
           const int64_t o = out_base + (int64_t(r) * out_w + q) * kLanes + p * kWidth;
           V::store(y + o, best);
@@ -216,8 +219,8 @@ struct Tiles {
   }
 
   // The pooled gradient routed to one window position: dy where argmax points at it, else 0.
-  static F routed_grad(const float* dy, const int32_t* argmax, int64_t o, int64_t at) {
-    return V::load(argmax + o) == V::iota(int32_t(at)) ? V::load(dy + o) : F{};
+  static F routed_grad(const float* dy, const int32_t* argmax, int64_t o, int32_t position) {
+    return V::load(argmax + o) == I{} + position ? V::load(dy + o) : F{};
   }
 };
 
@@ -364,9 +367,9 @@ void BatchNorm<kBlock>::maxpool_backward(const BatchNormGeometry& g, const PoolG
               for (int dj = 0; dj < p.size; ++dj)
                 for (int part = 0; part < kParts; ++part) {
                   const int64_t o = out_base + (int64_t(r) * out_w + q) * kBlock + part * kWidth;
-                  const int64_t at = in_base + (int64_t(r * p.stride + di) * p.w + q * p.stride + dj) * kBlock +
-                                     part * kWidth;
-                  T::add_grad_sums(act, a[part], V::load(x + at), T::routed_grad(dy, argmax, o, at), ps[part],
+                  const int32_t position = (r * p.stride + di) * p.w + q * p.stride + dj;
+                  const int64_t at = in_base + int64_t(position) * kBlock + part * kWidth;
+                  T::add_grad_sums(act, a[part], V::load(x + at), T::routed_grad(dy, argmax, o, position), ps[part],
                                    pss[part]);
                 }
         }
@@ -383,10 +386,10 @@ void BatchNorm<kBlock>::maxpool_backward(const BatchNormGeometry& g, const PoolG
               for (int dj = 0; dj < p.size; ++dj)
                 for (int part = 0; part < kParts; ++part) {
                   const int64_t o = out_base + (int64_t(r) * out_w + q) * kBlock + part * kWidth;
-                  const int64_t at = in_base + (int64_t(r * p.stride + di) * p.w + q * p.stride + dj) * kBlock +
-                                     part * kWidth;
+                  const int32_t position = (r * p.stride + di) * p.w + q * p.stride + dj;
+                  const int64_t at = in_base + int64_t(position) * kBlock + part * kWidth;
                   V::store(dx + at, T::input_grad(act, a[part], means[part], V::load(x + at),
-                                                  T::routed_grad(dy, argmax, o, at)));
+                                                  T::routed_grad(dy, argmax, o, position)));
                 }
         }
         for (int row = 0; row < p.h; ++row)

@@ -4,7 +4,7 @@
 // output row instead kept the best values in y and argmax, and with rows of 13 or 5 outputs
 // never filled a vector: measured 2-5x slower.) Backward zeroes a plane of dx and scatters dy
 // into it: overlapping windows (stride < size) add into the same dx value, and since argmax
-// never leaves its own plane, one thread per plane makes the += race-free.
+// indexes its own plane, one thread per plane makes the += race-free.
 #include "kernels/maxpool.cuh"
 
 #include "kernels/ops.h"
@@ -36,7 +36,7 @@ void maxpool_backward(const PoolGeometry& g, const float* dy, const int32_t* arg
     for (int64_t k = 0; k < in_plane; ++k) dx_plane[k] = 0.0f;
     const float* dy_plane = dy + p * out_plane;
     const int32_t* where = argmax + p * out_plane;
-    for (int64_t k = 0; k < out_plane; ++k) dx[where[k]] += dy_plane[k];
+    for (int64_t k = 0; k < out_plane; ++k) dx_plane[where[k]] += dy_plane[k];
   }
 }
 

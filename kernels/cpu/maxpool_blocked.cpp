@@ -1,7 +1,8 @@
 // Max pooling on blocked tensors (see blocked.h) with maxpool.cuh's tie rule (first maximum in
 // row-major window order): each output position takes the max of its window's kBlock-channel
-// vectors, lane by lane, so the whole window scan is vector selects. argmax holds flat indices
-// into the blocked x; backward scatters within the same (n, block) tile, one thread per tile.
+// vectors, lane by lane, so the whole window scan is vector selects. argmax holds each lane's
+// index within its plane (row * w + col, as in NCHW); backward scatters within the same
+// (n, block) tile, one thread per tile.
 #include "kernels/cpu/blocked.h"
 #include "kernels/maxpool.cuh"
 
@@ -20,17 +21,18 @@ void MaxPool<kLanes>::forward(const PoolGeometry& g, const float* x, float* y, i
         for (int q = 0; q < out_w; ++q) {
           float best[kLanes];
           int32_t where[kLanes];
-          const int64_t first = in_base + (int64_t(r * g.stride) * g.w + q * g.stride) * kLanes;
+          const int32_t first = r * g.stride * g.w + q * g.stride;  // in the plane
 #pragma omp simd
           for (int l = 0; l < kLanes; ++l) {
-            best[l] = x[first + l];
-            where[l] = int32_t(first + l);
+            best[l] = x[in_base + int64_t(first) * kLanes + l];
+            where[l] = first;
           }
           for (int di = 0; di < g.size; ++di)
             for (int dj = 0; dj < g.size; ++dj) {
-              const int64_t at = in_base + (int64_t(r * g.stride + di) * g.w + q * g.stride + dj) * kLanes;
+              const int32_t at = (r * g.stride + di) * g.w + q * g.stride + dj;
 #pragma omp simd
-              for (int l = 0; l < kLanes; ++l) maxpool_take(x[at + l], int32_t(at + l), best[l], where[l]);
+              for (int l = 0; l < kLanes; ++l)
+                maxpool_take(x[in_base + int64_t(at) * kLanes + l], at, best[l], where[l]);
             }
           const int64_t o = out_base + (int64_t(r) * out_w + q) * kLanes;
 #pragma omp simd
@@ -54,7 +56,8 @@ void MaxPool<kLanes>::backward(const PoolGeometry& g, const float* dy, const int
 #pragma omp simd
       for (int64_t k = 0; k < in_tile; ++k) dx_tile[k] = 0.0f;
       const int64_t out_base = tile * out_tile;
-      for (int64_t k = 0; k < out_tile; ++k) dx[argmax[out_base + k]] += dy[out_base + k];
+      for (int64_t k = 0; k < out_tile; ++k)
+        dx_tile[int64_t(argmax[out_base + k]) * kLanes + k % kLanes] += dy[out_base + k];
     }
 }
 

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -157,6 +158,13 @@ TYPED_TEST(Blocked, MaxPoolMatchesTheNchwTwin) {
     MaxPool::forward(g, xb.data(), y_b.data(), arg_b.data());
     MaxPool::backward(g, dyb.data(), arg_b.data(), dx_b.data());
     EXPECT_EQ(plain<B>(g.n, g.c, out_plane, y_b), y_a) << "size " << g.size;
+    // The same index within the plane in both layouts: argmax moved like any value (bits kept).
+    Floats arg_bits(out_count), arg_plain(out_count);
+    std::memcpy(arg_bits.data(), arg_b.data(), out_count * sizeof(float));
+    arg_plain = plain<B>(g.n, g.c, out_plane, arg_bits);
+    std::vector<int32_t> arg_b_plain(out_count);
+    std::memcpy(arg_b_plain.data(), arg_plain.data(), out_count * sizeof(float));
+    EXPECT_EQ(arg_b_plain, arg_a) << "size " << g.size;
     expect_close(plain<B>(g.n, g.c, in_plane, dx_b), dx_a, "dx");  // overlapping windows add in another order
   }
 }

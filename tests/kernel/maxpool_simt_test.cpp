@@ -61,7 +61,7 @@ void reference_forward(const PoolGeometry& g, const std::vector<float>& x, std::
             if (best < 0 || x[size_t(k)] > x[size_t(best)]) best = k;
           }
         y[o] = x[size_t(best)];
-        argmax[o] = int32_t(best);
+        argmax[o] = int32_t(best - int64_t(plane) * g.h * g.w);  // within the plane
       }
 }
 
@@ -104,7 +104,8 @@ void check_backward(bool ties) {
     for (float& v : dy) v = dist(rng);
     cpu::maxpool_backward(g, dy.data(), argmax.data(), twin.data());
     std::vector<double> sums(ins, 0.0);
-    for (size_t o = 0; o < outs; ++o) sums[size_t(argmax[o])] += dy[o];
+    const size_t in_plane = size_t(g.h) * g.w, out_plane = size_t(g.out_h()) * g.out_w();
+    for (size_t o = 0; o < outs; ++o) sums[o / out_plane * in_plane + size_t(argmax[o])] += dy[o];
     const std::vector<float> ref(sums.begin(), sums.end());
     for (int block : kBlockSizes) {
       SCOPED_TRACE(testing::Message() << g.h << "x" << g.w << " size " << g.size << " stride " << g.stride << " block "

@@ -26,14 +26,22 @@ int64_t in_volume(const PoolGeometry& g) { return int64_t(g.n) * g.c * g.h * g.w
 int64_t out_volume(const PoolGeometry& g) { return int64_t(g.n) * g.c * g.out_h() * g.out_w(); }
 
 // The plain reference: every output scans its window row by row and keeps the first maximum.
+// argmax: its flat index into x here (the kernels' is the index within the plane, in_plane()).
 struct Pooled {
   std::vector<double> y;
-  std::vector<int32_t> argmax;
+  std::vector<int64_t> argmax;
 };
+
+// The kernels' argmax, the index within the plane, of a flat index into x.
+std::vector<int32_t> in_plane(const PoolGeometry& g, const std::vector<int64_t>& flat) {
+  std::vector<int32_t> out(flat.size());
+  for (size_t i = 0; i < flat.size(); ++i) out[i] = int32_t(flat[i] % (int64_t(g.h) * g.w));
+  return out;
+}
 
 template <class T>
 Pooled reference_forward(const PoolGeometry& g, const std::vector<T>& x) {
-  Pooled p{std::vector<double>(size_t(out_volume(g))), std::vector<int32_t>(size_t(out_volume(g)))};
+  Pooled p{std::vector<double>(size_t(out_volume(g))), std::vector<int64_t>(size_t(out_volume(g)))};
   size_t out = 0;
   for (int plane = 0; plane < g.n * g.c; ++plane) {
     for (int r = 0; r < g.out_h(); ++r) {
@@ -46,7 +54,7 @@ Pooled reference_forward(const PoolGeometry& g, const std::vector<T>& x) {
           }
         }
         p.y[out] = double(x[size_t(best)]);
-        p.argmax[out] = int32_t(best);
+        p.argmax[out] = best;
       }
     }
   }
@@ -91,7 +99,7 @@ TEST(MaxpoolTest, ForwardAndBackwardMatchReference) {
 
     const Pooled ref = reference_forward(g, x);
     EXPECT_TRUE(all_close("y", y, ref.y, 0.0, 0.0));
-    EXPECT_EQ(argmax, ref.argmax);
+    EXPECT_EQ(argmax, in_plane(g, ref.argmax));
 
     const std::vector<float> dy = uniform(y.size(), -1.0f, 1.0f, 4);
     std::vector<float> dx(x.size(), std::numeric_limits<float>::quiet_NaN());  // all of dx must be written
@@ -111,7 +119,7 @@ TEST(MaxpoolTest, TiesPickTheFirstInRowMajorOrder) {
   for (int plane = 0; plane < g.n * g.c; ++plane)
     for (int r = 0; r < g.out_h(); ++r)
       for (int q = 0; q < g.out_w(); ++q, ++out)
-        EXPECT_EQ(argmax[out], (plane * g.h + r * g.stride) * g.w + q * g.stride) << "output " << out;
+        EXPECT_EQ(argmax[out], r * g.stride * g.w + q * g.stride) << "output " << out << " of plane " << plane;
 
   // One 2 x 2 window [1 5; 5 5]: the maximum in its first row wins over the two below.
   const PoolGeometry one = geometry(1, 1, 2, 2, 2);
