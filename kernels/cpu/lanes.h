@@ -50,7 +50,7 @@ constexpr int block_vector_lanes(int block) { return block < kVectorLanes ? bloc
 template <int L>
 struct Lanes {
   using F = typename LaneTypes<L>::F;  // L floats
-  using I = typename LaneTypes<L>::I;  // L int32 (flat indices, comparison masks)
+  using I = typename LaneTypes<L>::I;  // L int32 (indices, comparison masks)
   using U = typename LaneTypes<L>::U;  // L uint32 (random words)
 
   static F load(const float* p) {
@@ -66,7 +66,7 @@ struct Lanes {
   static void store(float* p, F v) { std::memcpy(p, &v, sizeof v); }
   static void store(int32_t* p, I v) { std::memcpy(p, &v, sizeof v); }
   static F splat(float x) { return F{} + x; }
-  // first, first + 1, ..., first + L - 1: the flat indices of a position's lanes.
+  // first, first + 1, ..., first + L - 1: consecutive indices (pixels of a row, Philox groups).
   // (A broadcast plus a constant: filling lanes one by one compiled to L inserts per call.)
   static I iota(int32_t first) { return first + steps(); }
 
