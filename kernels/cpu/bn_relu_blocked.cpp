@@ -222,6 +222,27 @@ struct Tiles {
   static F routed_grad(const float* dy, const int32_t* argmax, int64_t o, int32_t position) {
     return V::load(argmax + o) == I{} + position ? V::load(dy + o) : F{};
   }
+
+  // body(part, o, at, position) for every value of every pooling window of tile (i, b), window
+  // by window: o its pooled output, at its offset in x, position its index in the plane. The
+  // input rows are prefetched ahead.
+  template <class Body>
+  static void walk_windows(const BatchNormGeometry& g, const PoolGeometry& p, const float* x, int b, int i,
+                           Body&& body) {
+    const int out_h = p.out_h(), out_w = p.out_w();
+    const int64_t in_base = tile_offset(g, i, b), out_base = (int64_t(i) * (g.c / kLanes) + b) * out_h * out_w * kLanes;
+    for (int r = 0; r < out_h; ++r) {
+      prefetch_ahead(g, p, x, b, i, r);
+      for (int q = 0; q < out_w; ++q)
+        for (int di = 0; di < p.size; ++di)
+          for (int dj = 0; dj < p.size; ++dj)
+            for (int part = 0; part < kParts; ++part) {
+              const int32_t position = (r * p.stride + di) * p.w + q * p.stride + dj;
+              body(part, out_base + (int64_t(r) * out_w + q) * kLanes + part * kWidth,
+                   in_base + int64_t(position) * kLanes + part * kWidth, position);
+            }
+    }
+  }
 };
 
 }  // namespace
@@ -350,48 +371,28 @@ void BatchNorm<kBlock>::maxpool_backward(const BatchNormGeometry& g, const PoolG
   constexpr int kParts = T::kParts, kWidth = T::kWidth;
   using V = typename T::V;
   using F = typename V::F;
-  const int out_h = p.out_h(), out_w = p.out_w(), blocks = g.c / kBlock;
-  const int covered_h = out_h * p.stride, covered_w = out_w * p.stride;
+  const int blocks = g.c / kBlock;
+  const int covered_h = p.out_h() * p.stride, covered_w = p.out_w() * p.stride;
   with_activation(g.activation, [&](auto act) {
 #pragma omp parallel for schedule(static)
     for (int b = 0; b < blocks; ++b) {
       const auto a = T::saved_affine(b, gamma, beta, save_mean, save_inv_std);
       double sum_dy[kBlock] = {}, sum_dy_xhat[kBlock] = {};
       for (int i = 0; i < g.n; ++i) {
-        const int64_t in_base = T::tile_offset(g, i, b), out_base = (int64_t(i) * blocks + b) * out_h * out_w * kBlock;
         std::array<F, kParts> ps = {}, pss = {};
-        for (int r = 0; r < out_h; ++r) {
-          T::prefetch_ahead(g, p, x, b, i, r);
-          for (int q = 0; q < out_w; ++q)
-            for (int di = 0; di < p.size; ++di)
-              for (int dj = 0; dj < p.size; ++dj)
-                for (int part = 0; part < kParts; ++part) {
-                  const int64_t o = out_base + (int64_t(r) * out_w + q) * kBlock + part * kWidth;
-                  const int32_t position = (r * p.stride + di) * p.w + q * p.stride + dj;
-                  const int64_t at = in_base + int64_t(position) * kBlock + part * kWidth;
-                  T::add_grad_sums(act, a[part], V::load(x + at), T::routed_grad(dy, argmax, o, position), ps[part],
-                                   pss[part]);
-                }
-        }
+        T::walk_windows(g, p, x, b, i, [&](int part, int64_t o, int64_t at, int32_t position) {
+          T::add_grad_sums(act, a[part], V::load(x + at), T::routed_grad(dy, argmax, o, position), ps[part], pss[part]);
+        });
         T::add_to(sum_dy, ps);
         T::add_to(sum_dy_xhat, pss);
       }
       const auto means = T::finish_grad_sums(g, b, sum_dy, sum_dy_xhat, dgamma, dbeta);
       for (int i = 0; i < g.n; ++i) {
-        const int64_t in_base = T::tile_offset(g, i, b), out_base = (int64_t(i) * blocks + b) * out_h * out_w * kBlock;
-        for (int r = 0; r < out_h; ++r) {
-          T::prefetch_ahead(g, p, x, b, i, r);
-          for (int q = 0; q < out_w; ++q)
-            for (int di = 0; di < p.size; ++di)
-              for (int dj = 0; dj < p.size; ++dj)
-                for (int part = 0; part < kParts; ++part) {
-                  const int64_t o = out_base + (int64_t(r) * out_w + q) * kBlock + part * kWidth;
-                  const int32_t position = (r * p.stride + di) * p.w + q * p.stride + dj;
-                  const int64_t at = in_base + int64_t(position) * kBlock + part * kWidth;
-                  V::store(dx + at, T::input_grad(act, a[part], means[part], V::load(x + at),
-                                                  T::routed_grad(dy, argmax, o, position)));
-                }
-        }
+        T::walk_windows(g, p, x, b, i, [&](int part, int64_t o, int64_t at, int32_t position) {
+          V::store(dx + at,
+                   T::input_grad(act, a[part], means[part], V::load(x + at), T::routed_grad(dy, argmax, o, position)));
+        });
+        const int64_t in_base = T::tile_offset(g, i, b);
         for (int row = 0; row < p.h; ++row)
           for (int col = row < covered_h ? covered_w : 0; col < p.w; ++col)
             for (int part = 0; part < kParts; ++part) {

@@ -17,11 +17,10 @@
 namespace hdr::cpu::blocked {
 namespace {
 
-// The vectors of a block of kLanes output channels: kParts of kWidth lanes.
+// The vectors of output channels in blocks of kLanes: kWidth lanes each.
 template <int kLanes>
 struct OutputLanes {
   static constexpr int kWidth = block_vector_lanes(kLanes);
-  static constexpr int kParts = kLanes / kWidth;
   using V = Lanes<kWidth>;
   using F = typename V::F;
 };
