@@ -12,7 +12,7 @@ namespace hdr {
 struct GpuProbe {
   bool built_with_cuda = false;
   std::string cuda_runtime, cudnn, cublas;  // versions compiled in; empty without CUDA
-  std::vector<std::string> devices;         // "NVIDIA H100 80GB HBM3 (sm_90, 79.1 GiB)"
+  std::vector<std::string> devices;         // "NVIDIA H100 80GB HBM3 (sm_90, 79.1 GiB)"; entry i is cuda:i
   std::vector<std::string> device_uuids;    // "GPU-5a1b...", as nvidia-smi -L prints them; one per device
   std::string why_none;                     // set when devices is empty
 };

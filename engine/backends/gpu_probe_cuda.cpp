@@ -53,7 +53,11 @@ GpuProbe probe_gpus() {
   }
   for (int i = 0; i < count; ++i) {
     cudaDeviceProp prop{};
-    if (cudaGetDeviceProperties(&prop, i) != cudaSuccess) continue;
+    if (cudaGetDeviceProperties(&prop, i) != cudaSuccess) {  // kept, so that entry i is device cuda:i
+      p.devices.push_back(fmt::format("cuda:{} (properties unavailable)", i));
+      p.device_uuids.push_back(fmt::format("cuda:{}", i));
+      continue;
+    }
     p.devices.push_back(fmt::format("{} (sm_{}{}, {:.1f} GiB)", prop.name, prop.major, prop.minor,
                                     double(prop.totalGlobalMem) / (1 << 30)));
     p.device_uuids.push_back(uuid_text(prop.uuid));
