@@ -78,6 +78,53 @@ HDR_HD inline void bn_finish_stats(float pivot, double sum, double sum_sq, int64
   running_var = bn_running_update(running_var, bn_unbiased_var(var, m), momentum);
 }
 
+// Synchronised batch norm (engine/nn/sync_batch_norm.h) on the device: per channel, each rank packs
+// two doubles, the ranks' all-reduce sums them, and every rank derives the same result from the
+// sums. Rank r holds m_r values per channel; over all of them, M = sum m_r.
+//   kStatistics  pack (m_r * mean_r, m_r * (var_r + mean_r^2)), var_r = 1 / inv_std_r^2 - eps:
+//                the global mean is S0 / M and the global biased variance S1 / M - mean^2, in
+//                double (values of order 1 lose nothing to the difference at 1e-16).
+//   kGradients   pack (w_r * dbeta_r, w_r * dgamma_r), w_r = n_r / N, the rank's share of the
+//                batch: the global batch's sums A and B in the units of each rank's loss.
+HDR_HD inline void bn_sync_pack_channel(BnSyncPack kind, double weight, float eps, float first, float second,
+                                        double& sum0, double& sum1) {
+  if (kind == BnSyncPack::kGradients) {
+    sum0 = weight * static_cast<double>(first);
+    sum1 = weight * static_cast<double>(second);
+    return;
+  }
+  const double mean = first, inv_std = second;
+  const double var = 1.0 / (inv_std * inv_std) - static_cast<double>(eps);
+  sum0 = weight * mean;
+  sum1 = weight * ((var < 0.0 ? 0.0 : var) + mean * mean);
+}
+
+// The global statistics from the summed kStatistics pack: the mean and 1/std the backward pass
+// uses (1/std from the float variance, as the inference op derives it from batch_var, the
+// variance it is handed), and the running statistics updated as by one process.
+HDR_HD inline void bn_sync_combine_channel(double sum0, double sum1, double total, float eps, float momentum,
+                                           float& running_mean, float& running_var, float& save_mean,
+                                           float& save_inv_std, float& batch_var) {
+  const double mean = sum0 / total, biased = sum1 / total - mean * mean;
+  const double var = biased < 0.0 ? 0.0 : biased;
+  save_mean = static_cast<float>(mean);
+  batch_var = static_cast<float>(var);
+  save_inv_std = bn_inv_std(batch_var, eps);
+  running_mean = bn_running_update(running_mean, mean, momentum);
+  running_var = bn_running_update(running_var, bn_unbiased_var(var, static_cast<int64_t>(total)), momentum);
+}
+
+// The rank's backward pass gave dx = scale * (dy - dbeta_r / m - xhat * dgamma_r / m) from its m
+// values; the global batch's is scale * (dy - A / m - xhat * B / m) (A, B: the summed kGradients
+// pack). With xhat = (u - mean) * inv_std the difference is a + b * (u - mean), with
+//   a = scale * (dbeta_r - A) / m,  b = scale * inv_std * (dgamma_r - B) / m.
+HDR_HD inline void bn_sync_adjust_channel(double sum0, double sum1, double m, float gamma, float inv_std, float dbeta,
+                                          float dgamma, float& a, float& b) {
+  const double scale = bn_scale(gamma, inv_std);
+  a = static_cast<float>(scale * (static_cast<double>(dbeta) - sum0) / m);
+  b = static_cast<float>(scale * inv_std * (static_cast<double>(dgamma) - sum1) / m);
+}
+
 // dy seen by batch norm: zero where the ReLU after it clipped.
 template <class F>
 HDR_HD inline F bn_effective_dy(F x, F dy, F mean, F scale, F beta, BnActivation act) {
@@ -148,7 +195,8 @@ inline constexpr int kBnReluMaxWarps = 32;
 
 inline dim3 bn_partial_grid(const BatchNormGeometry& g, int parts) { return dim3{unsigned(parts), unsigned(g.c)}; }
 // One thread per channel for the finishing kernels.
-inline dim3 bn_finish_grid(const BatchNormGeometry& g, int block) { return dim3{unsigned((g.c + block - 1) / block)}; }
+inline dim3 bn_channel_grid(int c, int block) { return dim3{unsigned((c + block - 1) / block)}; }
+inline dim3 bn_finish_grid(const BatchNormGeometry& g, int block) { return bn_channel_grid(g.c, block); }
 HDR_HD inline int64_t bn_relu_count(const BatchNormGeometry& g) { return int64_t(g.n) * g.c * g.spatial; }
 // One thread per value for the element-wise kernels.
 inline dim3 bn_relu_element_grid(const BatchNormGeometry& g, int block) {
@@ -369,6 +417,28 @@ __global__ void bn_input_grad_adjust_kernel(BatchNormGeometry g, const float* x,
     const int c = int(k / g.spatial % g.c);
     dx[k] += bn_input_grad_adjustment(x[k], mean[c], a[c], b[c], g.activation);
   }
+}
+
+// Synchronised batch norm's per-channel steps, one thread per channel (bn_finish_grid). sums
+// holds c values of S0, then c of S1.
+__global__ void bn_sync_pack_kernel(int c, BnSyncPack kind, double weight, float eps, const float* first,
+                                    const float* second, double* sums) {
+  const int k = int(blockIdx.x * blockDim.x + threadIdx.x);
+  if (k < c) bn_sync_pack_channel(kind, weight, eps, first[k], second[k], sums[k], sums[c + k]);
+}
+
+__global__ void bn_sync_combine_kernel(BatchNormGeometry g, double total, const double* sums, float* running_mean,
+                                       float* running_var, float* save_mean, float* save_inv_std, float* batch_var) {
+  const int k = int(blockIdx.x * blockDim.x + threadIdx.x);
+  if (k < g.c)
+    bn_sync_combine_channel(sums[k], sums[g.c + k], total, g.eps, g.momentum, running_mean[k], running_var[k],
+                            save_mean[k], save_inv_std[k], batch_var[k]);
+}
+
+__global__ void bn_sync_adjust_kernel(int c, double m, const double* sums, const float* gamma, const float* inv_std,
+                                      const float* dbeta, const float* dgamma, float* a, float* b) {
+  const int k = int(blockIdx.x * blockDim.x + threadIdx.x);
+  if (k < c) bn_sync_adjust_channel(sums[k], sums[c + k], m, gamma[k], inv_std[k], dbeta[k], dgamma[k], a[k], b[k]);
 }
 
 #endif  // __CUDACC__ || HDR_SIMT_HOST

@@ -84,6 +84,29 @@ void bn_input_grad_adjust(const BatchNormGeometry& g, const float* x, const floa
   HDR_CUDA_CHECK_LAUNCH(bn_input_grad_adjust_kernel);
 }
 
+void bn_sync_pack(int c, BnSyncPack kind, double weight, float eps, const float* first, const float* second,
+                  double* sums) {
+  if (c == 0) return;
+  bn_sync_pack_kernel<<<bn_channel_grid(c, kBlock), kBlock, 0, stream()>>>(c, kind, weight, eps, first, second, sums);
+  HDR_CUDA_CHECK_LAUNCH(bn_sync_pack_kernel);
+}
+
+void bn_sync_combine(const BatchNormGeometry& g, double total, const double* sums, float* running_mean,
+                     float* running_var, float* save_mean, float* save_inv_std, float* batch_var) {
+  if (g.c == 0) return;
+  bn_sync_combine_kernel<<<bn_finish_grid(g, kBlock), kBlock, 0, stream()>>>(g, total, sums, running_mean, running_var,
+                                                                             save_mean, save_inv_std, batch_var);
+  HDR_CUDA_CHECK_LAUNCH(bn_sync_combine_kernel);
+}
+
+void bn_sync_adjust(int c, double m, const double* sums, const float* gamma, const float* inv_std, const float* dbeta,
+                    const float* dgamma, float* a, float* b) {
+  if (c == 0) return;
+  bn_sync_adjust_kernel<<<bn_channel_grid(c, kBlock), kBlock, 0, stream()>>>(c, m, sums, gamma, inv_std, dbeta, dgamma,
+                                                                             a, b);
+  HDR_CUDA_CHECK_LAUNCH(bn_sync_adjust_kernel);
+}
+
 void bn_relu_backward(const BatchNormGeometry& g, const float* x, const float* dy, const float* gamma,
                       const float* beta, const float* save_mean, const float* save_inv_std, float* dx, float* dgamma,
                       float* dbeta) {

@@ -1,17 +1,17 @@
-// CUDA launcher of kernels/labels.cuh: one thread per label of the batch.
+// CUDA side of gather_labels: Thrust's gather on the op's stream. The library's gather is the
+// one-thread-per-label kernel this was; par_nosync, because nothing here needs the host to wait.
+#include <thrust/execution_policy.h>
+#include <thrust/gather.h>
+
 #include "kernels/cuda_check.h"
-#include "kernels/labels.cuh"
 #include "kernels/ops.h"
 
 namespace hdr::cuda {
-namespace {
-constexpr int kBlock = 256;
-}  // namespace
 
 void gather_labels(const uint8_t* labels, const int32_t* indices, int n, uint8_t* out) {
   if (n == 0) return;
-  gather_labels_kernel<<<gather_labels_grid(n, kBlock), kBlock, 0, stream()>>>(labels, indices, n, out);
-  HDR_CUDA_CHECK_LAUNCH(gather_labels_kernel);
+  thrust::gather(thrust::cuda::par_nosync.on(stream()), indices, indices + n, labels, out);
+  HDR_CUDA_CHECK(cudaGetLastError());
 }
 
 }  // namespace hdr::cuda

@@ -6,8 +6,13 @@
 void augment(const AugmentParams& p, const RandomKey& key, const uint8_t* images, int h, int w, const int32_t* indices,
              int n, float* out);
 
-// out[i] = labels[indices[i]] for the batch's slice of the shuffled index (kernels/labels.cuh).
+// out[i] = labels[indices[i]] for the batch's slice of the shuffled index (kernels/labels.cu:
+// Thrust's gather).
 void gather_labels(const uint8_t* labels, const int32_t* indices, int n, uint8_t* out);
+
+// How many of values[0, count) are NaN or infinite (kernels/non_finite.cu: Thrust's count_if);
+// returns once the count is known.
+int64_t count_non_finite(const float* values, int64_t count);
 
 // --- batch norm + ReLU (kernels/bn_relu.cuh) ---------------------------------------------
 // Training: batch statistics per channel; updates running_mean/var (unbiased variance) and
@@ -26,6 +31,16 @@ void bn_relu_backward(const BatchNormGeometry& g, const float* x, const float* d
 // means.
 void bn_input_grad_adjust(const BatchNormGeometry& g, const float* x, const float* mean, const float* a, const float* b,
                           float* dx);
+// Synchronised batch norm's per-channel steps around the ranks' all-reduce of sums (2c doubles:
+// S0 then S1), bn_sync_*_channel: pack a rank's statistics or gradients; combine the summed
+// statistics into the global mean, 1/std and variance and the running statistics; the a and b
+// of bn_input_grad_adjust from the summed gradients.
+void bn_sync_pack(int c, BnSyncPack kind, double weight, float eps, const float* first, const float* second,
+                  double* sums);
+void bn_sync_combine(const BatchNormGeometry& g, double total, const double* sums, float* running_mean,
+                     float* running_var, float* save_mean, float* save_inv_std, float* batch_var);
+void bn_sync_adjust(int c, double m, const double* sums, const float* gamma, const float* inv_std, const float* dbeta,
+                    const float* dgamma, float* a, float* b);
 
 // --- ReLU and bias for layers without batch norm (kernels/relu.cuh, cpu/relu.cpp) -------------
 void relu_forward(int64_t count, const float* x, float* y);

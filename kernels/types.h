@@ -31,6 +31,10 @@ struct PoolGeometry {
 // seed 000's Keras model: Conv2D(activation='relu') then BatchNormalization), or no ReLU.
 enum class BnActivation : int { kNone = 0, kReluAfter = 1, kReluBefore = 2 };
 
+// What synchronised batch norm packs per channel for the ranks' all-reduce (kernels/bn_relu.cuh,
+// bn_sync_pack_channel): the slice's statistics, or its dbeta and dgamma.
+enum class BnSyncPack : int { kStatistics = 0, kGradients = 1 };
+
 // Batch norm over n x c x spatial values: statistics per channel over n and spatial.
 // Keras defaults: eps 1e-3, running = momentum * running + (1 - momentum) * batch.
 struct BatchNormGeometry {

@@ -1,5 +1,6 @@
 // The `hdr` command line: subcommand dispatch and the one place where errors become exit codes
-// (0 ok, 1 runtime failure, 2 usage or bad input, 130/143 a training run stopped by SIGINT/SIGTERM).
+// (0 ok, 1 runtime failure, 2 usage or bad input, 3 a data-parallel rank gave up waiting for the
+// others, 130/143 a training run stopped by SIGINT/SIGTERM).
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
@@ -50,12 +51,9 @@ int main(int argc, char** argv) {
     return 2;
   } catch (const hdr::cli::ExitStatus& e) {
     return e.code;
-  } catch (const hdr::InputError& e) {
-    fmt::print(stderr, "hdr: error: {}\n", e.what());
-    return 2;
   } catch (const std::exception& e) {
     fmt::print(stderr, "hdr: error: {}\n", e.what());
-    return 1;
+    return hdr::exit_status_of(e);
   }
   return 0;
 }

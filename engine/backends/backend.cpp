@@ -5,8 +5,11 @@
 
 #include "engine/distributed/gradient_exchange.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <utility>
+#include <vector>
 
 namespace hdr {
 namespace {
@@ -34,6 +37,12 @@ class HostClockTimer final : public OpTimer {
 }  // namespace
 
 std::unique_ptr<OpTimer> Backend::make_op_timer() { return std::make_unique<HostClockTimer>(*this); }
+
+int64_t Backend::count_non_finite(const float* values, size_t count) {
+  std::vector<float> host(count);
+  download(host.data(), values, count * sizeof(float));
+  return int64_t(std::count_if(host.begin(), host.end(), [](float x) { return !std::isfinite(x); }));
+}
 
 std::unique_ptr<GradientExchange> Backend::make_gradient_exchange(Communicator& communicator) {
   return make_host_exchange(*this, communicator);

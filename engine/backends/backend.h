@@ -60,6 +60,10 @@ class Backend {
   virtual void download(void* host_dst, const void* device_src, size_t bytes) = 0;
   virtual void fill_zero(void* p, size_t bytes) = 0;
   virtual void synchronize() {}
+  // How many of values[0, count) (on the device) are NaN or infinite: the training loop's scan
+  // of the weights and gradients for a divergence, without copying them to the host. The default
+  // downloads and counts.
+  virtual int64_t count_non_finite(const float* values, size_t count);
   // Makes the calling thread compute as this backend is set up to (the CPU backend: its OpenMP
   // thread count, which is per thread, or at most max_threads of them when that is above 0;
   // CUDA: its device and stream). A thread other than the one that made the backend calls it

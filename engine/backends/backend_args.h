@@ -130,6 +130,37 @@ struct BnInputGradAdjustArgs {
   float* dx = nullptr;
 };
 
+// Synchronised batch norm's per-channel steps around the ranks' all-reduce of `sums`, 2 * g.c
+// doubles (engine/nn/sync_batch_norm.h; the maths in kernels/bn_relu.cuh, bn_sync_*_channel).
+struct BnSyncPackArgs {
+  BatchNormGeometry g;  // c and eps
+  BnSyncPack kind = BnSyncPack::kStatistics;
+  double weight = 0;              // statistics: the rank's values per channel; gradients: its share
+  const float* first = nullptr;   // statistics: save_mean; gradients: dbeta
+  const float* second = nullptr;  // statistics: save_inv_std; gradients: dgamma
+  double* sums = nullptr;
+};
+struct BnSyncCombineArgs {
+  BatchNormGeometry g;  // c, eps, momentum
+  double total = 0;     // values per channel over every rank
+  const double* sums = nullptr;
+  float* running_mean = nullptr;
+  float* running_var = nullptr;
+  float* save_mean = nullptr;
+  float* save_inv_std = nullptr;
+  float* batch_var = nullptr;
+};
+struct BnSyncAdjustArgs {
+  BatchNormGeometry g;  // c, and this rank's values per channel, n * spatial
+  const double* sums = nullptr;
+  const float* gamma = nullptr;
+  const float* inv_std = nullptr;
+  const float* dbeta = nullptr;
+  const float* dgamma = nullptr;
+  float* a = nullptr;
+  float* b = nullptr;
+};
+
 // Batch norm + ReLU then max pooling (seed 000's conv blocks), fused where a backend can: the
 // results are exactly those of bn_relu_forward_* then maxpool_forward (and of maxpool_backward
 // then bn_relu_backward, from the pooled gradient dy). bn_out / d_bn_out are scratch of the

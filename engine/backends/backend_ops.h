@@ -30,6 +30,9 @@
   X(bn_relu_forward_infer, BnReluForwardInferArgs, op_cost::bn_relu_forward_infer(a.g), shape_text(a.g))              \
   X(bn_relu_backward, BnReluBackwardArgs, op_cost::bn_relu_backward(a.g), shape_text(a.g))                            \
   X(bn_input_grad_adjust, BnInputGradAdjustArgs, op_cost::bn_input_grad_adjust(a.g), shape_text(a.g))                 \
+  X(bn_sync_pack, BnSyncPackArgs, op_cost::bn_sync(a.g), shape_text(a.g))                                             \
+  X(bn_sync_combine, BnSyncCombineArgs, op_cost::bn_sync(a.g), shape_text(a.g))                                       \
+  X(bn_sync_adjust, BnSyncAdjustArgs, op_cost::bn_sync(a.g), shape_text(a.g))                                         \
   X(bn_relu_maxpool_forward_train, BnReluMaxpoolForwardTrainArgs,                                                     \
     op_cost::bn_relu_maxpool_forward(a.bn, a.pool, true), shape_text(a.pool))                                         \
   X(bn_relu_maxpool_forward_infer, BnReluMaxpoolForwardInferArgs,                                                     \

@@ -9,6 +9,7 @@ namespace hdr {
 namespace {
 
 // One copy each way of the values per call (about 1 MB a step for cnn_bn's gradients).
+// The device's copies wait for its work; the communicator's sum is under the collective watchdog.
 class HostExchange final : public GradientExchange {
  public:
   HostExchange(Backend& backend, Communicator& communicator) : backend_(backend), communicator_(communicator) {}
@@ -20,11 +21,19 @@ class HostExchange final : public GradientExchange {
     communicator_.sum(host_.data(), count);
     backend_.upload(values, host_.data(), count * sizeof(float));
   }
+  void average(float* values, size_t count) override { sum(values, count, 1.0f / float(communicator_.size())); }
+  void sum_now(double* values, size_t count) override {
+    doubles_.resize(count);
+    backend_.download(doubles_.data(), values, count * sizeof(double));
+    communicator_.sum(doubles_.data(), count);
+    backend_.upload(values, doubles_.data(), count * sizeof(double));
+  }
 
  private:
   Backend& backend_;
   Communicator& communicator_;
   std::vector<float> host_;
+  std::vector<double> doubles_;
 };
 
 }  // namespace

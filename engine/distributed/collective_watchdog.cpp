@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
+
+#include "engine/distributed/collective_wait.h"
 
 namespace hdr {
 namespace {
@@ -55,10 +58,8 @@ void CollectiveWatchdog::watch() {
     if (waited * 1000.0 < double(timeout_ms_)) continue;
     // The main thread is inside the library's wait and cannot be unwound from here: the process
     // says why and ends; the launcher then ends the other processes.
-    std::fprintf(stderr,
-                 "hdr: rank %d: %s has waited %.0f s for the other processes of the run "
-                 "(train.collective_timeout = %.0f s): one of them stopped responding; giving up\n",
-                 rank_, call_.load(), waited, double(timeout_ms_) / 1000.0);
+    const std::string message = collective_timeout_message(call_.load(), waited, double(timeout_ms_) / 1000.0);
+    std::fprintf(stderr, "hdr: rank %d: %s\n", rank_, message.c_str());
     std::fflush(stderr);
     std::_Exit(kCollectiveTimeoutExit);
   }

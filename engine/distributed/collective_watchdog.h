@@ -12,9 +12,9 @@
 #include <mutex>
 #include <thread>
 
-namespace hdr {
+#include "engine/core/errors.h"
 
-inline constexpr int kCollectiveTimeoutExit = 3;
+namespace hdr {
 
 class CollectiveWatchdog {
  public:

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cstdio>
 #include <cstdlib>
 
 #include "engine/core/errors.h"
@@ -28,6 +29,14 @@ bool Communicator::any(bool mine) {
   double flag = mine ? 1.0 : 0.0;
   sum(&flag, 1);
   return flag > 0.0;
+}
+
+void end_run_after_failure(Communicator& communicator, const std::exception& e) {
+  if (communicator.size() == 1) throw;
+  fmt::print(stderr, "hdr: rank {}: error: {}\n", communicator.rank(), e.what());
+  std::fflush(stderr);
+  communicator.abort(exit_status_of(e));
+  std::_Exit(exit_status_of(e));  // abort() ends every process; should it return, this one still ends
 }
 
 std::unique_ptr<Communicator> make_communicator() {

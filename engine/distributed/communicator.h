@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <exception>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,10 +35,15 @@ class Communicator {
   virtual void begin_wait(const char* /*what*/) {}
   virtual void end_wait() {}
   // How long a collective may wait for the other ranks before this process gives up
-  // (engine/distributed/collective_watchdog.h); 0: forever.
-  virtual void set_timeout(double /*seconds*/) {}
+  // (engine/distributed/collective_watchdog.h); 0: forever. The waits polled outside the
+  // communicator (collective_wait.h) read it back.
+  virtual void set_timeout(double seconds) { timeout_ = seconds; }
+  double timeout() const { return timeout_; }
   // True on every rank when any rank passes true.
   bool any(bool mine);
+
+ private:
+  double timeout_ = 0;
 };
 
 // begin_wait() ... end_wait() as a scope.
@@ -53,6 +59,12 @@ class CommunicatorWait {
  private:
   Communicator& communicator_;
 };
+
+// A rank that failed while the others may be waiting for it in a collective (or in
+// MPI_Finalize): says why on standard error, naming the rank, and ends the whole run at once
+// with the error's exit status (engine/core/errors.h). One process: rethrows, and the CLI reports
+// the error as usual.
+[[noreturn]] void end_run_after_failure(Communicator& communicator, const std::exception& e);
 
 // The MPI communicator when this process was started by mpirun (or another PMI launcher) with
 // more than one process, else the one-process one. InputError when launched so but this build

@@ -81,6 +81,7 @@ class MpiCommunicator final : public Communicator {
   void begin_wait(const char* what) override { watchdog_->begin(what); }
   void end_wait() override { watchdog_->end(); }
   void set_timeout(double seconds) override {
+    Communicator::set_timeout(seconds);
     watchdog_->set_timeout(std::chrono::milliseconds(int64_t(seconds * 1000.0)));
   }
 

@@ -473,6 +473,10 @@ constexpr KeyRule kTrainKeys[] = {
      "mpirun: seconds a rank waits for the others before it ends the run (0: forever)",
      [](const Field& f, Config& c) { c.train.collective_timeout = parse_int(f); },
      [](const Config& c) { return text_of(c.train.collective_timeout); }},
+    {"gradient_bucket_kib", integer(1, 1 << 20),
+     "mpirun on GPUs: KiB of gradients merged into one NCCL all-reduce during the backward pass",
+     [](const Field& f, Config& c) { c.train.gradient_bucket_kib = parse_int(f); },
+     [](const Config& c) { return text_of(c.train.gradient_bucket_kib); }},
 };
 constexpr KeyRule kEarlyStoppingKeys[] = {
     {"enabled", kBoolean, "Stop when the monitored metric has not improved for patience epochs",

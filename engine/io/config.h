@@ -73,7 +73,8 @@ struct TrainSpec {
   // Data-parallel runs (mpirun -np N): batch-norm statistics over the global batch instead of
   // each rank's slice, and how long a collective may wait for the other ranks (0: forever).
   bool sync_batchnorm = false;
-  int collective_timeout = 300;  // seconds
+  int collective_timeout = 300;   // seconds
+  int gradient_bucket_kib = 256;  // an overlapping exchange sums gradients in buckets this size
 };
 
 struct EarlyStoppingSpec {

@@ -4,24 +4,25 @@
 // sums (torch.nn.SyncBatchNorm's semantics). By default each rank uses its own slice's
 // statistics, as PyTorch DDP does.
 //
-// Built on the backend's batch-norm ops and small host collectives (a few floats per channel):
+// Built on the backend's batch-norm ops, its per-channel bn_sync_* ops (kernels/bn_relu.cuh has
+// the maths) and the gradient exchange's sum_now(): one buffer of 2 doubles per channel summed
+// over the ranks per layer and direction, on the device and in its order where the exchange is
+// NCCL (the host never waits), through the host and MPI on the CPU.
 //   forward   the training op runs on the slice (its mean and 1/std, the running statistics
-//             into scratch); the ranks combine mean and variance, weighted by their counts, in
-//             two rounds (the mean, then the spread around it, so nothing cancels); the
-//             running statistics take the global ones; the inference op then applies them.
+//             into scratch); bn_sync_pack, the sum, bn_sync_combine: the global mean, 1/std and
+//             variance, the running statistics updated with them; the inference op then
+//             applies them.
 //   backward  the backward op runs on the slice with the global statistics; its dbeta and
 //             dgamma, weighted by each rank's share of the batch, are summed over the ranks,
 //             and dx moves from the slice's channel means to the global ones by a + b * (u - mean)
-//             per channel (Backend::bn_input_grad_adjust; the derivation is in the .cpp).
+//             per channel (bn_sync_adjust, then Backend::bn_input_grad_adjust).
 // dgamma and dbeta themselves stay the slice's: the gradient exchange sums them as it sums every
-// other gradient. A rank with an empty slice still takes part in every round.
+// other gradient. A rank with an empty slice still takes part in every sum.
 #pragma once
-
-#include <vector>
 
 #include "engine/backends/backend_args.h"
 #include "engine/backends/device_array.h"
-#include "engine/distributed/communicator.h"
+#include "engine/distributed/gradient_exchange.h"
 #include "kernels/types.h"
 
 namespace hdr {
@@ -30,11 +31,11 @@ class Backend;
 
 // What a training pass of a data-parallel run with synchronised batch norm carries.
 struct BatchSync {
-  Communicator* communicator = nullptr;
+  GradientExchange* exchange = nullptr;
   int global_n = 0;  // samples in the global batch; the pass's n is this rank's slice
 };
 
-// One batch-norm layer's share: device scratch and this step's global statistics on the host.
+// One batch-norm layer's share: device scratch for the sums and the global statistics.
 class SyncBatchNorm {
  public:
   void allocate(Backend& backend, int channels);
@@ -51,14 +52,18 @@ class SyncBatchNorm {
   // channel means make it.
   // layout: of x and dx (Backend::activation_layout).
   void adjust_input_grad(const BatchSync& sync, const BatchNormGeometry& g, Layout layout, const float* x,
-                         const float* gamma, const float* save_mean, const float* dgamma, const float* dbeta,
-                         float* dx);
+                         const float* gamma, const float* save_mean, const float* save_inv_std, const float* dgamma,
+                         const float* dbeta, float* dx);
 
  private:
+  // sums_ = this rank's pack (or zeros for an empty slice), then summed over the ranks.
+  void sum_pack(const BatchSync& sync, const BatchNormGeometry& g, BnSyncPack kind, double weight, const float* first,
+                const float* second);
+
   Backend* backend_ = nullptr;
   int channels_ = 0;
   DeviceArray<float> scratch_, batch_var_, adjust_;
-  std::vector<float> inv_std_;  // this step's global statistics, as uploaded
+  DeviceArray<double> sums_;
 };
 
 }  // namespace hdr

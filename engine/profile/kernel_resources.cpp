@@ -90,6 +90,14 @@ std::vector<KernelResources> parse_resource_usage(std::string_view report) {
   return out;
 }
 
+std::vector<KernelResources> built_hdr_kernels() {
+  std::vector<KernelResources> kernels = parse_resource_usage(built_kernel_resources());
+  std::erase_if(kernels, [](const KernelResources& k) {  // a template's name starts with its return type
+    return !k.kernel.starts_with("hdr::") && !k.kernel.starts_with("void hdr::");
+  });
+  return kernels;
+}
+
 double theoretical_occupancy(const KernelResources& k, int block_threads) {
   const auto limits = std::find_if(std::begin(kLimits), std::end(kLimits),
                                    [&](const SmLimits& l) { return k.arch == l.arch; });

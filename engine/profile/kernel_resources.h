@@ -25,6 +25,10 @@ std::string_view built_kernel_resources();
 // Every "Compiling entry function ... for 'sm_XX'" block of a ptxas report, in its order.
 std::vector<KernelResources> parse_resource_usage(std::string_view report);
 
+// The hand-written kernels of this build's report (namespace hdr): the report also holds the
+// kernels Thrust instantiates for the ops it runs (gather, count), which are the library's.
+std::vector<KernelResources> built_hdr_kernels();
+
 // Resident warps over the SM's maximum for blocks of block_threads, limited by registers (per-warp
 // allocation in units of 256), shared memory, threads and blocks per SM, from the CUDA
 // programming guide's table for the architecture; 0 for an architecture the table lacks.

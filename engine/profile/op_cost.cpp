@@ -52,6 +52,8 @@ OpCost bn_relu_forward_infer(const BatchNormGeometry& g) { return {3.0 * values(
 OpCost bn_relu_backward(const BatchNormGeometry& g) { return {10.0 * values(g), kF * 3 * values(g)}; }
 // a + b * (u - mean) added (3); x and dx in, dx out.
 OpCost bn_input_grad_adjust(const BatchNormGeometry& g) { return {3.0 * values(g), kF * 3 * values(g)}; }
+// Per channel: about 8 operations, two doubles and up to 5 floats in or out.
+OpCost bn_sync(const BatchNormGeometry& g) { return {8.0 * g.c, (16.0 + 5 * kF) * g.c}; }
 
 OpCost bn_relu_maxpool_forward(const BatchNormGeometry& g, const PoolGeometry& p, bool training) {
   const OpCost bn = training ? bn_relu_forward_train(g) : bn_relu_forward_infer(g);

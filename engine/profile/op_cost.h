@@ -31,6 +31,7 @@ OpCost bn_relu_forward_train(const BatchNormGeometry& g);
 OpCost bn_relu_forward_infer(const BatchNormGeometry& g);
 OpCost bn_relu_backward(const BatchNormGeometry& g);
 OpCost bn_input_grad_adjust(const BatchNormGeometry& g);
+OpCost bn_sync(const BatchNormGeometry& g);  // each per-channel step of synchronised batch norm
 OpCost bn_relu_maxpool_forward(const BatchNormGeometry& g, const PoolGeometry& p, bool training);
 OpCost bn_relu_maxpool_backward(const BatchNormGeometry& g, const PoolGeometry& p);
 OpCost relu_forward(int64_t count);

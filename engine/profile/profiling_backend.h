@@ -46,6 +46,9 @@ class ProfilingBackend final : public Backend {
   void download(void* dst, const void* src, size_t bytes) override { inner_.download(dst, src, bytes); }
   void fill_zero(void* p, size_t bytes) override { inner_.fill_zero(p, bytes); }
   void synchronize() override { inner_.synchronize(); }
+  int64_t count_non_finite(const float* values, size_t count) override {
+    return inner_.count_non_finite(values, count);
+  }
   void attach_thread(int max_threads) override { inner_.attach_thread(max_threads); }
   void prepare_convolution(const ConvGeometry& g, const ConvUse& use) override { inner_.prepare_convolution(g, use); }
   void prepare_batch_norm(const BatchNormGeometry& g) override { inner_.prepare_batch_norm(g); }

@@ -1,14 +1,22 @@
 #include "engine/train/model_steps.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <algorithm>
+#include <string>
+#include <utility>
 #include <vector>
+
+#include "engine/core/thousands.h"
 
 namespace hdr {
 
 ModelSteps::ModelSteps(Model& model, Backend& backend, const Config& config, Communicator& communicator,
                        ProfilingBackend* profiler, const DeviceImages& train_set, const DeviceImages& val_set,
                        const DeviceImages& test_set, ShardedEvaluation& evaluation, WeightAveraging& weights)
-    : backend_(backend),
+    : model_(model),
+      backend_(backend),
       spec_(config.train),
       communicator_(communicator),
       train_set_(train_set),
@@ -48,6 +56,16 @@ EpochSums ModelSteps::local_sums() {
   const CommunicatorWait wait(communicator_, "reading the device's metrics");
   const std::vector<double> m = metrics_.to_host();
   return {m[0], m[1]};
+}
+
+std::string ModelSteps::non_finite_parameters() {
+  const CommunicatorWait wait(communicator_, "scanning the weights for NaN and infinities");
+  const size_t count = size_t(model_.counts().trainable);
+  std::vector<std::string> bad;
+  for (const auto& [values, what] : {std::pair{model_.values(), "weights"}, {model_.grads(), "gradients"}})
+    if (const int64_t n = backend_.count_non_finite(values, count); n > 0)
+      bad.push_back(fmt::format("{} of {} {} are", with_thousands(n), with_thousands(int64_t(count)), what));
+  return fmt::format("{}", fmt::join(bad, " and "));
 }
 
 EpochSums ModelSteps::global_sums() {

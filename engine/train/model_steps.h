@@ -27,11 +27,13 @@ class ModelSteps : public TrainingSteps {
   void begin_epoch(int epoch, const EpochSums& so_far) override;
   void run(int epoch, int batch, float lr) override;
   EpochSums local_sums() override;
+  std::string non_finite_parameters() override;
   EpochSums global_sums() override;
   // On the evaluated weights (the average where there is one).
   void validate(EpochRecord& record) override;
 
  private:
+  Model& model_;
   Backend& backend_;
   const TrainSpec& spec_;
   Communicator& communicator_;

@@ -1,5 +1,7 @@
 #include "engine/train/train_step.h"
 
+#include <fmt/format.h>
+
 #include <stdexcept>
 #include <utility>
 
@@ -14,7 +16,8 @@ TrainStep::TrainStep(Model& model, Backend& backend, const Config& config)
       augment_(scaling_only(config.data)),
       x_(backend, size_t(config.train.batch_size) * model.input_shape().size()),
       dlogits_(backend, size_t(config.train.batch_size) * model.classes()),
-      labels_(backend, size_t(config.train.batch_size)) {
+      labels_(backend, size_t(config.train.batch_size)),
+      buckets_(size_t(config.train.gradient_bucket_kib) * 1024 / sizeof(float)) {
   if (config.augment.enabled) {
     const AugmentParams& a = config.augment.params;
     augment_.rotation_deg = a.rotation_deg;
@@ -44,7 +47,9 @@ void TrainStep::attach_communicator(Communicator* communicator, std::unique_ptr<
 
 std::string TrainStep::exchange_description() const {
   if (!exchange_) return "";
-  return exchange_->describe() + (exchange_->overlaps() ? ", layer by layer during the backward pass" : "");
+  return exchange_->describe() + (exchange_->overlaps() ? fmt::format(", in buckets of {} KiB during the backward pass",
+                                                                      spec_.gradient_bucket_kib)
+                                                        : "");
 }
 
 void TrainStep::run(const DeviceImages& data, const int32_t* rows, int n, int epoch, int first_sample, float lr,
@@ -55,9 +60,9 @@ void TrainStep::run(const DeviceImages& data, const int32_t* rows, int n, int ep
   const float share = exchange_ ? float(n) / float(global_n > 0 ? global_n : n) : 1.0f;
   const bool overlap = exchange_ && exchange_->overlaps();
   const Model::GradsReady hand_over = [&](size_t first, size_t count) {
-    exchange_->sum(model_.grads() + first, count, share);
+    buckets_.add(*exchange_, model_.grads() + first, count, share);
   };
-  const BatchSync batch_sync{communicator_, global_n};
+  const BatchSync batch_sync{exchange_.get(), global_n};
   const BatchSync* sync = synced_batch_norm() ? &batch_sync : nullptr;
   if (n > 0) {
     enter("data");
@@ -103,13 +108,18 @@ void TrainStep::run(const DeviceImages& data, const int32_t* rows, int n, int ep
 }
 
 // The gradients not handed over during the backward pass (all of them, where the exchange does not
-// overlap), the moving statistics averaged (synchronised ones are the same everywhere already),
-// and the optimizer made to wait for the sums.
+// overlap; else the last bucket), the moving statistics averaged (synchronised ones are the same
+// everywhere already), the host held back until the previous step's sums are done, and the
+// optimizer made to wait for this step's.
 void TrainStep::finish_exchange(float share, bool overlapped) {
   enter("gradient exchange");
-  if (!overlapped) exchange_->sum(model_.grads(), size_t(model_.counts().trainable), share);
+  if (overlapped)
+    buckets_.flush(*exchange_);
+  else
+    exchange_->sum(model_.grads(), size_t(model_.counts().trainable), share);
   if (model_.counts().non_trainable > 0 && !synced_batch_norm())
-    exchange_->sum(model_.state(), size_t(model_.counts().non_trainable), 1.0f / float(communicator_->size()));
+    exchange_->average(model_.state(), size_t(model_.counts().non_trainable));
+  exchange_->wait();
   exchange_->finish();
 }
 

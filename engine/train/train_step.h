@@ -10,6 +10,7 @@
 #include "engine/backends/backend.h"
 #include "engine/backends/device_array.h"
 #include "engine/distributed/communicator.h"
+#include "engine/distributed/gradient_buckets.h"
 #include "engine/distributed/gradient_exchange.h"
 #include "engine/io/config.h"
 #include "engine/nn/dataset.h"
@@ -39,10 +40,11 @@ class TrainStep {
   // the backend this step and its model run on.
   void attach_profile(ProfilingBackend* profiler);
   // Data-parallel runs (not null, more than one rank): the gradients are summed over the ranks,
-  // each weighted by its share of the global batch, through the backend's exchange (layer by
-  // layer during the backward pass where it overlaps), and the batch-norm moving statistics
-  // averaged (unless synchronised), so that every rank applies the same update to the same
-  // weights. `exchange` replaces the backend's (tests: an overlapping one on the CPU).
+  // each weighted by its share of the global batch, through the backend's exchange (in buckets
+  // of [train] gradient_bucket_kib during the backward pass where it overlaps), and the
+  // batch-norm moving statistics averaged (unless synchronised), so that every rank applies the
+  // same update to the same weights. `exchange` replaces the backend's (tests: an overlapping
+  // one on the CPU).
   void attach_communicator(Communicator* communicator, std::unique_ptr<GradientExchange> exchange = nullptr);
   // What sums the gradients ("" in one process).
   std::string exchange_description() const;
@@ -73,6 +75,7 @@ class TrainStep {
   StepObserver* observer_ = nullptr;
   Communicator* communicator_ = nullptr;
   std::unique_ptr<GradientExchange> exchange_;  // with more than one rank
+  GradientBuckets buckets_;                     // what an overlapping exchange is handed
 };
 
 }  // namespace hdr

@@ -73,7 +73,10 @@ bool TrainingLoop::train_epoch() {
     steps_.run(epoch, state_.batch, float(lr_));
     ++state_.batch;
     ++state_.step;
-    if (state_.step % kDivergenceCheckSteps == 0) check_finite(steps_.local_sums().loss);
+    if (state_.step % kDivergenceCheckSteps == 0) {
+      check_finite(steps_.local_sums().loss);
+      check_parameters();
+    }
     send([&](TrainingCallback& c) { c.on_step_end(*this); });
   }
   return true;
@@ -116,9 +119,20 @@ void TrainingLoop::end_on_request() {
 // Throws TrainingDiverged when the epoch's loss sum so far is NaN or infinite.
 void TrainingLoop::check_finite(double loss_sum) const {
   if (std::isfinite(loss_sum)) return;
-  throw TrainingDiverged(fmt::format("training diverged: the loss became {} by epoch {}, step {} (batch {} of {})",
-                                     not_finite(loss_sum), state_.epoch + 1, state_.step, state_.batch,
-                                     spec_.steps_per_epoch()));
+  throw TrainingDiverged(fmt::format("training diverged: the loss became {} by {}", not_finite(loss_sum), position()));
+}
+
+// Throws TrainingDiverged when a weight or gradient is NaN or infinite, which the loss may not
+// show yet (a unit whose output a ReLU or a zero weight hides).
+void TrainingLoop::check_parameters() {
+  const std::string bad = steps_.non_finite_parameters();
+  if (bad.empty()) return;
+  throw TrainingDiverged(fmt::format("training diverged: {} NaN or infinite by {}", bad, position()));
+}
+
+std::string TrainingLoop::position() const {
+  return fmt::format("epoch {}, step {} (batch {} of {})", state_.epoch + 1, state_.step, state_.batch,
+                     spec_.steps_per_epoch());
 }
 
 }  // namespace hdr

@@ -47,6 +47,7 @@ std::span<const ComparisonCase> comparison_cases() {
       {"conv", comparison::conv},
       {"augment", comparison::augment},
       {"batchnorm", comparison::batchnorm},
+      {"batchnorm_sync", comparison::batchnorm_sync},
       {"batchnorm_pool", comparison::batchnorm_pool},
       {"relu_and_bias", comparison::relu_and_bias},
       {"dropout", comparison::dropout},

@@ -201,6 +201,7 @@ void gemm(BackendComparison& t, Rng& rng);
 void conv(BackendComparison& t, Rng& rng);
 void augment(BackendComparison& t, Rng& rng);
 void batchnorm(BackendComparison& t, Rng& rng);
+void batchnorm_sync(BackendComparison& t, Rng& rng);
 void batchnorm_pool(BackendComparison& t, Rng& rng);
 void relu_and_bias(BackendComparison& t, Rng& rng);
 void dropout(BackendComparison& t, Rng& rng);

@@ -215,6 +215,92 @@ void batchnorm(BackendComparison& t, Rng& rng) {
   }
 }
 
+// Synchronised batch norm's per-channel steps, as a rank runs them around the all-reduce (here a
+// sum the entry makes up), and the input-gradient adjustment they feed: one conv and one dense
+// layer of cnn_bn, and an odd one. Inputs as a slice's statistics and gradients would be.
+void batchnorm_sync(BackendComparison& t, Rng& rng) {
+  const auto geometry = [](int n, int c, int spatial, BnActivation a) {
+    BatchNormGeometry g;
+    g.n = n, g.c = c, g.spatial = spatial, g.activation = a;
+    return g;
+  };
+  const BatchNormGeometry cases[] = {geometry(4, 32, 26 * 26, BnActivation::kReluBefore),
+                                     geometry(32, 128, 1, BnActivation::kReluBefore),
+                                     geometry(3, 5, 13 * 13, BnActivation::kNone)};
+  for (const BatchNormGeometry& g : cases) {
+    const std::string name = fmt::format("n={} c={} spatial={}", g.n, g.c, g.spatial);
+    const size_t c = size_t(g.c);
+    const double m = double(g.n) * g.spatial;
+    auto mean = t.twin(rng.floats(c, -1, 3)), inv_std = t.twin(rng.floats(c, 0.5f, 4));
+    auto dbeta = t.twin(rng.floats(c, -1, 1)), dgamma = t.twin(rng.floats(c, -1, 1));
+    for (const BnSyncPack kind : {BnSyncPack::kStatistics, BnSyncPack::kGradients}) {
+      const bool stats = kind == BnSyncPack::kStatistics;
+      auto sums = t.twin(std::vector<double>(2 * c));
+      t.both([&](Backend& be, Side s) {
+        be.bn_sync_pack({.g = g,
+                         .kind = kind,
+                         .weight = stats ? m : 0.25,
+                         .first = stats ? mean[s] : dbeta[s],
+                         .second = stats ? inv_std[s] : dgamma[s],
+                         .sums = sums[s]});
+      });
+      t.check(fmt::format("bn_sync_pack ({}) {}", stats ? "statistics" : "gradients", name), "sums", sums,
+              kElementwise);
+    }
+    // Sums of three ranks of m values each, their statistics near this one's.
+    std::vector<double> summed(2 * c);
+    const std::vector<float> means = rng.floats(c, -1, 3), vars = rng.floats(c, 0.1f, 2);
+    for (size_t k = 0; k < c; ++k)
+      summed[k] = 3 * m * means[k], summed[c + k] = 3 * m * (double(vars[k]) + double(means[k]) * means[k]);
+    auto sums = t.twin(summed);
+    BatchNormTwins bn(t, rng, c);
+    auto batch_var = t.twin(std::vector<float>(c));
+    t.both([&](Backend& be, Side s) {
+      be.bn_sync_combine({.g = g,
+                          .total = 3 * m,
+                          .sums = sums[s],
+                          .running_mean = bn.running_mean[s],
+                          .running_var = bn.running_var[s],
+                          .save_mean = bn.save_mean[s],
+                          .save_inv_std = bn.save_inv_std[s],
+                          .batch_var = batch_var[s]});
+    });
+    const std::string combine = "bn_sync_combine " + name;
+    t.check(combine, "running_mean", bn.running_mean, kElementwise);
+    t.check(combine, "running_var", bn.running_var, kElementwise);
+    t.check(combine, "save_mean", bn.save_mean, kElementwise);
+    t.check(combine, "save_inv_std", bn.save_inv_std, kElementwise);
+    t.check(combine, "batch_var", batch_var, kElementwise);
+
+    auto ab = t.twin(std::vector<float>(2 * c));
+    t.both([&](Backend& be, Side s) {
+      be.bn_sync_adjust({.g = g,
+                         .sums = sums[s],
+                         .gamma = bn.gamma[s],
+                         .inv_std = bn.save_inv_std[s],
+                         .dbeta = dbeta[s],
+                         .dgamma = dgamma[s],
+                         .a = ab[s],
+                         .b = ab[s] + c});
+    });
+    t.check("bn_sync_adjust " + name, "a and b", ab, kElementwise);
+
+    const size_t count = size_t(g.n) * c * g.spatial;
+    const ActivationDims act{g.n, g.c, g.spatial};
+    auto x = t.activation(rng.floats(count, -1, 3), act), dx = t.activation(rng.floats(count, -1, 1), act);
+    t.both([&](Backend& be, Side s) {
+      be.bn_input_grad_adjust({.g = g,
+                               .layout = be.activation_layout(g.c, g.spatial),
+                               .x = x[s],
+                               .mean = bn.save_mean[s],
+                               .a = ab[s],
+                               .b = ab[s] + c,
+                               .dx = dx[s]});
+    });
+    t.check("bn_input_grad_adjust " + name, "dx", dx, kElementwise);
+  }
+}
+
 // The conv block's batch norm + ReLU + max pooling, fused where each backend fuses it (the CUDA
 // backend always, the CPU one on blocked layouts with non-overlapping windows): cnn_bn's first block,
 // and an odd one with overlapping windows.

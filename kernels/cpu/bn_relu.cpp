@@ -149,4 +149,23 @@ void bn_input_grad_adjust(const BatchNormGeometry& g, const float* x, const floa
   });
 }
 
+// A few channels: plain loops over the shared per-channel steps.
+void bn_sync_pack(int c, BnSyncPack kind, double weight, float eps, const float* first, const float* second,
+                  double* sums) {
+  for (int k = 0; k < c; ++k) bn_sync_pack_channel(kind, weight, eps, first[k], second[k], sums[k], sums[c + k]);
+}
+
+void bn_sync_combine(const BatchNormGeometry& g, double total, const double* sums, float* running_mean,
+                     float* running_var, float* save_mean, float* save_inv_std, float* batch_var) {
+  for (int k = 0; k < g.c; ++k)
+    bn_sync_combine_channel(sums[k], sums[g.c + k], total, g.eps, g.momentum, running_mean[k], running_var[k],
+                            save_mean[k], save_inv_std[k], batch_var[k]);
+}
+
+void bn_sync_adjust(int c, double m, const double* sums, const float* gamma, const float* inv_std, const float* dbeta,
+                    const float* dgamma, float* a, float* b) {
+  for (int k = 0; k < c; ++k)
+    bn_sync_adjust_channel(sums[k], sums[c + k], m, gamma[k], inv_std[k], dbeta[k], dgamma[k], a[k], b[k]);
+}
+
 }  // namespace hdr::cpu

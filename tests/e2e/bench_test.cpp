@@ -188,10 +188,18 @@ TEST(CliBench, KernelsOnCudaWithoutAGpuIsStaticAndProjected) {
     EXPECT_EQ(ops, kCnnBnStepOps) << gpu["gpu"];
     EXPECT_NEAR(gpu["projected_step_ms"].get<double>(), sum, 1e-9);
     EXPECT_NEAR(gpu["projected_images_per_second"].get<double>(), 64 / (sum * 1e-3), 1e-6);
+    // Launch overhead: one launch per op at least; streams take the longer of the GPU's and the
+    // host's time, and a graph takes less than streams.
+    EXPECT_EQ(gpu["launches"].get<size_t>(), gpu["ops"].size());
+    EXPECT_NEAR(gpu["streams_step_ms"].get<double>(), std::max(sum, gpu["host_launch_ms"].get<double>()), 1e-9);
+    EXPECT_GT(gpu["launch_share"].get<double>(), 0.0);
+    EXPECT_LT(gpu["launch_share"].get<double>(), 1.0);
+    EXPECT_LT(gpu["graph_step_ms"].get<double>(), gpu["streams_step_ms"].get<double>());
   }
   const auto text = run_command(hdr_command("bench kernels --device cuda --threads 1"));
   ASSERT_EQ(text.exit_code, 0) << text.output;
-  for (const char* label : {"no device", static_line, "projected, a roofline model and no timing"})
+  for (const char* label :
+       {"no device", static_line, "projected, a roofline model and no timing", "launch overhead, projected"})
     EXPECT_NE(text.output.find(label), std::string::npos) << label << "\n" << text.output;
   EXPECT_EQ(text.output.find("measured"), std::string::npos) << text.output;
 }

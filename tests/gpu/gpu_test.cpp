@@ -2,9 +2,10 @@
 // CPU, and 20 training steps; engine/verify/backend_comparison.h), one case per entry, and the `hdr
 // selftest` command that runs it; `hdr bench kernels` timed with CUDA events; the backend's
 // memory round trip, a short training run on the GPU that must reach the CPU's accuracy with
-// weights close to the CPU's, and two ranks on two GPUs summing over NCCL. Without a GPU, or in a build
-// without CUDA, each case is skipped with the reason (CTest: skipped, never passed), or fails
-// under HDR_EXPECT_GPU=1 (tests/require_gpu.h).
+// weights close to the CPU's, synchronised batch norm's device kernels with two ranks on one GPU,
+// and two ranks on two GPUs summing over NCCL (with per-rank and synchronised batch norm).
+// Without a GPU, or in a build without CUDA, each case is skipped with the reason (CTest:
+// skipped, never passed), or fails under HDR_EXPECT_GPU=1 (tests/require_gpu.h).
 #include <gtest/gtest.h>
 
 #include <fmt/format.h>
@@ -27,6 +28,7 @@
 #include "tests/process.h"
 #include "tests/require_gpu.h"
 #include "tests/temp_dir.h"
+#include "tests/two_ranks.h"
 
 namespace hdr {
 namespace {
@@ -179,12 +181,32 @@ TEST(GpuTraining, TutorialRunReachesTheCpuAccuracyWithCloseWeights) {
   }
 }
 
+// Synchronised batch norm on one GPU: two ranks as two threads (tests/two_ranks.h), each with
+// its own CUDA backend on device 0, whose statistics are packed, combined and adjusted by the
+// device's bn_sync kernels, train what one GPU with the whole batches trains. NCCL refuses two
+// ranks on one GPU, so their sums go through the host here; the NCCL path is the two-GPU test's.
+// Per-rank statistics train something else by more than 1e-3: the check tells them apart.
+TEST(GpuSyncBatchNorm, TwoRanksOnOneGpuTrainWhatOneGpuTrains) {
+  HDR_REQUIRE_GPU();
+  const test::BackendMaker gpu = [] { return make_cuda_backend(0); };
+  const test::ExchangeMaker through_host = [](test::Trainer& t, Communicator& rank) {
+    return make_host_exchange(*t.backend, rank);
+  };
+  const Model::Snapshot reference = test::one_process(gpu);
+  const Model::Snapshot synced = test::two_ranks(gpu, true, through_host);
+  EXPECT_LT(test::largest_difference(reference.values, synced.values), 1e-4);
+  EXPECT_LT(test::largest_difference(reference.state, synced.state), 1e-4);
+  const Model::Snapshot per_rank = test::two_ranks(gpu, false, through_host);
+  EXPECT_GT(test::largest_difference(reference.values, per_rank.values), 1e-3);
+}
+
 // Two ranks on two GPUs (mpirun -np 2, --device cuda: each rank the GPU of its local rank), the
-// gradients summed by NCCL layer by layer during the backward pass, train what one GPU trains with
+// gradients summed by NCCL in buckets during the backward pass, train what one GPU trains with
 // the same global batch: the CPU's distributed equivalence test (tests/e2e/distributed_test.cpp),
 // on GPUs. The GPU's sums run in another order than the CPU's and rounding differences grow over
-// 40 SGD steps, hence 1e-3 rather than the CPU's 1e-4; a wrong weighting differs by 1e-2 and more.
-TEST(GpuDistributed, TwoRanksOnTwoGpusTrainWhatOneGpuTrains) {
+// the SGD steps, hence 1e-3 rather than the CPU's 1e-4; a wrong weighting differs by 1e-2 and more.
+// `settings`: the config and --set options of both runs.
+void expect_two_gpus_train_what_one_trains(const std::string& settings) {
   HDR_REQUIRE_GPU();
 #ifndef HDR_WITH_NCCL
   GTEST_SKIP() << "this build has no NCCL (it needs CUDA and MPI at configure time)";
@@ -194,10 +216,10 @@ TEST(GpuDistributed, TwoRanksOnTwoGpusTrainWhatOneGpuTrains) {
   ASSERT_TRUE(MnistFiles("data/mnist").all_present()) << "run tools/fetch_mnist.sh first";
   const test::TempDir dir;
   auto training = [&](const char* device, const std::string& name) {
-    return fmt::format("{} train configs/cnn_tutorial.ini --device {} --set train.epochs=2 --set train.batch_size=64 "
-                       "--set train.optimizer=sgd --set train.learning_rate=0.05 --set data.train_limit=1422 "
-                       "--set data.validation_split=0.1 --out {}",
-                       HDR_EXE, device, (dir / name).string());
+    return fmt::format("{} train {} --device {} --set train.batch_size=64 --set train.optimizer=sgd "
+                       "--set train.learning_rate=0.05 --set data.train_limit=1422 --set data.validation_split=0.1 "
+                       "--out {}",
+                       HDR_EXE, settings, device, (dir / name).string());
   };
   const auto one = test::run_command(training("cuda:0", "one"));
   ASSERT_EQ(one.exit_code, 0) << one.output;
@@ -215,6 +237,15 @@ TEST(GpuDistributed, TwoRanksOnTwoGpusTrainWhatOneGpuTrains) {
     EXPECT_TRUE(cmp.ok()) << a[i].name << ": " << cmp.summary();
   }
 #endif
+}
+
+TEST(GpuDistributed, TwoRanksOnTwoGpusTrainWhatOneGpuTrains) {
+  expect_two_gpus_train_what_one_trains("configs/cnn_tutorial.ini --set train.epochs=2");
+}
+
+// Seed 000's network with synchronised batch norm: the statistics summed by NCCL on the device.
+TEST(GpuDistributed, TwoRanksOnTwoGpusWithSynchronisedBatchNormTrainWhatOneGpuTrains) {
+  expect_two_gpus_train_what_one_trains("configs/cnn_bn.ini --set train.epochs=1 --set train.sync_batchnorm=true");
 }
 
 }  // namespace

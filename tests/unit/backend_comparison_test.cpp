@@ -71,7 +71,7 @@ TEST(BackendComparison, CatalogueNamesAreUniqueTestNames) {
     EXPECT_EQ(std::count(names.begin(), names.end(), name), 0) << name;
     names.push_back(name);
   }
-  EXPECT_EQ(names.size(), 12u);
+  EXPECT_EQ(names.size(), 13u);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <omp.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <memory>
 #include <set>
@@ -13,6 +14,7 @@
 
 #include "engine/backends/backend.h"
 #include "engine/backends/cpu/onednn_ops.h"
+#include "engine/backends/device_array.h"
 #include "engine/profile/profiling_backend.h"
 
 namespace hdr {
@@ -101,6 +103,21 @@ TEST(BackendOps, AttachThreadCapsTheCpuBackendsThreads) {
   EXPECT_EQ(omp_get_max_threads(), 2);
   cpu->attach_thread(8);  // never more than the backend's own
   EXPECT_EQ(omp_get_max_threads(), 2);
+}
+
+// The training loop's divergence scan: NaN and both infinities count; the largest float, a
+// subnormal and -0 do not; the profiler passes the question on.
+TEST(BackendNonFinite, CountsNaNAndInfinitiesOnly) {
+  auto cpu = make_cpu_backend(2);
+  ProfilingBackend profiler(*cpu);
+  std::vector<float> host(1000, 1.0f);
+  host[3] = NAN, host[500] = INFINITY, host[999] = -INFINITY;
+  host[7] = 3.4e38f, host[8] = 1e-45f, host[9] = -0.0f;
+  DeviceArray<float> values(*cpu, host.size());
+  values.upload(host);
+  EXPECT_EQ(cpu->count_non_finite(values.data(), host.size()), 3);
+  EXPECT_EQ(profiler.count_non_finite(values.data(), host.size()), 3);
+  EXPECT_EQ(cpu->count_non_finite(values.data(), 3), 0);  // only the first count values
 }
 
 }  // namespace

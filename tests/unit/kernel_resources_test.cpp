@@ -77,8 +77,10 @@ TEST(KernelResources, OccupancyByHand) {
 
 #ifdef HDR_WITH_CUDA
 TEST(KernelResources, NoKernelOfThisBuildSpills) {
-  const auto kernels = parse_resource_usage(built_kernel_resources());
+  const auto kernels = built_hdr_kernels();
   ASSERT_FALSE(kernels.empty()) << "the build compiled in no ptxas report";
+  // The library's kernels (Thrust's) are in the report too, and left out here.
+  EXPECT_LT(kernels.size(), parse_resource_usage(built_kernel_resources()).size());
   std::set<std::string> archs, names;
   for (const KernelResources& k : kernels) {
     EXPECT_FALSE(k.spills()) << k.kernel << " on " << k.arch << " spills " << k.spill_store_bytes << " bytes";

@@ -30,7 +30,8 @@ class FakeSteps : public TrainingSteps {
   std::map<std::pair<int, int>, double> loss;  // (epoch, batch), 0-based
   std::vector<double> val_loss;                // per epoch, 0-based; empty: no validation
   std::vector<std::string> calls;
-  std::vector<float> lrs;  // of every step run
+  std::vector<float> lrs;               // of every step run
+  int bad_weights_from_step = 1 << 30;  // the scan finds a NaN weight once this many steps ran
   std::function<void(int epoch, int batch)> on_run;
 
   void begin_epoch(int epoch, const EpochSums& so_far) override {
@@ -46,6 +47,10 @@ class FakeSteps : public TrainingSteps {
     if (on_run) on_run(epoch, batch);
   }
   EpochSums local_sums() override { return sums_; }
+  std::string non_finite_parameters() override {
+    calls.push_back("scan");
+    return int(lrs.size()) >= bad_weights_from_step ? "1 of 10 weights are" : "";
+  }
   EpochSums global_sums() override { return sums_; }
   void validate(EpochRecord& r) override {
     if (val_loss.empty()) return;
@@ -196,18 +201,22 @@ TEST(TrainingLoop, AStopRequestBeforeTheFirstStepRunsNothing) {
   EXPECT_EQ(recorder.events, (std::vector<std::string>{"run_begin e0 b0 s0", "run_end e0 b0 s0 stopped"}));
 }
 
+void expect_divergence(TrainingLoop& loop, const char* message) {
+  try {
+    loop.run();
+    FAIL() << "no TrainingDiverged";
+  } catch (const TrainingDiverged& e) {
+    EXPECT_STREQ(e.what(), message);
+  }
+}
+
 TEST(TrainingLoop, ANonFiniteLossAtAnEpochsEndNamesTheEpochAndStep) {
   FakeSteps steps;
   steps.loss[{1, 2}] = NAN;  // the last batch of the second epoch: seen when the epoch ends
   Recorder recorder;
   Communicator one;
   TrainingLoop loop(spec(3), steps, {&recorder}, fresh(), one, nullptr);
-  try {
-    loop.run();
-    FAIL() << "no TrainingDiverged";
-  } catch (const TrainingDiverged& e) {
-    EXPECT_STREQ(e.what(), "training diverged: the loss became NaN by epoch 2, step 6 (batch 3 of 3)");
-  }
+  expect_divergence(loop, "training diverged: the loss became NaN by epoch 2, step 6 (batch 3 of 3)");
   EXPECT_EQ(recorder.records.size(), 1u);  // epoch 2 was never recorded
 }
 
@@ -218,13 +227,21 @@ TEST(TrainingLoop, ANonFiniteLossIsCaughtWithinAnEpochEveryFiftySteps) {
   steps.loss[{0, 10}] = INFINITY;
   Communicator one;
   TrainingLoop loop(s, steps, {}, fresh(), one, nullptr);
-  try {
-    loop.run();
-    FAIL() << "no TrainingDiverged";
-  } catch (const TrainingDiverged& e) {
-    EXPECT_STREQ(e.what(), "training diverged: the loss became infinite by epoch 1, step 50 (batch 50 of 100)");
-  }
+  expect_divergence(loop, "training diverged: the loss became infinite by epoch 1, step 50 (batch 50 of 100)");
   EXPECT_EQ(steps.calls.back(), fmt::format("run 0.{}", kDivergenceCheckSteps - 1));
+}
+
+// A NaN weight the loss does not show yet: the scan at the next check names it.
+TEST(TrainingLoop, ANonFiniteWeightIsCaughtByTheScanEveryFiftySteps) {
+  FakeSteps steps;
+  LoopSpec s = spec(1);
+  s.train_count = 200;  // 100 batches
+  steps.bad_weights_from_step = 20;
+  Communicator one;
+  TrainingLoop loop(s, steps, {}, fresh(), one, nullptr);
+  expect_divergence(loop,
+                    "training diverged: 1 of 10 weights are NaN or infinite by epoch 1, step 50 (batch 50 of 100)");
+  EXPECT_EQ(std::count(steps.calls.begin(), steps.calls.end(), "scan"), 1);
 }
 
 TEST(TrainingLoop, ACallbackStopsTheRunAfterTheEpoch) {

@@ -26,6 +26,13 @@ constexpr GpuSpec kGpus[] = {{"H100 SXM (datasheet)", 66900, 3350}, {"H200 SXM (
 // A kernel's time cannot go below what one launch costs back to back on a stream, whatever its
 // size: the roofline alone would call a 640-value kernel free.
 constexpr double kLaunchFloorMs = 0.002;
+// Launch overhead, assumed (not measured here; typical figures for current drivers): the host
+// spends about 3 us enqueueing each kernel or library call, so a step of many short ops can be
+// bound by the host rather than the GPU. A CUDA graph replays the step with one launch, about
+// 5 us of host time, and its kernel nodes follow each other about 1 us apart on the device.
+constexpr double kHostLaunchMs = 0.003;
+constexpr double kGraphLaunchMs = 0.005;
+constexpr double kGraphNodeFloorMs = 0.001;
 
 const char* implementation(const std::string& op) {
   if (op.starts_with("conv_")) return "cuDNN";
@@ -38,7 +45,7 @@ const char* implementation(const std::string& op) {
 
 nlohmann::json static_gpu_json() {
   nlohmann::json kernels = nlohmann::json::array();
-  for (const KernelResources& k : parse_resource_usage(built_kernel_resources()))
+  for (const KernelResources& k : built_hdr_kernels())
     kernels.push_back({{"kernel", k.kernel},
                        {"arch", k.arch},
                        {"registers", k.registers},
@@ -57,10 +64,12 @@ nlohmann::json projected_gpu_json(const std::vector<OpRow>& step_ops, int batch)
   nlohmann::json gpus = nlohmann::json::array();
   for (const GpuSpec& gpu : kGpus) {
     nlohmann::json ops = nlohmann::json::array();
-    double step_ms = 0;
+    double step_ms = 0, roofline_ms = 0, graph_gpu_ms = 0;
     for (const OpRow& r : step_ops) {
       const double compute_ms = r.cost.flops / gpu.fp32_gflops * 1e-6, memory_ms = r.cost.bytes / gpu.memory_gbs * 1e-6;
       const double ms = std::max({compute_ms, memory_ms, kLaunchFloorMs});
+      roofline_ms += std::max(compute_ms, memory_ms);
+      graph_gpu_ms += std::max({compute_ms, memory_ms, kGraphNodeFloorMs});
       const char* bound = ms == kLaunchFloorMs ? "launch" : compute_ms >= memory_ms ? "compute" : "memory";
       ops.push_back({{"scope", r.scope},
                      {"op", r.op},
@@ -72,17 +81,32 @@ nlohmann::json projected_gpu_json(const std::vector<OpRow>& step_ops, int batch)
                      {"bound", bound}});
       step_ms += ms;
     }
+    // With streams the step takes the longer of the GPU's work and the host's enqueueing; with a
+    // graph, of the GPU's work at the graph's floor and one graph launch. Every op counts as
+    // one launch (some are two or three): the host's share is a lower bound.
+    const double host_ms = kHostLaunchMs * double(step_ops.size());
+    const double streams_ms = std::max(step_ms, host_ms), graph_ms = std::max(graph_gpu_ms, kGraphLaunchMs);
     gpus.push_back({{"gpu", gpu.name},
                     {"fp32_gflops", gpu.fp32_gflops},
                     {"memory_gbs", gpu.memory_gbs},
                     {"projected_step_ms", step_ms},
                     {"projected_images_per_second", step_ms > 0 ? batch / (step_ms * 1e-3) : 0.0},
+                    {"launches", step_ops.size()},
+                    {"host_launch_ms", host_ms},
+                    {"streams_step_ms", streams_ms},
+                    {"launch_share", streams_ms > 0 ? (streams_ms - roofline_ms) / streams_ms : 0.0},
+                    {"graph_step_ms", graph_ms},
+                    {"graph_images_per_second", graph_ms > 0 ? batch / (graph_ms * 1e-3) : 0.0},
                     {"ops", ops}});
   }
   return {{"label", "projected"},
           {"method", fmt::format("each op of the step at max(FLOPs / FP32 peak, bytes / bandwidth, {} us launch "
                                  "floor), summed; shapes, FLOPs and bytes from one step profiled on the CPU",
                                  kLaunchFloorMs * 1e3)},
+          {"launch_method",
+           fmt::format("assumed figures, no timing: {} us of host time per launch (the step is the longer of the GPU's "
+                       "work and the host's); a CUDA graph: one {} us launch and a {} us floor per kernel node",
+                       kHostLaunchMs * 1e3, kGraphLaunchMs * 1e3, kGraphNodeFloorMs * 1e3)},
           {"batch", batch},
           {"gpus", gpus}};
 }
@@ -146,7 +170,23 @@ void print_projected_gpu(const nlohmann::json& p) {
   for (const auto& g : gpus)
     fmt::print(" {:>24}", fmt::format("{:.3f} ms, {:.0f} img/s", g["projected_step_ms"].get<double>(),
                                       g["projected_images_per_second"].get<double>()));
-  fmt::print("\n");
+  fmt::print("\nlaunch overhead, projected ({}):\n", p["launch_method"].get<std::string>());
+  auto line = [&](const char* what, auto cell) {
+    fmt::print("  {:<73}", what);
+    for (const auto& g : gpus) fmt::print(" {:>24}", cell(g));
+    fmt::print("\n");
+  };
+  line("launches (at least)", [](const auto& g) { return fmt::format("{}", g["launches"].template get<int>()); });
+  line("host enqueueing",
+       [](const auto& g) { return fmt::format("{:.3f} ms", g["host_launch_ms"].template get<double>()); });
+  line("step with streams", [](const auto& g) {
+    return fmt::format("{:.3f} ms, {:.0f}% launch", g["streams_step_ms"].template get<double>(),
+                       100.0 * g["launch_share"].template get<double>());
+  });
+  line("step with a CUDA graph", [](const auto& g) {
+    return fmt::format("{:.3f} ms, {:.0f} img/s", g["graph_step_ms"].template get<double>(),
+                       g["graph_images_per_second"].template get<double>());
+  });
 }
 
 }  // namespace hdr::cli

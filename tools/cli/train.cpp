@@ -279,12 +279,7 @@ void run_train(const TrainArgs& args) {
   } catch (const ExitStatus&) {
     throw;  // a stop the ranks agreed on: each ends by itself
   } catch (const std::exception& e) {
-    if (communicator->size() == 1) throw;
-    // The other ranks are waiting for this one in a collective (or in MPI_Finalize): say why
-    // here, then end the whole run at once.
-    fmt::print(stderr, "hdr: rank {}: error: {}\n", communicator->rank(), e.what());
-    std::fflush(stderr);
-    communicator->abort(dynamic_cast<const InputError*>(&e) ? 2 : 1);
+    end_run_after_failure(*communicator, e);
   }
 }
 }  // namespace

@@ -83,6 +83,9 @@ class CpuBackend final : public Backend {
   void upload(void* dst, const void* src, size_t bytes) override { std::memcpy(dst, src, bytes); }
   void download(void* dst, const void* src, size_t bytes) override { std::memcpy(dst, src, bytes); }
   void fill_zero(void* p, size_t bytes) override { std::memset(p, 0, bytes); }
+  int64_t count_non_finite(const float* values, size_t count) override {
+    return cpu::count_non_finite(values, int64_t(count));
+  }
 
   Layout activation_layout(int c, int64_t spatial) const override {
     if (!blocked::is_blocked(block_, c, spatial)) return Layout::kNchw;
@@ -125,6 +128,16 @@ class CpuBackend final : public Backend {
   void do_bn_input_grad_adjust(const BnInputGradAdjustArgs& a) override {
     kernel_for(a.layout, cpu::bn_input_grad_adjust,
                [](auto b) { return &blocked::BatchNorm<b>::input_grad_adjust; })(a.g, a.x, a.mean, a.a, a.b, a.dx);
+  }
+  void do_bn_sync_pack(const BnSyncPackArgs& a) override {
+    cpu::bn_sync_pack(a.g.c, a.kind, a.weight, a.g.eps, a.first, a.second, a.sums);
+  }
+  void do_bn_sync_combine(const BnSyncCombineArgs& a) override {
+    cpu::bn_sync_combine(a.g, a.total, a.sums, a.running_mean, a.running_var, a.save_mean, a.save_inv_std, a.batch_var);
+  }
+  void do_bn_sync_adjust(const BnSyncAdjustArgs& a) override {
+    cpu::bn_sync_adjust(a.g.c, double(a.g.n) * double(a.g.spatial), a.sums, a.gamma, a.inv_std, a.dbeta, a.dgamma, a.a,
+                        a.b);
   }
   // Fused on blocked tensors with non-overlapping windows; otherwise the parts.
   static bool fusable(Layout layout, const PoolGeometry& p) { return is_blocked(layout) && p.stride == p.size; }

@@ -181,6 +181,10 @@ class CudaBackend final : public Backend {
     bind();
     HDR_CUDA_CHECK(cudaStreamSynchronize(stream_.s));
   }
+  int64_t count_non_finite(const float* values, size_t count) override {
+    const Transfer transfer(*this, "count_non_finite");
+    return cuda::count_non_finite(values, int64_t(count));
+  }
 
   Layout activation_layout(int, int64_t) const override { return Layout::kNchw; }
 
@@ -228,6 +232,17 @@ class CudaBackend final : public Backend {
   }
   void do_bn_input_grad_adjust(const BnInputGradAdjustArgs& a) override {
     cuda::bn_input_grad_adjust(a.g, a.x, a.mean, a.a, a.b, a.dx);
+  }
+  void do_bn_sync_pack(const BnSyncPackArgs& a) override {
+    cuda::bn_sync_pack(a.g.c, a.kind, a.weight, a.g.eps, a.first, a.second, a.sums);
+  }
+  void do_bn_sync_combine(const BnSyncCombineArgs& a) override {
+    cuda::bn_sync_combine(a.g, a.total, a.sums, a.running_mean, a.running_var, a.save_mean, a.save_inv_std,
+                          a.batch_var);
+  }
+  void do_bn_sync_adjust(const BnSyncAdjustArgs& a) override {
+    cuda::bn_sync_adjust(a.g.c, double(a.g.n) * double(a.g.spatial), a.sums, a.gamma, a.inv_std, a.dbeta, a.dgamma, a.a,
+                         a.b);
   }
   // The conv block fused (kernels/bn_relu_maxpool.cuh), any pooling geometry: bn_out and
   // d_bn_out stay unused.

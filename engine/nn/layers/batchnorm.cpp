@@ -57,8 +57,8 @@ void BatchNorm::forward_synced(const Pass& pass, const float* x, float* out, App
 }
 
 void BatchNorm::adjust_synced(const Pass& pass, const float* x, float* dx) {
-  sync_.adjust_input_grad(*pass.sync, geometry(pass.n), input_layout(), x, values_[0], save_mean_.data(), grads_[0],
-                          grads_[1], dx);
+  sync_.adjust_input_grad(*pass.sync, geometry(pass.n), input_layout(), x, values_[0], save_mean_.data(),
+                          save_inv_std_.data(), grads_[0], grads_[1], dx);
 }
 
 void BatchNorm::join_forward(const BatchSync& sync) {
@@ -66,8 +66,8 @@ void BatchNorm::join_forward(const BatchSync& sync) {
 }
 
 void BatchNorm::join_backward(const BatchSync& sync) {
-  sync_.adjust_input_grad(sync, geometry(0), input_layout(), nullptr, values_[0], save_mean_.data(), grads_[0],
-                          grads_[1], nullptr);
+  sync_.adjust_input_grad(sync, geometry(0), input_layout(), nullptr, values_[0], save_mean_.data(),
+                          save_inv_std_.data(), grads_[0], grads_[1], nullptr);
 }
 
 // Inference with the given statistics: the running ones, or a synchronised step's global ones.
