@@ -53,7 +53,7 @@ class ServerProcess {
       closed_ = true;
       changed_.notify_all();
     });
-    const std::string listening = "listening on http://127.0.0.1:";
+    const std::string listening = "listening on http://";
     std::unique_lock lock(mutex_);
     const auto whole_line = [&] {
       const size_t at = output_.find(listening);
@@ -66,13 +66,15 @@ class ServerProcess {
       stop(SIGKILL);
       throw std::runtime_error("hdr serve did not start listening:\n" + out);
     }
-    port_ = std::atoi(output_.c_str() + output_.find(listening) + listening.size());
+    const size_t host = output_.find(listening) + listening.size();  // "127.0.0.1:PORT ..."
+    port_ = std::atoi(output_.c_str() + output_.find(':', host) + 1);
   }
   ~ServerProcess() { stop(SIGKILL); }
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
 
   int port() const { return port_; }
+  pid_t pid() const { return pid_; }
   std::string output() const {
     std::lock_guard lock(mutex_);
     return output_;

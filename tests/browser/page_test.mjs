@@ -20,14 +20,16 @@ const opts = parseArgs('page_test');
 
 // ---- The server. ----
 let serverLog = '';
-function startServer() {
-  const child = spawn(opts.hdr, ['serve', opts.model, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+function startServer(extra = []) {
+  const child = spawn(opts.hdr, ['serve', opts.model, '--port', '0', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
   const url = new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('the server printed no "serve: listening on" line within 30 s')), 30_000);
+    let ownLog = '';  // this server's output: the shared log holds every server's
     const onData = (chunk) => {
       serverLog += chunk;
-      const m = /serve: listening on (http:\/\/[^\s]+)/.exec(serverLog);
+      ownLog += chunk;
+      const m = /serve: listening on (http:\/\/[^\s]+)/.exec(ownLog);
       if (m) { clearTimeout(timer); resolve(m[1].replace(/\/$/, '')); }
     };
     child.stdout.setEncoding('utf8').on('data', onData);
@@ -495,6 +497,48 @@ async function main() {
   });
   await phone.evaluate(() => window.scrollTo(0, 0));
   await phone.screenshot({ path: path.join(opts.out, 'phone.png'), fullPage: true });
+
+  // -- A server with --token: the page asks for the token once, then sends it. --
+  const token = 'page-test-token-0123456789';
+  fs.writeFileSync(path.join(opts.out, 'token.txt'), `${token}\n`);
+  const guarded = startServer(['--token', path.join(opts.out, 'token.txt')]);
+  try {
+    const guardedOrigin = await guarded.url;
+    await check('token: /predict without it is 401, /health and the page need none', async () => {
+      const request = (await browser.newContext()).request;
+      assert.equal((await request.post(guardedOrigin + '/predict', { data: { image: '' } })).status(), 401);
+      assert.equal((await request.get(guardedOrigin + '/health')).status(), 200);
+      assert.equal((await request.get(guardedOrigin + '/')).status(), 200);
+    });
+    const tokenPage = await newPage(guardedOrigin, { viewport: { width: 1280, height: 800 } });
+    const prompts = [];
+    tokenPage.on('dialog', (d) => { prompts.push(d.message()); d.accept(token); });
+    await tokenPage.uncheck('#live');
+    // The answer to the request that carried the token (the first one, without it, is a 401).
+    const answerWithToken = async () => {
+      const answered = tokenPage.waitForResponse((r) => r.url().includes('/predict') && r.status() !== 401, { timeout: 15_000 });
+      await tokenPage.click('#predict');
+      const response = await answered;
+      assert.equal((await response.request().allHeaders())['authorization'], `Bearer ${token}`);
+      const body = await response.json();
+      assert.equal(response.status(), 200, JSON.stringify(body));
+      await tokenPage.waitForFunction((d) => document.getElementById('digit').textContent === String(d), body.prediction, { timeout: 5_000 });
+      return body;
+    };
+    await check('token: the page asks for it once, then a drawn 7 is predicted', async () => {
+      await mouseDraw(tokenPage, 7);
+      const note = await expectDigit(tokenPage, 7, await answerWithToken());
+      await clearPage(tokenPage);
+      await mouseDraw(tokenPage, 1);
+      await expectDigit(tokenPage, 1, await answerWithToken());
+      assert.deepEqual(prompts, ['This server needs a token:'], 'the page should ask exactly once');
+      return note;
+    });
+    await tokenPage.close();
+  } finally {
+    guarded.child.kill('SIGTERM');
+    await guarded.exited;
+  }
 
   await check('no JavaScript errors, no request outside the server', async () => {
     assert.deepEqual(pageErrors, [], 'errors in the page');

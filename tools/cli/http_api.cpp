@@ -1,6 +1,7 @@
 #include "tools/cli/http_api.h"
 
 #include <fmt/format.h>
+#include <openssl/crypto.h>
 
 #include <cmath>
 #include <nlohmann/json.hpp>
@@ -66,12 +67,15 @@ Json model_metadata(const ServeState& state) {
           {"outputs", {{{"name", kOutputName}, {"datatype", "FP32"}, {"shape", {-1, state.classes}}}}}};
 }
 
+// The worker's turn covers parsing: the JSON document takes about 19 times the body, so at most
+// --workers of them are in memory at once, whatever the number of clients.
 void handle_infer(ServeState& state, const Request& req, Response& res) {
   require_model(state, req);
+  auto predictor = state.pool.acquire();
   const Json body = parse_json_body(req);
   int64_t n = 0;
   const std::vector<float> images = infer_input(body, req.body.size(), state.geometry.side, n);
-  const std::vector<float> probabilities = state.pool.acquire()->predict(images);
+  const std::vector<float> probabilities = predictor->predict(images);
   Json out = {
       {"model_name", state.model_name},
       {"model_version", "1"},
@@ -116,7 +120,66 @@ std::string library_error_message(const Request& req, int status, size_t max_bod
   }
 }
 
+// The endpoints anyone may call when the server has a token: the page itself (it asks for the
+// token and sends it with its requests) and the health checks a load balancer polls.
+bool open_without_token(const std::string& path) {
+  return path == "/" || path == "/health" || path == "/v2/health/live" || path == "/v2/health/ready";
+}
+
+bool has_header(const Request& req, const char* name) { return req.get_header_value_count(name) > 0; }
+
+// Compares in time independent of where the two differ (CRYPTO_memcmp), so that the answer's
+// timing does not reveal how much of a guessed token was right.
+bool token_matches(const std::string& expected, const std::string& authorization) {
+  constexpr std::string_view kBearer = "Bearer ";
+  if (!authorization.starts_with(kBearer) || authorization.size() - kBearer.size() != expected.size()) return false;
+  return CRYPTO_memcmp(authorization.data() + kBearer.size(), expected.data(), expected.size()) == 0;
+}
+
 }  // namespace
+
+bool refuse_request(const ServeState& state, const Request& req, Response& res) {
+  // The body, if any, is left unread: the connection ends with the answer, or its bytes would be
+  // read as the next request.
+  auto refuse = [&](int status, const std::string& message) {
+    send_error(req, res, status, message);
+    res.set_header("Connection", "close");
+    return true;
+  };
+  if (req.version == "HTTP/1.1" && !has_header(req, "Host"))
+    return refuse(400, "the request has no Host header (HTTP/1.1 requires one)");
+  if (req.get_header_value_count("Content-Length") > 1)
+    return refuse(400, "the request has more than one Content-Length");
+  if (has_header(req, "Transfer-Encoding")) {
+    if (has_header(req, "Content-Length"))
+      return refuse(400, "the request has both Content-Length and Transfer-Encoding");
+    return refuse(411, "send the body with a Content-Length: chunked request bodies are not accepted");
+  }
+  if (req.method == "POST" && !has_header(req, "Content-Length"))
+    return refuse(411, "a POST request needs a Content-Length");
+  if (const std::string encoding = req.get_header_value("Content-Encoding");
+      !encoding.empty() && encoding != "identity")
+    return refuse(415, fmt::format("Content-Encoding '{}' is not accepted: send the body uncompressed", encoding));
+  if (!state.token.empty() && !open_without_token(req.path) &&
+      !token_matches(state.token, req.get_header_value("Authorization"))) {
+    res.set_header("WWW-Authenticate", "Bearer");
+    return refuse(401, "this server needs a token: send the header \"Authorization: Bearer <token>\"");
+  }
+  return false;
+}
+
+std::string log_escaped(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte >= 0x20 && byte < 0x7f && c != '"' && c != '\\')
+      out += c;
+    else
+      out += fmt::format("\\x{:02x}", byte);
+  }
+  return out;
+}
 
 void install_routes(httplib::Server& server, ServeState& state) {
   route(server, "/", kGet, [](const Request&, Response& res) {

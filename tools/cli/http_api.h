@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "engine/inference/inference.h"
 #include "engine/io/image_io.h"
@@ -35,11 +36,24 @@ struct ServeState {
   int classes = 10;
   DigitGeometry geometry;
   ImageLimits limits;
+  std::string token;  // the bearer token every protected endpoint needs ("" : none)
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   std::atomic<int64_t> requests{0};
 };
 
 // Registers every route, the JSON error handler and the exception handler on `server`.
 void install_routes(httplib::Server& server, ServeState& state);
+
+// What every request goes through once its head is read and before its body is: framing the
+// routes cannot trust (a second Content-Length, Content-Length with Transfer-Encoding, no Host
+// on HTTP/1.1: 400), a body without a Content-Length (411: chunked and unsized bodies would be
+// read whole before any limit applies), a Content-Encoding (415: the library would inflate it
+// past --max-body), then the token where the server has one (401; the page and the health
+// endpoints need none). True when it answered.
+bool refuse_request(const ServeState& state, const httplib::Request& req, httplib::Response& res);
+
+// Client text as one access-log field: printable ASCII kept, '"', '\\' and every other byte as
+// \xNN, so that a request cannot forge or split a log line.
+std::string log_escaped(std::string_view text);
 
 }  // namespace hdr::cli

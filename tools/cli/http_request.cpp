@@ -100,6 +100,8 @@ std::string image_bytes(const Request& req) {
   if (type == "multipart/form-data") {
     if (!req.has_file("image"))
       throw HttpError(400, "the multipart body has no field 'image' (send the image file as field 'image')");
+    if (const size_t parts = req.files.count("image"); parts > 1)
+      throw HttpError(400, fmt::format("the multipart body has {} fields 'image': send one image", parts));
     return req.get_file_value("image").content;
   }
   if (type == "application/json") {
@@ -134,9 +136,12 @@ void flatten_numbers(const Json& data, std::vector<float>& out) {
   }
   if (!data.is_number())
     throw HttpError(400, fmt::format("input '{}': data must hold numbers, not {}", kInputName, data.type_name()));
+  // The model's input is an image scaled to [0, 1] (GET /v2/models/{name} says so); a value
+  // outside it is a client's mistake the answer would hide behind a confident prediction.
   const double v = data.get<double>();
-  if (!std::isfinite(v) || std::abs(v) > 3.4e38)
-    throw HttpError(400, fmt::format("input '{}': data holds a value that is not a finite FP32", kInputName));
+  if (!(v >= 0.0 && v <= 1.0))
+    throw HttpError(400, fmt::format("input '{}': value {} of data is {}, outside the input's range [0, 1]", kInputName,
+                                     out.size(), v));
   out.push_back(float(v));
 }
 
