@@ -4,7 +4,10 @@
 # of the default architectures' build time), then runs, each into its own log:
 #   version    hdr --version (GPUs, CUDA, cuDNN, cuBLAS, CPU ISA as hdr sees them)
 #   selftest   hdr selftest --device cuda (every op GPU against CPU, then 20 training steps)
-#   ctest_gpu  ctest -L gpu with HDR_EXPECT_GPU=1 (a missing GPU fails instead of skipping)
+#   ctest_gpu  ctest -L gpu with HDR_EXPECT_GPU=1 (a missing GPU fails instead of skipping): the
+#              catalogue, synchronised batch norm's device kernels with two ranks on one GPU
+#              against one process with the whole batch, and, where two GPUs are lent, two
+#              ranks over NCCL (per-rank and synchronised batch norm) against one GPU
 #   bench      hdr bench all --device all --json: training, inference and every op of the step
 #              (CUDA events) on the GPU and the CPU side by side, with both devices' peaks
 #   train      2 epochs of seed 000's CNN (configs/cnn_bn.ini) on the GPU with --profile (the

@@ -119,7 +119,8 @@ std::string infer_body(double mib) {
 
 std::string post(const std::string& path, const std::string& type, const std::string& body,
                  std::vector<std::string> headers = {}) {
-  headers.insert(headers.begin(), {"Host: x", "Content-Type: " + type, "Content-Length: " + std::to_string(body.size())});
+  headers.insert(headers.begin(),
+                 {"Host: x", "Content-Type: " + type, "Content-Length: " + std::to_string(body.size())});
   return head("POST", path, headers) + body;
 }
 
@@ -136,7 +137,7 @@ std::string post_head(const std::string& path, const std::string& type, size_t l
 TEST(ServeHostile, AGzipBodyIsRefusedBeforeItIsInflated) {
   const double before = status_mib(server().pid(), "VmRSS");
   const Answer a = send_request(server().port(), post_head("/v2/models/cnn_tutorial/infer", "application/json", 38'000,
-                                                       {"Content-Encoding: gzip"}));
+                                                           {"Content-Encoding: gzip"}));
   EXPECT_EQ(a.status, 415) << a.text;
   EXPECT_NE(a.text.find("Content-Encoding 'gzip' is not accepted"), std::string::npos) << a.text;
   EXPECT_LT(status_mib(server().pid(), "VmRSS") - before, 16.0);
@@ -146,11 +147,11 @@ TEST(ServeHostile, AGzipBodyIsRefusedBeforeItIsInflated) {
 // Row B: a chunked body, and a body with no length, are refused by their head (411) instead of
 // being read whole. (A client that half-closes after its request still gets no answer: row J.)
 TEST(ServeHostile, BChunkedAndUnsizedBodiesAreRefusedByTheirHead) {
-  const Answer a = send_request(server().port(),
-                            head("POST", "/predict", {"Host: x", "Content-Type: image/png", "Transfer-Encoding: chunked"}));
+  const Answer a = send_request(
+      server().port(), head("POST", "/predict", {"Host: x", "Content-Type: image/png", "Transfer-Encoding: chunked"}));
   EXPECT_EQ(a.status, 411) << a.text;
-  const Answer b =
-      send_request(server().port(), "POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n\r\n");
+  const Answer b = send_request(server().port(),
+                                "POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n\r\n");
   EXPECT_EQ(b.status, 411) << b.text;
   expect_health_prompt(server().port());
 }
@@ -203,7 +204,8 @@ TEST(ServeHostile, HMemoryReturnsAfterLargeRequests) {
 // Row K: a path holding a newline and a forged log line stays on its own line, escaped.
 TEST(ServeHostile, KClientTextCannotForgeAnAccessLogLine) {
   test::ServerProcess own = start_server();
-  const Answer a = send_request(own.port(), head("GET", "/x%0a2026-12-06T00:00:00Z%2010.9.9.9%20%22GET%20/admin%22", {"Host: x"}));
+  const Answer a = send_request(own.port(),
+                                head("GET", "/x%0a2026-12-06T00:00:00Z%2010.9.9.9%20%22GET%20/admin%22", {"Host: x"}));
   EXPECT_EQ(a.status, 404) << a.text;
   own.stop(SIGTERM);
   const std::string log = own.output();
@@ -228,10 +230,10 @@ TEST(ServeHostile, LAmbiguousRequestsAndOutOfRangeValuesAreRefused) {
   EXPECT_EQ(two_parts.status, 400) << two_parts.text;
   EXPECT_NE(two_parts.text.find("2 fields 'image'"), std::string::npos) << two_parts.text;
 
-  const Answer two_lengths =
-      send_request(port, head("POST", "/predict",
-                          {"Host: x", "Content-Type: image/png", "Content-Length: " + std::to_string(image.size()),
-                           "Content-Length: 5"}));
+  const Answer two_lengths = send_request(
+      port, head("POST", "/predict",
+                 {"Host: x", "Content-Type: image/png", "Content-Length: " + std::to_string(image.size()),
+                  "Content-Length: 5"}));
   EXPECT_EQ(two_lengths.status, 400) << two_lengths.text;
   EXPECT_NE(two_lengths.text.find("more than one Content-Length"), std::string::npos) << two_lengths.text;
 
@@ -248,9 +250,11 @@ TEST(ServeHostile, LAmbiguousRequestsAndOutOfRangeValuesAreRefused) {
     std::string data;
     for (int i = 0; i < 784; ++i) data += i == 100 ? value : "0.5", data += ',';
     data.pop_back();
-    const Answer a = send_request(port, post("/v2/models/cnn_tutorial/infer", "application/json",
-                                         R"({"inputs": [{"name": "input", "shape": [1, 1, 28, 28], "datatype": "FP32", )"
-                                         R"("data": [)" + data + "]}]}"));
+    const Answer a = send_request(port,
+                                  post("/v2/models/cnn_tutorial/infer", "application/json",
+                                       R"({"inputs": [{"name": "input", "shape": [1, 1, 28, 28], "datatype": "FP32", )"
+                                       R"("data": [)" +
+                                           data + "]}]}"));
     EXPECT_EQ(a.status, 400) << value << ": " << a.text;
     EXPECT_NE(a.text.find("value 100 of data"), std::string::npos) << a.text;
     EXPECT_NE(a.text.find("outside the input's range [0, 1]"), std::string::npos) << a.text;
@@ -267,7 +271,8 @@ TEST(ServeHostile, TokenIsRequiredOnEveryProtectedEndpoint) {
   test::ServerProcess own = start_server({"--token", (dir / "token").string()});
   const std::vector<uint8_t> png = encode_png(test::mnist_digit(0), 28, 28);
   const std::string image(png.begin(), png.end());
-  const std::string infer = R"({"inputs": [{"name": "input", "shape": [0, 1, 28, 28], "datatype": "FP32", "data": []}]})";
+  const std::string infer =
+      R"({"inputs": [{"name": "input", "shape": [0, 1, 28, 28], "datatype": "FP32", "data": []}]})";
   struct Call {
     std::string method, path, type, body;
   };
@@ -285,13 +290,12 @@ TEST(ServeHostile, TokenIsRequiredOnEveryProtectedEndpoint) {
     return head(c.method, c.path, headers) + c.body;
   };
   for (const Call& c : protected_calls) {
-    for (const std::string& wrong : {std::string(), "Bearer " + token.substr(1), "Bearer " + token + "x",
-                                     "Basic " + token, "bearer " + token})
-      {
-        const Answer a = send_request(own.port(), request(c, wrong));
-        EXPECT_EQ(a.status, 401) << c.method << " " << c.path << " with '" << wrong << "': " << a.text;
-        EXPECT_NE(a.text.find("WWW-Authenticate: Bearer"), std::string::npos) << a.text;
-      }
+    for (const std::string& wrong :
+         {std::string(), "Bearer " + token.substr(1), "Bearer " + token + "x", "Basic " + token, "bearer " + token}) {
+      const Answer a = send_request(own.port(), request(c, wrong));
+      EXPECT_EQ(a.status, 401) << c.method << " " << c.path << " with '" << wrong << "': " << a.text;
+      EXPECT_NE(a.text.find("WWW-Authenticate: Bearer"), std::string::npos) << a.text;
+    }
     const Answer ok = send_request(own.port(), request(c, "Bearer " + token));
     EXPECT_EQ(ok.status, c.path == "/nope" ? 404 : 200) << c.method << " " << c.path << ": " << ok.text;
   }
