@@ -3,15 +3,13 @@
 #include <thrust/execution_policy.h>
 #include <thrust/gather.h>
 
-#include "kernels/cuda_check.h"
 #include "kernels/ops.h"
 
 namespace hdr::cuda {
 
 void gather_labels(const uint8_t* labels, const int32_t* indices, int n, uint8_t* out) {
   if (n == 0) return;
-  thrust::gather(thrust::cuda::par_nosync.on(stream()), indices, indices + n, labels, out);
-  HDR_CUDA_CHECK(cudaGetLastError());
+  thrust::gather(thrust::cuda::par_nosync.on(stream()), indices, indices + n, labels, out);  // throws on failure
 }
 
 }  // namespace hdr::cuda

@@ -21,7 +21,9 @@ struct StreamOrderedAllocator {
     HDR_CUDA_CHECK(cudaMallocAsync(&p, size_t(bytes), stream()));
     return static_cast<char*>(p);
   }
-  void deallocate(char* p, size_t) { HDR_CUDA_CHECK(cudaFreeAsync(p, stream())); }
+  // Called from a destructor, possibly while an error unwinds: it must not throw. A failed free
+  // here follows a failure already being reported.
+  void deallocate(char* p, size_t) noexcept { (void)cudaFreeAsync(p, stream()); }
 };
 
 struct NotFinite {

@@ -98,6 +98,7 @@ class NcclExchange final : public GradientExchange {
         const cudaError_t status = cudaEventQuery(summed_);
         if (status == cudaSuccess) return true;
         if (status != cudaErrorNotReady) HDR_CUDA_CHECK(status);
+        (void)cudaGetLastError();  // "not ready" must not surface later as a launch's error
         ncclResult_t pending = ncclSuccess;
         check(ncclCommGetAsyncError(comm_, &pending), "ncclCommGetAsyncError");
         check(pending, "ncclAllReduce (asynchronous)");
