@@ -14,25 +14,24 @@ class HostExchange final : public GradientExchange {
  public:
   HostExchange(Backend& backend, Communicator& communicator) : backend_(backend), communicator_(communicator) {}
   std::string describe() const override { return "gradients summed through the host by the communicator"; }
-  void sum(float* values, size_t count, float weight) override {
-    host_.resize(count);
-    backend_.download(host_.data(), values, count * sizeof(float));
-    for (float& v : host_) v *= weight;
-    communicator_.sum(host_.data(), count);
-    backend_.upload(values, host_.data(), count * sizeof(float));
-  }
+  void sum(float* values, size_t count, float weight) override { through_host(values, count, weight, floats_); }
   void average(float* values, size_t count) override { sum(values, count, 1.0f / float(communicator_.size())); }
-  void sum_now(double* values, size_t count) override {
-    doubles_.resize(count);
-    backend_.download(doubles_.data(), values, count * sizeof(double));
-    communicator_.sum(doubles_.data(), count);
-    backend_.upload(values, doubles_.data(), count * sizeof(double));
-  }
+  void sum_now(double* values, size_t count) override { through_host(values, count, 1.0, doubles_); }
 
  private:
+  // Download, scale, sum over the ranks, upload.
+  template <class T>
+  void through_host(T* values, size_t count, T weight, std::vector<T>& host) {
+    host.resize(count);
+    backend_.download(host.data(), values, count * sizeof(T));
+    for (T& v : host) v *= weight;
+    communicator_.sum(host.data(), count);
+    backend_.upload(values, host.data(), count * sizeof(T));
+  }
+
   Backend& backend_;
   Communicator& communicator_;
-  std::vector<float> host_;
+  std::vector<float> floats_;
   std::vector<double> doubles_;
 };
 

@@ -126,8 +126,6 @@ bool open_without_token(const std::string& path) {
   return path == "/" || path == "/health" || path == "/v2/health/live" || path == "/v2/health/ready";
 }
 
-bool has_header(const Request& req, const char* name) { return req.get_header_value_count(name) > 0; }
-
 // Compares in time independent of where the two differ (CRYPTO_memcmp), so that the answer's
 // timing does not reveal how much of a guessed token was right.
 bool token_matches(const std::string& expected, const std::string& authorization) {
@@ -146,16 +144,16 @@ bool refuse_request(const ServeState& state, const Request& req, Response& res) 
     res.set_header("Connection", "close");
     return true;
   };
-  if (req.version == "HTTP/1.1" && !has_header(req, "Host"))
+  if (req.version == "HTTP/1.1" && !req.has_header("Host"))
     return refuse(400, "the request has no Host header (HTTP/1.1 requires one)");
   if (req.get_header_value_count("Content-Length") > 1)
     return refuse(400, "the request has more than one Content-Length");
-  if (has_header(req, "Transfer-Encoding")) {
-    if (has_header(req, "Content-Length"))
+  if (req.has_header("Transfer-Encoding")) {
+    if (req.has_header("Content-Length"))
       return refuse(400, "the request has both Content-Length and Transfer-Encoding");
     return refuse(411, "send the body with a Content-Length: chunked request bodies are not accepted");
   }
-  if (req.method == "POST" && !has_header(req, "Content-Length"))
+  if (req.method == "POST" && !req.has_header("Content-Length"))
     return refuse(411, "a POST request needs a Content-Length");
   if (const std::string encoding = req.get_header_value("Content-Encoding");
       !encoding.empty() && encoding != "identity")
