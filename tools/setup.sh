@@ -14,7 +14,7 @@ packages=(
   g++ cmake make pkg-config git ca-certificates
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   libfmt-dev libinih-dev libcli11-dev libdnnl-dev ocl-icd-opencl-dev libstb-dev
-  libcpp-httplib-dev libssl-dev nlohmann-json3-dev zlib1g-dev
+  libboost-dev libcpp-httplib-dev libssl-dev nlohmann-json3-dev zlib1g-dev
   chromium wrk
   libopenmpi-dev openmpi-bin
   clang libclang-rt-14-dev
@@ -30,6 +30,7 @@ packages=(
 # clang-format-14: tools/format.sh and its test (unit.sources_match_clang_format) use version 14
 # alone, since other versions format differently.
 # ccache: every build compiles through it (CMakeLists.txt), so rebuilds compile what changed.
+# libboost-dev: Boost.Beast and Asio, serve's HTTP server; cpp-httplib: the tests' HTTP client.
 # curl: the README's serve quick start asks the server with it (readme.quick_start runs it).
 
 pristine=false

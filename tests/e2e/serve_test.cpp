@@ -199,7 +199,7 @@ TEST(Serve, MultipartWithoutTheImageFieldIs400) {
 TEST(Serve, MalformedMultipartBodyIs400) {
   expect_seed_error(client().Post("/predict", "--xyz\r\nContent-Disposition: garbage\r\n\r\nnot closed",
                                   "multipart/form-data; boundary=xyz"),
-                    400, "malformed request");
+                    400, "the multipart body is malformed");
 }
 
 TEST(Serve, UnsupportedContentTypeIs415) {

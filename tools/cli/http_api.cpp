@@ -6,8 +6,11 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <span>
+#include <string_view>
+#include <vector>
 
 #include "engine/backends/build_info.h"
+#include "engine/core/errors.h"
 #include "tools/cli/http_request.h"
 #include "tools/cli/prediction_json.h"
 #include "tools/web_page.h"
@@ -15,8 +18,8 @@
 namespace hdr::cli {
 namespace {
 
-using httplib::Request;
-using httplib::Response;
+using Request = HttpRequest;
+using Response = HttpResponse;
 using Json = nlohmann::json;
 
 void handle_predict(ServeState& state, const Request& req, Response& res) {
@@ -29,7 +32,7 @@ void handle_predict(ServeState& state, const Request& req, Response& res) {
   const std::vector<float> probabilities = predictor->predict(image);
   Json out = {{"status", "success"}};
   out.update(prediction_json(probabilities, 3));
-  if (req.get_param_value("preprocessed") == "1") out["preprocessed"] = to_bytes(image);
+  if (req.query_value("preprocessed") == "1") out["preprocessed"] = to_bytes(image);
   send_json(res, 200, out);
 }
 
@@ -50,8 +53,8 @@ void handle_health(ServeState& state, Response& res) {
 
 // The model a /v2/models/{name}[/versions/{v}] path names: this server's one model, version 1.
 void require_model(const ServeState& state, const Request& req) {
-  const std::string name = req.matches[1];
-  const std::string version = req.matches.size() > 2 ? std::string(req.matches[2]) : "";
+  const std::string& name = req.matches.at(1);
+  const std::string& version = req.matches.at(2);
   if (name != state.model_name)
     throw HttpError(404, fmt::format("no model '{}' here: this server serves '{}'", name, state.model_name));
   if (!version.empty() && version != "1")
@@ -89,35 +92,62 @@ void handle_infer(ServeState& state, const Request& req, Response& res) {
 
 enum Method { kGet = 1, kPost = 2 };
 
-// Registers `handler` for the method on `pattern`, and 405 (with Allow) for the others.
-void route(httplib::Server& server, const std::string& pattern, int methods, const httplib::Server::Handler& handler) {
-  const std::string allow = methods == kGet ? "GET, HEAD" : "POST";
-  const auto refuse = [allow](const Request& req, Response& res) {
-    res.set_header("Allow", allow);
-    send_error(req, res, 405, fmt::format("{} is not allowed on {}: use {}", req.method, req.path, allow));
-  };
-  server.Get(pattern, (methods & kGet) ? handler : refuse);
-  server.Post(pattern, (methods & kPost) ? handler : refuse);
-  server.Put(pattern, refuse);
-  server.Patch(pattern, refuse);
-  server.Delete(pattern, refuse);
-  server.Options(pattern, [allow](const Request&, Response& res) {
-    res.set_header("Allow", allow + ", OPTIONS");
-    res.status = 204;
-  });
+struct Endpoint {
+  int methods = 0;
+  void (*handle)(ServeState&, const Request&, Response&) = nullptr;
+};
+
+void send_page(ServeState&, const Request&, Response& res) {
+  res.set_content(std::string(kIndexHtml), "text/html; charset=utf-8");
 }
 
-// The message of an error cpp-httplib raised itself (no route, body too large, bad request).
-std::string library_error_message(const Request& req, int status, size_t max_body) {
-  switch (status) {
-    case 404:
-      return fmt::format("no such endpoint: {} {} (the API: GET /, POST /predict, GET /health, /v2/...)", req.method,
-                         req.path);
-    case 413: return fmt::format("the request body is over the limit of {} MiB", max_body >> 20);
-    case 414: return "the request URI is too long";
-    case 400: return "malformed request (its headers or multipart body could not be parsed)";
-    default: return fmt::format("the request failed with HTTP status {}", status);
+void send_server_metadata(ServeState&, const Request&, Response& res) {
+  send_json(res, 200, {{"name", "hdr"}, {"version", HDR_VERSION}, {"extensions", Json::array()}});
+}
+
+// The endpoints under /v2/models/{name}[/versions/{version}][/ready | /infer]; req.matches gets
+// the path, the name and the version ("" when absent).
+Endpoint model_endpoint(Request& req) {
+  std::vector<std::string> parts;
+  for (std::string_view rest = std::string_view(req.path).substr(std::string_view("/v2/models/").size());;) {
+    const size_t slash = rest.find('/');
+    parts.emplace_back(rest.substr(0, slash));
+    if (parts.back().empty()) return {};
+    if (slash == std::string_view::npos) break;
+    rest.remove_prefix(slash + 1);
   }
+  const bool versioned = parts.size() >= 3 && parts[1] == "versions";
+  const size_t fixed = versioned ? 3 : 1;
+  if (parts.size() > fixed + 1) return {};
+  req.matches = {req.path, parts[0], versioned ? parts[2] : ""};
+  if (parts.size() == fixed)
+    return {kGet, [](ServeState& state, const Request& r, Response& res) {
+              require_model(state, r);
+              send_json(res, 200, model_metadata(state));
+            }};
+  if (parts[fixed] == "ready")
+    return {kGet, [](ServeState& state, const Request& r, Response& res) {
+              require_model(state, r);
+              send_json(res, 200, {{"name", state.model_name}, {"ready", true}});
+            }};
+  if (parts[fixed] == "infer") return {kPost, handle_infer};
+  return {};
+}
+
+// The endpoint of req's path; methods 0 when there is none.
+Endpoint find_endpoint(Request& req) {
+  const std::string& p = req.path;
+  if (p == "/") return {kGet, send_page};
+  if (p == "/predict") return {kPost, handle_predict};
+  if (p == "/health")
+    return {kGet, [](ServeState& state, const Request&, Response& res) { handle_health(state, res); }};
+  if (p == "/v2") return {kGet, send_server_metadata};
+  if (p == "/v2/health/live")
+    return {kGet, [](ServeState&, const Request&, Response& res) { send_json(res, 200, {{"live", true}}); }};
+  if (p == "/v2/health/ready")
+    return {kGet, [](ServeState&, const Request&, Response& res) { send_json(res, 200, {{"ready", true}}); }};
+  if (p.starts_with("/v2/models/")) return model_endpoint(req);
+  return {};
 }
 
 // The endpoints anyone may call when the server has a token: the page itself (it asks for the
@@ -137,29 +167,21 @@ bool token_matches(const std::string& expected, const std::string& authorization
 }  // namespace
 
 bool refuse_request(const ServeState& state, const Request& req, Response& res) {
-  // The body, if any, is left unread: the connection ends with the answer, or its bytes would be
-  // read as the next request.
+  // The body, if any, is left unread: the connection ends with the answer.
   auto refuse = [&](int status, const std::string& message) {
     send_error(req, res, status, message);
-    res.set_header("Connection", "close");
+    res.close = true;
     return true;
   };
-  if (req.version == "HTTP/1.1" && !req.has_header("Host"))
+  if (req.version >= 11 && !req.has_header("Host"))
     return refuse(400, "the request has no Host header (HTTP/1.1 requires one)");
-  if (req.get_header_value_count("Content-Length") > 1)
-    return refuse(400, "the request has more than one Content-Length");
-  if (req.has_header("Transfer-Encoding")) {
-    if (req.has_header("Content-Length"))
-      return refuse(400, "the request has both Content-Length and Transfer-Encoding");
-    return refuse(411, "send the body with a Content-Length: chunked request bodies are not accepted");
-  }
-  if (req.method == "POST" && !req.has_header("Content-Length"))
-    return refuse(411, "a POST request needs a Content-Length");
-  if (const std::string encoding = req.get_header_value("Content-Encoding");
-      !encoding.empty() && encoding != "identity")
+  if (req.header_count("Content-Length") > 1) return refuse(400, "the request has more than one Content-Length");
+  if (req.method == "POST" && !req.has_header("Content-Length") && !req.has_header("Transfer-Encoding"))
+    return refuse(411, "a POST request needs a Content-Length (or a chunked body)");
+  if (const std::string encoding = req.header("Content-Encoding"); !encoding.empty() && encoding != "identity")
     return refuse(415, fmt::format("Content-Encoding '{}' is not accepted: send the body uncompressed", encoding));
   if (!state.token.empty() && !open_without_token(req.path) &&
-      !token_matches(state.token, req.get_header_value("Authorization"))) {
+      !token_matches(state.token, req.header("Authorization"))) {
     res.set_header("WWW-Authenticate", "Bearer");
     return refuse(401, "this server needs a token: send the header \"Authorization: Bearer <token>\"");
   }
@@ -179,48 +201,35 @@ std::string log_escaped(std::string_view text) {
   return out;
 }
 
-void install_routes(httplib::Server& server, ServeState& state) {
-  route(server, "/", kGet, [](const Request&, Response& res) {
-    res.set_content(kIndexHtml.data(), kIndexHtml.size(), "text/html; charset=utf-8");
-  });
-  route(server, "/predict", kPost,
-        guarded([&state](const Request& req, Response& res) { handle_predict(state, req, res); }));
-  route(server, "/health", kGet, [&state](const Request&, Response& res) { handle_health(state, res); });
-
-  route(server, "/v2", kGet, [](const Request&, Response& res) {
-    send_json(res, 200, {{"name", "hdr"}, {"version", HDR_VERSION}, {"extensions", Json::array()}});
-  });
-  route(server, "/v2/health/live", kGet, [](const Request&, Response& res) { send_json(res, 200, {{"live", true}}); });
-  route(server, "/v2/health/ready", kGet, [](const Request&, Response& res) {
-    send_json(res, 200, {{"ready", true}});
-  });
-  const std::string model = "/v2/models/([^/]+)(?:/versions/([^/]+))?";
-  route(server, model, kGet, guarded([&state](const Request& req, Response& res) {
-          require_model(state, req);
-          send_json(res, 200, model_metadata(state));
-        }));
-  route(server, model + "/ready", kGet, guarded([&state](const Request& req, Response& res) {
-          require_model(state, req);
-          send_json(res, 200, {{"name", state.model_name}, {"ready", true}});
-        }));
-  route(server, model + "/infer", kPost,
-        guarded([&state](const Request& req, Response& res) { handle_infer(state, req, res); }));
-
-  const size_t max_body = state.limits.max_bytes;
-  server.set_error_handler([max_body](const Request& req, Response& res) {
-    if (res.body.empty()) send_error(req, res, res.status, library_error_message(req, res.status, max_body));
-  });
-  server.set_exception_handler([](const Request& req, Response& res, std::exception_ptr error) {
-    std::string what = "unknown exception";
-    try {
-      std::rethrow_exception(error);
-    } catch (const std::exception& e) {
-      what = e.what();
-    } catch (...) {
-    }
-    fmt::print(stderr, "serve: internal error on {} {}: {}\n", req.method, req.path, what);
+void answer_request(ServeState& state, HttpRequest& req, HttpResponse& res) {
+  const Endpoint endpoint = find_endpoint(req);
+  if (endpoint.methods == 0)
+    return send_error(req, res, 404,
+                      fmt::format("no such endpoint: {} {} (the API: GET /, POST /predict, GET /health, /v2/...)",
+                                  req.method, req.path));
+  const std::string allow = endpoint.methods == kGet ? "GET, HEAD" : "POST";
+  if (req.method == "OPTIONS") {
+    res.status = 204;
+    res.set_header("Allow", allow + ", OPTIONS");
+    return;
+  }
+  const bool allowed = (endpoint.methods & kGet) ? req.method == "GET" || req.method == "HEAD" : req.method == "POST";
+  if (!allowed) {
+    res.set_header("Allow", allow);
+    return send_error(req, res, 405, fmt::format("{} is not allowed on {}: use {}", req.method, req.path, allow));
+  }
+  try {
+    endpoint.handle(state, req, res);
+  } catch (const HttpError& e) {
+    send_error(req, res, e.status, e.what());
+  } catch (const InputError& e) {
+    send_error(req, res, 400, e.what());
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "serve: internal error on {} {}: {}\n", log_escaped(req.method), log_escaped(req.path),
+               e.what());
+    res = {};
     send_error(req, res, 500, "internal error while handling the request (logged by the server)");
-  });
+  }
 }
 
 }  // namespace hdr::cli

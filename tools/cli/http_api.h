@@ -1,4 +1,4 @@
-// The HTTP API of `hdr serve`, on cpp-httplib:
+// The HTTP API of `hdr serve` (its server: tools/cli/http_server.h):
 //   GET  /                        the drawing page (tools/web/index.html, compiled in)
 //   POST /predict                 seed 003's contract: multipart field "image", JSON
 //                                 {"image": "data:image/png;base64,..."} or raw image/* bytes ->
@@ -13,8 +13,6 @@
 // cause not shown to the client).
 #pragma once
 
-#include <httplib.h>
-
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -24,6 +22,7 @@
 #include "engine/inference/inference.h"
 #include "engine/io/image_io.h"
 #include "engine/io/preprocess.h"
+#include "tools/cli/http_message.h"
 
 namespace hdr::cli {
 
@@ -41,16 +40,18 @@ struct ServeState {
   std::atomic<int64_t> requests{0};
 };
 
-// Registers every route, the JSON error handler and the exception handler on `server`.
-void install_routes(httplib::Server& server, ServeState& state);
+// Answers a request whose body is read: the routes above, 404 and 405 (with Allow), OPTIONS,
+// and every refusal as a JSON error. Never throws: a failure of the server itself is a 500
+// whose cause is logged, not shown.
+void answer_request(ServeState& state, HttpRequest& req, HttpResponse& res);
 
-// What every request goes through once its head is read and before its body is: framing the
-// routes cannot trust (a second Content-Length, Content-Length with Transfer-Encoding, no Host
-// on HTTP/1.1: 400), a body without a Content-Length (411: chunked and unsized bodies would be
-// read whole before any limit applies), a Content-Encoding (415: the library would inflate it
-// past --max-body), then the token where the server has one (401; the page and the health
-// endpoints need none). True when it answered.
-bool refuse_request(const ServeState& state, const httplib::Request& req, httplib::Response& res);
+// What every request goes through once its head is read and before its body is (the server
+// has already refused malformed framing and oversized heads and bodies): a second identical
+// Content-Length or no Host on HTTP/1.1 (400), a POST with neither a Content-Length nor a
+// chunked body (411), a Content-Encoding (415: --max-body would apply to the compressed bytes
+// only), then the token where the server has one (401; the page and the health endpoints need
+// none). True when it answered.
+bool refuse_request(const ServeState& state, const HttpRequest& req, HttpResponse& res);
 
 // Client text as one access-log field: printable ASCII kept, '"', '\\' and every other byte as
 // \xNN, so that a request cannot forge or split a log line.

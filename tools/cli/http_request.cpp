@@ -11,11 +11,12 @@
 #include <string_view>
 
 #include "engine/core/errors.h"
+#include "tools/cli/multipart.h"
 
 namespace hdr::cli {
 
-using httplib::Request;
-using httplib::Response;
+using Request = HttpRequest;
+using Response = HttpResponse;
 using Json = nlohmann::json;
 
 void send_json(Response& res, int status, const Json& body) {
@@ -28,18 +29,6 @@ void send_json(Response& res, int status, const Json& body) {
 void send_error(const Request& req, Response& res, int status, const std::string& message) {
   const bool v2 = req.path.starts_with("/v2");
   send_json(res, status, v2 ? Json{{"error", message}} : Json{{"status", "error"}, {"message", message}});
-}
-
-httplib::Server::Handler guarded(std::function<void(const Request&, Response&)> handler) {
-  return [handler = std::move(handler)](const Request& req, Response& res) {
-    try {
-      handler(req, res);
-    } catch (const HttpError& e) {
-      send_error(req, res, e.status, e.what());
-    } catch (const InputError& e) {
-      send_error(req, res, 400, e.what());
-    }
-  };
 }
 
 namespace {
@@ -70,14 +59,14 @@ namespace {
 
 // The media type of the request, lower-case, without parameters ("multipart/form-data").
 std::string media_type(const Request& req) {
-  std::string type = req.get_header_value("Content-Type");
+  std::string type = req.header("Content-Type");
   type = type.substr(0, type.find(';'));
   while (!type.empty() && type.back() == ' ') type.pop_back();
   std::transform(type.begin(), type.end(), type.begin(), [](unsigned char c) { return char(std::tolower(c)); });
   return type;
 }
 
-// Base64 through OpenSSL's decoder (already linked for cpp-httplib); it skips line breaks.
+// Base64 through OpenSSL's decoder; it skips line breaks.
 std::string decode_base64(std::string_view text, const std::string& field) {
   std::unique_ptr<EVP_ENCODE_CTX, decltype(&EVP_ENCODE_CTX_free)> ctx(EVP_ENCODE_CTX_new(), EVP_ENCODE_CTX_free);
   if (!ctx) throw std::bad_alloc();
@@ -98,11 +87,15 @@ std::string decode_base64(std::string_view text, const std::string& field) {
 std::string image_bytes(const Request& req) {
   const std::string type = media_type(req);
   if (type == "multipart/form-data") {
-    if (!req.has_file("image"))
+    std::string_view image;
+    int images = 0;
+    for (const FormPart& part : multipart_parts(req.body, multipart_boundary(req.header("Content-Type"))))
+      if (part.name == "image") image = part.content, ++images;
+    if (images == 0)
       throw HttpError(400, "the multipart body has no field 'image' (send the image file as field 'image')");
-    if (const size_t parts = req.files.count("image"); parts > 1)
-      throw HttpError(400, fmt::format("the multipart body has {} fields 'image': send one image", parts));
-    return req.get_file_value("image").content;
+    if (images > 1)
+      throw HttpError(400, fmt::format("the multipart body has {} fields 'image': send one image", images));
+    return std::string(image);
   }
   if (type == "application/json") {
     const Json body = parse_json_body(req);

@@ -6,14 +6,13 @@
 // status (400, 415) or an InputError (400); any other exception is a 500, a bug.
 #pragma once
 
-#include <httplib.h>
-
 #include <cstdint>
-#include <functional>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "tools/cli/http_message.h"
 
 namespace hdr::cli {
 
@@ -30,18 +29,14 @@ inline constexpr const char* kOutputName = "probabilities";
 
 // Replies: a JSON body with its status; an error in the seed API's form ({"status": "error",
 // "message"}) or, under /v2, the Open Inference Protocol's ({"error"}).
-void send_json(httplib::Response& res, int status, const nlohmann::json& body);
-void send_error(const httplib::Request& req, httplib::Response& res, int status, const std::string& message);
-
-// A handler whose refusals (HttpError) and bad input (InputError) become JSON errors; anything
-// else reaches the server's exception handler (500).
-httplib::Server::Handler guarded(std::function<void(const httplib::Request&, httplib::Response&)> handler);
+void send_json(HttpResponse& res, int status, const nlohmann::json& body);
+void send_error(const HttpRequest& req, HttpResponse& res, int status, const std::string& message);
 
 // The body as JSON, nested no deeper than an infer request needs (400 when it is not JSON).
-nlohmann::json parse_json_body(const httplib::Request& req);
+nlohmann::json parse_json_body(const HttpRequest& req);
 
 // The encoded image of a /predict request, from whichever form the client sent (400, 415).
-std::string image_bytes(const httplib::Request& req);
+std::string image_bytes(const HttpRequest& req);
 
 // The images of an infer request (body parsed from body_bytes bytes): its one FP32 input of
 // shape [N, 1, side, side], row-major; n receives N.

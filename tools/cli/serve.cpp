@@ -1,25 +1,22 @@
 // `hdr serve MODEL`: the drawing page, the seed projects' REST API and the Open Inference
 // Protocol over HTTP (tools/cli/http_api.h has the routes), from one binary.
 //
-// Concurrency: cpp-httplib gives each open connection a thread from a pool of --connections;
-// inference runs on --workers Predictors (one model and backend each, one CPU thread each), lent
-// per request. So requests run in parallel up to the core count without oversubscribing it,
-// and slow clients hold only a connection thread, which the read/write timeouts free.
-// SIGINT/SIGTERM stop the server: in-flight requests finish, then the process exits 0; a second
-// signal exits at once. Decoding, and parsing an infer request's JSON, run in a worker's turn
-// too, so the memory they take is bounded by --workers. Framing the library would accept, a body
-// it would read before any limit, and the token are checked before the body is read
-// (refuse_request, tools/cli/http_api.h).
+// Concurrency: one thread does the network I/O of every connection and answers the cheap GET
+// requests; POST requests (decoding, parsing an infer request's JSON, inference) run on
+// --workers threads, each with a Predictor (one model and backend, one CPU thread), so requests
+// run in parallel up to the core count without oversubscribing it, and the memory decoding and
+// parsing take is bounded by --workers. Limits on heads, bodies, time and connections apply as
+// bytes arrive (tools/cli/http_server.h); framing the routes would not trust and the token are
+// checked before a body is read (refuse_request). SIGINT/SIGTERM stop the server: in-flight
+// requests finish, then the process exits 0; a second signal exits at once.
 #include <fmt/chrono.h>
 #include <fmt/format.h>
-#include <httplib.h>
 
 #include <malloc.h>
 
-#include <cerrno>
 #include <csignal>
-#include <cstring>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 #include "engine/core/errors.h"
@@ -28,6 +25,8 @@
 #include "tools/cli/commands.h"
 #include "tools/cli/common.h"
 #include "tools/cli/http_api.h"
+#include "tools/cli/http_request.h"
+#include "tools/cli/http_server.h"
 #include "tools/cli/signal_watcher.h"
 
 namespace hdr::cli {
@@ -36,7 +35,8 @@ namespace {
 struct ServeArgs {
   std::string model, host = "127.0.0.1", token_file;
   int port = 8080;
-  int workers = 0, connections = 64, max_body_mib = 16, max_megapixels = 16, timeout_seconds = 5;
+  int workers = 0, connections = 256, connections_per_client = 64, max_body_mib = 16, max_megapixels = 16;
+  int timeout_seconds = 5, body_timeout_seconds = 30;
   bool quiet = false;
   std::string device = "auto";
 };
@@ -65,33 +65,23 @@ std::function<std::unique_ptr<Backend>()> backend_factory(const std::string& dev
   return [resolved]() { return resolved == "cpu" ? make_cpu_backend(1) : open_cuda_backend(resolved); };
 }
 
-// One line per request on stderr: time, client, request, status, bytes, time in the handler.
-thread_local std::chrono::steady_clock::time_point t_request_start{};
-
-void log_request(ServeState& state, bool quiet, const httplib::Request& req, const httplib::Response& res) {
+// One line per request on stderr: time, client, request, status, bytes, time to the answer.
+void log_request(ServeState& state, bool quiet, const HttpRequest& req, const HttpResponse& res, double ms) {
   ++state.requests;
   if (quiet) return;
-  const auto start = std::exchange(t_request_start, {});
-  const std::string took =
-      start == std::chrono::steady_clock::time_point{}
-          ? "-"
-          : fmt::format("{:.2f} ms",
-                        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
-  fmt::print(stderr, "{:%Y-%m-%dT%H:%M:%S}Z {} \"{} {}\" {} {} B {}\n",
+  fmt::print(stderr, "{:%Y-%m-%dT%H:%M:%S}Z {} \"{} {}\" {} {} B {:.2f} ms\n",
              std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()), req.remote_addr,
-             log_escaped(req.method), log_escaped(req.path), res.status, res.body.size(), took);
+             log_escaped(req.method), log_escaped(req.path), res.status, res.body.size(), ms);
 }
 
 void run_serve(const ServeArgs& args) {
   const std::string token = args.token_file.empty() ? "" : read_token(args.token_file);  // before the model loads
-  httplib::Server server;
-  // A signal that comes between bind and listen waits until the server runs.
-  bool stopped = false;
-  const SignalWatcher signals("serve", [&server, &stopped](int caught) {
-    if (caught != 0 && !stopped && server.is_running()) {
-      server.stop();
-      stopped = true;
-    }
+  // The watcher comes before any thread starts; it stops the server once there is one.
+  std::mutex serving_mutex;
+  HttpServer* serving = nullptr;
+  const SignalWatcher signals("serve", [&serving_mutex, &serving](int caught) {
+    const std::lock_guard lock(serving_mutex);
+    if (caught != 0 && serving != nullptr) std::exchange(serving, nullptr)->stop();
   });
   const TrainedModel trained = read_trained_model(args.model);
   const int workers = args.workers > 0 ? args.workers : int(std::max(1u, std::thread::hardware_concurrency()));
@@ -108,46 +98,26 @@ void run_serve(const ServeArgs& args) {
                                          .max_pixels = int64_t(args.max_megapixels) * 1'000'000},
                    .token = token};
 
-  install_routes(server, state);
-  const int connections = args.connections;
-  server.new_task_queue = [connections] { return new httplib::ThreadPool(size_t(connections)); };
-  server.set_payload_max_length(state.limits.max_bytes);
-  server.set_read_timeout(args.timeout_seconds, 0);
-  server.set_write_timeout(args.timeout_seconds, 0);
-  server.set_keep_alive_timeout(args.timeout_seconds);
-  server.set_keep_alive_max_count(std::numeric_limits<int>::max());
-  server.set_tcp_nodelay(true);  // small responses must not wait for Nagle's algorithm
-  // cpp-httplib's default also sets SO_REUSEPORT, which lets a second server bind a busy port
-  // and silently share its traffic: keep only SO_REUSEADDR (a restart may reuse the port).
-  socket_t listening = -1;
-  server.set_socket_options([&listening](socket_t sock) {
-    const int yes = 1;
-    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-    listening = sock;
-  });
-  server.set_pre_routing_handler([&state](const httplib::Request& req, httplib::Response& res) {
-    t_request_start = std::chrono::steady_clock::now();
-    // Ranges are ignored, as HTTP allows: cpp-httplib would build the answer to 2,700 ranges of
-    // the page in memory (a 50 MB 206 for an 8 KB request). The hook sees the request as const;
-    // the library's own object is not, and it reads the ranges only after the routes.
-    const_cast<httplib::Request&>(req).ranges.clear();
-    return refuse_request(state, req, res) ? httplib::Server::HandlerResponse::Handled
-                                           : httplib::Server::HandlerResponse::Unhandled;
-  });
-  server.set_logger([&state, quiet = args.quiet](const httplib::Request& req, const httplib::Response& res) {
-    log_request(state, quiet, req, res);
-  });
-
-  const int port = args.port == 0                              ? server.bind_to_any_port(args.host)
-                   : server.bind_to_port(args.host, args.port) ? args.port
-                                                               : -1;
-  if (port < 0)
-    throw std::runtime_error(
-        fmt::format("cannot listen on {}:{} (address in use, not local, or port not allowed)", args.host, args.port));
-  // cpp-httplib listens with a backlog of 5: a burst of new connections overflows it and clients
-  // see resets. Linux takes a second listen() as a new backlog.
-  if (::listen(listening, SOMAXCONN) != 0)
-    throw std::runtime_error(fmt::format("cannot listen on {}:{}: {}", args.host, port, std::strerror(errno)));
+  const HttpLimits limits{.max_body = state.limits.max_bytes,
+                          .head_timeout = std::chrono::seconds(args.timeout_seconds),
+                          .body_timeout = std::chrono::seconds(args.body_timeout_seconds),
+                          .write_timeout = std::chrono::seconds(args.timeout_seconds),
+                          .max_connections = args.connections,
+                          .max_per_client = std::min(args.connections_per_client, args.connections)};
+  HttpHandlers handlers{
+      .screen = [&state](const HttpRequest& req, HttpResponse& res) { return refuse_request(state, req, res); },
+      .handle = [&state](HttpRequest& req, HttpResponse& res) { answer_request(state, req, res); },
+      .in_worker = [](const HttpRequest& req) { return req.method == "POST"; },
+      .error = [](const HttpRequest& req, HttpResponse& res, int status,
+                  const std::string& message) { send_error(req, res, status, message); },
+      .log = [&state, quiet = args.quiet](const HttpRequest& req, const HttpResponse& res,
+                                          double ms) { log_request(state, quiet, req, res, ms); }};
+  HttpServer server(limits, std::move(handlers), workers);
+  const int port = server.listen(args.host, args.port);
+  {
+    const std::lock_guard lock(serving_mutex);
+    if (signals.caught() == 0) serving = &server;
+  }
   // glibc keeps freed blocks of a large request's body, JSON and images in its arenas for later
   // (its mmap threshold grows with the largest block freed), so the process kept their size
   // after a few 16 MiB requests. Blocks of 1 MiB and more now come from mmap and go back to the
@@ -158,16 +128,16 @@ void run_serve(const ServeArgs& args) {
                "serve: warning: listening on {} without --token: anyone who can reach this address can use the "
                "model\n",
                args.host);
-  bool ok = true;
-  if (signals.caught() == 0) {
-    fmt::print(stderr, "serve: model {} ({} parameters) from {} on {} x {} worker{}\n", state.model_name,
-               with_thousands(state.parameters), args.model, pool.device(), workers, workers == 1 ? "" : "s");
-    fmt::print(stderr,
-               "serve: listening on http://{}:{} (page at /, POST /predict, GET /health, /v2/...; Ctrl-C stops)\n",
-               args.host, port);
-    ok = server.listen_after_bind();
+  fmt::print(stderr, "serve: model {} ({} parameters) from {} on {} x {} worker{}\n", state.model_name,
+             with_thousands(state.parameters), args.model, pool.device(), workers, workers == 1 ? "" : "s");
+  fmt::print(stderr,
+             "serve: listening on http://{}:{} (page at /, POST /predict, GET /health, /v2/...; Ctrl-C stops)\n",
+             args.host, port);
+  if (signals.caught() == 0) server.run();
+  {
+    const std::lock_guard lock(serving_mutex);
+    serving = nullptr;
   }
-  if (!ok && signals.caught() == 0) throw std::runtime_error("the server stopped unexpectedly");
   fmt::print(stderr, "serve: stopped by {} after {} requests\n", signals.caught() == SIGINT ? "SIGINT" : "SIGTERM",
              state.requests.load());
 }
@@ -187,13 +157,23 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--workers,--threads", args->workers, "Requests computed at once, one CPU thread each (0: all cores)")
       ->check(CLI::Range(0, 1024))
       ->capture_default_str();
-  cmd->add_option("--connections", args->connections, "Open connections served at once (keep-alive holds one each)")
-      ->check(CLI::Range(1, 4096))
+  cmd->add_option("--connections", args->connections,
+                  "Open connections at most; past it, the one waiting longest for a request is closed")
+      ->check(CLI::Range(1, 65536))
+      ->capture_default_str();
+  cmd->add_option("--connections-per-client", args->connections_per_client,
+                  "Open connections at most from one client address")
+      ->check(CLI::Range(1, 65536))
       ->capture_default_str();
   cmd->add_option("--max-body", args->max_body_mib, "Largest request body, MiB (larger: 413)")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
-  cmd->add_option("--timeout", args->timeout_seconds, "Seconds a client may stay silent while sending or receiving")
+  cmd->add_option("--timeout", args->timeout_seconds,
+                  "Seconds for a whole request head to arrive (and for an idle connection to send one), and for "
+                  "an answer to be taken")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
+  cmd->add_option("--body-timeout", args->body_timeout_seconds, "Seconds for a whole request body to arrive")
       ->check(CLI::Range(1, 3600))
       ->capture_default_str();
   cmd->add_option("--max-megapixels", args->max_megapixels,
