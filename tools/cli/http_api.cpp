@@ -22,6 +22,14 @@ using Request = HttpRequest;
 using Response = HttpResponse;
 using Json = nlohmann::json;
 
+// The model's call, timed for the metrics.
+std::vector<float> timed_predict(ServeState& state, Predictor& predictor, const std::vector<float>& images, int64_t n) {
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<float> probabilities = predictor.predict(images);
+  state.metrics.inferred(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), n);
+  return probabilities;
+}
+
 void handle_predict(ServeState& state, const Request& req, Response& res) {
   const std::string bytes = image_bytes(req);
   // A worker's turn covers decoding too: it is the costly part for a large photo (up to
@@ -29,7 +37,7 @@ void handle_predict(ServeState& state, const Request& req, Response& res) {
   auto predictor = state.pool.acquire();
   const std::vector<float> image = preprocess_image(
       std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()), "image", state.geometry, state.limits);
-  const std::vector<float> probabilities = predictor->predict(image);
+  const std::vector<float> probabilities = timed_predict(state, *predictor, image, 1);
   Json out = {{"status", "success"}};
   out.update(prediction_json(probabilities, 3));
   if (req.query_value("preprocessed") == "1") out["preprocessed"] = to_bytes(image);
@@ -78,7 +86,7 @@ void handle_infer(ServeState& state, const Request& req, Response& res) {
   const Json body = parse_json_body(req);
   int64_t n = 0;
   const std::vector<float> images = infer_input(body, req.body.size(), state.geometry.side, n);
-  const std::vector<float> probabilities = predictor->predict(images);
+  const std::vector<float> probabilities = timed_predict(state, *predictor, images, n);
   Json out = {
       {"model_name", state.model_name},
       {"model_version", "1"},
@@ -95,6 +103,7 @@ enum Method { kGet = 1, kPost = 2 };
 struct Endpoint {
   int methods = 0;
   void (*handle)(ServeState&, const Request&, Response&) = nullptr;
+  std::string_view label;  // the metrics' endpoint where it is not the path itself
 };
 
 void send_page(ServeState&, const Request&, Response& res) {
@@ -121,16 +130,20 @@ Endpoint model_endpoint(Request& req) {
   if (parts.size() > fixed + 1) return {};
   req.matches = {req.path, parts[0], versioned ? parts[2] : ""};
   if (parts.size() == fixed)
-    return {kGet, [](ServeState& state, const Request& r, Response& res) {
+    return {kGet,
+            [](ServeState& state, const Request& r, Response& res) {
               require_model(state, r);
               send_json(res, 200, model_metadata(state));
-            }};
+            },
+            "/v2/models/{name}"};
   if (parts[fixed] == "ready")
-    return {kGet, [](ServeState& state, const Request& r, Response& res) {
+    return {kGet,
+            [](ServeState& state, const Request& r, Response& res) {
               require_model(state, r);
               send_json(res, 200, {{"name", state.model_name}, {"ready", true}});
-            }};
-  if (parts[fixed] == "infer") return {kPost, handle_infer};
+            },
+            "/v2/models/{name}/ready"};
+  if (parts[fixed] == "infer") return {kPost, handle_infer, "/v2/models/{name}/infer"};
   return {};
 }
 
@@ -141,6 +154,10 @@ Endpoint find_endpoint(Request& req) {
   if (p == "/predict") return {kPost, handle_predict};
   if (p == "/health")
     return {kGet, [](ServeState& state, const Request&, Response& res) { handle_health(state, res); }};
+  if (p == "/metrics")
+    return {kGet, [](ServeState& state, const Request&, Response& res) {
+              res.set_content(state.metrics.render(state.in_flight()), "text/plain; version=0.0.4; charset=utf-8");
+            }};
   if (p == "/v2") return {kGet, send_server_metadata};
   if (p == "/v2/health/live")
     return {kGet, [](ServeState&, const Request&, Response& res) { send_json(res, 200, {{"live", true}}); }};
@@ -199,6 +216,14 @@ std::string log_escaped(std::string_view text) {
       out += fmt::format("\\x{:02x}", byte);
   }
   return out;
+}
+
+std::string endpoint_label(const HttpRequest& req) {
+  HttpRequest copy;
+  copy.path = req.path;
+  const Endpoint endpoint = find_endpoint(copy);
+  if (endpoint.methods == 0) return "other";
+  return endpoint.label.empty() ? copy.path : std::string(endpoint.label);
 }
 
 void answer_request(ServeState& state, HttpRequest& req, HttpResponse& res) {

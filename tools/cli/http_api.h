@@ -5,6 +5,7 @@
 //                                 {"status": "success", "prediction", "confidence", "top",
 //                                 "probabilities"} (+ "preprocessed" with ?preprocessed=1)
 //   GET  /health                  status, model, parameters, device, uptime, requests served
+//   GET  /metrics                 Prometheus metrics (tools/cli/serve_metrics.h)
 //   /v2/...                       the Open Inference Protocol (KServe v2), as Triton and KServe
 //                                 speak it: health, server and model metadata, model ready, infer
 // Errors are JSON: {"status": "error", "message"} on the seed API, {"error"} under /v2 (the
@@ -16,6 +17,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -23,6 +25,7 @@
 #include "engine/io/image_io.h"
 #include "engine/io/preprocess.h"
 #include "tools/cli/http_message.h"
+#include "tools/cli/serve_metrics.h"
 
 namespace hdr::cli {
 
@@ -36,9 +39,15 @@ struct ServeState {
   DigitGeometry geometry;
   ImageLimits limits;
   std::string token;  // the bearer token every protected endpoint needs ("" : none)
+  ServeMetrics& metrics;
+  std::function<int()> in_flight;  // requests read and not yet answered
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   std::atomic<int64_t> requests{0};
 };
+
+// The endpoint a request is counted under in the metrics: the route ("/v2/models/{name}/infer"),
+// never the raw path, so that clients cannot grow the label set; "other" for unknown paths.
+std::string endpoint_label(const HttpRequest& req);
 
 // Answers a request whose body is read: the routes above, 404 and 405 (with Allow), OPTIONS,
 // and every refusal as a JSON error. Never throws: a failure of the server itself is a 500

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -14,6 +15,7 @@
 #include <optional>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace hdr::cli {
@@ -87,6 +89,7 @@ struct Core {
   HttpHandlers handlers;
   std::list<Session*> sessions;
   bool stopping = false;
+  std::atomic<int> in_flight{0};
   asio::io_context io{1};
   tcp::acceptor acceptor{io};
   asio::steady_timer accept_pause{io};
@@ -107,7 +110,10 @@ class Session : public std::enable_shared_from_this<Session> {
       : core_(core), stream_(std::move(socket)), buffer_(kBufferLimit), address_(std::move(address)) {
     entry_ = core_.sessions.insert(core_.sessions.end(), this);
   }
-  ~Session() { core_.sessions.erase(entry_); }
+  ~Session() {
+    answered();
+    core_.sessions.erase(entry_);
+  }
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
@@ -128,6 +134,11 @@ class Session : public std::enable_shared_from_this<Session> {
   // into the request's own string.
   static constexpr size_t kBufferLimit = 1 << 20;
   static constexpr size_t kReadChunk = 64 << 10;
+
+  // The request counted in flight is done with (answered, or its client gone).
+  void answered() {
+    if (std::exchange(counted_, false)) --core_.in_flight;
+  }
 
   void enter(Phase phase) {
     phase_ = phase;
@@ -164,6 +175,8 @@ class Session : public std::enable_shared_from_this<Session> {
       return refuse(400, "bad Transfer-Encoding: given twice, or with a Content-Length");
     if (is_malformed(ec)) return refuse(400, "malformed request head");
     if (ec) return close();  // the client left, went silent past the deadline, or was evicted
+    ++core_.in_flight;
+    counted_ = true;
     read_request_head();
     if (int(request_.headers.size()) > core_.limits.max_headers)
       return refuse(431, fmt::format("the request has more than {} header lines", core_.limits.max_headers));
@@ -303,6 +316,7 @@ class Session : public std::enable_shared_from_this<Session> {
   HttpRequest request_;
   HttpResponse response_;
   bool keep_alive_ = false;
+  bool counted_ = false;  // in core_.in_flight
   http::response<http::string_body> out_;
 };
 
@@ -391,6 +405,8 @@ void HttpServer::run() {
   core.accept();
   core.io.run();
 }
+
+int HttpServer::in_flight() const { return impl_->core.in_flight.load(); }
 
 void HttpServer::stop() {
   Core& core = impl_->core;

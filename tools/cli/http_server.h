@@ -64,6 +64,8 @@ class HttpServer {
   int listen(const std::string& host, int port);
   // Serves until stop(): requests in flight are answered, then every connection closes.
   void run();
+  // Requests whose head was read and whose answer is not yet written.
+  int in_flight() const;
   // From any thread.
   void stop();
 

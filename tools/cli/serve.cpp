@@ -19,6 +19,7 @@
 #include <mutex>
 #include <thread>
 
+#include "engine/backends/build_info.h"
 #include "engine/core/errors.h"
 #include "engine/core/thousands.h"
 #include "engine/inference/inference.h"
@@ -68,6 +69,7 @@ std::function<std::unique_ptr<Backend>()> backend_factory(const std::string& dev
 // One line per request on stderr: time, client, request, status, bytes, time to the answer.
 void log_request(ServeState& state, bool quiet, const HttpRequest& req, const HttpResponse& res, double ms) {
   ++state.requests;
+  state.metrics.answered(endpoint_label(req), res.status, ms / 1000, req.body.size());
   if (quiet) return;
   fmt::print(stderr, "{:%Y-%m-%dT%H:%M:%S}Z {} \"{} {}\" {} {} B {:.2f} ms\n",
              std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()), req.remote_addr,
@@ -89,6 +91,11 @@ void run_serve(const ServeArgs& args) {
   PredictorPool pool(trained, workers, backend_factory(args.device), kServeBatch);
 
   const ModelSpec& spec = trained.config.model;
+  ServeMetrics metrics(ModelInfo{.name = spec.name,
+                                 .device = pool.device(),
+                                 .version = HDR_VERSION,
+                                 .parameters = pool.counts().total(),
+                                 .workers = workers});
   ServeState state{.pool = pool,
                    .model_name = spec.name,
                    .parameters = pool.counts().total(),
@@ -96,7 +103,8 @@ void run_serve(const ServeArgs& args) {
                    .geometry = digit_geometry(spec, args.model),
                    .limits = ImageLimits{.max_bytes = size_t(args.max_body_mib) << 20,
                                          .max_pixels = int64_t(args.max_megapixels) * 1'000'000},
-                   .token = token};
+                   .token = token,
+                   .metrics = metrics};
 
   const HttpLimits limits{.max_body = state.limits.max_bytes,
                           .head_timeout = std::chrono::seconds(args.timeout_seconds),
@@ -113,6 +121,7 @@ void run_serve(const ServeArgs& args) {
       .log = [&state, quiet = args.quiet](const HttpRequest& req, const HttpResponse& res,
                                           double ms) { log_request(state, quiet, req, res, ms); }};
   HttpServer server(limits, std::move(handlers), workers);
+  state.in_flight = [&server] { return server.in_flight(); };
   const int port = server.listen(args.host, args.port);
   {
     const std::lock_guard lock(serving_mutex);
