@@ -40,8 +40,8 @@ inline PrometheusText parse_prometheus_text(const std::string& text) {
     return true;
   };
   PrometheusText out;
-  std::set<std::string> finished;  // families whose samples ended
-  std::string current;             // the family of the samples being read
+  std::set<std::string> finished;                         // families whose samples ended
+  std::string current;                                    // the family of the samples being read
   std::map<std::string, double> last_bucket, inf_bucket;  // by histogram series (labels but le)
   if (!text.empty() && text.back() != '\n') fail(text.substr(text.rfind('\n') + 1), "the text must end with a newline");
   std::istringstream in(text);
@@ -102,9 +102,12 @@ inline PrometheusText parse_prometheus_text(const std::string& text) {
     if (line.at(at) != ' ') fail(line, "no space before the value");
     const std::string value_text = line.substr(at + 1, line.find(' ', at + 1) - at - 1);
     double value = 0;
-    if (value_text == "+Inf") value = INFINITY;
-    else if (value_text == "-Inf") value = -INFINITY;
-    else if (value_text == "NaN") value = NAN;
+    if (value_text == "+Inf")
+      value = INFINITY;
+    else if (value_text == "-Inf")
+      value = -INFINITY;
+    else if (value_text == "NaN")
+      value = NAN;
     else {
       size_t used = 0;
       try {

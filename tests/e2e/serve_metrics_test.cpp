@@ -26,14 +26,15 @@ std::string infer_body(int n) {
   for (int i = 0; i < n; ++i)
     for (const uint8_t v : test::mnist_digit(i)) data += fmt::format("{},", v / 255.0);
   data.pop_back();
-  return fmt::format(R"({{"inputs": [{{"name": "input", "shape": [{}, 1, 28, 28], "datatype": "FP32", "data": [{}]}}]}})",
-                     n, data);
+  return fmt::format(
+      R"({{"inputs": [{{"name": "input", "shape": [{}, 1, 28, 28], "datatype": "FP32", "data": [{}]}}]}})", n, data);
 }
 
 TEST(ServeMetrics, CountsMatchTheTrafficSent) {
   test::ServerProcess own(test::tutorial_model().string(), {"--device", "cpu", "--workers", "1", "--quiet"});
   httplib::Client c("127.0.0.1", own.port());
   c.set_read_timeout(30, 0);
+  c.set_keep_alive(true);  // as Prometheus scrapes: requests answered on a kept connection leave the gauge
   size_t body_bytes = 0;
   for (int i = 0; i < 3; ++i) {
     const std::string png = png_of_digit(i);
@@ -77,7 +78,8 @@ TEST(ServeMetrics, CountsMatchTheTrafficSent) {
   EXPECT_EQ(m.at("hdr_workers"), 1);
   bool model_info = false;
   for (const auto& [key, value] : m.samples)
-    if (key.starts_with("hdr_model_info{name=\"cnn_tutorial\",parameters=\"93322\",device=\"cpu")) model_info = value == 1;
+    if (key.starts_with("hdr_model_info{name=\"cnn_tutorial\",parameters=\"93322\",device=\"cpu"))
+      model_info = value == 1;
   EXPECT_TRUE(model_info) << scrape->body;
   const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   EXPECT_GT(m.at("process_start_time_seconds"), now - 120);
@@ -89,15 +91,15 @@ TEST(ServeMetrics, TheFormatReaderRefusesWhatTheFormatForbids) {
   const std::string ok = "# TYPE a counter\na{x=\"1\"} 2\n";
   EXPECT_EQ(test::parse_prometheus_text(ok).at("a{x=\"1\"}"), 2);
   for (const std::string bad : {
-           "a 1\n",                                                   // no TYPE
-           "# TYPE a counter\na 1",                                   // no final newline
-           "# TYPE a counter\na{x=1} 1\n",                            // unquoted value
-           "# TYPE a counter\na{x=\"\\t\"} 1\n",                      // bad escape
-           "# TYPE a counter\na one\n",                               // bad value
-           "# TYPE a counter\na 1\n# TYPE b gauge\nb 1\na 2\n",       // family split
-           "# TYPE 1a counter\n",                                     // bad name
+           "a 1\n",                                                                           // no TYPE
+           "# TYPE a counter\na 1",                                                           // no final newline
+           "# TYPE a counter\na{x=1} 1\n",                                                    // unquoted value
+           "# TYPE a counter\na{x=\"\\t\"} 1\n",                                              // bad escape
+           "# TYPE a counter\na one\n",                                                       // bad value
+           "# TYPE a counter\na 1\n# TYPE b gauge\nb 1\na 2\n",                               // family split
+           "# TYPE 1a counter\n",                                                             // bad name
            "# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_bucket{le=\"+Inf\"} 1\nh_count 1\n",  // not cumulative
-           "# TYPE h histogram\nh_bucket{le=\"+Inf\"} 2\nh_sum 1\nh_count 3\n",              // count differs
+           "# TYPE h histogram\nh_bucket{le=\"+Inf\"} 2\nh_sum 1\nh_count 3\n",               // count differs
        })
     EXPECT_THROW(test::parse_prometheus_text(bad), std::runtime_error) << bad;
 }

@@ -47,11 +47,19 @@ struct Answer {
   std::string text;  // everything the server sent before it closed or the wait ended
 };
 
-// A connection to the server on the loopback whose reads and writes give up after `wait_s`;
-// -1 when it could not connect.
-int connect_to(int port, int wait_s) {
+// A connection to the server on the loopback whose reads and writes give up after `wait_s`,
+// from the loopback address `from` (another client address: 127.0.0.2); -1 when it could not
+// connect.
+int connect_to(int port, int wait_s, const char* from = "127.0.0.1") {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return -1;
+  sockaddr_in source{};
+  source.sin_family = AF_INET;
+  inet_pton(AF_INET, from, &source.sin_addr);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&source), sizeof source) != 0) {
+    close(fd);
+    return -1;
+  }
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(uint16_t(port));
@@ -66,9 +74,10 @@ int connect_to(int port, int wait_s) {
 
 // Sends `request` on a new connection, half-closes it when asked, and reads until the server
 // closes the connection or `wait_s` passes.
-Answer send_request(int port, const std::string& request, bool half_close = false, int wait_s = 10) {
+Answer send_request(int port, const std::string& request, bool half_close = false, int wait_s = 10,
+                    const char* from = "127.0.0.1") {
   Answer a;
-  const int fd = connect_to(port, wait_s);
+  const int fd = connect_to(port, wait_s, from);
   if (fd >= 0) {
     // The server may answer and close before it has read everything: a failed send is fine.
     for (size_t sent = 0; sent < request.size();) {
@@ -247,6 +256,27 @@ TEST(ServeHostile, DSlowClientsCannotHoldTheServer) {
   }
 }
 
+// Row D, bodies: connections that send a body slowly, or a body on a GET (which only POST
+// takes), cannot fill the connection limit either: a GET with a body is refused by its head,
+// and a new client closes the connection that has been reading a body the longest.
+TEST(ServeHostile, DSlowBodiesCannotFillTheConnectionLimit) {
+  test::ServerProcess own = start_server({"--connections", "4"});
+  const Answer get_body = send_request(own.port(), "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\nab");
+  EXPECT_EQ(get_body.status, 400) << get_body.text;
+  EXPECT_NE(get_body.text.find("a GET request takes no body here"), std::string::npos) << get_body.text;
+  std::vector<int> slow;
+  for (int i = 0; i < 4; ++i) {
+    const int fd = connect_to(own.port(), 1);
+    ASSERT_GE(fd, 0);
+    const std::string head = post_head("/predict", "image/png", 1'000'000) + "ab";
+    ASSERT_EQ(send(fd, head.data(), head.size(), MSG_NOSIGNAL), ssize_t(head.size()));
+    slow.push_back(fd);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  expect_health_prompt(own.port());
+  for (const int fd : slow) close(fd);
+}
+
 // Row E: a 6000 x 6000 PNG (36 megapixels in a small file) sent by 4 clients in a loop took
 // 0.7-1.9 s of a worker to decode each time under the old 40 MP cap. Over --max-megapixels (16)
 // it is refused by its header; valid requests and /health stay fast meanwhile (2 s of attack).
@@ -278,6 +308,40 @@ TEST(ServeHostile, EHugeImagesAreRefusedByTheirHeaderWhileOthersAreServed) {
   EXPECT_GT(refused.load(), 20) << "a " << huge.size() << "-byte PNG";
   EXPECT_EQ(other.load(), 0);
   EXPECT_LT(slowest_ms, 100.0) << "a valid request waited behind the decoding";
+}
+
+// Row E, second half: one client's queue of heavy requests does not take every worker's turn.
+// With one worker, a client at 127.0.0.2 queues 8 large infer requests; a /predict from
+// 127.0.0.1 sent after them waits for at most the one running and the next in turn, not all 8.
+TEST(ServeHostile, EOneHeavyClientCannotTakeEveryWorkersTurn) {
+  test::ServerProcess own = start_server();
+  const std::string heavy = post("/v2/models/cnn_tutorial/infer", "application/json", infer_body(1.5));
+  using Clock = std::chrono::steady_clock;
+  auto seconds_since = [](Clock::time_point start) {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+  };
+  const auto start = Clock::now();
+  std::atomic<int> answered{0};
+  std::vector<std::thread> queue;
+  for (int k = 0; k < 8; ++k)
+    queue.emplace_back([&] {
+      EXPECT_EQ(send_request(own.port(), heavy, false, 60, "127.0.0.2").status, 200);
+      ++answered;
+    });
+  // Once the first heavy answer is back, the other 7 have long been read and queued.
+  while (answered == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  const std::vector<uint8_t> png = encode_png(test::mnist_digit(0), 28, 28);
+  const auto light_start = Clock::now();
+  const int status =
+      send_request(own.port(), post("/predict", "image/png", std::string(png.begin(), png.end()))).status;
+  const double light = seconds_since(light_start);
+  for (auto& t : queue) t.join();
+  const double job = seconds_since(start) / 8;
+  EXPECT_EQ(status, 200);
+  RecordProperty("heavy_request_s", std::to_string(job));
+  RecordProperty("light_request_s", std::to_string(light));
+  // In turn: after the running heavy request, about 1 job; first come, first served: about 7.
+  EXPECT_LT(light, 3.5 * job) << "a heavy request took " << job << " s of the worker";
 }
 
 // Row F: a Range header (here 2,700 ranges) is ignored, as HTTP allows: the page once, not a

@@ -183,7 +183,7 @@ bool token_matches(const std::string& expected, const std::string& authorization
 
 }  // namespace
 
-bool refuse_request(const ServeState& state, const Request& req, Response& res) {
+bool refuse_request(ServeState& state, const Request& req, Response& res) {
   // The body, if any, is left unread: the connection ends with the answer.
   auto refuse = [&](int status, const std::string& message) {
     send_error(req, res, status, message);
@@ -193,6 +193,17 @@ bool refuse_request(const ServeState& state, const Request& req, Response& res) 
   if (req.version >= 11 && !req.has_header("Host"))
     return refuse(400, "the request has no Host header (HTTP/1.1 requires one)");
   if (req.header_count("Content-Length") > 1) return refuse(400, "the request has more than one Content-Length");
+  // Only POST takes a body here: a GET with one would hold its connection while it is read.
+  // Other methods have no route: their 404 or 405 needs no body either.
+  if (req.method != "POST" && (req.has_header("Transfer-Encoding") ||
+                               (req.has_header("Content-Length") && req.header("Content-Length") != "0"))) {
+    if (req.method == "GET" || req.method == "HEAD" || req.method == "OPTIONS")
+      return refuse(400, fmt::format("a {} request takes no body here", req.method));
+    HttpRequest without_body = req;
+    answer_request(state, without_body, res);
+    res.close = true;
+    return true;
+  }
   if (req.method == "POST" && !req.has_header("Content-Length") && !req.has_header("Transfer-Encoding"))
     return refuse(411, "a POST request needs a Content-Length (or a chunked body)");
   if (const std::string encoding = req.header("Content-Encoding"); !encoding.empty() && encoding != "identity")

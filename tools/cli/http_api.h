@@ -60,7 +60,7 @@ void answer_request(ServeState& state, HttpRequest& req, HttpResponse& res);
 // chunked body (411), a Content-Encoding (415: --max-body would apply to the compressed bytes
 // only), then the token where the server has one (401; the page and the health endpoints need
 // none). True when it answered.
-bool refuse_request(const ServeState& state, const HttpRequest& req, HttpResponse& res);
+bool refuse_request(ServeState& state, const HttpRequest& req, HttpResponse& res);
 
 // Client text as one access-log field: printable ASCII kept, '"', '\\' and every other byte as
 // \xNN, so that a request cannot forge or split a log line.

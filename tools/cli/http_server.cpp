@@ -74,6 +74,17 @@ class FairQueue {
   bool closed_ = false;
 };
 
+// Who a connection counts against in the per-client limit and the workers' turns: its IPv4
+// address, or its IPv6 /64 (one subscriber's network, which holds any number of addresses).
+std::string client_of(const asio::ip::address& address) {
+  if (address.is_v4()) return address.to_string();
+  const asio::ip::address_v6 v6 = address.to_v6();
+  if (v6.is_v4_mapped()) return asio::ip::make_address_v4(asio::ip::v4_mapped, v6).to_string();
+  auto bytes = v6.to_bytes();
+  std::fill(bytes.begin() + 8, bytes.end(), 0);
+  return asio::ip::address_v6(bytes).to_string() + "/64";
+}
+
 // A parse error of the client's bytes (not the client leaving early).
 bool is_malformed(const beast::error_code& ec) {
   return ec.category() == beast::error_code(http::error::end_of_stream).category() &&
@@ -100,14 +111,18 @@ struct Core {
   bool make_room(const std::string* address);
 };
 
-// Where a connection is: waiting for a request head (or idle between requests), busy with one
-// (its body, its handler, its answer), lingering after a closing answer, or closed.
-enum class Phase { kWaiting, kBusy, kLingering, kClosed };
+// Where a connection is: waiting for a request head (or idle between requests), reading a body,
+// busy with a request (its handler, its answer), lingering after a closing answer, or closed.
+enum class Phase { kWaiting, kReadingBody, kBusy, kLingering, kClosed };
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(Core& core, tcp::socket socket, std::string address)
-      : core_(core), stream_(std::move(socket)), buffer_(kBufferLimit), address_(std::move(address)) {
+  Session(Core& core, tcp::socket socket, std::string address, std::string client)
+      : core_(core),
+        stream_(std::move(socket)),
+        buffer_(kBufferLimit),
+        address_(std::move(address)),
+        client_(std::move(client)) {
     entry_ = core_.sessions.insert(core_.sessions.end(), this);
   }
   ~Session() {
@@ -119,12 +134,13 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void start() { read_head(); }
 
-  const std::string& address() const { return address_; }
+  const std::string& client() const { return client_; }
   Phase phase() const { return phase_; }
   Clock::time_point since() const { return since_; }
 
   // Closes the connection; its pending read ends with operation_aborted.
   void close() {
+    answered();
     phase_ = Phase::kClosed;
     stream_.close();
   }
@@ -163,8 +179,10 @@ class Session : public std::enable_shared_from_this<Session> {
     enter(Phase::kBusy);
     started_ = Clock::now();
     if (ec == http::error::header_limit) {
-      // Beast hands the request line to the message once the line is whole.
-      if (head_->get().method_string().empty())
+      // Beast parses the request line once the head is whole, or on the first read that holds
+      // the line: with no line parsed and no line break buffered, the line alone is too long.
+      const std::string_view seen(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+      if (head_->get().method_string().empty() && seen.find("\r\n") == std::string_view::npos)
         return refuse(414, fmt::format("the request line is longer than {} bytes", core_.limits.max_head));
       return refuse(431, fmt::format("the request head is larger than {} KiB", core_.limits.max_head >> 10));
     }
@@ -180,16 +198,21 @@ class Session : public std::enable_shared_from_this<Session> {
     read_request_head();
     if (int(request_.headers.size()) > core_.limits.max_headers)
       return refuse(431, fmt::format("the request has more than {} header lines", core_.limits.max_headers));
+    // Chunked alone: Beast would take "gzip, chunked" as chunked and hand over gzip bytes.
     const std::string coding = request_.header("Transfer-Encoding");
-    if (!coding.empty() && !head_->chunked())
+    if (request_.header_count("Transfer-Encoding") > 1 || (!coding.empty() && !beast::iequals(coding, "chunked")))
       return refuse(501,
                     fmt::format("Transfer-Encoding '{}' is not supported: send a Content-Length, or chunked", coding));
+    const std::string expect = request_.header("Expect");
+    if (!expect.empty() && !beast::iequals(expect, "100-continue"))
+      return refuse(417, fmt::format("Expect '{}' is not supported", expect));
     if (core_.handlers.screen(request_, response_)) {
       response_.close = true;
       return write();
     }
     if (head_->is_done()) return dispatch();
-    if (beast::iequals(head_->get()[http::field::expect], "100-continue") && request_.version >= 11) {
+    enter(Phase::kReadingBody);
+    if (!expect.empty() && request_.version >= 11) {
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       stream_.expires_after(core_.limits.write_timeout);
       asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
@@ -223,6 +246,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void on_body(beast::error_code ec) {
     if (phase_ == Phase::kClosed) return;
+    enter(Phase::kBusy);
     if (ec == http::error::body_limit) return refuse_body();
     if (is_malformed(ec)) return refuse(400, "malformed chunked body");
     if (ec) return close();
@@ -236,7 +260,7 @@ class Session : public std::enable_shared_from_this<Session> {
       core_.handlers.handle(request_, response_);
       return write();
     }
-    core_.queue.push(address_, [self = shared_from_this(), work = asio::make_work_guard(core_.io)]() mutable {
+    core_.queue.push(client_, [self = shared_from_this(), work = asio::make_work_guard(core_.io)]() mutable {
       self->core_.handlers.handle(self->request_, self->response_);
       asio::io_context& io = self->core_.io;
       // The I/O thread holds the last reference: the session ends there, as it began.
@@ -264,13 +288,16 @@ class Session : public std::enable_shared_from_this<Session> {
   void write() {
     if (phase_ == Phase::kClosed) return;
     const bool keep = keep_alive_ && !response_.close && !core_.stopping;
+    answered();
     core_.handlers.log(request_, response_, std::chrono::duration<double, std::milli>(Clock::now() - started_).count());
     out_ = {};
     out_.version(request_.version == 10 ? 10 : 11);
     out_.result(unsigned(response_.status));
     if (!response_.content_type.empty()) out_.set(http::field::content_type, response_.content_type);
     for (auto& [name, value] : response_.headers) out_.insert(name, value);
-    if (request_.method == "HEAD") {
+    if (response_.status == 204) {
+      // No body and no Content-Length (RFC 9110).
+    } else if (request_.method == "HEAD") {
       out_.content_length(response_.body.size());  // what GET would send; no body
     } else {
       out_.body() = std::move(response_.body);
@@ -280,7 +307,7 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.expires_after(core_.limits.write_timeout);
     http::async_write(stream_, out_, [self = shared_from_this(), keep](beast::error_code ec, size_t) {
       if (ec || self->phase_ == Phase::kClosed) return self->close();
-      if (keep) return self->read_head();
+      if (keep && !self->core_.stopping) return self->read_head();
       self->linger();
     });
   }
@@ -307,7 +334,7 @@ class Session : public std::enable_shared_from_this<Session> {
   Core& core_;
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
-  std::string address_;
+  std::string address_, client_;
   std::list<Session*>::iterator entry_;
   Phase phase_ = Phase::kWaiting;
   Clock::time_point since_ = Clock::now(), started_;
@@ -337,24 +364,31 @@ void Core::admit(tcp::socket socket) {
   beast::error_code ec;
   const tcp::endpoint peer = socket.remote_endpoint(ec);
   if (ec || stopping) return;
-  const std::string address = peer.address().to_string();
+  const std::string client = client_of(peer.address());
   int total = 0, mine = 0;
   for (const Session* s : sessions)
-    if (s->phase() != Phase::kClosed) ++total, mine += s->address() == address;
+    if (s->phase() != Phase::kClosed) ++total, mine += s->client() == client;
   if ((total >= limits.max_connections && !make_room(nullptr)) ||
-      (mine >= limits.max_per_client && !make_room(&address)))
+      (mine >= limits.max_per_client && !make_room(&client)))
     return;                                    // every connection is busy with a request: this one is closed unanswered
   socket.set_option(tcp::no_delay(true), ec);  // small answers must not wait for Nagle's algorithm
-  std::make_shared<Session>(*this, std::move(socket), address)->start();
+  std::make_shared<Session>(*this, std::move(socket), peer.address().to_string(), client)->start();
 }
 
-// Closes the connection (of `address`, if given) that has waited longest for a request head.
-bool Core::make_room(const std::string* address) {
+// Closes the connection (of `client`, if given) that has waited longest for a request head (or
+// lingered longest after its answer); failing that, the one that has been reading a body the
+// longest. Connections busy with a handler or an answer are never closed.
+bool Core::make_room(const std::string* client) {
   Session* oldest = nullptr;
-  for (Session* s : sessions)
-    if ((s->phase() == Phase::kWaiting || s->phase() == Phase::kLingering) &&
-        (address == nullptr || s->address() == *address) && (oldest == nullptr || s->since() < oldest->since()))
+  auto rank = [](Phase p) {
+    return p == Phase::kWaiting || p == Phase::kLingering ? 0 : p == Phase::kReadingBody ? 1 : 2;
+  };
+  for (Session* s : sessions) {
+    if (rank(s->phase()) == 2 || (client != nullptr && s->client() != *client)) continue;
+    if (oldest == nullptr || rank(s->phase()) < rank(oldest->phase()) ||
+        (rank(s->phase()) == rank(oldest->phase()) && s->since() < oldest->since()))
       oldest = s;
+  }
   if (oldest == nullptr) return false;
   oldest->close();
   return true;

@@ -6,16 +6,17 @@
 //   - The body, sized or chunked, is counted as it arrives and cut at `max_body` (413, connection
 //     closed), within `body_timeout`. A Content-Length over the limit is refused before any of
 //     the body is read.
-//   - At most `max_connections` connections in all and `max_per_client` per client address.
-//     When one more arrives, the connection that has waited longest for a request head (idle
-//     keep-alive or slow client) is closed to make room, so that a new client, such as a health
-//     check, is served while slow clients fill the limit; when every connection is busy with a
-//     request the new one is closed.
+//   - At most `max_connections` connections in all and `max_per_client` per client (an IPv4
+//     address, an IPv6 /64). When one more arrives, the connection that has waited longest for a
+//     request head (idle keep-alive or slow client) is closed to make room, failing that the one
+//     reading a body the longest, so that a new client, such as a health check, is served while
+//     slow clients fill the limit; when every connection is busy with a handler or an answer the
+//     new one is closed.
 //   - Requests on one connection are answered in order (pipelining: bytes past one request stay
 //     in the connection's buffer for the next), and a client that half-closes its side after a
 //     request still gets the answer.
 // One thread does all the I/O and runs the cheap requests (`Handlers::in_worker` false) itself;
-// the others run on `workers` threads, taken in turn by client address, so that one client's
+// the others run on `workers` threads, taken in turn by client, so that one client's
 // queue of heavy requests cannot take every worker while another waits.
 #pragma once
 

@@ -46,8 +46,7 @@ void DurationHistogram::observe(double seconds) {
 
 ServeMetrics::ServeMetrics(ModelInfo model)
     : model_(std::move(model)),
-      start_time_seconds_(
-          std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count()) {}
+      start_time_seconds_(std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count()) {}
 
 void ServeMetrics::answered(const std::string& endpoint, int status, double seconds, size_t body_bytes) {
   const std::lock_guard lock(mutex_);
