@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   hdr::cli::add_info_command(app);
   hdr::cli::add_config_command(app);
   hdr::cli::add_predict_command(app);
+  hdr::cli::add_export_command(app);
   hdr::cli::add_serve_command(app);
   hdr::cli::add_bench_command(app);
   hdr::cli::add_compare_command(app);

@@ -14,7 +14,7 @@ packages=(
   g++ cmake make pkg-config git ca-certificates
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   libfmt-dev libinih-dev libcli11-dev libdnnl-dev ocl-icd-opencl-dev libstb-dev
-  libboost-dev libcpp-httplib-dev libssl-dev nlohmann-json3-dev zlib1g-dev
+  libboost-dev libonnx-dev libprotobuf-dev libcpp-httplib-dev libssl-dev nlohmann-json3-dev zlib1g-dev
   chromium wrk
   libopenmpi-dev openmpi-bin
   clang libclang-rt-14-dev
@@ -31,6 +31,7 @@ packages=(
 # alone, since other versions format differently.
 # ccache: every build compiles through it (CMakeLists.txt), so rebuilds compile what changed.
 # libboost-dev: Boost.Beast and Asio, serve's HTTP server; cpp-httplib: the tests' HTTP client.
+# libonnx-dev and libprotobuf-dev: hdr export builds and checks ONNX graphs.
 # curl: the README's serve quick start asks the server with it (readme.quick_start runs it).
 
 pristine=false
@@ -82,21 +83,25 @@ if [ "$pristine" = true ]; then
   fi
 fi
 
-# The browser test's npm packages (tests/browser: playwright-core, pinned by package-lock.json).
+# The npm packages of the browser test (tests/browser: playwright-core) and of the ONNX test
+# (tests/onnx: onnxruntime-node, whose CPU build ships in the package; ONNXRUNTIME_NODE_INSTALL=skip
+# keeps its install script from fetching the CUDA build from GitHub), pinned by package-lock.json.
 # `npm ci` runs only when node_modules is missing or was installed from another lock file (the
 # copy kept next to it says which), so a second run touches neither the network nor the disk.
 # Without network the failure is reported and set-up goes on: training does not need them, and
-# the browser test fails saying what is missing.
-browser_dir="$(cd "$(dirname "$0")/.." && pwd)/tests/browser"
-installed_lock="$browser_dir/node_modules/.installed-package-lock.json"
-if cmp -s "$browser_dir/package-lock.json" "$installed_lock"; then
-  echo "setup: tests/browser npm packages already installed"
-elif (cd "$browser_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null); then
-  cp "$browser_dir/package-lock.json" "$installed_lock"
-  echo "setup: installed the tests/browser npm packages (npm ci)"
-else
-  echo "setup: warning: npm ci in tests/browser failed: the browser test (ctest -L e2e) will fail until it succeeds" >&2
-fi
+# the tests that do fail saying what is missing.
+for npm_test in browser onnx; do
+  npm_dir="$(cd "$(dirname "$0")/.." && pwd)/tests/$npm_test"
+  installed_lock="$npm_dir/node_modules/.installed-package-lock.json"
+  if cmp -s "$npm_dir/package-lock.json" "$installed_lock"; then
+    echo "setup: tests/$npm_test npm packages already installed"
+  elif (cd "$npm_dir" && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error >/dev/null); then
+    cp "$npm_dir/package-lock.json" "$installed_lock"
+    echo "setup: installed the tests/$npm_test npm packages (npm ci)"
+  else
+    echo "setup: warning: npm ci in tests/$npm_test failed: its tests (ctest -L e2e) will fail until it succeeds" >&2
+  fi
+done
 
 nvcc_path=$(command -v nvcc 2>/dev/null || true)
 [ -n "$nvcc_path" ] || { [ -x /usr/local/cuda/bin/nvcc ] && nvcc_path=/usr/local/cuda/bin/nvcc; } || true
