@@ -56,8 +56,8 @@ std::vector<float> hdr_probabilities(const std::vector<std::string>& models) {
 // ONNX Runtime's probabilities for the same images.
 std::vector<float> runtime_probabilities(const std::filesystem::path& onnx, const std::filesystem::path& out) {
   const MnistFiles files(test::mnist_dir());
-  const test::ProcessResult r = test::run_command(fmt::format("node tests/onnx/run_model.mjs {} {} {}", onnx.string(),
-                                                              files.test_images.string(), out.string()));
+  const test::ProcessResult r = test::run_command(
+      fmt::format("node tests/onnx/run_model.mjs {} {} {}", onnx.string(), files.test_images.string(), out.string()));
   EXPECT_EQ(r.exit_code, 0) << r.output;
   std::ifstream in(out, std::ios::binary);
   std::vector<float> p(size_t(10'000) * kClasses);
@@ -66,7 +66,8 @@ std::vector<float> runtime_probabilities(const std::filesystem::path& onnx, cons
   return p;
 }
 
-void expect_same_predictions(const std::vector<std::string>& models, const test::TempDir& dir, const std::string& name) {
+void expect_same_predictions(const std::vector<std::string>& models, const test::TempDir& dir,
+                             const std::string& name) {
   std::string args = "export " + models.front() + " --onnx " + (dir / (name + ".onnx")).string();
   for (size_t i = 1; i < models.size(); ++i) args += " --ensemble " + models[i];
   const test::ProcessResult exported = test::run_command(test::hdr_command(args));
@@ -102,15 +103,16 @@ INSTANTIATE_TEST_SUITE_P(Configs, OnnxExport,
 
 TEST(OnnxExportEnsemble, OnnxRuntimeAgreesWithTheAveragedEngine) {
   const test::TempDir dir;
-  expect_same_predictions({train_briefly("cnn_tutorial", dir.path()), train_briefly("mlp", dir.path())}, dir, "ensemble");
+  expect_same_predictions({train_briefly("cnn_tutorial", dir.path()), train_briefly("mlp", dir.path())}, dir,
+                          "ensemble");
 }
 
 // The file carries hdr's version, the config the model was trained with and its test accuracy.
 TEST(OnnxExportMetadata, NamesTheVersionTheConfigAndTheTestAccuracy) {
   const test::TempDir dir;
   const std::string model = train_briefly("mlp", dir.path());
-  const test::ProcessResult r =
-      test::run_command(test::hdr_command("export " + model + " --onnx " + (dir / "m.onnx").string()));
+  const test::ProcessResult r = test::run_command(
+      test::hdr_command("export " + model + " --onnx " + (dir / "m.onnx").string()));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const std::vector<unsigned char> bytes = test::read_bytes(dir / "m.onnx");
   onnx::ModelProto proto;

@@ -98,7 +98,8 @@ void add_member(GraphBuilder& g, const TrainedModel& m, const std::string& p, co
   g.node("Div", {p + "pixels", g.constant(p + "255", {}, {255.0f})}, p + "scaled");
   g.node("Sub", {p + "scaled", g.constant(p + "mean", {}, {data.mean})}, p + "centred");
   g.node("Mul", {p + "centred", g.constant(p + "inv_std", {}, {1.0f / data.std})}, p + "normalised");
-  g.node("Reshape", {p + "normalised", g.int64_constant(p + "input_shape", {-1, spec.input_c, spec.input_h, spec.input_w})},
+  g.node("Reshape",
+         {p + "normalised", g.int64_constant(p + "input_shape", {-1, spec.input_c, spec.input_h, spec.input_w})},
          p + "input");
   std::string x = p + "input";
   bool flat = false;
@@ -120,8 +121,8 @@ void add_member(GraphBuilder& g, const TrainedModel& m, const std::string& p, co
       }
       case LayerType::kBatchNorm: {
         onnx::NodeProto& n = g.node(
-            "BatchNormalization", {x, weights("gamma"), weights("beta"), weights("moving_mean"), weights("moving_variance")},
-            out);
+            "BatchNormalization",
+            {x, weights("gamma"), weights("beta"), weights("moving_mean"), weights("moving_variance")}, out);
         GraphBuilder::real(n, "epsilon", l.eps);
         x = activated(g, l, out);
         break;
@@ -180,9 +181,8 @@ std::string onnx_model_bytes(const std::vector<TrainedModel>& members) {
   for (const TrainedModel& m : members) {
     const ModelSpec& s = m.config.model;
     if (s.input_c != 1)
-      throw InputError(
-          fmt::format("{}: only single-channel images can be exported; the model's input has {} channels", m.source,
-                      s.input_c));
+      throw InputError(fmt::format("{}: only single-channel images can be exported; the model's input has {} channels",
+                                   m.source, s.input_c));
     if (s.input_h != first.input_h || s.input_w != first.input_w || s.classes != first.classes)
       throw InputError(fmt::format("{}: an ensemble's models must share their input size and classes ({}x{}, {})",
                                    m.source, first.input_h, first.input_w, first.classes));
@@ -219,8 +219,7 @@ std::string onnx_model_bytes(const std::vector<TrainedModel>& members) {
     const std::string key = members.size() == 1 ? "" : fmt::format("member{}.", i);
     add_metadata(model, key + "model", m.config.model.name);
     add_metadata(model, key + "config", m.checkpoint.config_text);
-    if (m.metadata.test)
-      add_metadata(model, key + "test_accuracy", fmt::format("{:.6f}", m.metadata.test->accuracy));
+    if (m.metadata.test) add_metadata(model, key + "test_accuracy", fmt::format("{:.6f}", m.metadata.test->accuracy));
   }
   try {
     onnx::checker::check_model(model);
