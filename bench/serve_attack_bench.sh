@@ -32,3 +32,9 @@ rate() { sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$work/$1.txt"; }
 p99() { sed -n 's/^ *99% *\(.*\)$/\1/p' "$work/$1.txt"; }
 echo "kept $(awk -v a="$(rate attacked)" -v b="$(rate alone)" 'BEGIN { printf "%.0f", 100 * a / b }')% of the" \
   "throughput ($(rate attacked) of $(rate alone) req/s); p99 $(p99 attacked) under attack, $(p99 alone) alone"
+for run in alone attacked; do
+  if [ -z "$(rate $run)" ] || ! grep -q '^non-200 answers: 0$' "$work/$run.txt"; then
+    echo "serve_attack_bench: valid requests failed in the $run run" >&2
+    exit 1
+  fi
+done
