@@ -4,7 +4,7 @@
 #include <onnx/checker.h>
 #include <onnx/onnx_pb.h>
 
-#include <cstring>
+#include <stdexcept>
 
 #include "engine/backends/build_info.h"
 #include "engine/core/errors.h"
@@ -13,11 +13,12 @@
 namespace hdr::cli {
 namespace {
 
-// Opset 13: every op used here in its current form (ReduceMean aside, which is not used).
+// Opset 13 (ONNX 1.8, 2020): what ONNX Runtime, TensorRT and OpenVINO all read, and where Softmax
+// takes one axis, as the engine applies it.
 constexpr int kOpset = 13;
 
-// Builds one graph; names are prefixed per member ("m0/") so that an ensemble's members do not
-// collide.
+// Adds initializers and nodes to one graph; callers prefix the names per member ("m0/") so that
+// an ensemble's members do not collide.
 class GraphBuilder {
  public:
   explicit GraphBuilder(onnx::GraphProto& graph) : graph_(graph) {}
