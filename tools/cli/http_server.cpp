@@ -178,51 +178,75 @@ class Session : public std::enable_shared_from_this<Session> {
     if (phase_ == Phase::kClosed) return;
     enter(Phase::kBusy);
     started_ = Clock::now();
-    if (ec == http::error::header_limit) {
-      // Beast parses the request line once the head is whole, or on the first read that holds
-      // the line: with no line parsed and no line break buffered, the line alone is too long.
-      const std::string_view seen(static_cast<const char*>(buffer_.data().data()), buffer_.size());
-      if (head_->get().method_string().empty() && seen.find("\r\n") == std::string_view::npos)
-        return refuse(414, fmt::format("the request line is longer than {} bytes", core_.limits.max_head));
-      return refuse(431, fmt::format("the request head is larger than {} KiB", core_.limits.max_head >> 10));
-    }
-    if (ec == http::error::body_limit) return refuse_body();
-    if (ec == http::error::bad_content_length)
-      return refuse(400, "bad Content-Length: malformed, or more than one Content-Length");
-    if (ec == http::error::bad_transfer_encoding)
-      return refuse(400, "bad Transfer-Encoding: given twice, or with a Content-Length");
-    if (is_malformed(ec)) return refuse(400, "malformed request head");
+    if (refused_unparsed(ec)) return;
     if (ec) return close();  // the client left, went silent past the deadline, or was evicted
     ++core_.in_flight;
     counted_ = true;
     read_request_head();
-    if (int(request_.headers.size()) > core_.limits.max_headers)
-      return refuse(431, fmt::format("the request has more than {} header lines", core_.limits.max_headers));
-    // Chunked alone: Beast would take "gzip, chunked" as chunked and hand over gzip bytes.
-    const std::string coding = request_.header("Transfer-Encoding");
-    if (request_.header_count("Transfer-Encoding") > 1 || (!coding.empty() && !beast::iequals(coding, "chunked")))
-      return refuse(501,
-                    fmt::format("Transfer-Encoding '{}' is not supported: send a Content-Length, or chunked", coding));
-    const std::string expect = request_.header("Expect");
-    if (!expect.empty() && !beast::iequals(expect, "100-continue"))
-      return refuse(417, fmt::format("Expect '{}' is not supported", expect));
+    if (refused_framing()) return;
     if (core_.handlers.screen(request_, response_)) {
       response_.close = true;
       return write();
     }
     if (head_->is_done()) return dispatch();
     enter(Phase::kReadingBody);
-    if (!expect.empty() && request_.version >= 11) {
-      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-      stream_.expires_after(core_.limits.write_timeout);
-      asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
-                        [self = shared_from_this()](beast::error_code error, size_t) {
-                          if (error) return self->close();
-                          self->read_body();
-                        });
-      return;
-    }
+    if (request_.has_header("Expect") && request_.version >= 11) return continue_then_read_body();
     read_body();
+  }
+
+  // A head the parser refused (too large, malformed) answered; false for any other outcome.
+  bool refused_unparsed(const beast::error_code& ec) {
+    if (ec == http::error::header_limit) {
+      // Beast parses the request line once the head is whole, or on the first read that holds
+      // the line: with no line parsed and no line break buffered, the line alone is too long.
+      const std::string_view seen(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+      if (head_->get().method_string().empty() && seen.find("\r\n") == std::string_view::npos)
+        refuse(414, fmt::format("the request line is longer than {} bytes", core_.limits.max_head));
+      else
+        refuse(431, fmt::format("the request head is larger than {} KiB", core_.limits.max_head >> 10));
+    } else if (ec == http::error::body_limit) {
+      refuse_body();
+    } else if (ec == http::error::bad_content_length) {
+      refuse(400, "bad Content-Length: malformed, or more than one Content-Length");
+    } else if (ec == http::error::bad_transfer_encoding) {
+      refuse(400, "bad Transfer-Encoding: given twice, or with a Content-Length");
+    } else if (is_malformed(ec)) {
+      refuse(400, "malformed request head");
+    } else {
+      return false;
+    }
+    return true;
+  }
+
+  // A parsed head whose framing the server does not take answered (431, 501, 417).
+  bool refused_framing() {
+    if (int(request_.headers.size()) > core_.limits.max_headers) {
+      refuse(431, fmt::format("the request has more than {} header lines", core_.limits.max_headers));
+      return true;
+    }
+    // Chunked alone: Beast would take "gzip, chunked" as chunked and hand over gzip bytes.
+    const std::string coding = request_.header("Transfer-Encoding");
+    if (request_.header_count("Transfer-Encoding") > 1 || (!coding.empty() && !beast::iequals(coding, "chunked"))) {
+      refuse(501, fmt::format("Transfer-Encoding '{}' is not supported: send a Content-Length, or chunked", coding));
+      return true;
+    }
+    const std::string expect = request_.header("Expect");
+    if (!expect.empty() && !beast::iequals(expect, "100-continue")) {
+      refuse(417, fmt::format("Expect '{}' is not supported", expect));
+      return true;
+    }
+    return false;
+  }
+
+  // Expect: 100-continue: the client waits for this before it sends the body.
+  void continue_then_read_body() {
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    stream_.expires_after(core_.limits.write_timeout);
+    asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
+                      [self = shared_from_this()](beast::error_code error, size_t) {
+                        if (error) return self->close();
+                        self->read_body();
+                      });
   }
 
   void read_request_head() {
