@@ -36,6 +36,7 @@
 #include <stdexcept>
 
 #include "engine/core/errors.h"
+#include "engine/io/ink_components.h"
 
 namespace hdr {
 namespace {
@@ -53,20 +54,12 @@ constexpr int kMinInkPixels = 4;             // a smaller largest component is a
 // MNIST's ink: the 95th percentile of its nonzero pixels is >= 0.988 in 99% of the digits.
 constexpr double kInkPercentile = 0.95;
 
-// A gray image of floats, row-major.
-struct Plane {
-  int width = 0, height = 0;
-  std::vector<float> v;
-  float* row(int y) { return v.data() + size_t(y) * size_t(width); }
-  const float* row(int y) const { return v.data() + size_t(y) * size_t(width); }
-};
-
 float luma(const uint8_t* p, int channels) {
   return channels >= 3 ? (0.299f * p[0] + 0.587f * p[1] + 0.114f * p[2]) * (1.0f / 255) : p[0] * (1.0f / 255);
 }
 
 // Step 1: gray in [0, 1], alpha composited, area-averaged down to at most kWorkingSide.
-Plane working_gray(const DecodedImage& image) {
+Plane working_gray(const DecodedImage& image, int factor) {
   const int w = image.width, h = image.height, n = image.channels;
   const size_t count = size_t(w) * size_t(h);
   const uint8_t* pixels = image.pixels.data();
@@ -84,7 +77,6 @@ Plane working_gray(const DecodedImage& image) {
     paper = ink < 0.5 * alpha ? 1.0f : 0.0f;  // dark ink goes on white, light ink on black
   }
 
-  const int factor = (std::max(w, h) + kWorkingSide - 1) / kWorkingSide;
   Plane out{(w + factor - 1) / factor, (h + factor - 1) / factor, {}};
   out.v.assign(size_t(out.width) * size_t(out.height), 0.0f);
   auto gray = [&](const uint8_t* p) {
@@ -319,56 +311,41 @@ struct InkExtent {
 
 // Step 4: zeroes the components under kSpeckFraction of the largest one's mass.
 InkExtent drop_specks(Plane& ink) {
-  const int w = ink.width, h = ink.height;
-  constexpr int32_t kPaper = -2, kUnlabelled = -1;
-  std::vector<int32_t> label(ink.v.size());
-  for (size_t i = 0; i < label.size(); ++i) label[i] = ink.v[i] != 0 ? kUnlabelled : kPaper;
-  struct Pixel {
-    int x, y;
-  };
-  std::vector<Pixel> stack;
-  std::vector<double> mass;
-  std::vector<int> pixels;
-  for (size_t seed = 0; seed < ink.v.size(); ++seed) {
-    if (label[seed] != kUnlabelled) continue;
-    const int32_t id = int32_t(mass.size());
-    mass.push_back(0);
-    pixels.push_back(0);
-    label[seed] = id;
-    stack.push_back({int(seed % size_t(w)), int(seed / size_t(w))});
-    while (!stack.empty()) {
-      const Pixel q = stack.back();
-      stack.pop_back();
-      mass[size_t(id)] += ink.row(q.y)[q.x];
-      ++pixels[size_t(id)];
-      for (int y = std::max(q.y - 1, 0); y <= std::min(q.y + 1, h - 1); ++y)
-        for (int x = std::max(q.x - 1, 0); x <= std::min(q.x + 1, w - 1); ++x) {
-          const size_t n = size_t(y) * size_t(w) + size_t(x);
-          if (label[n] == kUnlabelled) {
-            label[n] = id;
-            stack.push_back({x, y});
-          }
-        }
+  const InkComponents components = label_components(ink.v, ink.width, ink.height);
+  InkExtent extent{ink.width, ink.height, 0, 0, 0, 0};
+  if (components.list.empty()) return extent;
+  const InkComponent& largest = *std::max_element(
+      components.list.begin(), components.list.end(),
+      [](const InkComponent& a, const InkComponent& b) { return a.mass < b.mass; });
+  extent.largest_pixels = largest.pixels;
+  const double keep = kSpeckFraction * largest.mass;
+  for (size_t i = 0; i < ink.v.size(); ++i) {
+    const int32_t id = components.label[i];
+    if (id == InkComponents::kPaper) continue;
+    if (components.list[size_t(id)].mass < keep) {
+      ink.v[i] = 0;
+      continue;
     }
+    extent.peak = std::max(extent.peak, ink.v[i]);
   }
-  InkExtent extent{w, h, 0, 0, 0, 0};
-  if (mass.empty()) return extent;
-  const size_t largest = size_t(std::max_element(mass.begin(), mass.end()) - mass.begin());
-  extent.largest_pixels = pixels[largest];
-  const double keep = kSpeckFraction * mass[largest];
-  for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x) {
-      const size_t i = size_t(y) * size_t(w) + size_t(x);
-      if (label[i] < 0) continue;
-      if (mass[size_t(label[i])] < keep) {
-        ink.v[i] = 0;
-        continue;
-      }
-      extent.x0 = std::min(extent.x0, x), extent.x1 = std::max(extent.x1, x + 1);
-      extent.y0 = std::min(extent.y0, y), extent.y1 = std::max(extent.y1, y + 1);
-      extent.peak = std::max(extent.peak, ink.v[i]);
+  for (const InkComponent& c : components.list)
+    if (c.mass >= keep) {
+      extent.x0 = std::min(extent.x0, c.x0), extent.x1 = std::max(extent.x1, c.x1);
+      extent.y0 = std::min(extent.y0, c.y0), extent.y1 = std::max(extent.y1, c.y1);
     }
   return extent;
+}
+
+// The bounding box of the nonzero values.
+InkExtent ink_extent(const Plane& ink) {
+  InkExtent e{ink.width, ink.height, 0, 0, 0, 0};
+  for (int y = 0; y < ink.height; ++y)
+    for (int x = 0; x < ink.width; ++x)
+      if (ink.row(y)[x] > 0) {
+        e.x0 = std::min(e.x0, x), e.x1 = std::max(e.x1, x + 1);
+        e.y0 = std::min(e.y0, y), e.y1 = std::max(e.y1, y + 1);
+      }
+  return e;
 }
 
 // 1-D resampling: output pixel j is the sum of weight[k] * in[index[k]] over its `taps` entries,
@@ -466,20 +443,18 @@ void stretch_contrast(std::vector<float>& image) {
 
 }  // namespace
 
-std::vector<float> mnist_style(const DecodedImage& image, const std::string& source, DigitGeometry geometry) {
-  if (geometry.box < 1 || geometry.side < geometry.box)
-    throw std::invalid_argument(
-        fmt::format("mnist_style: a {} pixel box in a {} pixel side", geometry.box, geometry.side));
+InkImage find_ink(const DecodedImage& image, const std::string& source) {
   if (image.width < 1 || image.height < 1 || image.channels < 1 || image.channels > 4 ||
       image.pixels.size() != size_t(image.width) * size_t(image.height) * size_t(image.channels))
-    throw std::invalid_argument(fmt::format("mnist_style: {}: {} bytes for {} x {} x {}", source, image.pixels.size(),
+    throw std::invalid_argument(fmt::format("find_ink: {}: {} bytes for {} x {} x {}", source, image.pixels.size(),
                                             image.width, image.height, image.channels));
-
-  const Plane gray = working_gray(image);
+  const int factor = (std::max(image.width, image.height) + kWorkingSide - 1) / kWorkingSide;
+  const Plane gray = working_gray(image, factor);
   const Grid grid(gray);
   const Background bg = fit_background(gray, grid);
   const Plane surface = evaluate_surface(gray.width, gray.height, bg.surface);
-  Plane ink{gray.width, gray.height, std::vector<float>(gray.v.size())};
+  InkImage out{{gray.width, gray.height, std::vector<float>(gray.v.size())}, factor};
+  Plane& ink = out.ink;
   for (size_t i = 0; i < ink.v.size(); ++i) ink.v[i] = gray.v[i] - surface.v[i];
   const float sigma = noise_sigma(ink, grid, bg.inlier);
   const bool dark = ink_is_dark(ink, kNoiseSigmas * sigma);
@@ -489,10 +464,25 @@ std::vector<float> mnist_style(const DecodedImage& image, const std::string& sou
   const float contrast = extent.peak + kNoiseSigmas * sigma;
   if (extent.largest_pixels < kMinInkPixels || contrast < std::max(kMinContrast, kMinSigmas * sigma))
     throw InputError(fmt::format("{}: no ink found (the image is blank, uniform or only noise)", source));
+  return out;
+}
 
+std::vector<float> digit_from_ink(const Plane& ink, DigitGeometry geometry) {
+  if (geometry.box < 1 || geometry.side < geometry.box)
+    throw std::invalid_argument(
+        fmt::format("digit_from_ink: a {} pixel box in a {} pixel side", geometry.box, geometry.side));
+  const InkExtent extent = ink_extent(ink);
+  if (extent.x1 <= extent.x0) throw std::invalid_argument("digit_from_ink: a plane without ink");
   std::vector<float> out = place_digit(ink, extent, geometry);
   stretch_contrast(out);
   return out;
+}
+
+std::vector<float> mnist_style(const DecodedImage& image, const std::string& source, DigitGeometry geometry) {
+  if (geometry.box < 1 || geometry.side < geometry.box)
+    throw std::invalid_argument(
+        fmt::format("mnist_style: a {} pixel box in a {} pixel side", geometry.box, geometry.side));
+  return digit_from_ink(find_ink(image, source).ink, geometry);
 }
 
 std::vector<float> preprocess_image(std::span<const uint8_t> bytes, const std::string& source, DigitGeometry geometry,

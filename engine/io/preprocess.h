@@ -18,8 +18,29 @@ struct DigitGeometry {
   int box = 20;
 };
 
-// side x side values in [0, 1] (row-major), ink bright, background 0: exactly what the MNIST
-// IDX bytes / 255 look like. Throws InputError naming `source` when the image holds no ink
+// A gray image of floats, row-major.
+struct Plane {
+  int width = 0, height = 0;
+  std::vector<float> v;
+  float* row(int y) { return v.data() + size_t(y) * size_t(width); }
+  const float* row(int y) const { return v.data() + size_t(y) * size_t(width); }
+};
+
+// The ink of a user's image, mnist_style's first steps: bright ink on 0, specks dropped, on a
+// working canvas that is the image area-averaged down by `factor` per axis (its longer side at
+// most 512 pixels). Throws InputError naming `source` when the image holds no ink.
+struct InkImage {
+  Plane ink;
+  int factor = 1;
+};
+InkImage find_ink(const DecodedImage& image, const std::string& source);
+
+// mnist_style's last steps: all of the plane's ink cropped, fitted into the box keeping its aspect
+// ratio, placed by its centre of mass, contrast stretched. The plane must hold some ink.
+std::vector<float> digit_from_ink(const Plane& ink, DigitGeometry geometry = {});
+
+// find_ink + digit_from_ink: side x side values in [0, 1] (row-major), ink bright, background 0:
+// exactly what the MNIST IDX bytes / 255 look like. Throws InputError naming `source` when the image holds no ink
 // (blank, uniform, or only noise).
 std::vector<float> mnist_style(const DecodedImage& image, const std::string& source, DigitGeometry geometry = {});
 

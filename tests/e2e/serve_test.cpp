@@ -167,6 +167,25 @@ TEST(Serve, PreprocessedImageOnRequest) {
   EXPECT_LT(std::sqrt(l2), 1.0);
 }
 
+TEST(Serve, PredictReadsANumberOnRequest) {
+  const DecodedImage line = test::mnist_line({0, 1, 2, 3});
+  const std::vector<uint8_t> png = encode_png(line.pixels, line.width, line.height);
+  const httplib::Result r = client().Post("/predict?number=1", std::string(png.begin(), png.end()), "image/png");
+  const Json body = json_of(r);
+  ASSERT_EQ(status_of(r), 200) << body_of(r);
+  EXPECT_EQ(body["status"], "success");
+  EXPECT_EQ(body["number"], "7210");
+  ASSERT_EQ(body["digits"].size(), 4u);
+  for (size_t k = 0; k < 4; ++k) {
+    EXPECT_EQ(body["digits"][k]["prediction"], label(int(k)));
+    EXPECT_EQ(body["digits"][k]["top"].size(), 3u);
+    EXPECT_GE(body["digits"][k]["box"]["x"].get<int>(), 8 + 28 * int(k));
+  }
+  const std::vector<uint8_t> blank = encode_png(std::vector<uint8_t>(64 * 32, 0), 64, 32);
+  expect_seed_error(client().Post("/predict?number=1", std::string(blank.begin(), blank.end()), "image/png"), 400,
+                    "no ink");
+}
+
 TEST(Serve, BadImagesAre400) {
   auto c = client();
   const std::vector<uint8_t> white(28 * 28, 255);

@@ -23,11 +23,23 @@ using Response = HttpResponse;
 using Json = nlohmann::json;
 
 // The model's call, timed for the metrics.
-std::vector<float> timed_predict(ServeState& state, Predictor& predictor, const std::vector<float>& images, int64_t n) {
+std::vector<float> timed_predict(ServeState& state, Predictor& predictor, std::span<const float> images, int64_t n) {
   const auto start = std::chrono::steady_clock::now();
   std::vector<float> probabilities = predictor.predict(images);
   state.metrics.inferred(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), n);
   return probabilities;
+}
+
+// /predict?number=1: the image read as a line of digits (engine/io/read_number.h).
+void send_number(ServeState& state, Predictor& predictor, std::span<const uint8_t> encoded, Response& res) {
+  const DigitClassifier classify = [&](std::span<const float> images) {
+    return timed_predict(state, predictor, images, int64_t(images.size()) / predictor.input_size());
+  };
+  const NumberReading reading = read_number(decode_image(encoded, "image", state.limits), "image", classify,
+                                            state.geometry);
+  Json out = {{"status", "success"}};
+  out.update(number_json(reading, 3));
+  send_json(res, 200, out);
 }
 
 void handle_predict(ServeState& state, const Request& req, Response& res) {
@@ -35,8 +47,9 @@ void handle_predict(ServeState& state, const Request& req, Response& res) {
   // A worker's turn covers decoding too: it is the costly part for a large photo (up to
   // limits.max_pixels), so at most --workers images are in memory decoded at once.
   auto predictor = state.pool.acquire();
-  const std::vector<float> image = preprocess_image(
-      std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()), "image", state.geometry, state.limits);
+  const std::span<const uint8_t> encoded(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  if (req.query_value("number") == "1") return send_number(state, *predictor, encoded, res);
+  const std::vector<float> image = preprocess_image(encoded, "image", state.geometry, state.limits);
   const std::vector<float> probabilities = timed_predict(state, *predictor, image, 1);
   Json out = {{"status", "success"}};
   out.update(prediction_json(probabilities, 3));

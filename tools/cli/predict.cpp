@@ -4,7 +4,8 @@
 // probabilities of MODEL and the models named there (engine/inference/ensemble.h); one line per image with
 // the digit, its confidence and the top K, or one JSON object per line with --json. Folders are
 // walked recursively. A file that cannot be read or holds no digit is reported for that file and
-// the rest go on; the exit code is then 1.
+// the rest go on; the exit code is then 1. With --number each image is a line of digits, read
+// as a number (engine/io/read_number.h): the number, its confidence and each digit's box.
 //
 // Files are decoded and preprocessed in parallel (OpenMP, the --threads pool) in chunks, and each
 // chunk is classified in batches, so a folder of thousands of images runs at inference speed.
@@ -20,6 +21,7 @@
 #include "engine/inference/inference.h"
 #include "engine/io/image_io.h"
 #include "engine/io/preprocess.h"
+#include "engine/io/read_number.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/common.h"
 #include "tools/cli/prediction_json.h"
@@ -34,6 +36,7 @@ struct PredictArgs {
   std::vector<std::string> inputs;
   int top = 3;
   bool json = false;
+  bool number = false;
   std::string save_dir;
   DeviceOptions device;
 };
@@ -108,6 +111,20 @@ void print_prediction(const PredictArgs& args, const std::string& file, std::spa
   fmt::print("{}: {} ({:.2f}%)  top-{}: {}\n", file, top[0], 100.0 * probabilities[size_t(top[0])], args.top, ranked);
 }
 
+void print_number(const PredictArgs& args, const std::string& file, const NumberReading& reading) {
+  if (args.json) {
+    nlohmann::json out = {{"file", file}};
+    out.update(number_json(reading, args.top));
+    fmt::print("{}\n", json_line(out));
+    return;
+  }
+  std::string digits;
+  for (const NumberDigit& d : reading.digits)
+    digits += fmt::format("{}{} {:.1f}% at ({}, {}) {}x{}", digits.empty() ? "" : "; ", d.prediction,
+                          100.0 * d.confidence, d.x, d.y, d.width, d.height);
+  fmt::print("{}: {} ({:.2f}%)  digits: {}\n", file, reading.text, 100.0 * reading.confidence, digits);
+}
+
 void report_failure(const PredictArgs& args, const std::string& file, const std::string& why) {
   fmt::print(stderr, "hdr: {}\n", why);
   if (args.json) fmt::print("{}\n", json_line({{"file", file}, {"error", why}}));
@@ -149,33 +166,13 @@ std::string save_preprocessed(const fs::path& out, std::span<const float> image,
   return "";
 }
 
-void run_predict(const PredictArgs& args) {
-  const auto start = std::chrono::steady_clock::now();
-  std::vector<std::string> model_files = args.ensemble;
-  model_files.insert(model_files.begin(), args.model);
-  const std::vector<TrainedModel> models = read_trained_models(model_files);
-  const ModelSpec& spec = models.front().config.model;
-  const DigitGeometry geometry = digit_geometry(spec, args.model);
-  if (args.top > spec.classes)
-    throw InputError(fmt::format("--top {}: the model has only {} classes", args.top, spec.classes));
-
-  if (!args.save_dir.empty()) {
-    std::error_code ec;
-    fs::create_directories(args.save_dir, ec);
-    if (ec || !fs::is_directory(args.save_dir))
-      throw InputError(fmt::format("--save-preprocessed {}: cannot create this folder ({})", args.save_dir,
-                                   ec ? ec.message() : "a file is in the way"));
-  }
-  std::vector<Failure> failures;
-  const std::vector<InputFile> files = gather_inputs(args.inputs, failures);
-  for (const Failure& f : failures) report_failure(args, f.input, f.why);
-  auto backend = make_backend(args.device);
-  EnsemblePredictor predictor(models, *backend);
-
+// Classifies the files as single digits, in parallel chunks; returns how many failed.
+size_t predict_digits(const PredictArgs& args, const std::vector<InputFile>& files, DigitGeometry geometry,
+                      EnsemblePredictor& predictor) {
   constexpr size_t kChunk = 4096;  // files preprocessed before a round of inference: bounds memory
   std::vector<float> images, batch;
   std::vector<std::string> why;
-  size_t failed = failures.size(), done = 0;
+  size_t failed = 0;
   for (size_t first = 0; first < files.size(); first += kChunk) {
     const size_t count = std::min(kChunk, files.size() - first);
     preprocess_chunk(files, first, count, geometry, images, why);
@@ -206,14 +203,67 @@ void run_predict(const PredictArgs& args) {
         }
       }
       print_prediction(args, f.path.string(), p);
-      ++done;
     }
   }
+  return failed;
+}
+
+// Reads each file as a number, one after the other (segmentation asks the model as it goes);
+// returns how many failed. --save-preprocessed writes digit k of a.png as a.png.k.png.
+size_t predict_numbers(const PredictArgs& args, const std::vector<InputFile>& files, DigitGeometry geometry,
+                       EnsemblePredictor& predictor) {
+  const DigitClassifier classify = [&](std::span<const float> images) { return predictor.predict(images); };
+  size_t failed = 0;
+  for (const InputFile& f : files) {
+    const std::string name = f.path.string();
+    try {
+      const NumberReading reading = read_number(read_image_file(f.path), name, classify, geometry);
+      std::string error;
+      for (size_t k = 0; k < reading.digits.size() && error.empty() && !args.save_dir.empty(); ++k)
+        error = save_preprocessed(fs::path(args.save_dir) / fmt::format("{}.{}.png", f.save_as.string(), k),
+                                  reading.digits[k].image, geometry);
+      if (!error.empty()) throw InputError(fmt::format("{}: {}", name, error));
+      print_number(args, name, reading);
+    } catch (const InputError& e) {
+      report_failure(args, name, e.what());
+      ++failed;
+    }
+  }
+  return failed;
+}
+
+void run_predict(const PredictArgs& args) {
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::string> model_files = args.ensemble;
+  model_files.insert(model_files.begin(), args.model);
+  const std::vector<TrainedModel> models = read_trained_models(model_files);
+  const ModelSpec& spec = models.front().config.model;
+  const DigitGeometry geometry = digit_geometry(spec, args.model);
+  if (args.top > spec.classes)
+    throw InputError(fmt::format("--top {}: the model has only {} classes", args.top, spec.classes));
+
+  if (!args.save_dir.empty()) {
+    std::error_code ec;
+    fs::create_directories(args.save_dir, ec);
+    if (ec || !fs::is_directory(args.save_dir))
+      throw InputError(fmt::format("--save-preprocessed {}: cannot create this folder ({})", args.save_dir,
+                                   ec ? ec.message() : "a file is in the way"));
+  }
+  std::vector<Failure> failures;
+  const std::vector<InputFile> files = gather_inputs(args.inputs, failures);
+  for (const Failure& f : failures) report_failure(args, f.input, f.why);
+  auto backend = make_backend(args.device);
+  EnsemblePredictor predictor(models, *backend);
+  const size_t failed = failures.size() + (args.number ? predict_numbers(args, files, geometry, predictor)
+                                                       : predict_digits(args, files, geometry, predictor));
+  const size_t done = files.size() + failures.size() - failed;
+
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const std::string by = models.size() == 1 ? fmt::format("model {}", args.model)
                                             : fmt::format("ensemble of {} models", models.size());
-  fmt::print(stderr, "predict: {} image{} classified in {:.2f} s ({:.0f} images/s), {} failed; {} on {}\n", done,
-             done == 1 ? "" : "s", seconds, seconds > 0 ? double(done) / seconds : 0.0, failed, by, backend->name());
+  fmt::print(stderr, "predict: {} image{} {} in {:.2f} s ({:.0f} images/s), {} failed; {} on {}\n", done,
+             done == 1 ? "" : "s", args.number ? "read as numbers" : "classified", seconds,
+             seconds > 0 ? double(done) / seconds : 0.0, failed, by, backend->name());
   if (failed)
     throw std::runtime_error(
         fmt::format("{} of {} input{} failed (see above)", failed, done + failed, done + failed == 1 ? "" : "s"));
@@ -237,6 +287,9 @@ void add_predict_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_flag("--json", args->json,
                 "One JSON object per image on stdout: file, prediction, confidence, top, probabilities");
+  cmd->add_flag("--number", args->number,
+                "Read each image as a line of digits (a number): the number, its confidence and each digit's "
+                "box and prediction");
   cmd->add_option("--save-preprocessed", args->save_dir,
                   "Write the 28x28 image the model saw for each input, as PNG, into this folder");
   args->device.add_to(*cmd);

@@ -27,4 +27,14 @@ nlohmann::json prediction_json(std::span<const float> probabilities, int top) {
           {"probabilities", std::vector<float>(probabilities.begin(), probabilities.end())}};
 }
 
+nlohmann::json number_json(const NumberReading& reading, int top) {
+  nlohmann::json digits = nlohmann::json::array();
+  for (const NumberDigit& d : reading.digits) {
+    nlohmann::json digit = {{"box", {{"x", d.x}, {"y", d.y}, {"width", d.width}, {"height", d.height}}}};
+    digit.update(prediction_json(d.probabilities, top));
+    digits.push_back(std::move(digit));
+  }
+  return {{"number", reading.text}, {"confidence", reading.confidence}, {"digits", std::move(digits)}};
+}
+
 }  // namespace hdr::cli
