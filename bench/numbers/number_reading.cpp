@@ -67,8 +67,8 @@ void print_table(const Tallies& t) {
 }
 
 nlohmann::json tally_json(const ReadingTally& r) {
-  return {{"numbers", r.numbers},   {"numbers_right", r.numbers_right}, {"digits", r.digits},
-          {"digits_right", r.digits_right}, {"miscounted", r.miscounted}, {"refused", r.refused}};
+  return {{"numbers", r.numbers},           {"numbers_right", r.numbers_right}, {"digits", r.digits},
+          {"digits_right", r.digits_right}, {"miscounted", r.miscounted},       {"refused", r.refused}};
 }
 
 void print_json(const Tallies& t, const Options& o, double seconds) {
@@ -79,8 +79,12 @@ void print_json(const Tallies& t, const Options& o, double seconds) {
     row["gap"] = gap_name(key.second);
     rows.push_back(row);
   }
-  fmt::print("{}\n", nlohmann::json{{"model", o.model}, {"count", o.count}, {"seed", o.seed},
-                                    {"seconds", seconds}, {"all", tally_json(t.all)}, {"rows", rows}}
+  fmt::print("{}\n", nlohmann::json{{"model", o.model},
+                                    {"count", o.count},
+                                    {"seed", o.seed},
+                                    {"seconds", seconds},
+                                    {"all", tally_json(t.all)},
+                                    {"rows", rows}}
                          .dump(2));
 }
 
@@ -109,8 +113,8 @@ void run(const Options& o) {
     }
     if (!o.save.empty() && (refused || read != s.text))
       hdr::write_png(std::filesystem::path(o.save) / name, s.image.pixels, s.image.width, s.image.height);
-    for (ReadingTally* r : {&t.by_length_and_gap[{int(s.text.size()), s.gap}], &t.by_gap[s.gap],
-                            &t.by_size[s.size], &t.all})
+    for (ReadingTally* r :
+         {&t.by_length_and_gap[{int(s.text.size()), s.gap}], &t.by_gap[s.gap], &t.by_size[s.size], &t.all})
       r->add(s.text, read, refused);
     if (!o.json && (i + 1) % 500 == 0) fmt::print(stderr, "{} of {} numbers read\n", i + 1, o.count);
   }

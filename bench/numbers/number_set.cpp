@@ -116,9 +116,12 @@ NumberSample make_number(const LabelledImages& test_set, uint64_t seed, int inde
     int x = margin;
     if (k > 0) {
       x = first_clear_x(p.digit, p.top, right_edge);
-      if (k == special && s.gap == GapKind::kTouching) x -= 1;
-      else if (k == special) x -= 1 + s.size * draw.uniform(1, 3);
-      else x += s.size * draw.uniform(0, kMaxApartGap - 1);
+      if (k == special && s.gap == GapKind::kTouching)
+        x -= 1;
+      else if (k == special)
+        x -= 1 + s.size * draw.uniform(1, 3);
+      else
+        x += s.size * draw.uniform(0, kMaxApartGap - 1);
     }
     at.emplace_back(x, &p);
     for (int y = 0; y < p.digit.height; ++y)

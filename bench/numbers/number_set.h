@@ -34,7 +34,8 @@ struct NumberSample {
   DecodedImage image;     // gray
 };
 
-NumberSample make_number(const LabelledImages& test_set, uint64_t seed, int index, const NumberSetOptions& options = {});
+NumberSample make_number(const LabelledImages& test_set, uint64_t seed, int index,
+                         const NumberSetOptions& options = {});
 
 // Counts of digits and whole numbers read right, for one group of samples. A digit is right by the
 // edit distance between the text read and the truth: a missed or extra digit costs one.

@@ -105,6 +105,32 @@ LabelledImages read_idx_pair(const fs::path& images, const fs::path& labels, int
   return out;
 }
 
+namespace {
+
+void put_big_endian_u32(std::vector<uint8_t>& out, uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(uint8_t(v >> shift));
+}
+
+}  // namespace
+
+std::vector<uint8_t> encode_idx_images(const IdxImages& images) {
+  std::vector<uint8_t> out;
+  out.reserve(16 + images.pixels.size());
+  for (uint32_t v : {kIdxImagesMagic, uint32_t(images.count), uint32_t(images.rows), uint32_t(images.cols)})
+    put_big_endian_u32(out, v);
+  out.insert(out.end(), images.pixels.begin(), images.pixels.end());
+  return out;
+}
+
+std::vector<uint8_t> encode_idx_labels(const std::vector<uint8_t>& labels) {
+  std::vector<uint8_t> out;
+  out.reserve(8 + labels.size());
+  put_big_endian_u32(out, kIdxLabelsMagic);
+  put_big_endian_u32(out, uint32_t(labels.size()));
+  out.insert(out.end(), labels.begin(), labels.end());
+  return out;
+}
+
 MnistFiles::MnistFiles(const fs::path& dir)
     : train_images(dir / "train-images-idx3-ubyte"),
       train_labels(dir / "train-labels-idx1-ubyte"),

@@ -29,6 +29,10 @@ IdxImages read_idx_images(const std::filesystem::path& path);
 std::vector<uint8_t> read_idx_labels(const std::filesystem::path& path, int num_classes);
 LabelledImages read_idx_pair(const std::filesystem::path& images, const std::filesystem::path& labels, int num_classes);
 
+// The IDX bytes of a set of images (magic 2051) and of labels (magic 2049), as read_idx_* read them.
+std::vector<uint8_t> encode_idx_images(const IdxImages& images);
+std::vector<uint8_t> encode_idx_labels(const std::vector<uint8_t>& labels);
+
 // The MNIST file names inside a data folder (the layout tools/fetch_mnist.sh produces).
 struct MnistFiles {
   std::filesystem::path train_images, train_labels, test_images, test_labels;

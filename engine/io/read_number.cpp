@@ -13,18 +13,18 @@
 namespace hdr {
 namespace {
 
-constexpr double kSharedColumns = 0.5;  // of the wider mark's columns, shared by two strokes of a digit
+constexpr double kSharedColumns = 0.5;   // of the wider mark's columns, shared by two strokes of a digit
 constexpr double kShortestDigit = 0.45;  // of the tallest mark: a shorter mark is part of a digit
 constexpr double kLightestDigit = 0.1;   // of the median mark's ink: a lighter mark is part of a digit
-constexpr double kDigitHeight = 0.5;    // marks at least this share of the tallest one set the digit height
-constexpr double kLineHeights = 1.8;    // ink taller than this many digit heights is not one line
-constexpr double kMayBeTwo = 0.9;       // a mark wider than this many digit heights may be two digits
-constexpr double kMustBeTwo = 1.25;     // and wider than this many is
-constexpr double kNarrowest = 0.2;      // digit heights: the narrowest half a cut may leave (a 1)
-constexpr double kThinJoin = 0.1;       // digit heights of full ink crossed, at most, by a cut that may be wrong
-constexpr int kSeams = 5;               // candidate cuts the classifier judges
-constexpr float kBend = 0.02f;          // a seam's cost per sideways step, so that straight cuts win ties
-constexpr int kMarksPerDigit = 4;       // marks allowed per digit of the limit, before joining pieces
+constexpr double kDigitHeight = 0.5;     // marks at least this share of the tallest one set the digit height
+constexpr double kLineHeights = 1.8;     // ink taller than this many digit heights is not one line
+constexpr double kMayBeTwo = 0.9;        // a mark wider than this many digit heights may be two digits
+constexpr double kMustBeTwo = 1.25;      // and wider than this many is
+constexpr double kNarrowest = 0.2;       // digit heights: the narrowest half a cut may leave (a 1)
+constexpr double kThinJoin = 0.1;        // digit heights of full ink crossed, at most, by a cut that may be wrong
+constexpr int kSeams = 5;                // candidate cuts the classifier judges
+constexpr float kBend = 0.02f;           // a seam's cost per sideways step, so that straight cuts win ties
+constexpr int kMarksPerDigit = 4;        // marks allowed per digit of the limit, before joining pieces
 
 // A candidate digit: its own ink (other marks' ink is 0) on a crop of the working canvas.
 struct Piece {

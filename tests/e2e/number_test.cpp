@@ -63,15 +63,15 @@ std::string number_png(const test::TempDir& dir) {
 TEST(PredictNumber, PrintsTheNumberAndEachDigitsBox) {
   const test::TempDir dir;
   const std::string png = number_png(dir);
-  const test::ProcessResult text =
-      test::run_command(test::hdr_command(fmt::format("predict {} {} --number --device cpu",
-                                                      test::tutorial_model().string(), png)));
+  const test::ProcessResult text = test::run_command(
+      test::hdr_command(fmt::format("predict {} {} --number --device cpu", test::tutorial_model().string(), png)));
   ASSERT_EQ(text.exit_code, 0) << text.output;
   EXPECT_NE(text.output.find(png + ": 7210 ("), std::string::npos) << text.output;
   EXPECT_NE(text.output.find("1 image read as numbers"), std::string::npos) << text.output;
 
   const test::ProcessResult json = test::run_command(
-      test::hdr_command(fmt::format("predict {} {} --number --json --device cpu", test::tutorial_model().string(), png)),
+      test::hdr_command(
+          fmt::format("predict {} {} --number --json --device cpu", test::tutorial_model().string(), png)),
       test::Capture::kStdoutOnly);
   ASSERT_EQ(json.exit_code, 0) << json.output;
   const nlohmann::json out = nlohmann::json::parse(json.output);
@@ -97,10 +97,9 @@ TEST(PredictNumber, WhatIsNotANumberFailsThatFileWithItsReason) {
   stacked.insert(stacked.end(), digit.pixels.begin(), digit.pixels.end());
   write_png(dir.path() / "stacked.png", stacked, digit.width, 2 * digit.height);
   write_png(dir.path() / "blank.png", std::vector<uint8_t>(64 * 32, 255), 64, 32);
-  const test::ProcessResult r = test::run_command(
-      test::hdr_command(fmt::format("predict {} {} {} {} --number --device cpu", test::tutorial_model().string(),
-                                    (dir.path() / "stacked.png").string(), (dir.path() / "blank.png").string(),
-                                    number_png(dir))));
+  const test::ProcessResult r = test::run_command(test::hdr_command(
+      fmt::format("predict {} {} {} {} --number --device cpu", test::tutorial_model().string(),
+                  (dir.path() / "stacked.png").string(), (dir.path() / "blank.png").string(), number_png(dir))));
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("stacked.png: the ink is"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("more than one line"), std::string::npos) << r.output;

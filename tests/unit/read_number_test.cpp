@@ -24,8 +24,10 @@ struct Page {
   }
   // A ring: a digit-like 0 of outer size w x h and stroke s.
   Page& ring(int x0, int y0, int w, int h, int s) {
-    return ink(x0, y0, x0 + w, y0 + s).ink(x0, y0 + h - s, x0 + w, y0 + h).ink(x0, y0, x0 + s, y0 + h).ink(
-        x0 + w - s, y0, x0 + w, y0 + h);
+    return ink(x0, y0, x0 + w, y0 + s)
+        .ink(x0, y0 + h - s, x0 + w, y0 + h)
+        .ink(x0, y0, x0 + s, y0 + h)
+        .ink(x0 + w - s, y0, x0 + w, y0 + h);
   }
   DecodedImage image() const { return {width, height, 1, pixels}; }
 };

@@ -39,6 +39,9 @@ void send_number(ServeState& state, Predictor& predictor, std::span<const uint8_
                                             state.geometry);
   Json out = {{"status", "success"}};
   out.update(number_json(reading, 3));
+  if (state.corrections)
+    for (size_t k = 0; k < reading.digits.size(); ++k)
+      out["digits"][k]["id"] = state.corrections->recent.remember(to_bytes(reading.digits[k].image));
   send_json(res, 200, out);
 }
 
@@ -54,6 +57,7 @@ void handle_predict(ServeState& state, const Request& req, Response& res) {
   Json out = {{"status", "success"}};
   out.update(prediction_json(probabilities, 3));
   if (req.query_value("preprocessed") == "1") out["preprocessed"] = to_bytes(image);
+  if (state.corrections) out["id"] = state.corrections->recent.remember(to_bytes(image));
   send_json(res, 200, out);
 }
 
@@ -171,6 +175,11 @@ Endpoint find_endpoint(Request& req) {
     return {kGet, [](ServeState& state, const Request&, Response& res) {
               res.set_content(state.metrics.render(state.in_flight()), "text/plain; version=0.0.4; charset=utf-8");
             }};
+  if (p == "/corrections")
+    return {kGet | kPost, [](ServeState& state, const Request& r, Response& res) {
+              if (r.method == "POST") return post_correction(state.corrections, r, res);
+              get_corrections(state.corrections, res);
+            }};
   if (p == "/v2") return {kGet, send_server_metadata};
   if (p == "/v2/health/live")
     return {kGet, [](ServeState&, const Request&, Response& res) { send_json(res, 200, {{"live", true}}); }};
@@ -253,16 +262,20 @@ std::string endpoint_label(const HttpRequest& req) {
 void answer_request(ServeState& state, HttpRequest& req, HttpResponse& res) {
   const Endpoint endpoint = find_endpoint(req);
   if (endpoint.methods == 0)
-    return send_error(req, res, 404,
-                      fmt::format("no such endpoint: {} {} (the API: GET /, POST /predict, GET /health, /v2/...)",
-                                  req.method, req.path));
-  const std::string allow = endpoint.methods == kGet ? "GET, HEAD" : "POST";
+    return send_error(
+        req, res, 404,
+        fmt::format("no such endpoint: {} {} (the API: GET /, POST /predict, GET /health, /corrections, /v2/...)",
+                    req.method, req.path));
+  const std::string allow = endpoint.methods == kGet    ? "GET, HEAD"
+                            : endpoint.methods == kPost ? "POST"
+                                                        : "GET, HEAD, POST";
   if (req.method == "OPTIONS") {
     res.status = 204;
     res.set_header("Allow", allow + ", OPTIONS");
     return;
   }
-  const bool allowed = (endpoint.methods & kGet) ? req.method == "GET" || req.method == "HEAD" : req.method == "POST";
+  const bool allowed = ((endpoint.methods & kGet) && (req.method == "GET" || req.method == "HEAD")) ||
+                       ((endpoint.methods & kPost) && req.method == "POST");
   if (!allowed) {
     res.set_header("Allow", allow);
     return send_error(req, res, 405, fmt::format("{} is not allowed on {}: use {}", req.method, req.path, allow));

@@ -6,6 +6,8 @@
 //                                 "probabilities"} (+ "preprocessed" with ?preprocessed=1)
 //   GET  /health                  status, model, parameters, device, uptime, requests served
 //   GET  /metrics                 Prometheus metrics (tools/cli/serve_metrics.h)
+//   POST /predict?number=1        the image read as a line of digits (docs/numbers.md)
+//   POST/GET /corrections         "that was a 7" for an answer's id (tools/cli/serve_corrections.h)
 //   /v2/...                       the Open Inference Protocol (KServe v2), as Triton and KServe
 //                                 speak it: health, server and model metadata, model ready, infer
 // Errors are JSON: {"status": "error", "message"} on the seed API, {"error"} under /v2 (the
@@ -25,6 +27,7 @@
 #include "engine/io/image_io.h"
 #include "engine/io/preprocess.h"
 #include "tools/cli/http_message.h"
+#include "tools/cli/serve_corrections.h"
 #include "tools/cli/serve_metrics.h"
 
 namespace hdr::cli {
@@ -40,7 +43,8 @@ struct ServeState {
   ImageLimits limits;
   std::string token;  // the bearer token every protected endpoint needs ("" : none)
   ServeMetrics& metrics;
-  std::function<int()> in_flight;  // requests read and not yet answered
+  ServeCorrections* corrections = nullptr;  // --corrections DIR, else none
+  std::function<int()> in_flight;           // requests read and not yet answered
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   std::atomic<int64_t> requests{0};
 };

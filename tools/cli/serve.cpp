@@ -17,6 +17,7 @@
 #include <csignal>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "engine/backends/build_info.h"
@@ -34,7 +35,8 @@ namespace hdr::cli {
 namespace {
 
 struct ServeArgs {
-  std::string model, host = "127.0.0.1", token_file;
+  std::string model, host = "127.0.0.1", token_file, corrections_dir;
+  int corrections_max = 10'000;
   int port = 8080;
   int workers = 0, connections = 256, connections_per_client = 64, max_body_mib = 16, max_megapixels = 16;
   int timeout_seconds = 5, body_timeout_seconds = 30;
@@ -105,6 +107,14 @@ void run_serve(const ServeArgs& args) {
                                          .max_pixels = int64_t(args.max_megapixels) * 1'000'000},
                    .token = token,
                    .metrics = metrics};
+  std::optional<CorrectionWriter> writer;
+  std::optional<ServeCorrections> corrections;
+  if (!args.corrections_dir.empty()) {
+    writer.emplace(args.corrections_dir, state.geometry.side, spec.classes, args.corrections_max);
+    state.corrections = &corrections.emplace(*writer);
+    fmt::print(stderr, "serve: corrections go to {} ({} there, room for {})\n", args.corrections_dir, writer->count(),
+               args.corrections_max);
+  }
 
   const HttpLimits limits{.max_body = state.limits.max_bytes,
                           .head_timeout = std::chrono::seconds(args.timeout_seconds),
@@ -193,6 +203,12 @@ void add_serve_command(CLI::App& app) {
                   "File whose first line is a token that every endpoint but the page and health checks needs "
                   "(Authorization: Bearer TOKEN)")
       ->check(CLI::ExistingFile);
+  cmd->add_option("--corrections", args->corrections_dir,
+                  "Keep the digits users correct (POST /corrections) in this folder, as IDX files for hdr train "
+                  "--data-extra; nothing is kept without it");
+  cmd->add_option("--corrections-max", args->corrections_max, "The most corrections the folder may hold")
+      ->check(CLI::Range(1, 1'000'000))
+      ->capture_default_str();
   cmd->add_flag("--quiet", args->quiet, "No access log");
   add_device_option(*cmd, args->device);
   cmd->callback([args] { run_serve(*args); });
