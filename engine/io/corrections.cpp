@@ -53,12 +53,12 @@ CorrectionWriter::CorrectionWriter(const fs::path& dir, int side, int classes, i
                                  ec ? ec.message() : "a file is in the way"));
   lock_fd_ = ::open(files_.lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (lock_fd_ < 0)
-    throw InputError(fmt::format("--corrections {}: cannot open {} ({})", dir.string(), files_.lock.string(),
-                                 std::strerror(errno)));
+    throw InputError(
+        fmt::format("--corrections {}: cannot open {} ({})", dir.string(), files_.lock.string(), std::strerror(errno)));
   if (flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
     ::close(lock_fd_);
-    throw InputError(fmt::format("--corrections {}: another process is storing corrections in this folder",
-                                 dir.string()));
+    throw InputError(
+        fmt::format("--corrections {}: another process is storing corrections in this folder", dir.string()));
   }
   try {
     set_ = read_corrections(dir, side, classes);
@@ -78,8 +78,8 @@ int CorrectionWriter::append(std::span<const uint8_t> image, int label) {
     throw InputError(fmt::format("label {} is out of range (expected 0..{})", label, classes_ - 1));
   const std::lock_guard lock(mutex_);
   if (set_.images.count >= capacity_)
-    throw InputError(fmt::format("the corrections set is full ({} corrections): train on it and start a new one",
-                                 capacity_));
+    throw InputError(
+        fmt::format("the corrections set is full ({} corrections): train on it and start a new one", capacity_));
   LabelledImages next = set_;
   next.images.pixels.insert(next.images.pixels.end(), image.begin(), image.end());
   next.images.count += 1;

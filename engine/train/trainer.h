@@ -52,7 +52,11 @@ struct TrainOptions {
   // Set by a signal handler: the run finishes its current step, saves a resumable checkpoint
   // and returns with `interrupted` set.
   const std::atomic<bool>* stop_requested = nullptr;
-  const ResumePoint* resume = nullptr;           // continue this run instead of starting afresh
+  const ResumePoint* resume = nullptr;  // continue this run instead of starting afresh
+  // hdr train --finetune: a fresh run (new optimizer state, from step 0) that starts from these
+  // weights instead of an initialisation; named by start_from_source in errors.
+  const std::vector<NamedTensor>* start_from = nullptr;
+  std::string start_from_source;
   std::function<void(int64_t step)> after_step;  // called after every optimizer step (1-based count)
   // hdr train --profile: the backend the run is given, wrapping the device's; its steps are timed
   // op by op there.

@@ -96,7 +96,10 @@ TrainingRun::TrainingRun(const Config& config, Backend& backend, const Datasets&
       steps_(model_, backend, config, communicator_, options.profiler, train_set_, val_set_, test_set_, evaluation_,
              averaging_),
       start_(fresh_training_state(config)) {
-  if (options.resume) resume_from(*options.resume);
+  if (options.resume)
+    resume_from(*options.resume);
+  else if (options.start_from)
+    model_.load_tensors(*options.start_from, options.start_from_source);
 }
 
 void TrainingRun::resume_from(const ResumePoint& point) {

@@ -7,8 +7,8 @@
 #include <httplib.h>
 
 #include <atomic>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 
 #include "engine/io/corrections.h"
@@ -98,9 +98,9 @@ TEST(ServeCorrections, RefusalsAndARestartThatGoesOnWithTheSet) {
     EXPECT_EQ(full->status, 507);
     EXPECT_NE(full->body.find("full (2 corrections)"), std::string::npos) << full->body;
     // The folder is this server's while it runs.
-    EXPECT_THROW(test::ServerProcess(test::tutorial_model().string(),
-                                     {"--device", "cpu", "--corrections", dir.path().string()}),
-                 std::runtime_error);
+    EXPECT_THROW(
+        test::ServerProcess(test::tutorial_model().string(), {"--device", "cpu", "--corrections", dir.path().string()}),
+        std::runtime_error);
   }
   CorrectingServer again(dir, {"--corrections-max", "3"});
   EXPECT_NE(again.process.output().find("(2 there, room for 3)"), std::string::npos) << again.process.output();

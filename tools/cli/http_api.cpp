@@ -36,7 +36,7 @@ void send_number(ServeState& state, Predictor& predictor, std::span<const uint8_
     return timed_predict(state, predictor, images, int64_t(images.size()) / predictor.input_size());
   };
   const NumberReading reading = read_number(decode_image(encoded, "image", state.limits), "image", classify,
-                                            state.geometry);
+                                            state.model.geometry());
   Json out = {{"status", "success"}};
   out.update(number_json(reading, 3));
   if (state.corrections)
@@ -49,10 +49,10 @@ void handle_predict(ServeState& state, const Request& req, Response& res) {
   const std::string bytes = image_bytes(req);
   // A worker's turn covers decoding too: it is the costly part for a large photo (up to
   // limits.max_pixels), so at most --workers images are in memory decoded at once.
-  auto predictor = state.pool.acquire();
+  auto predictor = state.model.acquire();
   const std::span<const uint8_t> encoded(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
   if (req.query_value("number") == "1") return send_number(state, *predictor, encoded, res);
-  const std::vector<float> image = preprocess_image(encoded, "image", state.geometry, state.limits);
+  const std::vector<float> image = preprocess_image(encoded, "image", state.model.geometry(), state.limits);
   const std::vector<float> probabilities = timed_predict(state, *predictor, image, 1);
   Json out = {{"status", "success"}};
   out.update(prediction_json(probabilities, 3));
@@ -62,13 +62,15 @@ void handle_predict(ServeState& state, const Request& req, Response& res) {
 }
 
 void handle_health(ServeState& state, Response& res) {
+  const std::shared_ptr<PredictorPool> pool = state.model.current();
   const double uptime = std::chrono::duration<double>(std::chrono::steady_clock::now() - state.started).count();
   send_json(res, 200,
             {{"status", "ok"},
-             {"model", state.model_name},
-             {"parameters", state.parameters},
-             {"device", state.pool.device()},
-             {"workers", state.pool.size()},
+             {"model", state.model.name()},
+             {"parameters", pool->counts().total()},
+             {"device", pool->device()},
+             {"workers", pool->size()},
+             {"model_loads", state.model.loads()},
              {"uptime_seconds", std::round(uptime * 10) / 10},
              {"requests_served", state.requests.load()},
              {"version", HDR_VERSION}});
@@ -80,37 +82,51 @@ void handle_health(ServeState& state, Response& res) {
 void require_model(const ServeState& state, const Request& req) {
   const std::string& name = req.matches.at(1);
   const std::string& version = req.matches.at(2);
-  if (name != state.model_name)
-    throw HttpError(404, fmt::format("no model '{}' here: this server serves '{}'", name, state.model_name));
+  if (name != state.model.name())
+    throw HttpError(404, fmt::format("no model '{}' here: this server serves '{}'", name, state.model.name()));
   if (!version.empty() && version != "1")
     throw HttpError(404, fmt::format("model '{}' has no version '{}': it has version 1", name, version));
 }
 
 Json model_metadata(const ServeState& state) {
-  const DigitGeometry& g = state.geometry;
-  return {{"name", state.model_name},
+  const DigitGeometry& g = state.model.geometry();
+  return {{"name", state.model.name()},
           {"versions", {"1"}},
           {"platform", "hdr"},
           {"inputs", {{{"name", kInputName}, {"datatype", "FP32"}, {"shape", {-1, 1, g.side, g.side}}}}},
-          {"outputs", {{{"name", kOutputName}, {"datatype", "FP32"}, {"shape", {-1, state.classes}}}}}};
+          {"outputs", {{{"name", kOutputName}, {"datatype", "FP32"}, {"shape", {-1, state.model.classes()}}}}}};
 }
 
 // The worker's turn covers parsing: the JSON document takes about 19 times the body, so at most
 // --workers of them are in memory at once, whatever the number of clients.
 void handle_infer(ServeState& state, const Request& req, Response& res) {
   require_model(state, req);
-  auto predictor = state.pool.acquire();
+  auto predictor = state.model.acquire();
   const Json body = parse_json_body(req);
   int64_t n = 0;
-  const std::vector<float> images = infer_input(body, req.body.size(), state.geometry.side, n);
+  const std::vector<float> images = infer_input(body, req.body.size(), state.model.geometry().side, n);
   const std::vector<float> probabilities = timed_predict(state, *predictor, images, n);
-  Json out = {
-      {"model_name", state.model_name},
-      {"model_version", "1"},
-      {"outputs",
-       {{{"name", kOutputName}, {"datatype", "FP32"}, {"shape", {n, state.classes}}, {"data", probabilities}}}}};
+  Json out = {{"model_name", state.model.name()},
+              {"model_version", "1"},
+              {"outputs",
+               {{{"name", kOutputName},
+                 {"datatype", "FP32"},
+                 {"shape", {n, state.model.classes()}},
+                 {"data", probabilities}}}}};
   if (body.contains("id")) out["id"] = body["id"];
   send_json(res, 200, out);
+}
+
+// POST /v2/repository/models/{name}/load: the model file read again and served from the next
+// request on; 400 (the old model kept) when it does not read or is another model.
+void handle_load(ServeState& state, const Request& req, Response& res) {
+  require_model(state, req);
+  const auto start = std::chrono::steady_clock::now();
+  state.model.reload();
+  fmt::print(stderr, "serve: model {} loaded again from {} in {:.2f} s (load {})\n", state.model.name(),
+             state.model.file().string(),
+             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), state.model.loads());
+  send_json(res, 200, Json::object());
 }
 
 // --- Routing ------------------------------------------------------------------------------------
@@ -157,7 +173,7 @@ Endpoint model_endpoint(Request& req) {
     return {kGet,
             [](ServeState& state, const Request& r, Response& res) {
               require_model(state, r);
-              send_json(res, 200, {{"name", state.model_name}, {"ready", true}});
+              send_json(res, 200, {{"name", state.model.name()}, {"ready", true}});
             },
             "/v2/models/{name}/ready"};
   if (parts[fixed] == "infer") return {kPost, handle_infer, "/v2/models/{name}/infer"};
@@ -186,6 +202,10 @@ Endpoint find_endpoint(Request& req) {
   if (p == "/v2/health/ready")
     return {kGet, [](ServeState&, const Request&, Response& res) { send_json(res, 200, {{"ready", true}}); }};
   if (p.starts_with("/v2/models/")) return model_endpoint(req);
+  if (p.starts_with("/v2/repository/models/") && p.ends_with("/load")) {
+    req.matches = {p, p.substr(22, p.size() - 22 - 5), ""};
+    return {kPost, handle_load, "/v2/repository/models/{name}/load"};
+  }
   return {};
 }
 

@@ -10,6 +10,8 @@
 //   POST/GET /corrections         "that was a 7" for an answer's id (tools/cli/serve_corrections.h)
 //   /v2/...                       the Open Inference Protocol (KServe v2), as Triton and KServe
 //                                 speak it: health, server and model metadata, model ready, infer
+//   POST /v2/repository/models/{name}/load   reads the model file again and serves it
+//                                 (Triton's model repository API; tools/cli/served_model.h)
 // Errors are JSON: {"status": "error", "message"} on the seed API, {"error"} under /v2 (the
 // protocol's form): 400 bad input, 404 unknown path or model, 405 wrong method, 413 body over
 // the limit, 415 unsupported content type; 500 for a failure of the server itself (logged, its
@@ -29,17 +31,14 @@
 #include "tools/cli/http_message.h"
 #include "tools/cli/serve_corrections.h"
 #include "tools/cli/serve_metrics.h"
+#include "tools/cli/served_model.h"
 
 namespace hdr::cli {
 
 // What the handlers share: the model's Predictors (one request each at a time) and what
 // /health reports.
 struct ServeState {
-  PredictorPool& pool;
-  std::string model_name;
-  int64_t parameters = 0;
-  int classes = 10;
-  DigitGeometry geometry;
+  ServedModel& model;
   ImageLimits limits;
   std::string token;  // the bearer token every protected endpoint needs ("" : none)
   ServeMetrics& metrics;

@@ -87,22 +87,18 @@ void run_serve(const ServeArgs& args) {
     const std::lock_guard lock(serving_mutex);
     if (caught != 0 && serving != nullptr) std::exchange(serving, nullptr)->stop();
   });
-  const TrainedModel trained = read_trained_model(args.model);
   const int workers = args.workers > 0 ? args.workers : int(std::max(1u, std::thread::hardware_concurrency()));
-  constexpr int kServeBatch = 64;  // a KServe infer request runs in batches of this many
-  PredictorPool pool(trained, workers, backend_factory(args.device), kServeBatch);
-
-  const ModelSpec& spec = trained.config.model;
-  ServeMetrics metrics(ModelInfo{.name = spec.name,
-                                 .device = pool.device(),
+  static constexpr int kServeBatch = 64;  // a KServe infer request runs in batches of this many
+  ServedModel model(args.model, [workers, factory = backend_factory(args.device)](const TrainedModel& trained) {
+    return std::make_shared<PredictorPool>(trained, workers, factory, kServeBatch);
+  });
+  const std::shared_ptr<PredictorPool> pool = model.current();
+  ServeMetrics metrics(ModelInfo{.name = model.name(),
+                                 .device = pool->device(),
                                  .version = HDR_VERSION,
-                                 .parameters = pool.counts().total(),
+                                 .parameters = pool->counts().total(),
                                  .workers = workers});
-  ServeState state{.pool = pool,
-                   .model_name = spec.name,
-                   .parameters = pool.counts().total(),
-                   .classes = spec.classes,
-                   .geometry = digit_geometry(spec, args.model),
+  ServeState state{.model = model,
                    .limits = ImageLimits{.max_bytes = size_t(args.max_body_mib) << 20,
                                          .max_pixels = int64_t(args.max_megapixels) * 1'000'000},
                    .token = token,
@@ -110,7 +106,7 @@ void run_serve(const ServeArgs& args) {
   std::optional<CorrectionWriter> writer;
   std::optional<ServeCorrections> corrections;
   if (!args.corrections_dir.empty()) {
-    writer.emplace(args.corrections_dir, state.geometry.side, spec.classes, args.corrections_max);
+    writer.emplace(args.corrections_dir, model.geometry().side, model.classes(), args.corrections_max);
     state.corrections = &corrections.emplace(*writer);
     fmt::print(stderr, "serve: corrections go to {} ({} there, room for {})\n", args.corrections_dir, writer->count(),
                args.corrections_max);
@@ -147,8 +143,8 @@ void run_serve(const ServeArgs& args) {
                "serve: warning: listening on {} without --token: anyone who can reach this address can use the "
                "model\n",
                args.host);
-  fmt::print(stderr, "serve: model {} ({} parameters) from {} on {} x {} worker{}\n", state.model_name,
-             with_thousands(state.parameters), args.model, pool.device(), workers, workers == 1 ? "" : "s");
+  fmt::print(stderr, "serve: model {} ({} parameters) from {} on {} x {} worker{}\n", model.name(),
+             with_thousands(pool->counts().total()), args.model, pool->device(), workers, workers == 1 ? "" : "s");
   fmt::print(stderr,
              "serve: listening on http://{}:{} (page at /, POST /predict, GET /health, /v2/...; Ctrl-C stops)\n",
              args.host, port);

@@ -65,8 +65,9 @@ void post_correction(ServeCorrections* corrections, const HttpRequest& req, Http
 void get_corrections(const ServeCorrections* corrections, HttpResponse& res) {
   require(corrections);
   const ServeCorrections& c = *corrections;
-  send_json(res, 200,
-            {{"corrections", c.writer.count()}, {"capacity", c.writer.capacity()}, {"by_label", c.writer.count_by_label()}});
+  send_json(
+      res, 200,
+      {{"corrections", c.writer.count()}, {"capacity", c.writer.capacity()}, {"by_label", c.writer.count_by_label()}});
 }
 
 }  // namespace hdr::cli

@@ -31,6 +31,7 @@
 #include "tools/cli/bench_compare.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/common.h"
+#include "tools/cli/finetune.h"
 #include "tools/cli/op_profile.h"
 #include "tools/cli/run_report.h"
 #include "tools/cli/signal_watcher.h"
@@ -48,6 +49,8 @@ struct TrainArgs {
   DeviceOptions device;
   bool quiet = false;
   bool profile = false;
+  std::string finetune, data_extra;
+  double extra_share = 0.1, extra_holdout = 0.2;
 };
 
 // A word as a shell reads it back: as it is when plain, else in single quotes.
@@ -191,13 +194,30 @@ void print_layout(Communicator& communicator, const Backend& backend, const Conf
   for (size_t r = 0; r < ranks.size(); ++r) fmt::print("  rank {}: {}\n", r, ranks[r]);
 }
 
+// What a fine-tune changed: MNIST test accuracy (a fall over 0.1 pp is flagged) and, with
+// --data-extra, accuracy on the corrections held out.
+void report_finetune(double test_before, double test_after, std::optional<double> held_out_before,
+                     const std::optional<ExtraData>& extra, Backend& backend, const fs::path& model) {
+  const double change = 100 * (test_after - test_before);
+  fmt::print("finetune: MNIST test accuracy {:.2f}% -> {:.2f}% ({:+.2f} pp){}\n", 100 * test_before, 100 * test_after,
+             change, change < -0.1 ? ": fell by more than 0.1 pp, try a smaller learning rate or --extra-share" : "");
+  if (held_out_before) {
+    const std::optional<double> after = accuracy_of(read_trained_model(model), backend, extra->held_out);
+    fmt::print("finetune: held-out corrections {:.1f}% -> {:.1f}% ({} images)\n", 100 * *held_out_before, 100 * *after,
+               extra->held_out.count());
+  }
+}
+
 void train_as_rank(const TrainArgs& args, Communicator& communicator, std::atomic<bool>& stop,
                    const SignalWatcher& signals) {
   std::vector<std::string> overrides = args.overrides;
   if (args.seed >= 0) overrides.push_back(fmt::format("train.seed={}", args.seed));
   std::optional<ResumePoint> resume;
   if (!args.resume.empty()) resume = read_resume_point(args.resume);
+  std::optional<TrainedModel> start;
+  if (!args.finetune.empty()) start = read_trained_model(args.finetune);
   const Config config = resume                ? resumed_config(args, overrides, *resume)
+                        : start               ? finetune_config(*start, overrides)
                         : args.config.empty() ? default_config(overrides)
                                               : load_config(args.config, overrides);
   TrainOptions options;
@@ -217,7 +237,17 @@ void train_as_rank(const TrainArgs& args, Communicator& communicator, std::atomi
   // One rank fetches a missing MNIST; the others wait for it rather than write the same files.
   if (communicator.rank() == 0) ensure_mnist(config.data.dir);
   if (communicator.size() > 1) communicator.any(false);
-  const Datasets data = load_datasets(config.data, config.model, config.train.seed);
+  Datasets data = load_datasets(config.data, config.model, config.train.seed);
+  std::optional<ExtraData> extra;
+  if (!args.data_extra.empty())
+    extra = mix_in_extra(data, args.data_extra, config, args.extra_share, args.extra_holdout);
+  std::optional<double> held_out_before, test_before;
+  if (start) {
+    options.start_from = &start->checkpoint.tensors;
+    options.start_from_source = start->source;
+    test_before = accuracy_of(*start, *backend, data.test);
+    if (extra) held_out_before = accuracy_of(*start, *backend, extra->held_out);
+  }
 
   // --quiet: no progress, and no notes either.
   std::optional<TrainingProgress> progress;
@@ -231,6 +261,12 @@ void train_as_rank(const TrainArgs& args, Communicator& communicator, std::atomi
   if (communicator.size() > 1) print_layout(communicator, *backend, config);
   fmt::print("data: {}: {} training, {} validation, {} test images\n", config.data.dir, data.train.count(),
              data.validation.count(), data.test.count());
+  if (start) fmt::print("finetune: from {}\n", start->source);
+  if (extra)
+    fmt::print(
+        "extra: {}: {} corrections, {} held out; {} trained on, {} copies each: {:.1f}% of the training images\n",
+        extra->dir, extra->stored, extra->held_out.count(), extra->trained_on, extra->copies,
+        100.0 * extra->trained_on * extra->copies / data.train.count());
   fmt::print("train: {} epochs, batch {}, learning rate {}, seed {}, augmentation {}{}{}\n", config.train.epochs,
              config.train.batch_size, config.train.learning_rate, config.train.seed,
              config.augment.enabled ? "on" : "off",
@@ -258,6 +294,7 @@ void train_as_rank(const TrainArgs& args, Communicator& communicator, std::atomi
   fmt::print("Trained {} epochs in {:.1f} s{}; model saved to {}\n", r.history.size(), r.seconds,
              r.stopped_early ? " (early stop)" : "", r.checkpoint.string());
   if (communicator.rank() != 0) return;
+  if (start) report_finetune(*test_before, r.test.accuracy, held_out_before, extra, *backend, r.checkpoint);
   report_training_run(config, *backend, data, r, options.out_dir);
   if (profiler) report_profile(*profiler, r, options.out_dir);
 }
@@ -294,14 +331,31 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("config", args->config,
                   "INI config (default: the embedded configs/cnn_bn.ini; with --resume: must match the run's)")
       ->check(CLI::ExistingFile);
-  cmd->add_option("--resume", args->resume,
-                  "Continue the run saved in RUN_DIR/model.hdr (or in the checkpoint file named), with its config")
-      ->option_text("RUN_DIR|CKPT");
+  auto* resume_option =
+      cmd->add_option("--resume", args->resume,
+                      "Continue the run saved in RUN_DIR/model.hdr (or in the checkpoint file named), with its config")
+          ->option_text("RUN_DIR|CKPT");
   cmd->add_option("--set", args->overrides, "Override a config key: section.key=value (repeatable)");
   cmd->add_option("--out", args->out,
                   "Folder for model.hdr, best.hdr, history.csv, history.json (default: runs/<model name>; with "
                   "--resume: the run's folder)");
   cmd->add_option("--seed", args->seed, "Random seed (overrides train.seed)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--finetune", args->finetune,
+                  "Start from this trained model's weights, with its config: 1 epoch at a tenth of its learning "
+                  "rate unless --set says otherwise; reports the MNIST test accuracy before and after")
+      ->check(CLI::ExistingFile)
+      ->excludes(resume_option);
+  cmd->add_option("--data-extra", args->data_extra,
+                  "Also train on the corrections in this folder (hdr serve --corrections DIR), some held out")
+      ->check(CLI::ExistingDirectory);
+  cmd->add_option("--extra-share", args->extra_share,
+                  "--data-extra: the share of the training images (so of each batch, on average) that are corrections")
+      ->check(CLI::Range(0.001, 0.9))
+      ->capture_default_str();
+  cmd->add_option("--extra-holdout", args->extra_holdout,
+                  "--data-extra: the share of the corrections kept out of training, to measure on")
+      ->check(CLI::Range(0.0, 0.9))
+      ->capture_default_str();
   cmd->add_flag("--quiet", args->quiet, "No per-epoch progress output");
   cmd->add_flag("--profile", args->profile,
                 "Time every op of every training step on the device's clock; at the end print the breakdown by "
