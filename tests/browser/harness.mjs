@@ -1,6 +1,7 @@
 // What the browser tests share: their command line, Debian's headless Chromium, and checks
 // printed one line each (the first failure ends the run).
 import fs from 'node:fs';
+import { spawn } from 'node:child_process';
 import { chromium } from 'playwright-core';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -42,4 +43,48 @@ export async function check(name, fn) {
   }
   checks.passed++;
   console.log(`ok   ${name}${note ? ` (${note})` : ''}`);
+}
+
+// ---- hdr serve MODEL --port 0 EXTRA... as a child: {child, exited, url} (url resolves once it
+// listens). serverLog() holds the output of every server started, for a failure's report. ----
+let log = '';
+export const serverLog = () => log;
+export function startServer(hdr, model, extra = []) {
+  const child = spawn(hdr, ['serve', model, '--port', '0', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const url = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the server printed no "serve: listening on" line within 30 s')), 30_000);
+    let ownLog = '';  // this server's output: the shared log holds every server's
+    const onData = (chunk) => {
+      log += chunk;
+      ownLog += chunk;
+      const m = /serve: listening on (http:\/\/[^\s]+)/.exec(ownLog);
+      if (m) { clearTimeout(timer); resolve(m[1].replace(/\/$/, '')); }
+    };
+    child.stdout.setEncoding('utf8').on('data', onData);
+    child.stderr.setEncoding('utf8').on('data', onData);
+    child.on('error', (err) => { clearTimeout(timer); reject(new Error(`cannot start ${hdr}: ${err.message}`)); });
+    exited.then(({ code, signal }) => { clearTimeout(timer); reject(new Error(`the server exited (code ${code}, signal ${signal}) before listening`)); });
+  });
+  return { child, exited, url };
+}
+
+// ---- Shapes, as polylines in fractions of the canvas (0..1). ----
+export const SHAPES = {
+  1: [[[0.53, 0.18], [0.50, 0.50], [0.47, 0.82]]],
+  0: [Array.from({ length: 61 }, (_, i) => {   // an ellipse, closed with a little overlap
+    const t = -Math.PI / 2 + (i / 56) * 2 * Math.PI;
+    return [0.5 + 0.2 * Math.cos(t), 0.5 + 0.3 * Math.sin(t)];
+  })],
+  7: [[[0.28, 0.22], [0.72, 0.22], [0.60, 0.45], [0.46, 0.82]]],
+};
+// Points every `spacing` CSS pixels along a polyline in page coordinates.
+export function densify(points, spacing = 4) {
+  const out = [points[0]];
+  for (let i = 1; i < points.length; i++) {
+    const [x0, y0] = points[i - 1], [x1, y1] = points[i];
+    const n = Math.max(1, Math.ceil(Math.hypot(x1 - x0, y1 - y0) / spacing));
+    for (let s = 1; s <= n; s++) out.push([x0 + (x1 - x0) * s / n, y0 + (y1 - y0) * s / n]);
+  }
+  return out;
 }

@@ -9,36 +9,14 @@
 // One line per check; exits 1 at the first failed check (with the server's log), 0 when all
 // pass. Screenshots go to DIR.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { check, checks, launchChromium, parseArgs } from './harness.mjs';
+import { check, checks, densify, launchChromium, parseArgs, serverLog, SHAPES, startServer as startHdrServer } from './harness.mjs';
 
 const TOTAL_TIMEOUT_MS = 180_000;
 const opts = parseArgs('page_test');
-
-// ---- The server. ----
-let serverLog = '';
-function startServer(extra = []) {
-  const child = spawn(opts.hdr, ['serve', opts.model, '--port', '0', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  const url = new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the server printed no "serve: listening on" line within 30 s')), 30_000);
-    let ownLog = '';  // this server's output: the shared log holds every server's
-    const onData = (chunk) => {
-      serverLog += chunk;
-      ownLog += chunk;
-      const m = /serve: listening on (http:\/\/[^\s]+)/.exec(ownLog);
-      if (m) { clearTimeout(timer); resolve(m[1].replace(/\/$/, '')); }
-    };
-    child.stdout.setEncoding('utf8').on('data', onData);
-    child.stderr.setEncoding('utf8').on('data', onData);
-    child.on('error', (err) => { clearTimeout(timer); reject(new Error(`cannot start ${opts.hdr}: ${err.message}`)); });
-    exited.then(({ code, signal }) => { clearTimeout(timer); reject(new Error(`the server exited (code ${code}, signal ${signal}) before listening`)); });
-  });
-  return { child, exited, url };
-}
+const startServer = (extra = []) => startHdrServer(opts.hdr, opts.model, extra);
 
 // ---- PNG from MNIST test images (8-bit grayscale, or gray + alpha), with node's zlib. ----
 function crc32(buf) {
@@ -92,25 +70,6 @@ function transparentPng(label) {
   return encodePng(28 * k, 28 * k, 4, (x, y) => [0, d[Math.floor(y / k) * 28 + Math.floor(x / k)]]);
 }
 
-// ---- Shapes, as polylines in fractions of the canvas (0..1). ----
-const SHAPES = {
-  1: [[[0.53, 0.18], [0.50, 0.50], [0.47, 0.82]]],
-  0: [Array.from({ length: 61 }, (_, i) => {   // an ellipse, closed with a little overlap
-    const t = -Math.PI / 2 + (i / 56) * 2 * Math.PI;
-    return [0.5 + 0.2 * Math.cos(t), 0.5 + 0.3 * Math.sin(t)];
-  })],
-  7: [[[0.28, 0.22], [0.72, 0.22], [0.60, 0.45], [0.46, 0.82]]],
-};
-// Points every `spacing` CSS pixels along a polyline in page coordinates.
-function densify(points, spacing = 4) {
-  const out = [points[0]];
-  for (let i = 1; i < points.length; i++) {
-    const [x0, y0] = points[i - 1], [x1, y1] = points[i];
-    const n = Math.max(1, Math.ceil(Math.hypot(x1 - x0, y1 - y0) / spacing));
-    for (let s = 1; s <= n; s++) out.push([x0 + (x1 - x0) * s / n, y0 + (y1 - y0) * s / n]);
-  }
-  return out;
-}
 async function canvasBox(page) {
   const box = await page.locator('#canvas').boundingBox();
   assert.ok(box && box.width > 100, 'the canvas is not visible');
@@ -564,7 +523,7 @@ try {
 } catch (err) {
   console.log(`page_test: ${err.message}`);
   if (err.stack && !(err instanceof assert.AssertionError)) console.log(err.stack);
-  console.log(`page_test: ${checks.passed} checks passed before the failure; server log:\n${serverLog.split('\n').slice(-30).join('\n')}`);
+  console.log(`page_test: ${checks.passed} checks passed before the failure; server log:\n${serverLog().split('\n').slice(-30).join('\n')}`);
   if (browser) await browser.close().catch(() => {});
   if (server.child.exitCode === null) server.child.kill('SIGKILL');
   process.exit(1);

@@ -10,7 +10,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
 
-usage="usage: tests/browser/run_page_test.sh page_test|report_test HDR_BINARY OUT_DIR MODEL"
+usage="usage: tests/browser/run_page_test.sh page_test|modes_test|report_test HDR_BINARY OUT_DIR MODEL"
 test="${1:?$usage}"
 hdr="${2:?$usage}"
 out="${3:?$usage}"

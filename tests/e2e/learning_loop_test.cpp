@@ -7,9 +7,9 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <array>
 #include <atomic>
 #include <cmath>
-#include <array>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -84,8 +84,8 @@ TEST(LearningLoop, CorrectionsMakeTheServerReadTheUsersHandBetter) {
   const test::TempDir dir;
   const fs::path served = dir.path() / "model.hdr", corrections = dir.path() / "corrections";
   fs::copy_file(test::tutorial_model(), served);
-  test::ServerProcess server(served.string(), {"--device", "cpu", "--workers", "2", "--quiet", "--corrections",
-                                               corrections.string()});
+  test::ServerProcess server(served.string(),
+                             {"--device", "cpu", "--workers", "2", "--quiet", "--corrections", corrections.string()});
   httplib::Client c("127.0.0.1", server.port());
   c.set_read_timeout(60, 0);
 
@@ -102,8 +102,8 @@ TEST(LearningLoop, CorrectionsMakeTheServerReadTheUsersHandBetter) {
   const fs::path original = dir.path() / "original.hdr";
   fs::copy_file(served, original);
   const auto finetune = [&](const std::string& extra, const fs::path& run) {
-    const test::ProcessResult tune = test::run_command(test::hdr_command(fmt::format(
-        "train --finetune {} {} --out {} --device cpu --quiet", original.string(), extra, run.string())));
+    const test::ProcessResult tune = test::run_command(test::hdr_command(
+        fmt::format("train --finetune {} {} --out {} --device cpu --quiet", original.string(), extra, run.string())));
     EXPECT_EQ(tune.exit_code, 0) << tune.output;
     for (const std::string key : {"finetune: ", "extra: "})
       for (size_t at = tune.output.find(key); at != std::string::npos; at = tune.output.find(key, at + 1))

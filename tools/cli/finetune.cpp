@@ -41,8 +41,8 @@ ExtraData mix_in_extra(Datasets& data, const std::string& dir, const Config& con
   const LabelledImages extra = read_corrections(dir, side, config.model.classes);
   ExtraData out{dir, extra.count(), 0, 0, {}};
   if (extra.count() == 0)
-    throw InputError(fmt::format("--data-extra {}: no corrections there (hdr serve --corrections {} stores them)", dir,
-                                 dir));
+    throw InputError(
+        fmt::format("--data-extra {}: no corrections there (hdr serve --corrections {} stores them)", dir, dir));
   const std::vector<int32_t> order = shuffled_indices(extra.count(), RandomKey{config.train.seed, 1, kStreamSplit});
   const int held = int(std::lround(holdout * extra.count()));
   if (extra.count() - held < 1)

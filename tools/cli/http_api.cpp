@@ -114,6 +114,14 @@ void handle_infer(ServeState& state, const Request& req, Response& res) {
                  {"shape", {n, state.model.classes()}},
                  {"data", probabilities}}}}};
   if (body.contains("id")) out["id"] = body["id"];
+  if (state.corrections) {  // each image's id, for POST /corrections (the page's 28x28 grid)
+    const size_t per_image = images.size() / size_t(std::max<int64_t>(n, 1));
+    Json ids = Json::array();
+    for (int64_t i = 0; i < n; ++i)
+      ids.push_back(state.corrections->recent.remember(to_bytes(
+          {images.begin() + int64_t(size_t(i) * per_image), images.begin() + int64_t(size_t(i + 1) * per_image)})));
+    out["parameters"] = {{"ids", std::move(ids)}};
+  }
   send_json(res, 200, out);
 }
 

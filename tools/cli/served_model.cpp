@@ -7,7 +7,8 @@
 
 namespace hdr::cli {
 
-ServedModel::ServedModel(std::filesystem::path file, BuildPool build) : file_(std::move(file)), build_(std::move(build)) {
+ServedModel::ServedModel(std::filesystem::path file, BuildPool build)
+    : file_(std::move(file)), build_(std::move(build)) {
   const TrainedModel trained = read_trained_model(file_);
   name_ = trained.config.model.name;
   classes_ = trained.config.model.classes;
