@@ -304,6 +304,33 @@ TEST(ServeV2, InferABatchMatchesInferringEachImage) {
   }
 }
 
+TEST(ServeV2, InferReadsANumberWhenTheParametersAskForOne) {
+  const DecodedImage line = test::mnist_line({0, 1, 2, 3});
+  std::vector<float> values;
+  for (uint8_t b : line.pixels) values.push_back(b / 255.0f);
+  const Json request = {
+      {"parameters", {{"number", true}}},
+      {"inputs",
+       {{{"name", "input"}, {"datatype", "FP32"}, {"shape", {1, 1, line.height, line.width}}, {"data", values}}}}};
+  auto c = client();
+  const Json out = json_of(c.Post("/v2/models/cnn_tutorial/infer", request.dump(), "application/json"));
+  ASSERT_EQ(out["outputs"].size(), 3u) << out;
+  EXPECT_EQ(out["outputs"][0]["name"], "number");
+  EXPECT_EQ(out["outputs"][0]["data"], Json({"7210"}));
+  EXPECT_EQ(out["outputs"][1]["shape"], Json({4, 4}));
+  const Json& boxes = out["outputs"][1]["data"];
+  for (size_t k = 0; k < 4; ++k) EXPECT_GE(boxes[4 * k].get<int>(), 8 + 28 * int(k)) << boxes;
+  EXPECT_EQ(out["outputs"][2]["shape"], Json({4, 10}));
+  EXPECT_GT(out["parameters"]["confidence"].get<double>(), 0.5);
+
+  Json two = request;
+  two["inputs"][0]["shape"] = {2, 1, line.height, line.width / 2};
+  expect_v2_error(c.Post("/v2/models/cnn_tutorial/infer", two.dump(), "application/json"), 400, "[1, 1, H, W]");
+  Json blank = request;
+  blank["inputs"][0]["data"] = std::vector<float>(values.size(), 0.0f);
+  expect_v2_error(c.Post("/v2/models/cnn_tutorial/infer", blank.dump(), "application/json"), 400, "no ink");
+}
+
 TEST(ServeV2, InferRequestErrorsAre400WithTheProtocolsForm) {
   auto c = client();
   const std::string path = "/v2/models/cnn_tutorial/infer";

@@ -35,6 +35,13 @@ void predict(const cli::HttpRequest& req) {
 // serve's infer up to the model.
 void infer(const cli::HttpRequest& req) {
   const nlohmann::json body = cli::parse_json_body(req);
+  if (cli::asks_for_number(body)) {
+    const DecodedImage line = cli::infer_line_input(body, req.body.size());
+    if (line.width < 1 || line.height < 1 || line.width > cli::kMaxLineSide || line.height > cli::kMaxLineSide ||
+        line.pixels.size() != size_t(line.width) * size_t(line.height))
+      fuzz::finding("a number infer body gave an image that does not match its shape");
+    return;
+  }
   int64_t n = 0;
   const std::vector<float> images = cli::infer_input(body, req.body.size(), kSide, n);
   if (n < 0 || images.size() != size_t(n) * kSide * kSide ||

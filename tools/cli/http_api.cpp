@@ -99,10 +99,43 @@ Json model_metadata(const ServeState& state) {
 
 // The worker's turn covers parsing: the JSON document takes about 19 times the body, so at most
 // --workers of them are in memory at once, whatever the number of clients.
+// An infer request with "parameters": {"number": true}: one image of a line of digits read as a
+// number. Outputs "number" (BYTES [1]), "digit_boxes" (INT32 [K, 4]: x, y, width, height in the
+// input's pixels) and "probabilities" (FP32 [K, classes]); the number's confidence (and, with
+// --corrections, each digit's id) in the answer's parameters.
+void infer_number(ServeState& state, const Request& req, const Json& body, Predictor& predictor, Response& res) {
+  const DecodedImage image = infer_line_input(body, req.body.size());
+  const DigitClassifier classify = [&](std::span<const float> images) {
+    return timed_predict(state, predictor, images, int64_t(images.size()) / predictor.input_size());
+  };
+  const NumberReading reading = read_number(image, "input 'input'", classify, state.model.geometry());
+  const auto k = int64_t(reading.digits.size());
+  std::vector<int32_t> boxes;
+  std::vector<float> probabilities;
+  Json ids = Json::array();
+  for (const NumberDigit& d : reading.digits) {
+    boxes.insert(boxes.end(), {d.x, d.y, d.width, d.height});
+    probabilities.insert(probabilities.end(), d.probabilities.begin(), d.probabilities.end());
+    if (state.corrections) ids.push_back(state.corrections->recent.remember(to_bytes(d.image)));
+  }
+  Json out = {
+      {"model_name", state.model.name()},
+      {"model_version", "1"},
+      {"outputs",
+       {{{"name", "number"}, {"datatype", "BYTES"}, {"shape", {1}}, {"data", {reading.text}}},
+        {{"name", "digit_boxes"}, {"datatype", "INT32"}, {"shape", {k, 4}}, {"data", boxes}},
+        {{"name", kOutputName}, {"datatype", "FP32"}, {"shape", {k, state.model.classes()}}, {"data", probabilities}}}},
+      {"parameters", {{"confidence", reading.confidence}}}};
+  if (state.corrections) out["parameters"]["ids"] = std::move(ids);
+  if (body.contains("id")) out["id"] = body["id"];
+  send_json(res, 200, out);
+}
+
 void handle_infer(ServeState& state, const Request& req, Response& res) {
   require_model(state, req);
   auto predictor = state.model.acquire();
   const Json body = parse_json_body(req);
+  if (asks_for_number(body)) return infer_number(state, req, body, *predictor, res);
   int64_t n = 0;
   const std::vector<float> images = infer_input(body, req.body.size(), state.model.geometry().side, n);
   const std::vector<float> probabilities = timed_predict(state, *predictor, images, n);

@@ -2,11 +2,13 @@
 #include "tools/cli/http_request.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <openssl/evp.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <functional>
 #include <memory>
 #include <string_view>
 
@@ -149,7 +151,17 @@ std::string member_text(const Json& o, const char* key) {
 
 }  // namespace
 
-std::vector<float> infer_input(const Json& body, size_t body_bytes, int side, int64_t& n) {
+namespace {
+
+// The one FP32 input of an infer request, checked up to its shape, which `shape_fits` judges
+// (`wanted` says what it wants, for the message); per_image values per item of the first axis.
+struct InferTensor {
+  Json shape;
+  std::vector<float> values;
+};
+
+InferTensor infer_tensor(const Json& body, size_t body_bytes, const std::function<bool(const Json&)>& shape_fits,
+                         const std::string& wanted, const std::vector<std::string>& outputs) {
   if (!body.is_object() || !body.contains("inputs") || !body["inputs"].is_array())
     throw HttpError(400, R"(the request needs "inputs": [{"name", "shape", "datatype", "data"}])");
   const Json& inputs = body["inputs"];
@@ -162,34 +174,61 @@ std::vector<float> infer_input(const Json& body, size_t body_bytes, int side, in
   if (member_text(input, "datatype") != "FP32")
     throw HttpError(
         400, fmt::format("input '{}': datatype must be FP32, not '{}'", kInputName, member_text(input, "datatype")));
-  const Json shape = input.value("shape", Json());
+  Json shape = input.value("shape", Json());
   const bool shape_ok = shape.is_array() && shape.size() == 4 &&
                         std::all_of(shape.begin(), shape.end(),
                                     [](const Json& d) { return d.is_number_integer() && d.get<int64_t>() >= 0; }) &&
-                        shape[1] == 1 && shape[2] == side && shape[3] == side;
+                        shape[1] == 1 && shape_fits(shape);
   if (!shape_ok)
-    throw HttpError(
-        400, fmt::format("input '{}': shape must be [N, 1, {}, {}], not {}", kInputName, side, side, shape.dump()));
-  n = shape[0].get<int64_t>();
+    throw HttpError(400, fmt::format("input '{}': shape must be {}, not {}", kInputName, wanted, shape.dump()));
+  const int64_t n = shape[0].get<int64_t>(), per_image = shape[2].get<int64_t>() * shape[3].get<int64_t>();
   // Each value takes at least two bytes of JSON ("0,"): a larger N cannot be in this body.
-  const int64_t per_image = int64_t(side) * side;
-  if (n > int64_t(body_bytes) / 2 / per_image + 1)
+  if (per_image > 0 && n > int64_t(body_bytes) / 2 / per_image + 1)
     throw HttpError(400, fmt::format("input '{}': shape {} holds more values than a {}-byte body can", kInputName,
                                      shape.dump(), body_bytes));
   if (!input.contains("data")) throw HttpError(400, fmt::format("input '{}' has no data", kInputName));
-  std::vector<float> images;
-  images.reserve(size_t(n * per_image));
-  flatten_numbers(input["data"], images);
-  if (int64_t(images.size()) != n * per_image)
+  InferTensor out{shape, {}};
+  out.values.reserve(size_t(n * per_image));
+  flatten_numbers(input["data"], out.values);
+  if (int64_t(out.values.size()) != n * per_image)
     throw HttpError(400, fmt::format("input '{}': shape {} needs {} values, data holds {}", kInputName, shape.dump(),
-                                     n * per_image, images.size()));
+                                     n * per_image, out.values.size()));
   if (body.contains("outputs")) {
     if (!body["outputs"].is_array()) throw HttpError(400, R"("outputs" must be an array of {"name"})");
     for (const Json& o : body["outputs"])
-      if (!o.is_object() || member_text(o, "name") != kOutputName)
-        throw HttpError(400, fmt::format("unknown output {}: the model's output is '{}'", o.dump(), kOutputName));
+      if (!o.is_object() || std::find(outputs.begin(), outputs.end(), member_text(o, "name")) == outputs.end())
+        throw HttpError(400,
+                        fmt::format("unknown output {}: the outputs are '{}'", o.dump(), fmt::join(outputs, "', '")));
   }
-  return images;
+  return out;
+}
+
+}  // namespace
+
+std::vector<float> infer_input(const Json& body, size_t body_bytes, int side, int64_t& n) {
+  InferTensor t = infer_tensor(body, body_bytes,
+                               [side](const Json& shape) { return shape[2] == side && shape[3] == side; },
+                               fmt::format("[N, 1, {}, {}]", side, side), {kOutputName});
+  n = t.shape[0].get<int64_t>();
+  return std::move(t.values);
+}
+
+bool asks_for_number(const Json& body) {
+  return body.is_object() && body.contains("parameters") && body["parameters"].is_object() &&
+         body["parameters"].contains("number") && body["parameters"]["number"] == true;
+}
+
+DecodedImage infer_line_input(const Json& body, size_t body_bytes) {
+  const auto fits = [](const Json& shape) {
+    return shape[0] == 1 && shape[2] >= 1 && shape[2] <= kMaxLineSide && shape[3] >= 1 && shape[3] <= kMaxLineSide;
+  };
+  const InferTensor t = infer_tensor(body, body_bytes, fits,
+                                     fmt::format("[1, 1, H, W] for a number, H and W up to {}", kMaxLineSide),
+                                     {kNumberOutputs.begin(), kNumberOutputs.end()});
+  DecodedImage image{t.shape[3].get<int>(), t.shape[2].get<int>(), 1, std::vector<uint8_t>(t.values.size())};
+  for (size_t i = 0; i < t.values.size(); ++i)
+    image.pixels[i] = uint8_t(std::lround(std::clamp(t.values[i], 0.0f, 1.0f) * 255));
+  return image;
 }
 
 }  // namespace hdr::cli

@@ -6,12 +6,14 @@
 // status (400, 415) or an InputError (400); any other exception is a 500, a bug.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "engine/io/image_io.h"
 #include "tools/cli/http_message.h"
 
 namespace hdr::cli {
@@ -41,5 +43,12 @@ std::string image_bytes(const HttpRequest& req);
 // The images of an infer request (body parsed from body_bytes bytes): its one FP32 input of
 // shape [N, 1, side, side], row-major; n receives N.
 std::vector<float> infer_input(const nlohmann::json& body, size_t body_bytes, int side, int64_t& n);
+
+// An infer request with "parameters": {"number": true}: its input is one image of a line of
+// digits, FP32 [1, 1, H, W] (H, W up to kMaxLineSide) in [0, 1]; and the outputs it may name.
+inline constexpr int kMaxLineSide = 4096;
+inline constexpr std::array<const char*, 3> kNumberOutputs{"number", "digit_boxes", "probabilities"};
+bool asks_for_number(const nlohmann::json& body);
+DecodedImage infer_line_input(const nlohmann::json& body, size_t body_bytes);
 
 }  // namespace hdr::cli
