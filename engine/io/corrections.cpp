@@ -30,8 +30,10 @@ LabelledImages read_corrections(const fs::path& dir, int side, int classes) {
   if (!fs::exists(files.images, ec))
     throw InputError(fmt::format("{}: the labels have no images file beside them ({})", dir.string(),
                                  files.images.filename().string()));
-  set.images = read_idx_images(files.images);
+  // Labels first: the writer writes images first, so whatever it does meanwhile, the images file
+  // read second holds at least as many as the labels read.
   set.labels = read_idx_labels(files.labels, classes);
+  set.images = read_idx_images(files.images);
   if (set.images.rows != side || set.images.cols != side)
     throw InputError(fmt::format("{}: images of {} x {} pixels; the model takes {} x {}", files.images.string(),
                                  set.images.rows, set.images.cols, side, side));

@@ -198,12 +198,15 @@ std::optional<std::pair<Piece, Piece>> cut(const Piece& p, const Seam& seam) {
 
 class Segmenter {
  public:
-  Segmenter(const DigitClassifier& classify, DigitGeometry geometry, LineScale scale)
-      : classify_(classify), geometry_(geometry), scale_(scale) {}
+  Segmenter(const DigitClassifier& classify, DigitGeometry geometry, LineScale scale, const std::string& source,
+            int max_digits)
+      : classify_(classify), geometry_(geometry), scale_(scale), source_(source), max_digits_(max_digits) {}
 
   // Step 3: the piece as one digit, or cut in two where the classifier reads the halves more
   // surely (always when it is too wide for one), each half examined again.
   void split(const Piece& p, std::vector<Piece>& out) const {
+    if (out.size() >= size_t(max_digits_))  // checked as it goes: one long scribble could cut into many
+      throw InputError(fmt::format("{}: more than {} digits: not a number this reads", source_, max_digits_));
     const int narrowest = std::max(1, int(std::ceil(kNarrowest * scale_.height)));
     if (p.ink.width < kMayBeTwo * scale_.height || p.ink.width - narrowest <= narrowest) {
       out.push_back(p);
@@ -263,6 +266,8 @@ class Segmenter {
   const DigitClassifier& classify_;
   DigitGeometry geometry_;
   LineScale scale_;
+  const std::string& source_;
+  int max_digits_;
 };
 
 NumberDigit digit_of(const Piece& p, const InkImage& ink, const DecodedImage& image) {
@@ -294,13 +299,9 @@ NumberReading read_number(const DecodedImage& image, const std::string& source, 
   join_broken_strokes(pieces);
   const LineScale scale = line_scale(pieces);
 
-  const Segmenter segmenter(classify, geometry, scale);
+  const Segmenter segmenter(classify, geometry, scale, source, limits.max_digits);
   std::vector<Piece> digits;
-  for (const Piece& p : pieces) {
-    segmenter.split(p, digits);
-    if (digits.size() > size_t(limits.max_digits))
-      throw InputError(fmt::format("{}: more than {} digits: not a number this reads", source, limits.max_digits));
-  }
+  for (const Piece& p : pieces) segmenter.split(p, digits);
   std::stable_sort(digits.begin(), digits.end(),
                    [](const Piece& a, const Piece& b) { return a.centre_x() < b.centre_x(); });
 

@@ -93,10 +93,15 @@ TEST(ServeCorrections, RefusalsAndARestartThatGoesOnWithTheSet) {
     EXPECT_EQ(s.correct(id, 10)->status, 400);
     EXPECT_EQ(s.client.Post("/corrections", "{\"label\": 2}", "application/json")->status, 400);
     EXPECT_EQ(s.correct(id, 2)->status, 200);
-    EXPECT_EQ(s.correct(id, 2)->status, 200);
-    const auto full = s.correct(id, 2);
+    const auto again = s.correct(id, 2);  // a double click: an answer is corrected once
+    EXPECT_EQ(again->status, 404);
+    EXPECT_NE(again->body.find("each is corrected once"), std::string::npos) << again->body;
+    EXPECT_EQ(s.correct(s.predict(2)["id"], 2)->status, 200);
+    const std::string third = s.predict(3)["id"];
+    const auto full = s.correct(third, 2);
     EXPECT_EQ(full->status, 507);
     EXPECT_NE(full->body.find("full (2 corrections)"), std::string::npos) << full->body;
+    EXPECT_EQ(s.correct(third, 2)->status, 507);  // nothing stored: the id is still there to send again
     // The folder is this server's while it runs.
     EXPECT_THROW(
         test::ServerProcess(test::tutorial_model().string(), {"--device", "cpu", "--corrections", dir.path().string()}),

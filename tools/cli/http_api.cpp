@@ -105,6 +105,9 @@ Json model_metadata(const ServeState& state) {
 // --corrections, each digit's id) in the answer's parameters.
 void infer_number(ServeState& state, const Request& req, const Json& body, Predictor& predictor, Response& res) {
   const DecodedImage image = infer_line_input(body, req.body.size());
+  if (int64_t(image.width) * image.height > state.limits.max_pixels)
+    throw HttpError(400, fmt::format("input 'input': {} x {} values are over the limit of {} megapixels", image.width,
+                                     image.height, state.limits.max_pixels / 1'000'000));
   const DigitClassifier classify = [&](std::span<const float> images) {
     return timed_predict(state, predictor, images, int64_t(images.size()) / predictor.input_size());
   };
@@ -147,14 +150,10 @@ void handle_infer(ServeState& state, const Request& req, Response& res) {
                  {"shape", {n, state.model.classes()}},
                  {"data", probabilities}}}}};
   if (body.contains("id")) out["id"] = body["id"];
-  if (state.corrections) {  // each image's id, for POST /corrections (the page's 28x28 grid)
-    const size_t per_image = images.size() / size_t(std::max<int64_t>(n, 1));
-    Json ids = Json::array();
-    for (int64_t i = 0; i < n; ++i)
-      ids.push_back(state.corrections->recent.remember(to_bytes(
-          {images.begin() + int64_t(size_t(i) * per_image), images.begin() + int64_t(size_t(i + 1) * per_image)})));
-    out["parameters"] = {{"ids", std::move(ids)}};
-  }
+  // A single image's id, for POST /corrections (the page's 28x28 grid); batches get none, so
+  // that one request cannot push every other answer out of the server's recent digits.
+  if (state.corrections && n == 1)
+    out["parameters"] = {{"ids", {state.corrections->recent.remember(to_bytes(images))}}};
   send_json(res, 200, out);
 }
 

@@ -92,11 +92,11 @@ void run_serve(const ServeArgs& args) {
   ServedModel model(args.model, [workers, factory = backend_factory(args.device)](const TrainedModel& trained) {
     return std::make_shared<PredictorPool>(trained, workers, factory, kServeBatch);
   });
-  const std::shared_ptr<PredictorPool> pool = model.current();
+  // The metrics name the model first served (a reload keeps its name, classes and input).
   ServeMetrics metrics(ModelInfo{.name = model.name(),
-                                 .device = pool->device(),
+                                 .device = model.current()->device(),
                                  .version = HDR_VERSION,
-                                 .parameters = pool->counts().total(),
+                                 .parameters = model.current()->counts().total(),
                                  .workers = workers});
   ServeState state{.model = model,
                    .limits = ImageLimits{.max_bytes = size_t(args.max_body_mib) << 20,
@@ -144,7 +144,8 @@ void run_serve(const ServeArgs& args) {
                "model\n",
                args.host);
   fmt::print(stderr, "serve: model {} ({} parameters) from {} on {} x {} worker{}\n", model.name(),
-             with_thousands(pool->counts().total()), args.model, pool->device(), workers, workers == 1 ? "" : "s");
+             with_thousands(model.current()->counts().total()), args.model, model.current()->device(), workers,
+             workers == 1 ? "" : "s");
   fmt::print(stderr,
              "serve: listening on http://{}:{} (page at /, POST /predict, GET /health, /v2/...; Ctrl-C stops)\n",
              args.host, port);
@@ -203,7 +204,7 @@ void add_serve_command(CLI::App& app) {
                   "Keep the digits users correct (POST /corrections) in this folder, as IDX files for hdr train "
                   "--data-extra; nothing is kept without it");
   cmd->add_option("--corrections-max", args->corrections_max, "The most corrections the folder may hold")
-      ->check(CLI::Range(1, 1'000'000))
+      ->check(CLI::Range(1, 100'000))  // each correction rewrites the set: 78 MB at the most
       ->capture_default_str();
   cmd->add_flag("--quiet", args->quiet, "No access log");
   add_device_option(*cmd, args->device);

@@ -18,18 +18,28 @@ void require(const ServeCorrections* corrections) {
 }  // namespace
 
 std::string RecentDigits::remember(std::vector<uint8_t> image) {
-  const std::lock_guard lock(mutex_);
-  std::string id = fmt::format("{:016x}", random_());
-  if (digits_.size() == kRecentDigits) digits_.pop_front();
-  digits_.emplace_back(id, std::move(image));
+  std::string id;
+  {
+    const std::lock_guard lock(mutex_);
+    id = fmt::format("{:016x}", random_());
+  }
+  remember_as(id, std::move(image));
   return id;
 }
 
-std::optional<std::vector<uint8_t>> RecentDigits::find(const std::string& id) const {
+void RecentDigits::remember_as(const std::string& id, std::vector<uint8_t> image) {
+  const std::lock_guard lock(mutex_);
+  if (digits_.size() == kRecentDigits) digits_.pop_front();
+  digits_.emplace_back(id, std::move(image));
+}
+
+std::optional<std::vector<uint8_t>> RecentDigits::take(const std::string& id) {
   const std::lock_guard lock(mutex_);
   const auto it = std::find_if(digits_.begin(), digits_.end(), [&](const auto& d) { return d.first == id; });
   if (it == digits_.end()) return std::nullopt;
-  return it->second;
+  std::vector<uint8_t> image = std::move(it->second);
+  digits_.erase(it);
+  return image;
 }
 
 void post_correction(ServeCorrections* corrections, const HttpRequest& req, HttpResponse& res) {
@@ -44,20 +54,22 @@ void post_correction(ServeCorrections* corrections, const HttpRequest& req, Http
   const int64_t label = body["label"];
   if (label < 0 || label >= c.writer.classes())
     throw HttpError(400, fmt::format("label {} is out of range (expected 0..{})", label, c.writer.classes() - 1));
-  const std::optional<std::vector<uint8_t>> image = c.recent.find(id);
-  if (!image)
-    throw HttpError(404, fmt::format("no recent answer has id '{}' (the server keeps the last {} digits it read)", id,
-                                     kRecentDigits));
   if (c.writer.count() >= c.writer.capacity())
     throw HttpError(507, fmt::format("the corrections set is full ({} corrections): train on it and start a new one",
                                      c.writer.capacity()));
+  std::optional<std::vector<uint8_t>> image = c.recent.take(id);
+  if (!image)
+    throw HttpError(404, fmt::format("no recent answer has id '{}' (the server keeps the last {} digits it read, and "
+                                     "each is corrected once)",
+                                     id, kRecentDigits));
   int count = 0;
   try {
     count = c.writer.append(*image, int(label));
-  } catch (const InputError& e) {
-    throw HttpError(507, e.what());  // full since the check above
-  } catch (const std::runtime_error& e) {
-    throw HttpError(507, fmt::format("the correction was not stored: {}", e.what()));
+  } catch (const std::runtime_error& e) {         // full since the check above, or the write failed
+    c.recent.remember_as(id, std::move(*image));  // nothing stored: the same id may be sent again
+    throw HttpError(507, dynamic_cast<const InputError*>(&e)
+                             ? std::string(e.what())
+                             : fmt::format("the correction was not stored: {}", e.what()));
   }
   send_json(res, 200, {{"status", "success"}, {"corrections", count}});
 }

@@ -4,8 +4,9 @@
 //   POST /corrections  {"id": "...", "label": 7}  -> the image and label appended to the set in
 //                      DIR (engine/io/corrections.h): {"status": "success", "corrections": n}
 //   GET  /corrections  {"corrections": n, "capacity", "by_label": [...]}
-// 404 for an id the server no longer holds, 400 for a bad label, 507 when the set is full or a
-// write fails (the set stays as it was). Without --corrections nothing is kept and both are 404.
+// 404 for an id the server no longer holds (or one corrected already), 400 for a bad label, 507
+// when the set is full or a write fails (the set stays as it was, and the id can be sent again). Without --corrections
+// nothing is kept and both are 404.
 #pragma once
 
 #include <cstdint>
@@ -28,7 +29,9 @@ inline constexpr size_t kRecentDigits = 1024;
 class RecentDigits {
  public:
   std::string remember(std::vector<uint8_t> image);
-  std::optional<std::vector<uint8_t>> find(const std::string& id) const;
+  // The image of id, forgotten as it is taken: an answer is corrected once.
+  std::optional<std::vector<uint8_t>> take(const std::string& id);
+  void remember_as(const std::string& id, std::vector<uint8_t> image);
 
  private:
   mutable std::mutex mutex_;
