@@ -133,6 +133,20 @@ TEST(LearningLoop, CorrectionsMakeTheServerReadTheUsersHandBetter) {
   EXPECT_GE(mnist_after, mnist_before - 0.1);
 }
 
+TEST(FineTune, RefusesAConfigFileAndAFolderWithoutCorrections) {
+  const test::TempDir dir;
+  const std::string model = test::tutorial_model().string();
+  const test::ProcessResult config = test::run_command(test::hdr_command(fmt::format(
+      "train configs/cnn_tutorial.ini --finetune {} --out {} --device cpu", model, (dir.path() / "a").string())));
+  EXPECT_EQ(config.exit_code, 2) << config.output;
+  EXPECT_NE(config.output.find("trains with that model's config"), std::string::npos) << config.output;
+  const test::ProcessResult empty = test::run_command(
+      test::hdr_command(fmt::format("train --finetune {} --data-extra {} --out {} --device cpu", model,
+                                    dir.path().string(), (dir.path() / "b").string())));
+  EXPECT_EQ(empty.exit_code, 2) << empty.output;
+  EXPECT_NE(empty.output.find("no corrections there"), std::string::npos) << empty.output;
+}
+
 // Two clients send /predict without a pause while the served file alternates between two models
 // and the server loads it again, six times: every request is answered 200, each with one model's
 // answer whole (its probabilities those of model A or of model B for that digit).

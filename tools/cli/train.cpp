@@ -215,7 +215,13 @@ void train_as_rank(const TrainArgs& args, Communicator& communicator, std::atomi
   std::optional<ResumePoint> resume;
   if (!args.resume.empty()) resume = read_resume_point(args.resume);
   std::optional<TrainedModel> start;
-  if (!args.finetune.empty()) start = read_trained_model(args.finetune);
+  if (!args.finetune.empty()) {
+    if (!args.config.empty())
+      throw InputError(fmt::format("--finetune {} trains with that model's config: leave out {} and give changes with "
+                                   "--set section.key=value",
+                                   args.finetune, args.config));
+    start = read_trained_model(args.finetune);
+  }
   const Config config = resume                ? resumed_config(args, overrides, *resume)
                         : start               ? finetune_config(*start, overrides)
                         : args.config.empty() ? default_config(overrides)
