@@ -2,6 +2,8 @@
 // printed one line each (the first failure ends the run).
 import fs from 'node:fs';
 import { spawn } from 'node:child_process';
+import path from 'node:path';
+import zlib from 'node:zlib';
 import { chromium } from 'playwright-core';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -87,4 +89,46 @@ export function densify(points, spacing = 4) {
     for (let s = 1; s <= n; s++) out.push([x0 + (x1 - x0) * s / n, y0 + (y1 - y0) * s / n]);
   }
   return out;
+}
+
+// ---- PNG from MNIST test images (8-bit grayscale, or gray + alpha), with node's zlib. ----
+function crc32(buf) {
+  let c, crc = 0xffffffff;
+  for (const b of buf) {
+    c = (crc ^ b) & 0xff;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    crc = (crc >>> 8) ^ c;
+  }
+  return (crc ^ 0xffffffff) >>> 0;
+}
+function pngChunk(type, data) {
+  const out = Buffer.alloc(12 + data.length);
+  out.writeUInt32BE(data.length, 0);
+  out.write(type, 4, 'ascii');
+  data.copy(out, 8);
+  out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length);
+  return out;
+}
+// pixel(x, y) -> array of channel bytes; colorType 0 = gray, 4 = gray + alpha.
+export function encodePng(width, height, colorType, pixel) {
+  const channels = colorType === 4 ? 2 : 1;
+  const raw = Buffer.alloc(height * (1 + width * channels));
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      Buffer.from(pixel(x, y)).copy(raw, y * (1 + width * channels) + 1 + x * channels);
+    }
+  }
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0); ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8; ihdr[9] = colorType;
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), pngChunk('IHDR', ihdr),
+    pngChunk('IDAT', zlib.deflateSync(raw)), pngChunk('IEND', Buffer.alloc(0))]);
+}
+// The first MNIST test image with `label` in the folder `data`, as 28x28 bytes (white ink on black).
+export function mnistTestDigit(data, label) {
+  const images = path.join(data, 't10k-images-idx3-ubyte'), labels = path.join(data, 't10k-labels-idx1-ubyte');
+  for (const f of [images, labels]) if (!fs.existsSync(f)) throw new Error(`${f} is missing (tools/fetch_mnist.sh ${data})`);
+  const l = fs.readFileSync(labels), im = fs.readFileSync(images);
+  const i = l.subarray(8).indexOf(label);
+  return im.subarray(16 + i * 784, 16 + (i + 1) * 784);
 }

@@ -11,7 +11,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { check, checks, densify, launchChromium, parseArgs, serverLog, SHAPES, startServer } from './harness.mjs';
+import {
+  check, checks, densify, encodePng, launchChromium, mnistTestDigit, parseArgs, serverLog, SHAPES, startServer,
+} from './harness.mjs';
 
 const opts = parseArgs('modes_test');
 const corrections = fs.mkdtempSync(path.join(os.tmpdir(), 'hdr-corrections-'));
@@ -80,6 +82,30 @@ async function main() {
     }, body.digits);
     assert.ok(drawn.every((alpha) => alpha > 0), `a box edge is not drawn: alpha ${drawn}`);
     await page.screenshot({ path: path.join(opts.out, 'number.png') });
+  });
+
+  await check('number: an uploaded photo-like number (dark on white, 3x) reads "2104", its boxes drawn on the scaled image', async () => {
+    await page.click('#clear');
+    const digits = [2, 1, 0, 4].map((label) => mnistTestDigit(opts.data, label)), k = 3;
+    const png = encodePng(28 * 4 * k, 28 * k, 0, (x, y) => {
+      const d = digits[Math.floor(x / (28 * k))];
+      return [255 - d[Math.floor(y / k) * 28 + Math.floor((x % (28 * k)) / k)]];
+    });
+    const [, body] = await answerTo(page, 'predict?number=1', () =>
+      page.setInputFiles('#upload', { name: 'number.png', mimeType: 'image/png', buffer: png }));
+    assert.equal(body.number, '2104');
+    await page.waitForFunction(() => document.getElementById('digit').textContent === '2104');
+    // The 336 x 84 upload is shown fitted into the 1680 x 560 canvas: scaled by 5, centred.
+    const scale = 5, left = 0, top = (560 - 84 * scale) / 2;
+    await page.waitForFunction(() => {
+      const c = document.getElementById('boxes');
+      return c.getContext('2d').getImageData(0, 0, c.width, c.height).data.some((v, i) => i % 4 === 3 && v > 0);
+    });
+    const edges = await page.evaluate(([digits, scale, left, top]) => {
+      const c = document.getElementById('boxes').getContext('2d');
+      return digits.map((d) => c.getImageData(Math.round(left + d.box.x * scale), Math.round(top + (d.box.y + d.box.height / 2) * scale), 1, 1).data[3]);
+    }, [body.digits, scale, left, top]);
+    assert.ok(edges.every((alpha) => alpha > 0), `a box is not where its digit is shown: alpha ${edges}`);
   });
 
   await check('grid: each pass of the pen brightens the cells it crosses', async () => {

@@ -11,62 +11,22 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import zlib from 'node:zlib';
-import { check, checks, densify, launchChromium, parseArgs, serverLog, SHAPES, startServer as startHdrServer } from './harness.mjs';
+import {
+  check, checks, densify, encodePng, launchChromium, mnistTestDigit, parseArgs, serverLog, SHAPES, startServer as startHdrServer,
+} from './harness.mjs';
 
 const TOTAL_TIMEOUT_MS = 180_000;
 const opts = parseArgs('page_test');
 const startServer = (extra = []) => startHdrServer(opts.hdr, opts.model, extra);
 
-// ---- PNG from MNIST test images (8-bit grayscale, or gray + alpha), with node's zlib. ----
-function crc32(buf) {
-  let c, crc = 0xffffffff;
-  for (const b of buf) {
-    c = (crc ^ b) & 0xff;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    crc = (crc >>> 8) ^ c;
-  }
-  return (crc ^ 0xffffffff) >>> 0;
-}
-function pngChunk(type, data) {
-  const out = Buffer.alloc(12 + data.length);
-  out.writeUInt32BE(data.length, 0);
-  out.write(type, 4, 'ascii');
-  data.copy(out, 8);
-  out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length);
-  return out;
-}
-// pixel(x, y) -> array of channel bytes; colorType 0 = gray, 4 = gray + alpha.
-function encodePng(width, height, colorType, pixel) {
-  const channels = colorType === 4 ? 2 : 1;
-  const raw = Buffer.alloc(height * (1 + width * channels));
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      Buffer.from(pixel(x, y)).copy(raw, y * (1 + width * channels) + 1 + x * channels);
-    }
-  }
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0); ihdr.writeUInt32BE(height, 4);
-  ihdr[8] = 8; ihdr[9] = colorType;
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), pngChunk('IHDR', ihdr),
-    pngChunk('IDAT', zlib.deflateSync(raw)), pngChunk('IEND', Buffer.alloc(0))]);
-}
-// The first MNIST test image with `label`, as 28x28 bytes (white ink on black).
-function mnistTestDigit(label) {
-  const images = path.join(opts.data, 't10k-images-idx3-ubyte'), labels = path.join(opts.data, 't10k-labels-idx1-ubyte');
-  for (const f of [images, labels]) if (!fs.existsSync(f)) throw new Error(`${f} is missing (tools/fetch_mnist.sh ${opts.data})`);
-  const l = fs.readFileSync(labels), im = fs.readFileSync(images);
-  const i = l.subarray(8).indexOf(label);
-  return im.subarray(16 + i * 784, 16 + (i + 1) * 784);
-}
 // A scan-like upload: dark ink on white paper, 4x larger than MNIST (nearest neighbour).
 function scanPng(label) {
-  const d = mnistTestDigit(label), k = 4;
+  const d = mnistTestDigit(opts.data, label), k = 4;
   return encodePng(28 * k, 28 * k, 0, (x, y) => [255 - d[Math.floor(y / k) * 28 + Math.floor(x / k)]]);
 }
 // A transparent PNG: black ink whose alpha is the ink, nothing behind it.
 function transparentPng(label) {
-  const d = mnistTestDigit(label), k = 3;
+  const d = mnistTestDigit(opts.data, label), k = 3;
   return encodePng(28 * k, 28 * k, 4, (x, y) => [0, d[Math.floor(y / k) * 28 + Math.floor(x / k)]]);
 }
 
