@@ -206,7 +206,7 @@ TEST(GpuSyncBatchNorm, TwoRanksOnOneGpuTrainWhatOneGpuTrains) {
 // on GPUs. The GPU's sums run in another order than the CPU's and rounding differences grow over
 // the SGD steps, hence 1e-3 rather than the CPU's 1e-4; a wrong weighting differs by 1e-2 and more.
 // `settings`: the config and --set options of both runs.
-void expect_two_gpus_train_what_one_trains(const std::string& settings) {
+void expect_two_gpus_train_what_one_trains([[maybe_unused]] const std::string& settings) {
   HDR_REQUIRE_GPU();
 #ifndef HDR_WITH_NCCL
   GTEST_SKIP() << "this build has no NCCL (it needs CUDA and MPI at configure time)";
