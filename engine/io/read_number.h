@@ -4,13 +4,14 @@
 //
 // Segmentation, in order:
 //  1. Marks: the 8-connected components of the ink.
-//  2. Broken strokes: a mark well short of the line's height whose columns lie mostly over or
-//     under another mark's (the detached bar of a 5, a 4 in two strokes) joins it.
+//  2. Broken strokes: two marks sharing half or more of the wider one's columns are one digit
+//     (the detached bar of a 5, a 6's loop); a mark too short or too light to be a digit joins
+//     its nearest neighbour.
 //  3. Touching digits: a mark wider than a digit is cut along the seam of least ink from top to
 //     bottom (a path that may bend, for slanted and overlapping pairs). The classifier chooses:
-//     among the few best seams the one whose two halves it reads most surely, and whether to cut
-//     at all when the mark could be one wide digit; the halves are examined again (three touching
-//     digits).
+//     among the few best seams the one whose two halves it reads most surely, and, when the mark
+//     could be one wide digit, whether to cut at all (then only through a thin join); the halves
+//     are examined again (three touching digits).
 //  4. Order: left to right by the centre of each digit's box.
 // The line is refused (InputError) when it cannot be a line of digits: no ink, more than
 // max_digits digits, or ink stacked more than one line high.
