@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "engine/core/errors.h"
+#include "engine/inference/evaluate.h"
 #include "engine/io/corrections.h"
 #include "kernels/types.h"
 
@@ -60,18 +61,8 @@ ExtraData mix_in_extra(Datasets& data, const std::string& dir, const Config& con
 
 std::optional<double> accuracy_of(const TrainedModel& model, Backend& backend, const LabelledImages& set) {
   if (set.count() == 0) return std::nullopt;
-  Predictor predictor(model, backend);
-  std::vector<float> images(set.images.pixels.size());
-  std::transform(set.images.pixels.begin(), set.images.pixels.end(), images.begin(),
-                 [](uint8_t b) { return b / 255.0f; });
-  const std::vector<float> p = predictor.predict(images);
-  const size_t classes = size_t(predictor.classes());
-  int right = 0;
-  for (int i = 0; i < set.count(); ++i) {
-    const auto row = p.begin() + std::ptrdiff_t(size_t(i) * classes);
-    right += std::max_element(row, row + std::ptrdiff_t(classes)) - row == set.labels[size_t(i)];
-  }
-  return double(right) / set.count();
+  const auto network = build_model(model, backend, kEvalBatch);
+  return evaluate(*network, backend, DeviceImages(backend, set), scaling_only(model.config.data)).accuracy;
 }
 
 }  // namespace hdr::cli

@@ -30,11 +30,16 @@ std::vector<float> timed_predict(ServeState& state, Predictor& predictor, std::s
   return probabilities;
 }
 
-// /predict?number=1: the image read as a line of digits (engine/io/read_number.h).
-void send_number(ServeState& state, Predictor& predictor, std::span<const uint8_t> encoded, Response& res) {
-  const DigitClassifier classify = [&](std::span<const float> images) {
+// The predictor as read_number's classifier, timed for the metrics.
+DigitClassifier timed_classifier(ServeState& state, Predictor& predictor) {
+  return [&state, &predictor](std::span<const float> images) {
     return timed_predict(state, predictor, images, int64_t(images.size()) / predictor.input_size());
   };
+}
+
+// /predict?number=1: the image read as a line of digits (engine/io/read_number.h).
+void send_number(ServeState& state, Predictor& predictor, std::span<const uint8_t> encoded, Response& res) {
+  const DigitClassifier classify = timed_classifier(state, predictor);
   const NumberReading reading = read_number(decode_image(encoded, "image", state.limits), "image", classify,
                                             state.model.geometry());
   Json out = {{"status", "success"}};
@@ -108,9 +113,7 @@ void infer_number(ServeState& state, const Request& req, const Json& body, Predi
   if (int64_t(image.width) * image.height > state.limits.max_pixels)
     throw HttpError(400, fmt::format("input 'input': {} x {} values are over the limit of {} megapixels", image.width,
                                      image.height, state.limits.max_pixels / 1'000'000));
-  const DigitClassifier classify = [&](std::span<const float> images) {
-    return timed_predict(state, predictor, images, int64_t(images.size()) / predictor.input_size());
-  };
+  const DigitClassifier classify = timed_classifier(state, predictor);
   const NumberReading reading = read_number(image, "input 'input'", classify, state.model.geometry());
   const auto k = int64_t(reading.digits.size());
   std::vector<int32_t> boxes;
