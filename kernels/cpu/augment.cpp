@@ -34,7 +34,8 @@ struct PaddedImage {
   void copy(const uint8_t* image, int h, int w) {
     stride = w + 1;
     bytes.assign(size_t(h + 1) * size_t(stride) + 3, 0);  // + 3: a 32-bit read at the last byte
-    for (int y = 0; y < h; ++y) std::memcpy(bytes.data() + size_t(y) * size_t(stride), image, size_t(w)), image += w;
+    for (int y = 0; y < h; ++y)
+      std::memcpy(bytes.data() + size_t(y) * size_t(stride), image + size_t(y) * size_t(w), size_t(w));
   }
 };
 
