@@ -152,7 +152,8 @@ TEST(BnReluTest, TrainingMatchesReferenceForEveryActivation) {
   struct Shape {
     int n, c, spatial;
   };
-  for (const Shape shape : {Shape{3, 5, 13 * 13}, Shape{7, 1, 1}, Shape{5, 9, 1}, Shape{2, 1, 11}}) {
+  // c = 130 with one position: the dense path's chunks of 64 channels, the last one partial.
+  for (const Shape shape : {Shape{3, 5, 13 * 13}, Shape{7, 1, 1}, Shape{5, 9, 1}, Shape{4, 130, 1}, Shape{2, 1, 11}}) {
     for (const BnActivation act : kAllActivations) {
       SCOPED_TRACE(
           fmt::format("n={} c={} spatial={} activation {}", shape.n, shape.c, shape.spatial, activation_name(act)));
@@ -254,7 +255,7 @@ TEST(BnReluTest, BackwardMatchesFiniteDifferences) {
   struct Shape {
     int n, c, spatial;
   };
-  for (const Shape shape : {Shape{3, 5, 7 * 7}, Shape{6, 4, 1}}) {
+  for (const Shape shape : {Shape{3, 5, 7 * 7}, Shape{6, 4, 1}, Shape{3, 130, 1}}) {
     for (const BnActivation act : kAllActivations) {
       SCOPED_TRACE(
           fmt::format("n={} c={} spatial={} activation {}", shape.n, shape.c, shape.spatial, activation_name(act)));
