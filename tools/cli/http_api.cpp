@@ -102,8 +102,6 @@ Json model_metadata(const ServeState& state) {
           {"outputs", {{{"name", kOutputName}, {"datatype", "FP32"}, {"shape", {-1, state.model.classes()}}}}}};
 }
 
-// The worker's turn covers parsing: the JSON document takes about 19 times the body, so at most
-// --workers of them are in memory at once, whatever the number of clients.
 // An infer request with "parameters": {"number": true}: one image of a line of digits read as a
 // number. Outputs "number" (BYTES [1]), "digit_boxes" (INT32 [K, 4]: x, y, width, height in the
 // input's pixels) and "probabilities" (FP32 [K, classes]); the number's confidence (and, with
@@ -137,6 +135,8 @@ void infer_number(ServeState& state, const Request& req, const Json& body, Predi
   send_json(res, 200, out);
 }
 
+// The worker's turn covers parsing: the JSON document takes about 19 times the body, so at most
+// --workers of them are in memory at once, whatever the number of clients.
 void handle_infer(ServeState& state, const Request& req, Response& res) {
   require_model(state, req);
   auto predictor = state.model.acquire();

@@ -153,8 +153,8 @@ std::string member_text(const Json& o, const char* key) {
 
 namespace {
 
-// The one FP32 input of an infer request, checked up to its shape, which `shape_fits` judges
-// (`wanted` says what it wants, for the message); per_image values per item of the first axis.
+// The one FP32 input of an infer request, its shape [N, 1, H, W] judged by `shape_fits` (`wanted`
+// says what it wants, for the message), and the output names the request may ask for checked.
 struct InferTensor {
   Json shape;
   std::vector<float> values;

@@ -47,7 +47,7 @@ std::vector<float> infer_input(const nlohmann::json& body, size_t body_bytes, in
 // An infer request with "parameters": {"number": true}: its input is one image of a line of
 // digits, FP32 [1, 1, H, W] (H, W up to kMaxLineSide) in [0, 1]; and the outputs it may name.
 inline constexpr int kMaxLineSide = 4096;
-inline constexpr std::array<const char*, 3> kNumberOutputs{"number", "digit_boxes", "probabilities"};
+inline constexpr std::array<const char*, 3> kNumberOutputs{"number", "digit_boxes", kOutputName};
 bool asks_for_number(const nlohmann::json& body);
 DecodedImage infer_line_input(const nlohmann::json& body, size_t body_bytes);
 
