@@ -21,12 +21,12 @@ void dropout_masked_scale(float rate, const RandomKey& key, int first_sample, in
 }  // namespace
 
 void dropout_forward(float rate, const RandomKey& key, int first_sample, int n, int c, int64_t spatial, const float* x,
-                     float* y) {
+                     float* y, uint8_t* /*keep_bits: recomputed in backward*/) {
   dropout_masked_scale(rate, key, first_sample, n, int(c * spatial), x, y);
 }
 
 void dropout_backward(float rate, const RandomKey& key, int first_sample, int n, int c, int64_t spatial,
-                      const float* dy, float* dx) {
+                      const uint8_t* /*keep_bits*/, const float* dy, float* dx) {
   dropout_masked_scale(rate, key, first_sample, n, int(c * spatial), dy, dx);
 }
 

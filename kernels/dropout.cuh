@@ -4,8 +4,10 @@
 // split never changes a mask) is kept iff uniform01(word) >= rate, where
 //     word = random_words(key, s, j / 4).v[j % 4]
 // (one Philox call serves four consecutive elements). Kept values are scaled by 1 / (1 - rate)
-// (inverted dropout: the expectation is unchanged); dropped values are 0. Backward recomputes
-// the same decision from the same key, so no mask is ever stored: dx = keep ? dy * scale : 0.
+// (inverted dropout: the expectation is unchanged); dropped values are 0. Backward applies the
+// same decision: dx = keep ? dy * scale : 0. The GPU recomputes it from the key; the CPU reads
+// back the bits its forward recorded (dropout_keep_bytes), because there the ten rounds per
+// four values cost several times the values' own memory traffic.
 // j is the logical index inside the sample (c, h, w order), whatever the memory layout.
 #pragma once
 
@@ -38,6 +40,11 @@ HDR_HD inline float dropout_apply(float rate, float scale, uint32_t word, float 
 
 // Groups of four elements (one Philox call each) in a sample; the last may be partial.
 HDR_HD inline int dropout_groups(int per_sample) { return (per_sample + 3) / 4; }
+
+// The keep record of n samples: one bit per value in memory order (bit m % 8 of byte m / 8 for
+// the sample's value m), each sample's bits a row of whole bytes.
+HDR_HD inline int64_t dropout_keep_row_bytes(int64_t per_sample) { return (per_sample + 7) / 8; }
+HDR_HD inline int64_t dropout_keep_bytes(int n, int64_t per_sample) { return n * dropout_keep_row_bytes(per_sample); }
 
 #if defined(__CUDACC__) || defined(HDR_SIMT_HOST)
 

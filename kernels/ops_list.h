@@ -51,13 +51,16 @@ void bias_grad(int rows, int cols, const float* dy, float* db);
 
 // --- dropout (kernels/dropout.cuh) ----------------------------------------------------------
 // n samples of c x spatial values; the element of logical index j = c * spatial + s of sample i is
-// kept when uniform >= rate, keyed by (key, first_sample + i, j): the mask is recomputed in
-// backward, never stored. Kept values are scaled by 1 / (1 - rate). The blocked twins
-// (kernels/cpu/blocked.h) and the backend op (engine/backends/backend_args.h) take the same shape.
+// kept when uniform >= rate, keyed by (key, first_sample + i, j). Kept values are scaled by
+// 1 / (1 - rate). keep_bits (dropout_keep_bytes(n, c * spatial) bytes) carries the decisions from
+// forward to backward on the CPU: its forward writes them, its backward reads them (ignoring key
+// and first_sample; any layout, the bits are in memory order). The GPU recomputes them from the
+// key in backward and leaves keep_bits alone. The blocked forward (kernels/cpu/blocked.h) and the
+// backend ops (engine/backends/backend_args.h) take the same shape.
 void dropout_forward(float rate, const RandomKey& key, int first_sample, int n, int c, int64_t spatial, const float* x,
-                     float* y);
+                     float* y, uint8_t* keep_bits);
 void dropout_backward(float rate, const RandomKey& key, int first_sample, int n, int c, int64_t spatial,
-                      const float* dy, float* dx);
+                      const uint8_t* keep_bits, const float* dy, float* dx);
 
 // --- max pooling (kernels/maxpool.cuh) --------------------------------------------------------
 // argmax[i] = the index (row * w + col) within its (n, c) plane of the maximum that produced y[i]

@@ -234,7 +234,9 @@ struct BiasGradArgs {
 };
 
 // Dropout over `shape`: the logical element index c * spatial + s of sample first_sample + i
-// keys the mask, whatever the layout.
+// keys the mask, whatever the layout. keep_bits (dropout_keep_bytes(n, c * spatial) bytes, the
+// layer's) carries the mask from a forward to the backward with the same arguments where the
+// backend records it (the CPU; kernels/ops_list.h says why).
 struct DropoutForwardArgs {
   float rate = 0;
   RandomKey key;
@@ -242,12 +244,14 @@ struct DropoutForwardArgs {
   ActivationShape shape;
   const float* x = nullptr;
   float* y = nullptr;
+  uint8_t* keep_bits = nullptr;
 };
 struct DropoutBackwardArgs {
   float rate = 0;
   RandomKey key;
   int first_sample = 0;
   ActivationShape shape;
+  const uint8_t* keep_bits = nullptr;
   const float* dy = nullptr;
   float* dx = nullptr;
 };

@@ -68,7 +68,7 @@ OpCost relu_forward(int64_t count) { return {double(count), kF * 2 * double(coun
 OpCost relu_backward(int64_t count) { return {double(count), kF * 3 * double(count)}; }
 OpCost bias_add(int rows, int cols) { return {double(rows) * cols, kF * 2 * double(rows) * cols}; }
 OpCost bias_grad(int rows, int cols) { return {double(rows) * cols, kF * double(rows) * cols}; }
-OpCost dropout(int64_t count) { return {double(count), kF * 2 * double(count)}; }
+OpCost dropout(int64_t count) { return {double(count), (kF * 2 + 1.0 / 8) * double(count)}; }  // + a keep bit
 OpCost flatten(int64_t count) { return {0, kF * 2 * double(count)}; }
 
 OpCost maxpool_forward(const PoolGeometry& p) {

@@ -38,7 +38,7 @@ OpCost relu_forward(int64_t count);
 OpCost relu_backward(int64_t count);
 OpCost bias_add(int rows, int cols);
 OpCost bias_grad(int rows, int cols);
-OpCost dropout(int64_t count);  // forward or backward
+OpCost dropout(int64_t count);  // forward or backward: the values and their keep bits
 OpCost flatten(int64_t count);  // forward or backward
 OpCost maxpool_forward(const PoolGeometry& g);
 OpCost maxpool_backward(const PoolGeometry& g);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "engine/verify/backend_comparison.h"
+#include "kernels/dropout.cuh"
 
 namespace hdr::comparison {
 
@@ -417,13 +418,15 @@ void dropout(BackendComparison& t, Rng& rng) {
                                          c.a.spatial);
     auto x = t.activation(rng.floats(c.a.size(), -1, 1), c.a);
     auto y = t.activation(std::vector<float>(c.a.size()), c.a);
+    auto keep_bits = t.twin(std::vector<uint8_t>(size_t(dropout_keep_bytes(c.a.n, c.a.c * c.a.spatial))));
     t.both([&](Backend& be, Side s) {
       be.dropout_forward({.rate = c.rate,
                           .key = key,
                           .first_sample = c.first_sample,
                           .shape = activation_shape(be, c.a),
                           .x = x[s],
-                          .y = y[s]});
+                          .y = y[s],
+                          .keep_bits = keep_bits[s]});
     });
     t.check("dropout_forward " + name, "y", y, kElementwise);
     t.both([&](Backend& be, Side s) {
@@ -431,6 +434,7 @@ void dropout(BackendComparison& t, Rng& rng) {
                            .key = key,
                            .first_sample = c.first_sample,
                            .shape = activation_shape(be, c.a),
+                           .keep_bits = keep_bits[s],
                            .dy = x[s],
                            .dx = y[s]});
     });

@@ -66,10 +66,9 @@ struct MaxPool {
 // Samples of c x spatial values; element (c, s) has the logical index c * spatial + s.
 template <int kBlock>
 struct Dropout {
+  // Backward is cpu::dropout_backward: the keep bits are in memory order, whatever the layout.
   static void forward(float rate, const RandomKey& key, int first_sample, int n, int c, int64_t spatial, const float* x,
-                      float* y);
-  static void backward(float rate, const RandomKey& key, int first_sample, int n, int c, int64_t spatial,
-                       const float* dy, float* dx);
+                      float* y, uint8_t* keep_bits);
 };
 
 // A stride-1 convolution of a plain one-channel input x (n x 1 x h x w, any padding) whose output

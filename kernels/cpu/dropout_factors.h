@@ -1,12 +1,14 @@
 // Dropout's keep decisions (kernels/dropout.cuh) for a run of consecutive elements of one sample,
 // shared by the NCHW and the nChw16c CPU kernels: kVectorLanes Philox calls at once, each lane
 // one group of four elements, on the rounds of kernels/philox.cuh. The same words, so the same
-// masks, as the scalar code and the GPU; only the multiply is spelt for the vector unit.
+// masks, as the scalar code and the GPU; only the multiply is spelt for the vector unit. Also the
+// keep bits that carry the decisions to backward, and backward from them.
 #pragma once
 
 #include <immintrin.h>
 
 #include <cstdint>
+#include <cstring>
 
 #include "kernels/cpu/lanes.h"
 #include "kernels/dropout.cuh"
@@ -103,6 +105,56 @@ inline void dropout_factors(float rate, const RandomKey& key, uint32_t sample, u
 template <class F>
 inline F dropout_by_factor(F value, F factor) {
   return factor != 0.0f ? value * factor : F{};
+}
+
+// Bit l set where lane l's factor is not 0: the value kept.
+template <int W>
+inline uint32_t kept_lanes(typename Lanes<W>::F factor) {
+#if defined(__AVX512F__)
+  if constexpr (W == 16) return _mm512_cmp_ps_mask(__m512(factor), _mm512_setzero_ps(), _CMP_NEQ_UQ);
+#endif
+#if defined(__AVX2__)
+  if constexpr (W == 8)
+    return uint32_t(_mm256_movemask_ps(_mm256_cmp_ps(__m256(factor), _mm256_setzero_ps(), _CMP_NEQ_UQ)));
+#endif
+  uint32_t bits = 0;
+  for (int l = 0; l < W; ++l) bits |= uint32_t(factor[l] != 0.0f) << l;
+  return bits;
+}
+
+// The keep bits (kernels/dropout.cuh) of W values from their factors, at bits[0 .. W / 8).
+template <int W>
+inline void store_kept(typename Lanes<W>::F factor, uint8_t* bits) {
+  static_assert(W % 8 == 0, "whole bytes");
+  const uint32_t word = kept_lanes<W>(factor);
+  std::memcpy(bits, &word, W / 8);
+}
+
+// The keep bits of factor[0 .. count), from bits[0]; the last byte's unused bits are 0.
+inline void record_kept(const float* factor, int64_t count, uint8_t* bits) {
+  int64_t k = 0;
+  for (; k + kVectorLanes <= count; k += kVectorLanes)
+    store_kept<kVectorLanes>(Lanes<kVectorLanes>::load(factor + k), bits + k / 8);
+  for (; k < count; k += 8) {
+    uint8_t byte = 0;
+    for (int b = 0; b < 8 && k + b < count; ++b) byte = uint8_t(byte | (factor[k + b] != 0.0f) << b);
+    bits[k / 8] = byte;
+  }
+}
+
+// Backward from the recorded bits: dx[k] = dy[k] * scale where bit k is set, else 0, exactly
+// dropout_by_factor's results, with no random numbers drawn.
+inline void apply_kept(float scale, const uint8_t* bits, int64_t count, const float* dy, float* dx) {
+  using V = Lanes<kVectorLanes>;
+  const V::I lane_bit = (V::I{} + 1) << V::iota(0);
+  int64_t k = 0;
+  for (; k + kVectorLanes <= count; k += kVectorLanes) {
+    uint32_t word = 0;
+    std::memcpy(&word, bits + k / 8, kVectorLanes / 8);
+    const V::I kept = ((V::I{} + int32_t(word)) & lane_bit) != 0;
+    V::store(dx + k, kept ? V::load(dy + k) * scale : V::F{});
+  }
+  for (; k < count; ++k) dx[k] = (bits[k / 8] >> (k % 8) & 1) ? dy[k] * scale : 0.0f;
 }
 
 }  // namespace hdr::cpu

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "engine/verify/compare.h"
+#include "kernels/dropout.cuh"
 #include "kernels/ops.h"
 
 namespace hdr {
@@ -230,13 +231,17 @@ TYPED_TEST(Blocked, DropoutMaskIsTheNchwMask) {
   const Floats x = pattern(count, 0.7f);
   const RandomKey key{123, 4, kStreamDropout + 2};
   Floats y_a(count), y_b(count), dx_a(count), dx_b(count);
-  cpu::dropout_forward(0.4f, key, 10, n, c, spatial, x.data(), y_a.data());
-  cpu::dropout_backward(0.4f, key, 10, n, c, spatial, x.data(), dx_a.data());
+  std::vector<uint8_t> bits_a(size_t(dropout_keep_bytes(n, c * spatial))), bits_b(bits_a.size());
+  cpu::dropout_forward(0.4f, key, 10, n, c, spatial, x.data(), y_a.data(), bits_a.data());
+  cpu::dropout_backward(0.4f, key, 10, n, c, spatial, bits_a.data(), x.data(), dx_a.data());
   const Floats xb = blocked<B>(n, c, spatial, x);
-  Dropout::forward(0.4f, key, 10, n, c, spatial, xb.data(), y_b.data());
-  Dropout::backward(0.4f, key, 10, n, c, spatial, xb.data(), dx_b.data());
+  Dropout::forward(0.4f, key, 10, n, c, spatial, xb.data(), y_b.data(), bits_b.data());
+  // The blocked forward's bits are in its memory order: backward on the blocked tensor.
+  cpu::dropout_backward(0.4f, key, 10, n, c, spatial, bits_b.data(), xb.data(), dx_b.data());
   EXPECT_EQ(plain<B>(n, c, spatial, y_b), y_a);
   EXPECT_EQ(plain<B>(n, c, spatial, dx_b), dx_a);
+  for (size_t m = 0; m < count; ++m)  // bit m of the blocked record: blocked value m kept
+    ASSERT_EQ((bits_b[m / 8] >> (m % 8) & 1) != 0, y_b[m] != 0.0f) << m;
 }
 
 // The one-channel convolution exists in the 8-wide layout only (blocked.h). A first layer's

@@ -61,7 +61,8 @@ TEST(DropoutSimt, ForwardMatchesCpuTwinAndPlainLoopBitForBit) {
     const auto x = make_values(size_t(kBatch) * per_sample, 5);
     for (float rate : {0.3f, 0.5f}) {
       std::vector<float> want_cpu(x.size());
-      cpu::dropout_forward(rate, kLayer2, kFirstSample, kBatch, per_sample, 1, x.data(), want_cpu.data());
+      std::vector<uint8_t> bits(size_t(dropout_keep_bytes(kBatch, per_sample)));
+      cpu::dropout_forward(rate, kLayer2, kFirstSample, kBatch, per_sample, 1, x.data(), want_cpu.data(), bits.data());
       const auto want_plain = reference_dropout(rate, kLayer2, kFirstSample, kBatch, per_sample, x);
       for (int block : {32, 50, 96, 256}) {
         const auto got = run_kernel(rate, kLayer2, kFirstSample, kBatch, per_sample, x, block);
@@ -80,7 +81,8 @@ TEST(DropoutSimt, Float4PathAndScalarPathAgree) {
   const int per_sample = 844;
   const auto x = make_values(size_t(kBatch) * per_sample + 1, 6);
   std::vector<float> want(x.size() - 1);
-  cpu::dropout_forward(0.3f, kLayer2, kFirstSample, kBatch, per_sample, 1, x.data(), want.data());
+  std::vector<uint8_t> bits(size_t(dropout_keep_bytes(kBatch, per_sample)));
+  cpu::dropout_forward(0.3f, kLayer2, kFirstSample, kBatch, per_sample, 1, x.data(), want.data(), bits.data());
   std::vector<float> aligned(want.size()), shifted(want.size() + 1);
   std::vector<float> x_aligned(x.begin(), x.end() - 1);
   ASSERT_TRUE(dropout_vectorisable(per_sample, x_aligned.data(), aligned.data()));
@@ -96,14 +98,17 @@ TEST(DropoutSimt, Float4PathAndScalarPathAgree) {
   }
 }
 
-TEST(DropoutSimt, BackwardRecomputesTheForwardMask) {
+// The GPU recomputes the mask in backward; the CPU applies the bits its forward recorded.
+TEST(DropoutSimt, BackwardRecomputesTheMaskTheCpuRecorded) {
   const int per_sample = 845;
   const float rate = 0.4f;
   const auto x = make_values(size_t(kBatch) * per_sample, 8);
   const auto dy = make_values(x.size(), 9);
   const auto y = run_kernel(rate, kLayer2, kFirstSample, kBatch, per_sample, x, 96);
-  std::vector<float> want_cpu(dy.size());
-  cpu::dropout_backward(rate, kLayer2, kFirstSample, kBatch, per_sample, 1, dy.data(), want_cpu.data());
+  std::vector<float> y_cpu(x.size()), want_cpu(dy.size());
+  std::vector<uint8_t> bits(size_t(dropout_keep_bytes(kBatch, per_sample)));
+  cpu::dropout_forward(rate, kLayer2, kFirstSample, kBatch, per_sample, 1, x.data(), y_cpu.data(), bits.data());
+  cpu::dropout_backward(rate, kLayer2, kFirstSample, kBatch, per_sample, 1, bits.data(), dy.data(), want_cpu.data());
   for (int block : {32, 256}) {
     const auto dx = run_kernel(rate, kLayer2, kFirstSample, kBatch, per_sample, dy, block);
     EXPECT_TRUE(compare(dx, want_cpu, Tolerance{0, 0}).ok()) << "block " << block;
@@ -116,7 +121,8 @@ TEST(DropoutSimt, InPlaceAndEdgeRates) {
   const auto x = make_values(size_t(kBatch) * per_sample, 3);
   for (float rate : {0.0f, 0.25f, 1.0f}) {
     std::vector<float> want(x.size());
-    cpu::dropout_forward(rate, kLayer2, kFirstSample, kBatch, per_sample, 1, x.data(), want.data());
+    std::vector<uint8_t> bits(size_t(dropout_keep_bytes(kBatch, per_sample)));
+    cpu::dropout_forward(rate, kLayer2, kFirstSample, kBatch, per_sample, 1, x.data(), want.data(), bits.data());
     std::vector<float> in_place = x;
     simt::launch(dropout_grid(kBatch, per_sample, 64), dim3(64), dropout_masked_scale_kernel, rate, kLayer2,
                  kFirstSample, kBatch, per_sample, false, in_place.data(), in_place.data());

@@ -1,6 +1,7 @@
 // Dropout (kernels/dropout.cuh, kernels/cpu/dropout.cpp): the statistics (kept fraction 1 - p,
-// preserved mean), backward recomputing the forward mask, independence from the batch split,
-// separate streams per layer, and odd sizes against a plain reference loop.
+// preserved mean), backward applying the forward's recorded mask, independence from the batch
+// split, separate streams per layer, and odd sizes (values and keep bits) against a plain
+// reference loop.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -24,11 +25,24 @@ std::vector<float> make_values(size_t count, float low, float high, uint32_t see
   return values;
 }
 
+using Bits = std::vector<uint8_t>;
+
+// The forward's output; its keep bits go to *bits when given.
 std::vector<float> forward(float rate, const RandomKey& key, int first_sample, int n, int per_sample,
-                           const std::vector<float>& x) {
+                           const std::vector<float>& x, Bits* bits = nullptr) {
   std::vector<float> y(x.size());
-  cpu::dropout_forward(rate, key, first_sample, n, per_sample, 1, x.data(), y.data());
+  Bits own(size_t(dropout_keep_bytes(n, per_sample)), 0xA5);  // not 0: every byte must be written
+  cpu::dropout_forward(rate, key, first_sample, n, per_sample, 1, x.data(), y.data(), own.data());
+  if (bits) *bits = std::move(own);
   return y;
+}
+
+// Backward from keep bits; key and first_sample are ones the forward did not use, because the
+// CPU backward must read the bits, not recompute the mask.
+std::vector<float> backward(float rate, int n, int per_sample, const Bits& bits, const std::vector<float>& dy) {
+  std::vector<float> dx(dy.size());
+  cpu::dropout_backward(rate, RandomKey{1, 2, 3}, 99, n, per_sample, 1, bits.data(), dy.data(), dx.data());
+  return dx;
 }
 
 const RandomKey kLayer0{31337, 5, kStreamDropout + 0};
@@ -67,14 +81,13 @@ TEST(Dropout, PreservesMean) {
   }
 }
 
-TEST(Dropout, BackwardRecomputesForwardMask) {
+TEST(Dropout, BackwardAppliesTheForwardMask) {
   const float rate = 0.4f;
   const int n = 7, per_sample = 301, first = 1234;
   const auto x = make_values(size_t(n) * per_sample, 0.25f, 2.0f, 3);
-  const auto y = forward(rate, kLayer0, first, n, per_sample, x);
-  const std::vector<float> dy(x.size(), 1.0f);
-  std::vector<float> dx(x.size());
-  cpu::dropout_backward(rate, kLayer0, first, n, per_sample, 1, dy.data(), dx.data());
+  Bits bits;
+  const auto y = forward(rate, kLayer0, first, n, per_sample, x, &bits);
+  const auto dx = backward(rate, n, per_sample, bits, std::vector<float>(x.size(), 1.0f));
   int dropped = 0;
   for (size_t k = 0; k < x.size(); ++k) {
     ASSERT_EQ(dx[k] != 0.0f, y[k] != 0.0f) << "element " << k;
@@ -92,17 +105,23 @@ TEST(Dropout, MaskIndependentOfBatchSplit) {
   const float rate = 0.3f;
   const int n = 10, per_sample = 45, first = 100;
   const auto x = make_values(size_t(n) * per_sample, 0.5f, 1.5f, 5);
-  const auto whole = forward(rate, kLayer0, first, n, per_sample, x);
-  // Samples 100..102 and 103..109 as two batches.
+  Bits whole_bits, split_bits, rest_bits;
+  const auto whole = forward(rate, kLayer0, first, n, per_sample, x, &whole_bits);
+  // Samples 100..102 and 103..109 as two batches: the same values, and the same bits (a row of
+  // whole bytes per sample).
   const std::vector<float> head(x.begin(), x.begin() + 3 * per_sample), tail(x.begin() + 3 * per_sample, x.end());
-  auto split = forward(rate, kLayer0, first, 3, per_sample, head);
-  const auto rest = forward(rate, kLayer0, first + 3, n - 3, per_sample, tail);
+  auto split = forward(rate, kLayer0, first, 3, per_sample, head, &split_bits);
+  const auto rest = forward(rate, kLayer0, first + 3, n - 3, per_sample, tail, &rest_bits);
   split.insert(split.end(), rest.begin(), rest.end());
+  split_bits.insert(split_bits.end(), rest_bits.begin(), rest_bits.end());
   EXPECT_EQ(whole, split);
+  EXPECT_EQ(whole_bits, split_bits);
   // In place gives the same as out of place.
   auto in_place = x;
-  cpu::dropout_forward(rate, kLayer0, first, n, per_sample, 1, in_place.data(), in_place.data());
+  Bits bits(whole_bits.size());
+  cpu::dropout_forward(rate, kLayer0, first, n, per_sample, 1, in_place.data(), in_place.data(), bits.data());
   EXPECT_EQ(whole, in_place);
+  EXPECT_EQ(whole_bits, bits);
 }
 
 TEST(Dropout, LayersAndEpochsGetDifferentMasks) {
@@ -126,7 +145,7 @@ TEST(Dropout, RateZeroCopies) {
   const auto x = make_values(3 * 37, -1.0f, 1.0f, 8);
   EXPECT_EQ(forward(0.0f, kLayer0, 0, 3, 37, x), x);
   std::vector<float> dx(x.size());
-  cpu::dropout_backward(0.0f, kLayer0, 0, 3, 37, 1, x.data(), dx.data());
+  cpu::dropout_backward(0.0f, kLayer0, 0, 3, 37, 1, nullptr, x.data(), dx.data());  // rate 0 reads no bits
   EXPECT_EQ(dx, x);
 }
 
@@ -135,9 +154,11 @@ TEST(Dropout, OddSizesMatchReferenceLoop) {
   const int n = 3, per_sample = 13 * 13 * 5, first = 17;  // 845: not a multiple of 4
   const RandomKey key{0xfeedfacecafebeefull, 9, kStreamDropout + 2};
   const auto x = make_values(size_t(n) * per_sample, -2.0f, 2.0f, 21);
-  const auto y = forward(rate, key, first, n, per_sample, x);
-  std::vector<float> dx(x.size());
-  cpu::dropout_backward(rate, key, first, n, per_sample, 1, x.data(), dx.data());
+  Bits bits;
+  const auto y = forward(rate, key, first, n, per_sample, x, &bits);
+  const auto dx = backward(rate, n, per_sample, bits, x);
+  const int row = int(dropout_keep_row_bytes(per_sample));
+  ASSERT_EQ(row, 106);  // 845 bits and 3 of padding
   for (int i = 0; i < n; ++i) {
     for (int j = 0; j < per_sample; ++j) {
       const uint32_t word = random_words(key, uint32_t(first + i), uint32_t(j / 4)).v[j % 4];
@@ -146,7 +167,9 @@ TEST(Dropout, OddSizesMatchReferenceLoop) {
       const double expected = keep ? double(x[k]) / (1.0 - double(rate)) : 0.0;
       ASSERT_NEAR(y[k], expected, 1e-6 * std::abs(expected)) << "sample " << i << " element " << j;
       ASSERT_NEAR(dx[k], expected, 1e-6 * std::abs(expected)) << "sample " << i << " element " << j;
+      ASSERT_EQ((bits[size_t(i * row + j / 8)] >> (j % 8) & 1) != 0, keep) << "sample " << i << " element " << j;
     }
+    EXPECT_EQ(bits[size_t(i * row + row - 1)] >> 5, 0) << "padding of sample " << i;
   }
 }
 

@@ -162,7 +162,7 @@ TEST(OpCost, ElementwiseAndOptimizer) {
   EXPECT_DOUBLE_EQ(op_cost::bn_relu_maxpool_forward(bn, pool, true).bytes, 4.0 * 16 + 8.0 * 4);  // y + argmax
   EXPECT_DOUBLE_EQ(op_cost::optimizer_update(OptimizerKind::kAdam, 10).bytes, 4.0 * 7 * 10);
   EXPECT_DOUBLE_EQ(op_cost::optimizer_update(OptimizerKind::kSgd, 10).bytes, 4.0 * 5 * 10);
-  EXPECT_DOUBLE_EQ(op_cost::dropout(100).bytes, 800.0);
+  EXPECT_DOUBLE_EQ(op_cost::dropout(100).bytes, 4.0 * 2 * 100 + 100 / 8.0);  // x or dy in, y or dx out, a keep bit
   EXPECT_DOUBLE_EQ(op_cost::augment(2, 28, 28).bytes, 2.0 * 784 * 5 + 8);
   EXPECT_DOUBLE_EQ(op_cost::gather_labels(2).flops, 0.0);
 }

@@ -163,12 +163,11 @@ class CpuBackend final : public Backend {
   void do_dropout_forward(const DropoutForwardArgs& a) override {
     const ActivationShape& s = a.shape;
     kernel_for(s.layout, cpu::dropout_forward, [](auto b) { return &blocked::Dropout<b>::forward; })(
-        a.rate, a.key, a.first_sample, s.n, s.c, s.spatial, a.x, a.y);
+        a.rate, a.key, a.first_sample, s.n, s.c, s.spatial, a.x, a.y, a.keep_bits);
   }
   void do_dropout_backward(const DropoutBackwardArgs& a) override {
     const ActivationShape& s = a.shape;
-    kernel_for(s.layout, cpu::dropout_backward, [](auto b) { return &blocked::Dropout<b>::backward; })(
-        a.rate, a.key, a.first_sample, s.n, s.c, s.spatial, a.dy, a.dx);
+    cpu::dropout_backward(a.rate, a.key, a.first_sample, s.n, s.c, s.spatial, a.keep_bits, a.dy, a.dx);
   }
   void do_flatten_forward(const FlattenForwardArgs& a) override {
     const ActivationShape& s = a.shape;

@@ -266,10 +266,11 @@ class CudaBackend final : public Backend {
   void do_bias_add(const BiasAddArgs& a) override { cuda::bias_add(a.rows, a.cols, a.bias, a.y); }
   void do_bias_grad(const BiasGradArgs& a) override { cuda::bias_grad(a.rows, a.cols, a.dy, a.db); }
   void do_dropout_forward(const DropoutForwardArgs& a) override {
-    cuda::dropout_forward(a.rate, a.key, a.first_sample, a.shape.n, a.shape.c, a.shape.spatial, a.x, a.y);
+    cuda::dropout_forward(a.rate, a.key, a.first_sample, a.shape.n, a.shape.c, a.shape.spatial, a.x, a.y, a.keep_bits);
   }
   void do_dropout_backward(const DropoutBackwardArgs& a) override {
-    cuda::dropout_backward(a.rate, a.key, a.first_sample, a.shape.n, a.shape.c, a.shape.spatial, a.dy, a.dx);
+    cuda::dropout_backward(a.rate, a.key, a.first_sample, a.shape.n, a.shape.c, a.shape.spatial, a.keep_bits, a.dy,
+                           a.dx);
   }
   // Activations are plain NCHW here: flattening is a copy (none when in place).
   void do_flatten_forward(const FlattenForwardArgs& a) override { copy(a.y, a.x, size_t(a.shape.count())); }

@@ -1,11 +1,17 @@
-// Dropout: the mask is a pure function of (seed, epoch, sample, element, layer), recomputed in
-// backward. Outside training the model skips the layer (identity_at_inference).
+// Dropout: the mask is a pure function of (seed, epoch, sample, element, layer); the forward
+// leaves it in keep_bits_ for its backward where the backend records it (the CPU), and the GPU
+// recomputes it. Outside training the model skips the layer (identity_at_inference).
+#include "kernels/dropout.cuh"
 #include "engine/nn/layers/layers.h"
 
 namespace hdr {
 
 Dropout::Dropout(const LayerSpec& spec, int index, Shape in)
     : Layer(spec.name, in, in), rate_(spec.rate), stream_(kStreamDropout + uint32_t(index)) {}
+
+void Dropout::allocate_workspace(Backend& backend, int max_batch) {
+  keep_bits_ = DeviceArray<uint8_t>(backend, size_t(dropout_keep_bytes(max_batch, input_shape().size())));
+}
 
 RandomKey Dropout::key(const Pass& pass) const {
   RandomKey k = pass.key;
@@ -19,7 +25,8 @@ void Dropout::forward(const Pass& pass, const float* x, float* y) {
                                 .first_sample = pass.first_sample,
                                 .shape = input_activations(pass.n),
                                 .x = x,
-                                .y = y});
+                                .y = y,
+                                .keep_bits = keep_bits_.data()});
 }
 
 void Dropout::backward(const Pass& pass, const float*, const float*, float* dy, float* dx) {
@@ -28,6 +35,7 @@ void Dropout::backward(const Pass& pass, const float*, const float*, float* dy, 
                                    .key = key(pass),
                                    .first_sample = pass.first_sample,
                                    .shape = input_activations(pass.n),
+                                   .keep_bits = keep_bits_.data(),
                                    .dy = dy,
                                    .dx = dx});
 }

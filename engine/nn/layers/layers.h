@@ -95,6 +95,7 @@ class Dropout final : public Layer {
   Dropout(const LayerSpec& spec, int index, Shape in);
   const char* kind() const override { return "Dropout"; }
   bool identity_at_inference() const override { return true; }
+  void allocate_workspace(Backend& backend, int max_batch) override;
   void forward(const Pass& pass, const float* x, float* y) override;
   void backward(const Pass& pass, const float* x, const float* y, float* dy, float* dx) override;
 
@@ -102,6 +103,7 @@ class Dropout final : public Layer {
   RandomKey key(const Pass& pass) const;
   float rate_;
   uint32_t stream_;
+  DeviceArray<uint8_t> keep_bits_;  // the last forward's mask, for its backward
 };
 
 // Rows of c x h x w values in NCHW order (Keras' order is h, w, c: irrelevant unless weights
