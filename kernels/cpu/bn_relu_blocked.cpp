@@ -223,6 +223,32 @@ struct Tiles {
     return V::load(argmax + o) == I{} + position ? V::load(dy + o) : F{};
   }
 
+  // body(part, o, x_max) for every pooling window of tile (i, b): o its pooled output, x_max the
+  // vector of its input values at the window's argmax (per lane, blended from the window's
+  // positions). The input rows are prefetched ahead.
+  template <class Body>
+  static void walk_window_maxima(const BatchNormGeometry& g, const PoolGeometry& p, const float* x,
+                                 const int32_t* argmax, int b, int i, Body&& body) {
+    const int out_h = p.out_h(), out_w = p.out_w();
+    const int64_t in_base = tile_offset(g, i, b), out_base = (int64_t(i) * (g.c / kLanes) + b) * out_h * out_w * kLanes;
+    for (int r = 0; r < out_h; ++r) {
+      prefetch_ahead(g, p, x, b, i, r);
+      for (int q = 0; q < out_w; ++q)
+        for (int part = 0; part < kParts; ++part) {
+          const int64_t o = out_base + (int64_t(r) * out_w + q) * kLanes + part * kWidth;
+          const I am = V::load(argmax + o);
+          const int32_t first = r * p.stride * p.w + q * p.stride;
+          F x_max = V::load(x + in_base + int64_t(first) * kLanes + part * kWidth);
+          for (int di = 0; di < p.size; ++di)
+            for (int dj = di == 0 ? 1 : 0; dj < p.size; ++dj) {
+              const int32_t position = first + di * p.w + dj;
+              x_max = am == position ? V::load(x + in_base + int64_t(position) * kLanes + part * kWidth) : x_max;
+            }
+          body(part, o, x_max);
+        }
+    }
+  }
+
   // body(part, o, at, position) for every value of every pooling window of tile (i, b), window
   // by window: o its pooled output, at its offset in x, position its index in the plane. The
   // input rows are prefetched ahead.
@@ -359,9 +385,10 @@ void BatchNorm<kBlock>::maxpool_forward_infer(const BatchNormGeometry& g, const 
   });
 }
 
-// Pass 1 sums the gradient over the window positions only (elsewhere dy is 0 and adds nothing);
-// pass 2 writes dx at the window positions from the routed gradient and, at the positions no
-// window covers (the last row and column of an odd map), from dy = 0 (not zero: the mean terms).
+// Pass 1 sums the gradient at each window's argmax only: everywhere else dy is 0, and its terms
+// (exact zeros) leave a float sum as it is, so the sums are those of every position. Pass 2
+// writes dx at the window positions from the routed gradient and, at the positions no window
+// covers (the last row and column of an odd map), from dy = 0 (not zero: the mean terms).
 template <int kBlock>
 void BatchNorm<kBlock>::maxpool_backward(const BatchNormGeometry& g, const PoolGeometry& p, const float* x,
                                          const float* dy, const int32_t* argmax, const float* gamma, const float* beta,
@@ -380,8 +407,8 @@ void BatchNorm<kBlock>::maxpool_backward(const BatchNormGeometry& g, const PoolG
       double sum_dy[kBlock] = {}, sum_dy_xhat[kBlock] = {};
       for (int i = 0; i < g.n; ++i) {
         std::array<F, kParts> ps = {}, pss = {};
-        T::walk_windows(g, p, x, b, i, [&](int part, int64_t o, int64_t at, int32_t position) {
-          T::add_grad_sums(act, a[part], V::load(x + at), T::routed_grad(dy, argmax, o, position), ps[part], pss[part]);
+        T::walk_window_maxima(g, p, x, argmax, b, i, [&](int part, int64_t o, F x_max) {
+          T::add_grad_sums(act, a[part], x_max, V::load(dy + o), ps[part], pss[part]);
         });
         T::add_to(sum_dy, ps);
         T::add_to(sum_dy_xhat, pss);
