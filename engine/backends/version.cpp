@@ -5,12 +5,17 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "engine/backends/build_info.h"
+#include "engine/backends/git_revision.h"
 #include "engine/backends/gpu_probe.h"
 
 namespace hdr {
 
+const char* git_revision() { return HDR_GIT_REVISION; }
+
+std::string build_label() { return fmt::format("{} (git {}, {} build)", HDR_VERSION, git_revision(), HDR_BUILD_TYPE); }
+
 std::string version_report() {
-  std::string out = fmt::format("hdr {} (git {}, {} build)\n", HDR_VERSION, HDR_GIT_REVISION, HDR_BUILD_TYPE);
+  std::string out = "hdr " + build_label() + "\n";
   const dnnl_version_t* v = dnnl_version();
   const char* isa = dnnl_cpu_isa2str(static_cast<dnnl_cpu_isa_t>(dnnl::get_effective_cpu_isa()));
   out += fmt::format("oneDNN {}.{}.{} (CPU ISA dispatched: {})\n", v->major, v->minor, v->patch, isa);

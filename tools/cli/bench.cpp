@@ -10,6 +10,7 @@
 #include <numeric>
 
 #include "engine/backends/build_info.h"
+#include "engine/backends/version.h"
 #include "engine/core/errors.h"
 #include "engine/inference/evaluate.h"
 #include "engine/nn/dataset.h"
@@ -326,7 +327,7 @@ void run_bench(const BenchArgs& args) {
 
   nlohmann::json r = {{"schema", kBenchSchema},
                       {"command", args.what},
-                      {"hdr", fmt::format("{} ({})", HDR_VERSION, HDR_GIT_REVISION)},
+                      {"hdr", fmt::format("{} ({})", HDR_VERSION, git_revision())},
                       {"model", b.config.model.name},
                       {"config", b.config.source},
                       {"devices", nlohmann::json::array()}};

@@ -14,7 +14,7 @@
 #include <utility>
 #include <vector>
 
-#include "engine/backends/build_info.h"
+#include "engine/backends/version.h"
 #include "engine/inference/ensemble.h"
 #include "engine/inference/evaluate.h"
 #include "engine/inference/inference.h"
@@ -80,7 +80,7 @@ void write_eval_report(const EvalArgs& args, report::ReportInput input, const Ba
   const std::vector<std::pair<std::string, std::string>> common = {
       {"data", fmt::format("{}: {} test images", test.dir, test.images.count())},
       {"device", backend.name()},
-      {"hdr", fmt::format("{} (git {}, {} build)", HDR_VERSION, HDR_GIT_REVISION, HDR_BUILD_TYPE)},
+      {"hdr", build_label()},
       {"made", utc_now()}};
   input.facts.insert(input.facts.end(), common.begin(), common.end());
   input.images = &test.images;

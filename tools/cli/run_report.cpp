@@ -7,6 +7,7 @@
 #include <numeric>
 
 #include "engine/backends/build_info.h"
+#include "engine/backends/version.h"
 #include "engine/core/thousands.h"
 #include "engine/nn/model.h"
 #include "tools/report/evaluation.h"
@@ -54,7 +55,7 @@ void report_training_run(const Config& config, Backend& backend, const Datasets&
                 {"throughput", fmt::format("{} images/s (training, mean over epochs)",
                                            with_thousands(int64_t(std::llround(images_per_second))))},
                 {"test accuracy", fmt::format("{:.2f}%", 100 * result.test.accuracy)},
-                {"hdr", fmt::format("{} (git {}, {} build)", HDR_VERSION, HDR_GIT_REVISION, HDR_BUILD_TYPE)},
+                {"hdr", build_label()},
                 {"made", utc_now()}},
       .config_text = config.text,
       .history = result.history,

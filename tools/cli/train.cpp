@@ -20,6 +20,7 @@
 
 #include "engine/backends/build_info.h"
 #include "engine/backends/gpu_probe.h"
+#include "engine/backends/version.h"
 #include "engine/core/atomic_file.h"
 #include "engine/core/errors.h"
 #include "engine/distributed/communicator.h"
@@ -140,7 +141,7 @@ void report_profile(ProfilingBackend& profiler, const TrainResult& r, const fs::
   print_op_profile(profile);
   const nlohmann::json file = {{"schema", kBenchSchema},
                                {"command", "train --profile"},
-                               {"hdr", fmt::format("{} ({})", HDR_VERSION, HDR_GIT_REVISION)},
+                               {"hdr", fmt::format("{} ({})", HDR_VERSION, git_revision())},
                                {"devices", nlohmann::json::array({{{"device", "run"},
                                                                    {"available", true},
                                                                    {"backend", profiler.name()},

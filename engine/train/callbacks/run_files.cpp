@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/backends/build_info.h"
+#include "engine/backends/version.h"
 #include "engine/core/atomic_file.h"
 #include "engine/core/errors.h"
 #include "engine/train/trainer.h"
@@ -93,7 +94,7 @@ std::string CheckpointWriter::kept_checkpoint() const {
 RunMetadata CheckpointWriter::metadata(const TrainingState& state) const {
   RunMetadata m;
   m.hdr_version = HDR_VERSION;
-  m.git_revision = HDR_GIT_REVISION;
+  m.git_revision = git_revision();
   m.backend = backend_name_;
   m.config_source = config_.source;
   m.overrides = config_.overrides;
