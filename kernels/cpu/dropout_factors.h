@@ -1,5 +1,5 @@
 // Dropout's keep decisions (kernels/dropout.cuh) for a run of consecutive elements of one sample,
-// shared by the NCHW and the nChw16c CPU kernels: kVectorLanes Philox calls at once, each lane
+// shared by the NCHW and the blocked (nChw8c, nChw16c) CPU kernels: kVectorLanes Philox calls at once, each lane
 // one group of four elements, on the rounds of kernels/philox.cuh. The same words, so the same
 // masks, as the scalar code and the GPU; only the multiply is spelt for the vector unit. Also the
 // keep bits that carry the decisions to backward, and backward from them.

@@ -149,27 +149,32 @@ TEST(Dropout, RateZeroCopies) {
   EXPECT_EQ(dx, x);
 }
 
+// 845 values per sample: not a multiple of 4 (a partial Philox group) nor of 8 (padded bits);
+// 2,055: past the kernel's 1,024-value chunks too.
 TEST(Dropout, OddSizesMatchReferenceLoop) {
   const float rate = 0.35f;
-  const int n = 3, per_sample = 13 * 13 * 5, first = 17;  // 845: not a multiple of 4
   const RandomKey key{0xfeedfacecafebeefull, 9, kStreamDropout + 2};
-  const auto x = make_values(size_t(n) * per_sample, -2.0f, 2.0f, 21);
-  Bits bits;
-  const auto y = forward(rate, key, first, n, per_sample, x, &bits);
-  const auto dx = backward(rate, n, per_sample, bits, x);
-  const int row = int(dropout_keep_row_bytes(per_sample));
-  ASSERT_EQ(row, 106);  // 845 bits and 3 of padding
-  for (int i = 0; i < n; ++i) {
-    for (int j = 0; j < per_sample; ++j) {
-      const uint32_t word = random_words(key, uint32_t(first + i), uint32_t(j / 4)).v[j % 4];
-      const bool keep = double(word >> 8) / 16777216.0 >= double(rate);
-      const size_t k = size_t(i) * per_sample + j;
-      const double expected = keep ? double(x[k]) / (1.0 - double(rate)) : 0.0;
-      ASSERT_NEAR(y[k], expected, 1e-6 * std::abs(expected)) << "sample " << i << " element " << j;
-      ASSERT_NEAR(dx[k], expected, 1e-6 * std::abs(expected)) << "sample " << i << " element " << j;
-      ASSERT_EQ((bits[size_t(i * row + j / 8)] >> (j % 8) & 1) != 0, keep) << "sample " << i << " element " << j;
+  for (const int per_sample : {13 * 13 * 5, 2 * 1024 + 7}) {
+    const int n = 3, first = 17;
+    const auto x = make_values(size_t(n) * per_sample, -2.0f, 2.0f, 21);
+    Bits bits;
+    const auto y = forward(rate, key, first, n, per_sample, x, &bits);
+    const auto dx = backward(rate, n, per_sample, bits, x);
+    const int row = int(dropout_keep_row_bytes(per_sample));
+    ASSERT_EQ(row, (per_sample + 7) / 8);
+    for (int i = 0; i < n; ++i) {
+      for (int j = 0; j < per_sample; ++j) {
+        const uint32_t word = random_words(key, uint32_t(first + i), uint32_t(j / 4)).v[j % 4];
+        const bool keep = double(word >> 8) / 16777216.0 >= double(rate);
+        const size_t k = size_t(i) * per_sample + j;
+        const double expected = keep ? double(x[k]) / (1.0 - double(rate)) : 0.0;
+        ASSERT_NEAR(y[k], expected, 1e-6 * std::abs(expected)) << per_sample << ": sample " << i << " element " << j;
+        ASSERT_NEAR(dx[k], expected, 1e-6 * std::abs(expected)) << per_sample << ": sample " << i << " element " << j;
+        ASSERT_EQ((bits[size_t(i * row + j / 8)] >> (j % 8) & 1) != 0, keep)
+            << per_sample << ": sample " << i << " element " << j;
+      }
+      EXPECT_EQ(bits[size_t(i * row + row - 1)] >> (per_sample % 8), 0) << per_sample << ": padding of sample " << i;
     }
-    EXPECT_EQ(bits[size_t(i * row + row - 1)] >> 5, 0) << "padding of sample " << i;
   }
 }
 
