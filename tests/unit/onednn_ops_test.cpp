@@ -240,7 +240,11 @@ INSTANTIATE_TEST_SUITE_P(OneDnnOddShapes, OneDnnConv,
                                          geometry(2, 4, 12, 12, 6, 3, 3, 1, 1, 3),  // right padding unused
                                          geometry(2, 3, 11, 8, 17, 3, 2, 1, 0, 1),  // h != w, kh != kw
                                          geometry(2, 20, 9, 9, 33, 5, 5, 2, 2, 2),
-                                         geometry(2, 16, 4, 4, 9, 4, 4, 0, 0, 1)));  // cnn_best's last: to 1x1
+                                         geometry(2, 16, 4, 4, 9, 4, 4, 0, 0, 1),  // cnn_best's last: to 1x1
+                                         // outputs of at most 3x3: weight gradient as one GEMM
+                                         geometry(3, 5, 5, 5, 7, 3, 3, 0, 0, 1),      // plain in, plain out
+                                         geometry(2, 16, 6, 5, 16, 3, 3, 1, 1, 2),    // padded, strided, blocked
+                                         geometry(3, 24, 4, 4, 16, 3, 3, 0, 0, 1)));  // blocked 2x2 output
 
 // Seed 000's three convolutions at n = 2 (28x28x1 -> 32, then 13x13x32 -> 64, 5x5x64 -> 128).
 INSTANTIATE_TEST_SUITE_P(OneDnnSeed000Shapes, OneDnnConv,
@@ -270,6 +274,17 @@ TEST(OneDnnConvChoice, NoTrainingConvolutionRunsReferenceCode) {
   const std::vector<std::string> lines = ops.implementations();
   EXPECT_EQ(lines.size(), 3 * shapes.size());
   for (const std::string& line : lines) EXPECT_EQ(line.find(": ref"), std::string::npos) << line;
+  // The weight gradients of outputs of at most 3x3 positions run as one GEMM: seed 000's conv3
+  // (5x5 -> 3x3) and cnn_best's last (4x4 -> 1x1); the 4x4 output of cnn_best's conv6 does not.
+  const auto route = [&](const std::string& geometry) {
+    for (const std::string& line : lines)
+      if (line.rfind("backward-weights+bias " + geometry + ":", 0) == 0) return line.substr(line.rfind(": ") + 2);
+    return std::string("(not run)");
+  };
+  EXPECT_EQ(route("n64 c64 5x5 k128 3x3 pad 0,0 stride 1"), "im2col + sgemm");
+  EXPECT_EQ(route("n64 c64 4x4 k128 4x4 pad 0,0 stride 1"), "im2col + sgemm");
+  EXPECT_NE(route("n64 c64 8x8 k64 5x5 pad 2,2 stride 2"), "im2col + sgemm");
+  EXPECT_NE(route("n64 c64 8x8 k64 5x5 pad 2,2 stride 2"), "(not run)");
 }
 
 TEST(OneDnnConvCache, SameGeometryReusesPrimitiveWithNewPointersAndData) {

@@ -11,12 +11,15 @@
 // convolutions at n = 64 on 2 AVX-512 cores, ms summed over the layers (fwd x3 / bwd-data x2 /
 // bwd-weights x3), with reorders to and from plain NCHW: 1.17 / 0.88 / 1.19; on plain NCHW
 // without reorders: 1.95 / 1.94 / 2.31; the exceptions are handled by choose_layouts().
+// Weight gradients of outputs of at most 3x3 positions skip the convolution primitive: an im2col
+// of ours and one sgemm (weight_gradient_by_gemm).
 // Primitives run through the C API with argument arrays bound once, so a call sets a few data
 // handles and executes: no primitive creation and no allocation of ours after the first call
 // (libdnnl itself still mallocs a few bytes of bookkeeping per execution).
 #include "engine/backends/cpu/onednn_ops.h"
 
 #include "kernels/cpu/blocked.h"
+#include "kernels/cpu/conv_columns.h"
 
 #include <fmt/format.h>
 
@@ -27,6 +30,7 @@
 #include <map>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <tuple>
@@ -174,6 +178,17 @@ struct ConvKey {
   auto operator<=>(const ConvKey&) const = default;
 };
 
+ConvKey key_of(ConvOp op, const ConvGeometry& g, bool with_bias) {
+  return {op, with_bias, g.n, g.c, g.h, g.w, g.k, g.kh, g.kw, g.pad_h, g.pad_w, g.stride};
+}
+
+void check_geometry(const ConvGeometry& g) {
+  if (g.n <= 0 || g.c <= 0 || g.k <= 0 || g.kh <= 0 || g.kw <= 0 || g.stride <= 0 || g.out_h() <= 0 || g.out_w() <= 0)
+    throw std::invalid_argument(
+        fmt::format("convolution: bad geometry n={} c={} h={} w={} k={} {}x{} pad {},{} stride {}", g.n, g.c, g.h, g.w,
+                    g.k, g.kh, g.kw, g.pad_h, g.pad_w, g.stride));
+}
+
 // The FP32 vector width of the instructions oneDNN runs here, in floats (OneDnnOps::vector_lanes).
 int isa_vector_lanes() {
   const auto has = [isa = unsigned(dnnl_get_effective_cpu_isa())](dnnl_cpu_isa_t bits) {
@@ -185,12 +200,27 @@ int isa_vector_lanes() {
 // The channel block of the activations (OneDnnOps::activation_block).
 int isa_activation_block() { return isa_vector_lanes() >= 16 ? 16 : 8; }
 
+// Channels per block of an activation as the CPU backend stores it: 1 where it stays plain NCHW.
+int stored_block(int c, int64_t spatial) {
+  const int block = isa_activation_block();
+  return cpu::blocked::is_blocked(block, c, spatial) ? block : 1;
+}
+
 // The engine's layout of an activation: blocked where the CPU backend blocks it, else nchw.
 memory::desc activation_desc(int n, int c, int h, int w) {
-  const int block = isa_activation_block();
-  if (!cpu::blocked::is_blocked(block, c, int64_t(h) * w)) return {{n, c, h, w}, kF32, Tag::nchw};
-  return {{n, c, h, w}, kF32, block == 8 ? Tag::nChw8c : Tag::nChw16c};
+  switch (stored_block(c, int64_t(h) * w)) {
+    case 1: return {{n, c, h, w}, kF32, Tag::nchw};
+    case 8: return {{n, c, h, w}, kF32, Tag::nChw8c};
+    default: return {{n, c, h, w}, kF32, Tag::nChw16c};
+  }
 }
+
+// Whether the weight gradient runs as one GEMM (kernels/cpu/conv_columns.h) rather than through
+// oneDNN's convolution: for outputs of at most 3x3 positions per image, where the library's direct
+// kernels fall to 35-45% of the FP32 peak (bench/README.md). At 4x4 (cnn_best's conv6, 5x5 taps)
+// the im2col matrix is already 6.5 MB and the GEMM route was 1.4x slower.
+constexpr int64_t kGemmPositions = 9;
+bool weight_gradient_by_gemm(const ConvGeometry& g) { return int64_t(g.out_h()) * g.out_w() <= kGemmPositions; }
 
 // The descriptors of a geometry's tensors as the engine holds them, and the ones offered to the
 // primitive.
@@ -298,15 +328,14 @@ struct OneDnnOps::State {
   dnnl::engine engine{dnnl::engine::kind::cpu, 0};
   dnnl::stream stream{engine};
   std::map<ConvKey, ConvEntry> convs;
+  std::set<ConvKey> gemm_weight_gradients;          // geometries whose weight gradient ran as one GEMM
+  std::vector<float> columns, gradient_rows, taps;  // its operands and result, grown, never shrunk
 
   ConvEntry& entry(ConvOp op, const ConvGeometry& g, bool with_bias) {
-    const ConvKey key{op, with_bias, g.n, g.c, g.h, g.w, g.k, g.kh, g.kw, g.pad_h, g.pad_w, g.stride};
+    const ConvKey key = key_of(op, g, with_bias);
     auto it = convs.find(key);
     if (it != convs.end()) return it->second;
-    if (g.n <= 0 || g.c <= 0 || g.k <= 0 || g.stride <= 0 || g.out_h() <= 0 || g.out_w() <= 0)
-      throw std::invalid_argument(
-          fmt::format("convolution: bad geometry n={} c={} h={} w={} k={} {}x{} pad {},{} stride {}", g.n, g.c, g.h,
-                      g.w, g.k, g.kh, g.kw, g.pad_h, g.pad_w, g.stride));
+    check_geometry(g);
     switch (op) {
       case ConvOp::kForward: return convs.emplace(key, make_forward(engine, g, with_bias)).first->second;
       case ConvOp::kBackwardData: return convs.emplace(key, make_backward_data(engine, g)).first->second;
@@ -349,6 +378,7 @@ void OneDnnOps::conv_backward_data(const ConvGeometry& g, const float* w, const 
 }
 
 void OneDnnOps::conv_backward_weights(const ConvGeometry& g, const float* x, const float* dy, float* dw, float* dbias) {
+  if (weight_gradient_by_gemm(g)) return weight_gradient_gemm(g, x, dy, dw, dbias);
   ConvEntry& e = state_->entry(ConvOp::kBackwardWeights, g, dbias != nullptr);
   if (dbias)
     e.run(state_->stream, {x, dy}, {dw, dbias});
@@ -356,23 +386,40 @@ void OneDnnOps::conv_backward_weights(const ConvGeometry& g, const float* x, con
     e.run(state_->stream, {x, dy}, {dw});
 }
 
+// dw = gradient_rows x columns, then from (i, j, c) to oihw order (kernels/cpu/conv_columns.h).
+void OneDnnOps::weight_gradient_gemm(const ConvGeometry& g, const float* x, const float* dy, float* dw, float* dbias) {
+  check_geometry(g);
+  State& s = *state_;
+  s.gemm_weight_gradients.insert(key_of(ConvOp::kBackwardWeights, g, dbias != nullptr));
+  const int rows = g.n * g.out_h() * g.out_w(), width = g.kh * g.kw * g.c;
+  s.columns.resize(size_t(cpu::conv_column_count(g)));
+  s.gradient_rows.resize(size_t(g.k) * size_t(rows));
+  s.taps.resize(size_t(g.k) * size_t(width));
+  cpu::conv_columns(g, stored_block(g.c, int64_t(g.h) * g.w), x, s.columns.data());
+  cpu::conv_gradient_rows(g, stored_block(g.k, int64_t(g.out_h()) * g.out_w()), dy, s.gradient_rows.data(), dbias);
+  gemm(false, false, g.k, width, rows, 1.0f, s.gradient_rows.data(), s.columns.data(), 0.0f, s.taps.data());
+  cpu::conv_weights_from_taps(g, s.taps.data(), dw);
+}
+
 void OneDnnOps::prepare(const ConvGeometry& g, const ConvUse& use) {
   state_->entry(ConvOp::kForward, g, use.bias);
-  if (use.backward) state_->entry(ConvOp::kBackwardWeights, g, use.bias);
+  if (use.backward && !weight_gradient_by_gemm(g)) state_->entry(ConvOp::kBackwardWeights, g, use.bias);
   if (use.input_grad) state_->entry(ConvOp::kBackwardData, g, false);
 }
 
 size_t OneDnnOps::cached_primitives() const { return state_->convs.size(); }
 
 std::vector<std::string> OneDnnOps::implementations() const {
-  std::vector<std::string> lines;
-  for (const auto& [k, e] : state_->convs) {
+  const auto line = [](const ConvKey& k, const std::string& implementation) {
     const char* op = k.op == ConvOp::kForward        ? "forward"
                      : k.op == ConvOp::kBackwardData ? "backward-data"
                                                      : "backward-weights";
-    lines.push_back(fmt::format("{}{} n{} c{} {}x{} k{} {}x{} pad {},{} stride {}: {}", op, k.bias ? "+bias" : "", k.n,
-                                k.c, k.h, k.w, k.k, k.kh, k.kw, k.pad_h, k.pad_w, k.stride, e.implementation));
-  }
+    return fmt::format("{}{} n{} c{} {}x{} k{} {}x{} pad {},{} stride {}: {}", op, k.bias ? "+bias" : "", k.n, k.c, k.h,
+                       k.w, k.k, k.kh, k.kw, k.pad_h, k.pad_w, k.stride, implementation);
+  };
+  std::vector<std::string> lines;
+  for (const auto& [k, e] : state_->convs) lines.push_back(line(k, e.implementation));
+  for (const ConvKey& k : state_->gemm_weight_gradients) lines.push_back(line(k, "im2col + sgemm"));
   return lines;
 }
 

@@ -44,10 +44,13 @@ class OneDnnOps {
   // Convolution primitives created so far: one per (op, geometry, with/without bias).
   size_t cached_primitives() const;
   // Their oneDNN implementations, one line each: "backward-weights n64 c1 28x28 k32 3x3 pad 0,0
-  // stride 1: gemm:jit" (what ONEDNN_VERBOSE would print, without running it).
+  // stride 1: gemm:jit" (what ONEDNN_VERBOSE would print, without running it), then one
+  // "...: im2col + sgemm" per weight gradient run without a primitive.
   std::vector<std::string> implementations() const;
 
  private:
+  void weight_gradient_gemm(const ConvGeometry& g, const float* x, const float* dy, float* dw, float* dbias);
+
   struct State;
   std::unique_ptr<State> state_;
 };
