@@ -1,6 +1,6 @@
 // A convolution's weight gradient as one matrix product, for outputs of few positions (cnn_bn's
 // conv3: 3x3), where oneDNN 2.6's direct kernels run at a third to a half of the FP32 peak and
-// its GEMM at 80-90% (bench/README.md): with R = n * out_h * out_w rows,
+// its GEMM at 83-98% (bench/README.md): with R = n * out_h * out_w rows,
 //   dw'[k][(i, j, c)] = sum over rows r of gradient_rows[k][r] * columns[r][(i, j, c)]
 // where columns[r] is the input window under output position r (im2col), taps in (i, j, c)
 // order so that each tap copies whole channel blocks. The CPU backend runs the product through

@@ -217,7 +217,7 @@ memory::desc activation_desc(int n, int c, int h, int w) {
 
 // Whether the weight gradient runs as one GEMM (kernels/cpu/conv_columns.h) rather than through
 // oneDNN's convolution: for outputs of at most 3x3 positions per image, where the library's direct
-// kernels fall to 35-45% of the FP32 peak (bench/README.md). At 4x4 (cnn_best's conv6, 5x5 taps)
+// kernels fall to 35-42% of the FP32 peak (bench/README.md). At 4x4 (cnn_best's conv6, 5x5 taps)
 // the im2col matrix is already 6.5 MB and the GEMM route was 1.4x slower.
 constexpr int64_t kGemmPositions = 9;
 bool weight_gradient_by_gemm(const ConvGeometry& g) { return int64_t(g.out_h()) * g.out_w() <= kGemmPositions; }
