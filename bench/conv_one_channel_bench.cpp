@@ -1,6 +1,8 @@
 // The hand-written first convolution (one input channel, nChw8c output: what AVX2 machines run,
 // kernels/cpu/conv_one_channel_blocked.cpp), forward and weight gradient, at cnn_bn's 3x3 x 32
-// and the speedrun's 5x5 x 16 on 28x28 images. Counters: GFLOP/s (2 per multiply-add).
+// and the speedrun's 5x5 x 16 on 28x28 images. Counters: GFLOP/s (2 per multiply-add). Then
+// cnn_bn's first block backward from cold caches: batch norm + pooling's backward then the
+// weight gradient, against the two in one (backward_weights_through).
 #include "bench/bench_data.h"
 #include "kernels/cpu/blocked.h"
 
@@ -39,6 +41,46 @@ void BM_OneChannelConv(benchmark::State& state) {
 }
 BENCHMARK(BM_OneChannelConv<true>)->Args({32, 3})->Args({16, 5})->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_OneChannelConv<false>)->Args({32, 3})->Args({16, 5})->Unit(benchmark::kMicrosecond);
+
+// arg: 1 for backward_weights_through, 0 for its two parts through the stored gradient.
+void BM_FirstBlockBackwardCold(benchmark::State& state) {
+  ConvGeometry g;
+  g.n = kBatch;
+  g.c = 1;
+  g.h = g.w = 28;
+  g.k = 32;
+  g.kh = g.kw = 3;
+  const int side = g.out_h();
+  BatchNormGeometry bn;
+  bn.n = g.n;
+  bn.c = g.k;
+  bn.spatial = side * side;
+  bn.activation = BnActivation::kReluBefore;
+  const PoolGeometry p{g.n, g.k, side, side, 2, 2};
+  const size_t out = size_t(g.n) * g.k * side * side, pooled = out / 4;
+  const auto image = filled(size_t(g.n) * g.h * g.w), x = filled(out), dy = filled(pooled), gamma = filled(32),
+             beta = filled(32);
+  std::vector<float> y(pooled), rm(32), rv(32, 1.0f), mean(32), inv(32), dx(out), dw(32 * 9), db(32), dg(32), dbeta(32);
+  std::vector<int32_t> argmax(pooled);
+  using BatchNorm = cpu::blocked::BatchNorm<8>;
+  using Conv = cpu::blocked::OneChannelConv<8>;
+  BatchNorm::maxpool_forward_train(bn, p, x.data(), gamma.data(), beta.data(), rm.data(), rv.data(), mean.data(),
+                                   inv.data(), y.data(), argmax.data());
+  const cpu::blocked::PooledBnBackward in{bn,           p,           x.data(),    dy.data(), argmax.data(),
+                                          gamma.data(), beta.data(), mean.data(), inv.data()};
+  CacheEvictor caches;
+  for (auto _ : state) {
+    caches.evict(state);
+    if (state.range(0)) {
+      Conv::backward_weights_through(g, image.data(), in, dw.data(), db.data(), dg.data(), dbeta.data());
+    } else {
+      BatchNorm::maxpool_backward(bn, p, x.data(), dy.data(), argmax.data(), gamma.data(), beta.data(), mean.data(),
+                                  inv.data(), dx.data(), dg.data(), dbeta.data());
+      Conv::backward_weights(g, image.data(), dx.data(), dw.data(), db.data());
+    }
+  }
+}
+BENCHMARK(BM_FirstBlockBackwardCold)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace hdr::bench

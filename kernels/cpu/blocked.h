@@ -31,6 +31,17 @@ struct Reorder {
   static void to_nchw(int n, int c, int64_t spatial, const float* blocked, float* plain);
 };
 
+// What the backward of batch norm + ReLU + max pooling reads: BatchNorm::maxpool_backward's
+// inputs, for the ops that take its passes apart.
+struct PooledBnBackward {
+  BatchNormGeometry g;
+  PoolGeometry p;
+  const float* x = nullptr;
+  const float* dy = nullptr;  // the pooled gradient
+  const int32_t* argmax = nullptr;
+  const float *gamma = nullptr, *beta = nullptr, *save_mean = nullptr, *save_inv_std = nullptr;
+};
+
 // Batch norm + ReLU (kernels/ops_list.h's bn_relu_*), and fused with a following max pooling
 // with non-overlapping windows only (p.stride == p.size; kernels/conv_block_ops_list.h's
 // bn_relu_maxpool_*, argmax as MaxPool's).
@@ -54,6 +65,14 @@ struct BatchNorm {
   static void maxpool_backward(const BatchNormGeometry& g, const PoolGeometry& p, const float* x, const float* dy,
                                const int32_t* argmax, const float* gamma, const float* beta, const float* save_mean,
                                const float* save_inv_std, float* dx, float* dgamma, float* dbeta);
+  // maxpool_backward's two passes, for an op that uses dx tile by tile without storing it
+  // (OneChannelConv::backward_weights_through): the sums (dgamma, dbeta, and per channel the
+  // means of dbeta and dgamma that pass 2 takes), then dx of image i's tile of block b
+  // (g.spatial x kBlock values, laid out as in dx) from them. Together: maxpool_backward's bits.
+  static void maxpool_backward_sums(const PooledBnBackward& in, float* dgamma, float* dbeta, float* mean_dy,
+                                    float* mean_dy_xhat);
+  static void maxpool_backward_tile(const PooledBnBackward& in, const float* mean_dy, const float* mean_dy_xhat, int i,
+                                    int b, float* dx_tile);
 };
 
 // argmax holds each value's index within its plane (row * w + col), as the NCHW twin's does.
@@ -79,6 +98,14 @@ template <int kBlock>
 struct OneChannelConv {
   static bool forward(const ConvGeometry& g, const float* x, const float* w, const float* bias, float* y);
   static bool backward_weights(const ConvGeometry& g, const float* x, const float* dy, float* dw, float* dbias);
+  // backward_weights from the output gradient that batch norm + ReLU + max pooling's backward
+  // gives (BatchNorm::maxpool_backward of bn, whose x is this convolution's output), computed
+  // tile by tile and never stored: the same dw, dbias, dgamma and dbeta, bit for bit, without
+  // the 2 x 5.5 MB of writing that gradient and reading it back in cnn_bn. For a first layer:
+  // there is no input gradient. False, touching nothing, where bn does not follow this
+  // geometry or backward_weights would refuse it.
+  static bool backward_weights_through(const ConvGeometry& g, const float* x, const PooledBnBackward& bn, float* dw,
+                                       float* dbias, float* dgamma, float* dbeta);
 };
 
 // body(std::integral_constant<int, B>{}) for block width B = `block` (8 or 16), so that a caller

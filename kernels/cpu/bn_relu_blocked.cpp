@@ -2,9 +2,11 @@
 // kernels/bn_relu.cuh applied to vectors of channel lanes (kernels/cpu/lanes.h): a position's
 // kLanes channels are kParts vectors (one AVX-512 vector or two AVX2 vectors for 16 lanes, one
 // AVX2 vector for 8), each with its own constants.
-// One OpenMP iteration per block of channels for the training passes (the reduction is per
-// channel, and a block's channels sit side by side), per (n, block) for inference. As in the NCHW
-// twin: sums of u - pivot per plane in float, across planes in double.
+// One OpenMP iteration per tile (image, block) in memory order, so that each thread streams a run
+// of whole images: taken by block, each thread read 22 KB pieces 86 KB apart of cnn_bn's bn1, at
+// a third of the memory bandwidth. The per-channel reductions keep each tile's float sums and
+// add them across images in image order, in double, as the NCHW twin does (sums of u - pivot).
+// The unpooled backward (bn3's, which fits the caches) still takes one iteration per block.
 //
 // The maxpool_* variants fuse a following max pooling with non-overlapping windows (stride ==
 // size, as in every reference model): forward pools the batch-norm values as it computes them
@@ -12,6 +14,7 @@
 // pooled gradient and argmax. Same results as forward_* then MaxPool::forward (argmax indexes the
 // batch-norm output, laid out like x).
 #include <array>
+#include <vector>
 
 #include "kernels/bn_relu.cuh"
 #include "kernels/cpu/blocked.h"
@@ -69,48 +72,73 @@ struct Tiles {
     return a;
   }
 
-  // Training statistics of block b: saves mean and 1/std, updates the running statistics.
-  template <class Act>
-  static BlockAffine train_statistics(Act, const BatchNormGeometry& g, int b, const float* x, const float* gamma,
-                                      const float* beta, float* running_mean, float* running_var, float* save_mean,
-                                      float* save_inv_std) {
+  // The float sums of u - pivot and of its square over `count` tiles from tile `first` (in memory
+  // order: tile t is image t / blocks, block t % blocks), per plane in position order, into
+  // sums: kLanes of each per tile. Tiles side by side: with one vector per position (8-lane
+  // blocks on AVX2, 16 on AVX-512) a single chain of dependent adds left the adders waiting
+  // (bn1 + pool1 forward ran 33% slower than with two).
+  template <class Act, class Count>
+  static void statistic_sums(Act, Count, const BatchNormGeometry& g, const float* x, const float* pivot, int64_t first,
+                             float* sums) {
     constexpr BnActivation kAct = Act::value;
-    const int64_t spatial = g.spatial, m = int64_t(g.n) * spatial;
-    std::array<F, kParts> pivot;
-    for (int p = 0; p < kParts; ++p) pivot[p] = bn_input(V::load(x + tile_offset(g, 0, b) + p * kWidth), kAct);
-    double sum[kLanes] = {}, sum_sq[kLanes] = {};
-    // Two chains of dependent adds per sum at least: a plane's float sum is one chain per vector
-    // of its positions, and with one vector per position (8-lane blocks on AVX2, 16 on AVX-512)
-    // a single chain left the adders waiting (bn1 + pool1 forward ran 33% slower than with two
-    // vectors), so such blocks take two planes side by side. Same sums, same order per plane.
-    const auto planes = [&](int i, auto count) {
-      constexpr int kPlanes = decltype(count)::value;
-      std::array<std::array<F, kParts>, kPlanes> ps = {}, pss = {};
-      for (int64_t s = 0; s < spatial; ++s)
-        for (int j = 0; j < kPlanes; ++j)
-          for (int p = 0; p < kParts; ++p) {
-            const F d = bn_input(V::load(x + tile_offset(g, i + j, b) + s * kLanes + p * kWidth), kAct) - pivot[p];
-            ps[j][p] += d;
-            pss[j][p] += d * d;
-          }
-      for (int j = 0; j < kPlanes; ++j) {
-        add_to(sum, ps[j]);
-        add_to(sum_sq, pss[j]);
+    constexpr int kTiles = Count::value;
+    const int blocks = g.c / kLanes;
+    std::array<std::array<F, kParts>, kTiles> piv, ps = {}, pss = {};
+    for (int j = 0; j < kTiles; ++j)
+      for (int p = 0; p < kParts; ++p) piv[j][p] = V::load(pivot + (first + j) % blocks * kLanes + p * kWidth);
+    const float* tile = x + first * g.spatial * kLanes;
+    for (int64_t s = 0; s < g.spatial; ++s)
+      for (int j = 0; j < kTiles; ++j)
+        for (int p = 0; p < kParts; ++p) {
+          const F d = bn_input(V::load(tile + (j * g.spatial + s) * kLanes + p * kWidth), kAct) - piv[j][p];
+          ps[j][p] += d;
+          pss[j][p] += d * d;
+        }
+    for (int j = 0; j < kTiles; ++j)
+      for (int p = 0; p < kParts; ++p) {
+        V::store(sums + j * 2 * kLanes + p * kWidth, ps[j][p]);
+        V::store(sums + j * 2 * kLanes + kLanes + p * kWidth, pss[j][p]);
       }
-    };
-    constexpr int kPlanes = kParts == 1 ? 2 : 1;
-    int i = 0;
-    for (; i + kPlanes <= g.n; i += kPlanes) planes(i, std::integral_constant<int, kPlanes>{});
-    if (i < g.n) planes(i, std::integral_constant<int, 1>{});
-    float mean[kLanes], inv_std[kLanes];
-    for (int l = 0; l < kLanes; ++l) {
-      const int c = b * kLanes + l;
-      bn_finish_stats(pivot[l / kWidth][l % kWidth], sum[l], sum_sq[l], m, g.eps, g.momentum, running_mean[c],
-                      running_var[c], save_mean[c], save_inv_std[c]);
-      mean[l] = save_mean[c];
-      inv_std[l] = save_inv_std[c];
+  }
+
+  // Training statistics: saves mean and 1/std per channel, updates the running statistics. The
+  // tiles' sums in memory order, so that each thread streams a run of whole images; then per
+  // channel the tiles' sums in image order in double, from the pivot (the channel's first value).
+  template <class Act>
+  static void train_statistics(Act act, const BatchNormGeometry& g, const float* x, float* running_mean,
+                               float* running_var, float* save_mean, float* save_inv_std) {
+    constexpr BnActivation kAct = Act::value;
+    const int blocks = g.c / kLanes;
+    const int64_t tiles = int64_t(g.n) * blocks;
+    std::vector<float> pivot(size_t(g.c)), sums(size_t(tiles) * 2 * kLanes);
+    for (int b = 0; b < blocks; ++b)
+      for (int p = 0; p < kParts; ++p)
+        V::store(pivot.data() + b * kLanes + p * kWidth,
+                 bn_input(V::load(x + tile_offset(g, 0, b) + p * kWidth), kAct));
+    constexpr int kSideBySide = kParts == 1 ? 2 : 1;
+    const int64_t m = int64_t(g.n) * g.spatial;
+#pragma omp parallel
+    {
+#pragma omp for schedule(static)
+      for (int64_t t = 0; t < tiles; t += kSideBySide) {
+        float* out = sums.data() + t * 2 * kLanes;
+        if (t + kSideBySide <= tiles)
+          statistic_sums(act, std::integral_constant<int, kSideBySide>{}, g, x, pivot.data(), t, out);
+        else
+          statistic_sums(act, std::integral_constant<int, 1>{}, g, x, pivot.data(), t, out);
+      }
+#pragma omp for schedule(static)
+      for (int c = 0; c < g.c; ++c) {
+        const int b = c / kLanes, l = c % kLanes;
+        double sum = 0, sum_sq = 0;
+        for (int i = 0; i < g.n; ++i) {
+          sum += sums[size_t((int64_t(i) * blocks + b) * 2 * kLanes + l)];
+          sum_sq += sums[size_t((int64_t(i) * blocks + b) * 2 * kLanes + kLanes + l)];
+        }
+        bn_finish_stats(pivot[size_t(c)], sum, sum_sq, m, g.eps, g.momentum, running_mean[c], running_var[c],
+                        save_mean[c], save_inv_std[c]);
+      }
     }
-    return block_affine(b, mean, inv_std, gamma, beta);
   }
 
   static BlockAffine running_affine(const BatchNormGeometry& g, int b, const float* gamma, const float* beta,
@@ -195,6 +223,16 @@ struct Tiles {
     return means;
   }
 
+  // The means of block b from per-channel arrays, as finish_grad_sums returned them.
+  static BlockGradMeans load_means(int b, const float* mean_dy, const float* mean_dy_xhat) {
+    BlockGradMeans means;
+    for (int p = 0; p < kParts; ++p) {
+      const int c = b * kLanes + p * kWidth;
+      means[p] = {V::load(mean_dy + c), V::load(mean_dy_xhat + c)};
+    }
+    return means;
+  }
+
   // dx of one vector of lanes from its (effective) dy.
   template <class Act>
   static F input_grad(Act, const LaneAffine& a, const GradMeans& means, F x, F dy) {
@@ -204,15 +242,19 @@ struct Tiles {
   }
 
   // Asks for the input rows of pooled row r + kPrefetchRows of image i's tile of block b (or of
-  // the next image's, past the last row) ahead of use. In a training step the backward passes
-  // stream x from memory (bn1's is 5.5 MB), at about half the STREAM bandwidth with the hardware
-  // prefetcher alone; BM_BnReluMaxPoolBackwardCold ran 4-22% faster with this in 4 of 4 pairs.
+  // the next tile in memory, past the last row: the order the passes walk) ahead of use. In a
+  // training step the backward passes stream x from memory (bn1's is 5.5 MB), at about half the
+  // STREAM bandwidth with the hardware prefetcher alone; BM_BnReluMaxPoolBackwardCold ran 4-22%
+  // faster with this in 4 of 4 pairs.
   static constexpr int kPrefetchRows = 2;
   static void prefetch_ahead(const BatchNormGeometry& g, const PoolGeometry& p, const float* x, int b, int i, int r) {
     r += kPrefetchRows;
     if (r >= p.out_h()) {
       r -= p.out_h();
-      if (++i == g.n) return;
+      if (++b == g.c / kLanes) {
+        b = 0;
+        if (++i == g.n) return;
+      }
     }
     const float* first = x + tile_offset(g, i, b) + int64_t(r * p.stride) * p.w * kLanes;
     for (int64_t k = 0; k < int64_t(p.size) * p.w * kLanes; k += 16) __builtin_prefetch(first + k);  // a line each
@@ -250,13 +292,13 @@ struct Tiles {
   }
 
   // body(part, o, at, position) for every value of every pooling window of tile (i, b), window
-  // by window: o its pooled output, at its offset in x, position its index in the plane. The
-  // input rows are prefetched ahead.
+  // by window: o its pooled output, at its offset in the tile, position its index in the plane.
+  // The input rows are prefetched ahead.
   template <class Body>
   static void walk_windows(const BatchNormGeometry& g, const PoolGeometry& p, const float* x, int b, int i,
                            Body&& body) {
     const int out_h = p.out_h(), out_w = p.out_w();
-    const int64_t in_base = tile_offset(g, i, b), out_base = (int64_t(i) * (g.c / kLanes) + b) * out_h * out_w * kLanes;
+    const int64_t out_base = (int64_t(i) * (g.c / kLanes) + b) * out_h * out_w * kLanes;
     for (int r = 0; r < out_h; ++r) {
       prefetch_ahead(g, p, x, b, i, r);
       for (int q = 0; q < out_w; ++q)
@@ -265,9 +307,81 @@ struct Tiles {
             for (int part = 0; part < kParts; ++part) {
               const int32_t position = (r * p.stride + di) * p.w + q * p.stride + dj;
               body(part, out_base + (int64_t(r) * out_w + q) * kLanes + part * kWidth,
-                   in_base + int64_t(position) * kLanes + part * kWidth, position);
+                   int64_t(position) * kLanes + part * kWidth, position);
             }
     }
+  }
+
+  // Pass 1 of the pooled backward (see BatchNorm::maxpool_backward) over tile (i, b): the float
+  // sums at the window maxima into sums, kLanes of dy then kLanes of dy * xhat.
+  template <class Act>
+  static void pooled_tile_sums(Act act, const PooledBnBackward& in, int i, int b, float* sums) {
+    const auto a = saved_affine(b, in.gamma, in.beta, in.save_mean, in.save_inv_std);
+    std::array<F, kParts> ps = {}, pss = {};
+    walk_window_maxima(in.g, in.p, in.x, in.argmax, b, i, [&](int part, int64_t o, F x_max) {
+      add_grad_sums(act, a[part], x_max, V::load(in.dy + o), ps[part], pss[part]);
+    });
+    for (int p = 0; p < kParts; ++p) {
+      V::store(sums + p * kWidth, ps[p]);
+      V::store(sums + kLanes + p * kWidth, pss[p]);
+    }
+  }
+
+  // Pass 1 over the batch: the tiles in memory order, so that each thread streams one run of
+  // whole images (by block, each thread read 22 KB pieces 86 KB apart in cnn_bn's bn1, at a
+  // third of the memory bandwidth); then per channel the tiles' float sums added in image
+  // order in double. Writes dgamma and dbeta, and the means per channel.
+  template <class Act>
+  static void pooled_grad_sums(Act act, const PooledBnBackward& in, float* dgamma, float* dbeta, float* mean_dy,
+                               float* mean_dy_xhat) {
+    const int blocks = in.g.c / kLanes;
+    const int64_t tiles = int64_t(in.g.n) * blocks;
+    std::vector<float> tile_sums(size_t(tiles) * 2 * kLanes);
+#pragma omp parallel
+    {
+#pragma omp for schedule(static)
+      for (int64_t t = 0; t < tiles; ++t)
+        pooled_tile_sums(act, in, int(t / blocks), int(t % blocks), tile_sums.data() + t * 2 * kLanes);
+#pragma omp for schedule(static)
+      for (int b = 0; b < blocks; ++b) {
+        double sum_dy[kLanes] = {}, sum_dy_xhat[kLanes] = {};
+        for (int i = 0; i < in.g.n; ++i) {
+          const float* s = tile_sums.data() + (int64_t(i) * blocks + b) * 2 * kLanes;
+          for (int l = 0; l < kLanes; ++l) {
+            sum_dy[l] += s[l];
+            sum_dy_xhat[l] += s[kLanes + l];
+          }
+        }
+        const BlockGradMeans means = finish_grad_sums(in.g, b, sum_dy, sum_dy_xhat, dgamma, dbeta);
+        for (int p = 0; p < kParts; ++p) {
+          V::store(mean_dy + b * kLanes + p * kWidth, means[p].dy);
+          V::store(mean_dy_xhat + b * kLanes + p * kWidth, means[p].dy_xhat);
+        }
+      }
+    }
+  }
+
+  // Pass 2 over tile (i, b) into dx_tile: at the window positions from the routed gradient; at
+  // the positions no window covers (the last row and column of an odd map) from dy = 0 (not
+  // zero: the mean terms).
+  template <class Act>
+  static void pooled_input_grad_tile(Act act, const PooledBnBackward& in, const BlockGradMeans& means, int i, int b,
+                                     float* dx_tile) {
+    const BatchNormGeometry& g = in.g;
+    const PoolGeometry& p = in.p;
+    const auto a = saved_affine(b, in.gamma, in.beta, in.save_mean, in.save_inv_std);
+    const float* x = in.x + tile_offset(g, i, b);
+    walk_windows(g, p, in.x, b, i, [&](int part, int64_t o, int64_t at, int32_t position) {
+      V::store(dx_tile + at,
+               input_grad(act, a[part], means[part], V::load(x + at), routed_grad(in.dy, in.argmax, o, position)));
+    });
+    const int covered_h = p.out_h() * p.stride, covered_w = p.out_w() * p.stride;
+    for (int row = 0; row < p.h; ++row)
+      for (int col = row < covered_h ? covered_w : 0; col < p.w; ++col)
+        for (int part = 0; part < kParts; ++part) {
+          const int64_t at = (int64_t(row) * p.w + col) * kLanes + part * kWidth;
+          V::store(dx_tile + at, input_grad(act, a[part], means[part], V::load(x + at), F{}));
+        }
   }
 };
 
@@ -278,11 +392,13 @@ void BatchNorm<kBlock>::forward_train(const BatchNormGeometry& g, const float* x
                                       float* running_mean, float* running_var, float* save_mean, float* save_inv_std,
                                       float* y) {
   using T = Tiles<kBlock>;
+  const int blocks = g.c / kBlock;
   with_activation(g.activation, [&](auto act) {
+    T::train_statistics(act, g, x, running_mean, running_var, save_mean, save_inv_std);
 #pragma omp parallel for schedule(static)
-    for (int b = 0; b < g.c / kBlock; ++b) {
-      const auto a = T::train_statistics(act, g, b, x, gamma, beta, running_mean, running_var, save_mean, save_inv_std);
-      for (int i = 0; i < g.n; ++i) T::apply_tile(act, g, i, b, a, x, y);
+    for (int64_t t = 0; t < int64_t(g.n) * blocks; ++t) {
+      const int i = int(t / blocks), b = int(t % blocks);
+      T::apply_tile(act, g, i, b, T::saved_affine(b, gamma, beta, save_mean, save_inv_std), x, y);
     }
   });
 }
@@ -362,11 +478,13 @@ void BatchNorm<kBlock>::maxpool_forward_train(const BatchNormGeometry& g, const 
                                               float* running_var, float* save_mean, float* save_inv_std, float* y,
                                               int32_t* argmax) {
   using T = Tiles<kBlock>;
+  const int blocks = g.c / kBlock;
   with_activation(g.activation, [&](auto act) {
+    T::train_statistics(act, g, x, running_mean, running_var, save_mean, save_inv_std);
 #pragma omp parallel for schedule(static)
-    for (int b = 0; b < g.c / kBlock; ++b) {
-      const auto a = T::train_statistics(act, g, b, x, gamma, beta, running_mean, running_var, save_mean, save_inv_std);
-      for (int i = 0; i < g.n; ++i) T::apply_and_pool_tile(act, g, p, i, b, a, x, y, argmax);
+    for (int64_t t = 0; t < int64_t(g.n) * blocks; ++t) {
+      const int i = int(t / blocks), b = int(t % blocks);
+      T::apply_and_pool_tile(act, g, p, i, b, T::saved_affine(b, gamma, beta, save_mean, save_inv_std), x, y, argmax);
     }
   });
 }
@@ -386,48 +504,41 @@ void BatchNorm<kBlock>::maxpool_forward_infer(const BatchNormGeometry& g, const 
 }
 
 // Pass 1 sums the gradient at each window's argmax only: everywhere else dy is 0, and its terms
-// (exact zeros) leave a float sum as it is, so the sums are those of every position. Pass 2
-// writes dx at the window positions from the routed gradient and, at the positions no window
-// covers (the last row and column of an odd map), from dy = 0 (not zero: the mean terms).
+// (exact zeros) leave a float sum started at +0 as it is, so the sums are those of every
+// position. Pass 2 writes dx from them, tile by tile in memory order as pass 1 reads.
 template <int kBlock>
 void BatchNorm<kBlock>::maxpool_backward(const BatchNormGeometry& g, const PoolGeometry& p, const float* x,
                                          const float* dy, const int32_t* argmax, const float* gamma, const float* beta,
                                          const float* save_mean, const float* save_inv_std, float* dx, float* dgamma,
                                          float* dbeta) {
   using T = Tiles<kBlock>;
-  constexpr int kParts = T::kParts, kWidth = T::kWidth;
-  using V = typename T::V;
-  using F = typename V::F;
+  const PooledBnBackward in{g, p, x, dy, argmax, gamma, beta, save_mean, save_inv_std};
+  std::vector<float> mean_dy(size_t(g.c)), mean_dy_xhat(size_t(g.c));
   const int blocks = g.c / kBlock;
-  const int covered_h = p.out_h() * p.stride, covered_w = p.out_w() * p.stride;
   with_activation(g.activation, [&](auto act) {
+    T::pooled_grad_sums(act, in, dgamma, dbeta, mean_dy.data(), mean_dy_xhat.data());
 #pragma omp parallel for schedule(static)
-    for (int b = 0; b < blocks; ++b) {
-      const auto a = T::saved_affine(b, gamma, beta, save_mean, save_inv_std);
-      double sum_dy[kBlock] = {}, sum_dy_xhat[kBlock] = {};
-      for (int i = 0; i < g.n; ++i) {
-        std::array<F, kParts> ps = {}, pss = {};
-        T::walk_window_maxima(g, p, x, argmax, b, i, [&](int part, int64_t o, F x_max) {
-          T::add_grad_sums(act, a[part], x_max, V::load(dy + o), ps[part], pss[part]);
-        });
-        T::add_to(sum_dy, ps);
-        T::add_to(sum_dy_xhat, pss);
-      }
-      const auto means = T::finish_grad_sums(g, b, sum_dy, sum_dy_xhat, dgamma, dbeta);
-      for (int i = 0; i < g.n; ++i) {
-        T::walk_windows(g, p, x, b, i, [&](int part, int64_t o, int64_t at, int32_t position) {
-          V::store(dx + at,
-                   T::input_grad(act, a[part], means[part], V::load(x + at), T::routed_grad(dy, argmax, o, position)));
-        });
-        const int64_t in_base = T::tile_offset(g, i, b);
-        for (int row = 0; row < p.h; ++row)
-          for (int col = row < covered_h ? covered_w : 0; col < p.w; ++col)
-            for (int part = 0; part < kParts; ++part) {
-              const int64_t at = in_base + (int64_t(row) * p.w + col) * kBlock + part * kWidth;
-              V::store(dx + at, T::input_grad(act, a[part], means[part], V::load(x + at), F{}));
-            }
-      }
+    for (int64_t t = 0; t < int64_t(g.n) * blocks; ++t) {
+      const int i = int(t / blocks), b = int(t % blocks);
+      T::pooled_input_grad_tile(act, in, T::load_means(b, mean_dy.data(), mean_dy_xhat.data()), i, b,
+                                dx + T::tile_offset(g, i, b));
     }
+  });
+}
+
+template <int kBlock>
+void BatchNorm<kBlock>::maxpool_backward_sums(const PooledBnBackward& in, float* dgamma, float* dbeta, float* mean_dy,
+                                              float* mean_dy_xhat) {
+  with_activation(in.g.activation,
+                  [&](auto act) { Tiles<kBlock>::pooled_grad_sums(act, in, dgamma, dbeta, mean_dy, mean_dy_xhat); });
+}
+
+template <int kBlock>
+void BatchNorm<kBlock>::maxpool_backward_tile(const PooledBnBackward& in, const float* mean_dy,
+                                              const float* mean_dy_xhat, int i, int b, float* dx_tile) {
+  using T = Tiles<kBlock>;
+  with_activation(in.g.activation, [&](auto act) {
+    T::pooled_input_grad_tile(act, in, T::load_means(b, mean_dy, mean_dy_xhat), i, b, dx_tile);
   });
 }
 

@@ -40,45 +40,69 @@ void pad_plane(const ConvGeometry& g, const float* x, int n, std::vector<float>&
 // 8-lane vector per pixel it ran at half the speed.
 constexpr int kGroup = 16;
 
+// The output gradient of image n for the kGroup channels of `group`: where each vector of
+// kWidth channels has its values at position 0, kLanes floats apart from one position to the
+// next. This one reads dy; OneChannelConv::backward_weights_through's computes them.
+template <int kLanes>
+struct StoredGradient {
+  static constexpr int kParts = kGroup / OutputLanes<kLanes>::kWidth;
+  const ConvGeometry& g;
+  const float* dy;
+  std::array<const float*, kParts> operator()(int n, int group) const {
+    const int64_t spatial = int64_t(g.out_h()) * g.out_w();
+    std::array<const float*, kParts> d;
+    for (int p = 0; p < kParts; ++p) {
+      const int c = group * kGroup + p * OutputLanes<kLanes>::kWidth;
+      d[p] = dy + (int64_t(n) * (g.k / kLanes) + c / kLanes) * spatial * kLanes + c % kLanes;
+    }
+    return d;
+  }
+};
+
 // Sums of one (group of kGroup channels, batch slice) into acc (kh * kw taps x kGroup) and bias
-// (kGroup), KW taps per kernel row in registers.
-template <int kLanes, int KW>
-void slice_sums(const ConvGeometry& g, int group, int first, int last, const float* x, const float* dy, float* acc,
+// (kGroup), KW taps per kernel row in registers; gradient(n, group) gives each image's.
+template <int kLanes, int KW, class Gradient>
+void slice_sums(const ConvGeometry& g, int group, int first, int last, const float* x, Gradient& gradient, float* acc,
                 float* bias) {
   using O = OutputLanes<kLanes>;
   using V = typename O::V;
   using F = typename O::F;
   constexpr int kWidth = O::kWidth, kParts = kGroup / kWidth;
-  const int out_h = g.out_h(), out_w = g.out_w(), padded_w = g.w + 2 * g.pad_w, blocks = g.k / kLanes;
-  const int64_t spatial = int64_t(out_h) * out_w;
+  const int out_h = g.out_h(), out_w = g.out_w(), padded_w = g.w + 2 * g.pad_w;
   std::vector<float> plane;
   std::array<F, kParts> b = {};
   for (int n = first; n < last; ++n) {
     pad_plane(g, x, n, plane);
-    std::array<const float*, kParts> d;  // each vector's channels at position 0 of image n
-    for (int p = 0; p < kParts; ++p) {
-      const int c = group * kGroup + p * kWidth;
-      d[p] = dy + (int64_t(n) * blocks + c / kLanes) * spatial * kLanes + c % kLanes;
-    }
-    for (int i = 0; i < g.kh; ++i) {
-      std::array<std::array<F, KW>, kParts> a = {};
+    const std::array<const float*, kParts> d = gradient(n, group);
+    // Kernel rows top .. top + R - 1 in one sweep of the positions: R x kParts x KW chains
+    // of dependent FMAs, each summing its tap over the positions in order as one row at a time
+    // did (the same bits); with R = 1 the 6 chains of 3x3 left the FMA units waiting.
+    const auto rows = [&](auto count, int top) {
+      constexpr int R = decltype(count)::value;
+      std::array<std::array<std::array<F, KW>, kParts>, R> a = {};
       for (int oh = 0; oh < out_h; ++oh) {
-        const float* row = plane.data() + (oh + i) * padded_w;
+        const float* row = plane.data() + (oh + top) * padded_w;
         for (int ow = 0; ow < out_w; ++ow) {
           const int64_t at = (int64_t(oh) * out_w + ow) * kLanes;
           for (int p = 0; p < kParts; ++p) {
             const F dv = V::load(d[p] + at);
-            for (int j = 0; j < KW; ++j) a[p][j] += row[ow + j] * dv;
-            if (i == 0) b[p] += dv;
+            for (int r = 0; r < R; ++r)
+              for (int j = 0; j < KW; ++j) a[r][p][j] += row[r * padded_w + ow + j] * dv;
+            if (top == 0) b[p] += dv;
           }
         }
       }
-      for (int p = 0; p < kParts; ++p)
-        for (int j = 0; j < KW; ++j) {
-          float* tap = acc + (i * KW + j) * kGroup + p * kWidth;
-          V::store(tap, V::load(tap) + a[p][j]);
-        }
-    }
+      for (int r = 0; r < R; ++r)
+        for (int p = 0; p < kParts; ++p)
+          for (int j = 0; j < KW; ++j) {
+            float* tap = acc + ((top + r) * KW + j) * kGroup + p * kWidth;
+            V::store(tap, V::load(tap) + a[r][p][j]);
+          }
+    };
+    constexpr int kRows = kParts * KW <= 6 ? 2 : 1;  // 12 accumulators fit AVX2's 16 registers
+    int i = 0;
+    for (; i + kRows <= g.kh; i += kRows) rows(std::integral_constant<int, kRows>{}, i);
+    for (; i < g.kh; ++i) rows(std::integral_constant<int, 1>{}, i);
   }
   for (int p = 0; p < kParts; ++p) V::store(bias + p * kWidth, b[p]);
 }
@@ -143,20 +167,27 @@ void forward(const ConvGeometry& g, const float* x, const float* w, const float*
   }
 }
 
-template <int kLanes, int KW>
-void backward_weights(const ConvGeometry& g, const float* x, const float* dy, float* dw, float* dbias) {
+// make_gradient() gives each thread its source of the images' output gradients (StoredGradient's
+// or a computing one).
+template <int kLanes, int KW, class MakeGradient>
+void backward_weights(const ConvGeometry& g, const float* x, MakeGradient&& make_gradient, float* dw, float* dbias) {
   const int groups = g.k / kGroup, taps = g.kh * KW;
   const int chunks = std::min(kChunks, g.n);
   // Per (group, slice): taps x kGroup partial sums, then kGroup bias sums.
   const int64_t stride = int64_t(taps + 1) * kGroup;
   std::vector<float> partial(size_t(groups * chunks) * size_t(stride), 0.0f);
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int group = 0; group < groups; ++group)
-    for (int c = 0; c < chunks; ++c) {
-      float* out = partial.data() + (int64_t(group) * chunks + c) * stride;
-      slice_sums<kLanes, KW>(g, group, int(int64_t(g.n) * c / chunks), int(int64_t(g.n) * (c + 1) / chunks), x, dy, out,
-                             out + taps * kGroup);
-    }
+#pragma omp parallel
+  {
+    auto gradient = make_gradient();
+    // Slices outermost: each thread takes a run of whole images, contiguous in dy.
+#pragma omp for collapse(2) schedule(static)
+    for (int c = 0; c < chunks; ++c)
+      for (int group = 0; group < groups; ++group) {
+        float* out = partial.data() + (int64_t(group) * chunks + c) * stride;
+        slice_sums<kLanes, KW>(g, group, int(int64_t(g.n) * c / chunks), int(int64_t(g.n) * (c + 1) / chunks), x,
+                               gradient, out, out + taps * kGroup);
+      }
+  }
   for (int group = 0; group < groups; ++group)
     for (int l = 0; l < kGroup; ++l) {
       const int k = group * kGroup + l;
@@ -171,6 +202,28 @@ void backward_weights(const ConvGeometry& g, const float* x, const float* dy, fl
       }
     }
 }
+
+// The output gradient of image n for a group's channels from batch norm + pooling's backward
+// (pass 2), tile by tile into this thread's buffer.
+template <int kLanes>
+struct PooledBnGradient {
+  static constexpr int kBlocks = kGroup / kLanes, kParts = StoredGradient<kLanes>::kParts;
+  static_assert(kGroup % kLanes == 0, "a group is whole blocks");
+  const PooledBnBackward& in;
+  const float *mean_dy, *mean_dy_xhat;
+  std::vector<float> tiles = std::vector<float>(size_t(kGroup) * size_t(in.g.spatial));
+  std::array<const float*, kParts> operator()(int n, int group) {
+    std::array<const float*, kParts> d;
+    for (int blk = 0; blk < kBlocks; ++blk)
+      BatchNorm<kLanes>::maxpool_backward_tile(in, mean_dy, mean_dy_xhat, n, group * kBlocks + blk,
+                                               tiles.data() + blk * in.g.spatial * kLanes);
+    for (int p = 0; p < kParts; ++p) {
+      const int c = p * OutputLanes<kLanes>::kWidth;  // in the group
+      d[p] = tiles.data() + c / kLanes * in.g.spatial * kLanes + c % kLanes;
+    }
+    return d;
+  }
+};
 
 template <int kLanes>
 bool one_channel(const ConvGeometry& g) {
@@ -194,11 +247,29 @@ template <int kBlock>
 bool OneChannelConv<kBlock>::backward_weights(const ConvGeometry& g, const float* x, const float* dy, float* dw,
                                               float* dbias) {
   if (!one_channel<kBlock>(g)) return false;
+  const auto stored = [&] { return StoredGradient<kBlock>{g, dy}; };
   switch (g.kw) {
-    case 3: blocked::backward_weights<kBlock, 3>(g, x, dy, dw, dbias); return true;
-    case 5: blocked::backward_weights<kBlock, 5>(g, x, dy, dw, dbias); return true;
+    case 3: blocked::backward_weights<kBlock, 3>(g, x, stored, dw, dbias); return true;
+    case 5: blocked::backward_weights<kBlock, 5>(g, x, stored, dw, dbias); return true;
     default: return false;
   }
+}
+
+template <int kBlock>
+bool OneChannelConv<kBlock>::backward_weights_through(const ConvGeometry& g, const float* x, const PooledBnBackward& bn,
+                                                      float* dw, float* dbias, float* dgamma, float* dbeta) {
+  const bool matches = bn.g.n == g.n && bn.g.c == g.k && bn.g.spatial == int64_t(g.out_h()) * g.out_w() &&
+                       bn.p.h == g.out_h() && bn.p.w == g.out_w() && bn.p.c == g.k && bn.p.n == g.n &&
+                       bn.p.stride == bn.p.size;
+  if (!matches || !one_channel<kBlock>(g) || (g.kw != 3 && g.kw != 5)) return false;
+  std::vector<float> mean_dy(size_t(g.k)), mean_dy_xhat(size_t(g.k));
+  BatchNorm<kBlock>::maxpool_backward_sums(bn, dgamma, dbeta, mean_dy.data(), mean_dy_xhat.data());
+  const auto computed = [&] { return PooledBnGradient<kBlock>{bn, mean_dy.data(), mean_dy_xhat.data()}; };
+  if (g.kw == 3)
+    blocked::backward_weights<kBlock, 3>(g, x, computed, dw, dbias);
+  else
+    blocked::backward_weights<kBlock, 5>(g, x, computed, dw, dbias);
+  return true;
 }
 
 template struct OneChannelConv<8>;  // used below AVX-512 only, where activations come in blocks of 8

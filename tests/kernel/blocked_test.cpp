@@ -343,5 +343,63 @@ TEST(BlockedOneChannelConv, WeightGradientIsTheSumWrittenOut) {
   EXPECT_FALSE(cpu::blocked::OneChannelConv<8>::forward(strided, nullptr, nullptr, nullptr, nullptr));
 }
 
+// The weight gradient through batch norm + ReLU + max pooling's backward, never storing the
+// convolution's output gradient, against the two ops one after the other: the same bits. An even
+// map (every position in a window) and an odd one (the last row and column in none), a batch
+// that does not split evenly into slices, each activation order; other geometries are refused.
+TEST(BlockedOneChannelConv, WeightGradientThroughPooledBatchNormIsTheTwoOps) {
+  using Conv = cpu::blocked::OneChannelConv<8>;
+  using BatchNorm = cpu::blocked::BatchNorm<8>;
+  struct Case {
+    int n, h, kw, pad;
+    BnActivation act;
+  };
+  for (const Case& t : {Case{5, 12, 3, 0, BnActivation::kReluAfter}, Case{3, 13, 3, 0, BnActivation::kReluBefore},
+                        Case{9, 11, 5, 2, BnActivation::kNone}}) {
+    const ConvGeometry g = one_channel_geometry(t.n, t.h, t.h, t.kw, t.kw, t.pad);
+    const int oh = g.out_h(), ow = g.out_w();
+    BatchNormGeometry bn_g;
+    bn_g.n = g.n;
+    bn_g.c = g.k;
+    bn_g.spatial = oh * ow;
+    bn_g.activation = t.act;
+    const PoolGeometry p{g.n, g.k, oh, ow, 2, 2};
+    const size_t count = size_t(g.n * g.k * oh * ow), pooled = size_t(g.n * g.k * p.out_h() * p.out_w());
+    const Floats image = pattern(size_t(g.n * g.h * g.w), 0.5f), w = pattern(size_t(g.k * g.kh * g.kw), 2.5f),
+                 bias = pattern(size_t(g.k), 3.5f), gamma = pattern(size_t(g.k), 3.0f),
+                 beta = pattern(size_t(g.k), 4.0f);
+    const Floats dy = blocked<8>(g.n, g.k, p.out_h() * p.out_w(), pattern(pooled, 1.1f));
+    Floats x(count), y(pooled), rm(size_t(g.k), 0.0f), rv(size_t(g.k), 1.0f), mean(size_t(g.k)), inv(size_t(g.k));
+    std::vector<int32_t> argmax(pooled);
+    ASSERT_TRUE(Conv::forward(g, image.data(), w.data(), bias.data(), x.data()));
+    BatchNorm::maxpool_forward_train(bn_g, p, x.data(), gamma.data(), beta.data(), rm.data(), rv.data(), mean.data(),
+                                     inv.data(), y.data(), argmax.data());
+
+    Floats dx(count), dw_a(w.size()), db_a(bias.size()), dg_a(gamma.size()), dbeta_a(beta.size());
+    BatchNorm::maxpool_backward(bn_g, p, x.data(), dy.data(), argmax.data(), gamma.data(), beta.data(), mean.data(),
+                                inv.data(), dx.data(), dg_a.data(), dbeta_a.data());
+    ASSERT_TRUE(Conv::backward_weights(g, image.data(), dx.data(), dw_a.data(), db_a.data()));
+
+    const cpu::blocked::PooledBnBackward in{bn_g,         p,           x.data(),    dy.data(), argmax.data(),
+                                            gamma.data(), beta.data(), mean.data(), inv.data()};
+    Floats dw_b(w.size(), -1.0f), db_b(bias.size(), -1.0f), dg_b(gamma.size(), -1.0f), dbeta_b(beta.size(), -1.0f);
+    ASSERT_TRUE(
+        Conv::backward_weights_through(g, image.data(), in, dw_b.data(), db_b.data(), dg_b.data(), dbeta_b.data()));
+    EXPECT_EQ(dw_b, dw_a);
+    EXPECT_EQ(db_b, db_a);
+    EXPECT_EQ(dg_b, dg_a);
+    EXPECT_EQ(dbeta_b, dbeta_a);
+
+    cpu::blocked::PooledBnBackward overlapping = in;  // windows of 3 every 2: not the fused pooling
+    overlapping.p.size = 3;
+    EXPECT_FALSE(Conv::backward_weights_through(g, image.data(), overlapping, dw_b.data(), db_b.data(), dg_b.data(),
+                                                dbeta_b.data()));
+    cpu::blocked::PooledBnBackward other_map = in;
+    other_map.g.spatial += 1;
+    EXPECT_FALSE(Conv::backward_weights_through(g, image.data(), other_map, dw_b.data(), db_b.data(), dg_b.data(),
+                                                dbeta_b.data()));
+  }
+}
+
 }  // namespace
 }  // namespace hdr
