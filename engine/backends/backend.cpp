@@ -89,4 +89,9 @@ void Backend::bn_relu_maxpool_backward_in_parts(const BnReluMaxpoolBackwardArgs&
                     .dbeta = a.dbeta});
 }
 
+void Backend::conv_bn_relu_maxpool_backward_in_parts(const ConvBnReluMaxpoolBackwardArgs& a) {
+  bn_relu_maxpool_backward(a.block);
+  conv_backward_weights(a.conv);
+}
+
 }  // namespace hdr

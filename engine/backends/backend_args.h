@@ -210,6 +210,16 @@ struct BnReluMaxpoolBackwardArgs {
   float* dbeta = nullptr;
 };
 
+// Backward through a convolution whose input needs no gradient (the network's first layer) and
+// the batch norm + ReLU + max pooling after it: bn_relu_maxpool_backward(block), then
+// conv_backward_weights(conv), where conv.x is the network's input and conv.dy is block.dx, the
+// gradient between the two. A backend that fuses them computes it on the fly and never writes
+// it; one that does not runs the two ops through it.
+struct ConvBnReluMaxpoolBackwardArgs {
+  BnReluMaxpoolBackwardArgs block;
+  ConvBackwardWeightsArgs conv;
+};
+
 struct ReluForwardArgs {
   int64_t count = 0;
   const float* x = nullptr;

@@ -83,6 +83,8 @@ Model::Model(const ModelSpec& spec, Backend& backend, int max_batch)
   fused_.assign(layers_.size(), false);
   for (size_t i = 0; i + 1 < layers_.size(); ++i)
     fused_[i] = dynamic_cast<BatchNorm*>(layers_[i].get()) && dynamic_cast<MaxPool2D*>(layers_[i + 1].get());
+  const auto* first = dynamic_cast<const Conv2D*>(layers_[0].get());
+  first_block_ = first && !first->applies_relu() && layers_.size() > 2 && fused_[1];
   grad_a_ = DeviceArray<float>(backend, size_t(max_batch) * largest);
   grad_b_ = DeviceArray<float>(backend, size_t(max_batch) * largest);
 }
@@ -177,6 +179,8 @@ void Model::attach_profile(ProfilingBackend* profiler) {
       ++i;
     }
   }
+  if (first_block_)
+    scopes_[0][1] = fmt::format("{} + {} + {} backward", layers_[0]->name(), layers_[1]->name(), layers_[2]->name());
 }
 
 void Model::enter(size_t layer, bool backward, const Pass& pass) {
@@ -204,11 +208,12 @@ const float* Model::forward(const Pass& pass, const float* x) {
 }
 
 // Backward's order: from the last layer down, a batch norm and the max pooling after it as one
-// step (first, last); after each step, the gradients of its layers are ready, last layer first.
+// step (first, last), and the first block as one; after each step, the gradients of its layers
+// are ready, last layer first.
 template <class Step>
 void Model::walk_backward(Step&& step, const GradsReady* ready) {
   for (size_t i = layers_.size(); i-- > 0;) {
-    const size_t first = i > 0 && fused_[i - 1] ? i - 1 : i;
+    const size_t first = first_block_ && i == 2 ? 0 : i > 0 && fused_[i - 1] ? i - 1 : i;
     step(first, i);
     if (ready)
       for (size_t l = i + 1; l-- > first;)
@@ -224,7 +229,9 @@ void Model::backward(const Pass& pass, const float* x, float* dlogits, const Gra
         const float* in = first == 0 ? x : activations_[first - 1].data();
         float* dx = first == 0 ? nullptr : dy == grad_a_.data() ? grad_b_.data() : grad_a_.data();
         enter(first, true, pass);
-        if (last != first)  // batch norm + max pooling
+        if (first_block_ && first == 0)
+          backward_first_block(pass, x, dy, dy == grad_a_.data() ? grad_b_.data() : grad_a_.data());
+        else if (last != first)  // batch norm + max pooling
           static_cast<BatchNorm&>(*layers_[first])
               .backward_pooled(pass, static_cast<MaxPool2D&>(*layers_[last]), in, dy, activations_[first].data(), dx);
         else
@@ -234,13 +241,31 @@ void Model::backward(const Pass& pass, const float* x, float* dlogits, const Gra
       ready);
 }
 
+// Synchronised batch norm adjusts the batch norm's gradient before the convolution reads it:
+// the two ops then.
+void Model::backward_first_block(const Pass& pass, const float* x, const float* dy, float* scratch) {
+  auto& conv = static_cast<Conv2D&>(*layers_[0]);
+  auto& bn = static_cast<BatchNorm&>(*layers_[1]);
+  auto& pool = static_cast<MaxPool2D&>(*layers_[2]);
+  const float* conv_out = activations_[0].data();
+  if (pass.sync) {
+    bn.backward_pooled(pass, pool, conv_out, dy, activations_[1].data(), scratch);
+    conv.backward(pass, x, conv_out, scratch, nullptr);
+    return;
+  }
+  pass.backend.conv_bn_relu_maxpool_backward(
+      {.block = bn.pooled_backward_args(pass, pool, conv_out, dy, activations_[1].data(), scratch),
+       .conv = conv.weight_grad_args(pass.n, x, scratch)});
+}
+
 void Model::join_step(const BatchSync* sync, const GradsReady* ready) {
   if (sync)
     for (const auto& layer : layers_)
       if (auto* bn = dynamic_cast<BatchNorm*>(layer.get())) bn->join_forward(*sync);
   walk_backward(
-      [&](size_t first, size_t) {
-        if (auto* bn = sync ? dynamic_cast<BatchNorm*>(layers_[first].get()) : nullptr) bn->join_backward(*sync);
+      [&](size_t first, size_t last) {
+        for (size_t l = first; l <= last; ++l)
+          if (auto* bn = sync ? dynamic_cast<BatchNorm*>(layers_[l].get()) : nullptr) bn->join_backward(*sync);
       },
       ready);
 }

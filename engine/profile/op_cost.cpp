@@ -64,6 +64,13 @@ OpCost bn_relu_maxpool_backward(const BatchNormGeometry& g, const PoolGeometry& 
   return {bn_relu_backward(g).flops, kF * 2 * values(g) + 2 * kF * pooled(p)};  // x, dx; dy, argmax
 }
 
+// Both ops' work; the gradient between them is not traffic of the op: the image, x, dy, argmax
+// and dw.
+OpCost conv_bn_relu_maxpool_backward(const ConvGeometry& conv, const BatchNormGeometry& g, const PoolGeometry& p) {
+  return {bn_relu_backward(g).flops + conv_backward_weights(conv, true).flops,
+          kF * (values(conv, false) + values(g) + weights(conv)) + 2 * kF * pooled(p)};
+}
+
 OpCost relu_forward(int64_t count) { return {double(count), kF * 2 * double(count)}; }
 OpCost relu_backward(int64_t count) { return {double(count), kF * 3 * double(count)}; }
 OpCost bias_add(int rows, int cols) { return {double(rows) * cols, kF * 2 * double(rows) * cols}; }

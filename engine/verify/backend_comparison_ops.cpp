@@ -345,25 +345,41 @@ void batchnorm_pool(BackendComparison& t, Rng& rng) {
     auto dx = t.activation(std::vector<float>(count), in);
     auto dgamma = t.twin(rng.floats(c, -1, 1));
     auto dbeta = t.twin(rng.floats(c, -1, 1));
-    t.both([&](Backend& be, Side s) {
-      be.bn_relu_maxpool_backward({.bn = g,
-                                   .pool = p,
-                                   .layout = be.activation_layout(g.c, g.spatial),
-                                   .x = x[s],
-                                   .dy = dy[s],
-                                   .argmax = argmax[s],
-                                   .gamma = gamma[s],
-                                   .beta = beta[s],
-                                   .save_mean = save_mean[s],
-                                   .save_inv_std = save_inv_std[s],
-                                   .d_bn_out = scratch[s],
-                                   .dx = dx[s],
-                                   .dgamma = dgamma[s],
-                                   .dbeta = dbeta[s]});
-    });
+    const auto backward = [&](Backend& be, Side s) {
+      return BnReluMaxpoolBackwardArgs{.bn = g,
+                                       .pool = p,
+                                       .layout = be.activation_layout(g.c, g.spatial),
+                                       .x = x[s],
+                                       .dy = dy[s],
+                                       .argmax = argmax[s],
+                                       .gamma = gamma[s],
+                                       .beta = beta[s],
+                                       .save_mean = save_mean[s],
+                                       .save_inv_std = save_inv_std[s],
+                                       .d_bn_out = scratch[s],
+                                       .dx = dx[s],
+                                       .dgamma = dgamma[s],
+                                       .dbeta = dbeta[s]};
+    };
+    t.both([&](Backend& be, Side s) { be.bn_relu_maxpool_backward(backward(be, s)); });
     t.check("bn_relu_maxpool_backward " + name, "dx", dx, kReduction);
     t.check("bn_relu_maxpool_backward " + name, "dgamma", dgamma, kReduction);
     t.check("bn_relu_maxpool_backward " + name, "dbeta", dbeta, kReduction);
+    // The same backward continued into the weight gradient of a first layer making x from
+    // one-channel images (3 x 3, no padding), the CPU's fused path where it takes the geometry.
+    ConvGeometry conv;
+    conv.n = k.n, conv.c = 1, conv.h = conv.w = k.hw + 2, conv.k = k.c, conv.kh = conv.kw = 3;
+    auto images = t.twin(rng.floats(size_t(k.n) * conv.h * conv.w, 0, 1));
+    auto dw = t.twin(std::vector<float>(size_t(k.c) * 9)), dbias = t.twin(std::vector<float>(c));
+    t.both([&](Backend& be, Side s) {
+      be.conv_bn_relu_maxpool_backward(
+          {.block = backward(be, s), .conv = {.g = conv, .x = images[s], .dy = dx[s], .dw = dw[s], .dbias = dbias[s]}});
+    });
+    const std::string first = "conv_bn_relu_maxpool_backward " + name;
+    t.check(first, "dw", dw, kReduction);
+    t.check(first, "dbias", dbias, kReduction);
+    t.check(first, "dgamma", dgamma, kReduction);
+    t.check(first, "dbeta", dbeta, kReduction);
     t.both([&](Backend& be, Side s) {
       be.bn_relu_maxpool_forward_infer({.bn = g,
                                         .pool = p,

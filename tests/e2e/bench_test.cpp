@@ -54,6 +54,7 @@ const std::set<std::string> kCnnBnStepOps = {"augment",
                                              "conv_backward_weights",
                                              "bn_relu_maxpool_forward_train",
                                              "bn_relu_maxpool_backward",
+                                             "conv_bn_relu_maxpool_backward",
                                              "bn_relu_forward_train",
                                              "bn_relu_backward",
                                              "dropout_forward",
@@ -97,7 +98,7 @@ TEST(CliBench, KernelsTimesEveryOpOfTheStepWithItsRoof) {
   }
   EXPECT_EQ(seen, kCnnBnStepOps);
   EXPECT_NEAR(shares, 100.0, 1e-6);
-  for (const char* scope : {"data", "conv1 forward", "bn1 + pool1 forward", "bn1 + pool1 backward", "conv1 backward",
+  for (const char* scope : {"data", "conv1 forward", "bn1 + pool1 forward", "conv1 + bn1 + pool1 backward",
                             "output backward", "loss", "optimizer"})
     EXPECT_TRUE(scopes.count(scope)) << scope;
   // conv1's forward by its formula: 64 images x 26 x 26 outputs x 32 filters x 9 taps x 2, and

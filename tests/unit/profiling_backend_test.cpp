@@ -75,8 +75,8 @@ TEST(ProfilingBackend, TimesEveryOpOfTheStepUnderItsLayerOncePerStep) {
       "conv2 backward / relu_backward",
       "conv2 backward / conv_backward_weights",
       "conv2 backward / conv_backward_data",
-      "bn + pool backward / bn_relu_maxpool_backward",
-      "conv1 backward / conv_backward_weights",  // the first layer: no input gradient
+      // the first layer (no input gradient) and the block after it: one op
+      "conv1 + bn + pool backward / conv_bn_relu_maxpool_backward",
       "optimizer / optimizer_update",
   };
   EXPECT_EQ(seen, expected);  // and nothing of the evaluation (softmax, evaluate_batch, *_infer)

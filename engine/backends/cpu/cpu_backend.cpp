@@ -156,6 +156,17 @@ class CpuBackend final : public Backend {
     blocked_kernel(a.layout, [](auto b) { return &blocked::BatchNorm<b>::maxpool_backward; })(
         a.bn, a.pool, a.x, a.dy, a.argmax, a.gamma, a.beta, a.save_mean, a.save_inv_std, a.dx, a.dgamma, a.dbeta);
   }
+  // The hand-written first layer's weight gradient straight from the conv block's backward,
+  // where both run by hand (kernels/cpu/blocked.h: OneChannelConv::backward_weights_through).
+  void do_conv_bn_relu_maxpool_backward(const ConvBnReluMaxpoolBackwardArgs& a) override {
+    const BnReluMaxpoolBackwardArgs& b = a.block;
+    const blocked::PooledBnBackward in{b.bn, b.pool, b.x, b.dy, b.argmax, b.gamma, b.beta, b.save_mean, b.save_inv_std};
+    if (hand_one_channel_ && b.layout == Layout::kNchw8c && fusable(b.layout, b.pool) &&
+        blocked::OneChannelConv<8>::backward_weights_through(a.conv.g, a.conv.x, in, a.conv.dw, a.conv.dbias, b.dgamma,
+                                                             b.dbeta))
+      return;
+    conv_bn_relu_maxpool_backward_in_parts(a);
+  }
   void do_relu_forward(const ReluForwardArgs& a) override { cpu::relu_forward(a.count, a.x, a.y); }
   void do_relu_backward(const ReluBackwardArgs& a) override { cpu::relu_backward(a.count, a.y, a.dy, a.dx); }
   void do_bias_add(const BiasAddArgs& a) override { cpu::bias_add(a.rows, a.cols, a.bias, a.y); }

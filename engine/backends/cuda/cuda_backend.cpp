@@ -261,6 +261,10 @@ class CudaBackend final : public Backend {
     cuda::bn_relu_maxpool_backward(a.bn, a.pool, a.x, a.dy, a.argmax, a.gamma, a.beta, a.save_mean, a.save_inv_std,
                                    a.dx, a.dgamma, a.dbeta);
   }
+  // cuDNN computes the weight gradient from the stored conv-block gradient.
+  void do_conv_bn_relu_maxpool_backward(const ConvBnReluMaxpoolBackwardArgs& a) override {
+    conv_bn_relu_maxpool_backward_in_parts(a);
+  }
   void do_relu_forward(const ReluForwardArgs& a) override { cuda::relu_forward(a.count, a.x, a.y); }
   void do_relu_backward(const ReluBackwardArgs& a) override { cuda::relu_backward(a.count, a.y, a.dy, a.dx); }
   void do_bias_add(const BiasAddArgs& a) override { cuda::bias_add(a.rows, a.cols, a.bias, a.y); }

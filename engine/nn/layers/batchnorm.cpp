@@ -137,22 +137,27 @@ void BatchNorm::forward_pooled(const Pass& pass, MaxPool2D& pool, const float* x
     infer(values_[2], values_[3]);
 }
 
+BnReluMaxpoolBackwardArgs BatchNorm::pooled_backward_args(const Pass& pass, MaxPool2D& pool, const float* x,
+                                                          const float* dy, float* bn_out, float* dx) {
+  return {.bn = geometry(pass.n),
+          .pool = pool.geometry(pass.n),
+          .layout = input_layout(),
+          .x = x,
+          .dy = dy,
+          .argmax = pool.argmax(),
+          .gamma = values_[0],
+          .beta = values_[1],
+          .save_mean = save_mean_.data(),
+          .save_inv_std = save_inv_std_.data(),
+          .d_bn_out = bn_out,
+          .dx = dx,
+          .dgamma = grads_[0],
+          .dbeta = grads_[1]};
+}
+
 void BatchNorm::backward_pooled(const Pass& pass, MaxPool2D& pool, const float* x, const float* dy, float* bn_out,
                                 float* dx) {
-  pass.backend.bn_relu_maxpool_backward({.bn = geometry(pass.n),
-                                         .pool = pool.geometry(pass.n),
-                                         .layout = input_layout(),
-                                         .x = x,
-                                         .dy = dy,
-                                         .argmax = pool.argmax(),
-                                         .gamma = values_[0],
-                                         .beta = values_[1],
-                                         .save_mean = save_mean_.data(),
-                                         .save_inv_std = save_inv_std_.data(),
-                                         .d_bn_out = bn_out,
-                                         .dx = dx,
-                                         .dgamma = grads_[0],
-                                         .dbeta = grads_[1]});
+  pass.backend.bn_relu_maxpool_backward(pooled_backward_args(pass, pool, x, dy, bn_out, dx));
   if (pass.sync) adjust_synced(pass, x, dx);
 }
 

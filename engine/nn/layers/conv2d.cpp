@@ -54,10 +54,14 @@ void Conv2D::forward(const Pass& pass, const float* x, float* y) {
   if (relu_) pass.backend.relu_forward({.count = int64_t(pass.n) * output_shape().size(), .x = y, .y = y});
 }
 
+ConvBackwardWeightsArgs Conv2D::weight_grad_args(int n, const float* x, const float* dy) const {
+  return {.g = geometry_for(spec_, input_shape(), n), .x = x, .dy = dy, .dw = grads_[0], .dbias = grads_[1]};
+}
+
 void Conv2D::backward(const Pass& pass, const float* x, const float* y, float* dy, float* dx) {
   const ConvGeometry g = geometry_for(spec_, input_shape(), pass.n);
   if (relu_) pass.backend.relu_backward({.count = int64_t(pass.n) * output_shape().size(), .y = y, .dy = dy, .dx = dy});
-  pass.backend.conv_backward_weights({.g = g, .x = x, .dy = dy, .dw = grads_[0], .dbias = grads_[1]});
+  pass.backend.conv_backward_weights(weight_grad_args(pass.n, x, dy));
   if (dx) pass.backend.conv_backward_data({.g = g, .w = values_[0], .dy = dy, .dx = dx});
 }
 

@@ -18,6 +18,9 @@ class Conv2D final : public Layer {
   void backward(const Pass& pass, const float* x, const float* y, float* dy, float* dx) override;
   void prepare(Backend& backend, int n, bool training, bool input_grad) const override;
   static ConvGeometry geometry_for(const LayerSpec& spec, Shape in, int n);
+  bool applies_relu() const { return relu_; }
+  // The weight gradient from the output gradient dy (no ReLU of this layer's own to undo).
+  ConvBackwardWeightsArgs weight_grad_args(int n, const float* x, const float* dy) const;
 
  private:
   static Shape output_for(const LayerSpec& spec, Shape in);
@@ -50,6 +53,8 @@ class BatchNorm final : public Layer {
   // buffer, scratch here; dy is the pooled gradient.
   void forward_pooled(const Pass& pass, MaxPool2D& pool, const float* x, float* bn_out, float* y);
   void backward_pooled(const Pass& pass, MaxPool2D& pool, const float* x, const float* dy, float* bn_out, float* dx);
+  BnReluMaxpoolBackwardArgs pooled_backward_args(const Pass& pass, MaxPool2D& pool, const float* x, const float* dy,
+                                                 float* bn_out, float* dx);
   const char* kind() const override { return "BatchNormalization"; }
   std::vector<ParamInfo> params() const override;
   void allocate_workspace(Backend& backend, int max_batch) override;
