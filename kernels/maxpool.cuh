@@ -24,6 +24,15 @@ HDR_HD inline void maxpool_take(F value, I index, F& best, I& best_index) {
   best_index = greater ? index : best_index;
 }
 
+// The same, carrying a value of the maximum's along (the CPU's fused batch norm: its input).
+template <class F, class I>
+HDR_HD inline void maxpool_take(F value, I index, F carried, F& best, I& best_index, F& best_carried) {
+  const auto greater = value > best;
+  best = greater ? value : best;
+  best_index = greater ? index : best_index;
+  best_carried = greater ? carried : best_carried;
+}
+
 // One output: the size x size window whose top-left corner is (row0, col0) of a plane of width
 // w that starts at flat index plane_base of x. Returns the maximum, its index in the plane in
 // argmax.

@@ -164,7 +164,10 @@ struct BnSyncAdjustArgs {
 // Batch norm + ReLU then max pooling (seed 000's conv blocks), fused where a backend can: the
 // results are exactly those of bn_relu_forward_* then maxpool_forward (and of maxpool_backward
 // then bn_relu_backward, from the pooled gradient dy). bn_out / d_bn_out are scratch of the
-// batch-norm output's size a backend may use to run the two ops.
+// batch-norm output's size a backend may use to run the two ops. x_max (pooled size, may be
+// null) carries x at each argmax from a training forward to its backward where a backend fuses
+// both on the CPU (kernels/cpu/blocked.h), sparing backward a pass over x; the GPU's kernels
+// and the parts leave it alone, as they do dropout's keep bits.
 struct BnReluMaxpoolForwardTrainArgs {
   BatchNormGeometry bn;
   PoolGeometry pool;
@@ -179,6 +182,7 @@ struct BnReluMaxpoolForwardTrainArgs {
   float* bn_out = nullptr;
   float* y = nullptr;
   int32_t* argmax = nullptr;
+  float* x_max = nullptr;
 };
 struct BnReluMaxpoolForwardInferArgs {
   BatchNormGeometry bn;
@@ -192,6 +196,7 @@ struct BnReluMaxpoolForwardInferArgs {
   float* bn_out = nullptr;
   float* y = nullptr;
   int32_t* argmax = nullptr;
+  float* x_max = nullptr;
 };
 struct BnReluMaxpoolBackwardArgs {
   BatchNormGeometry bn;
@@ -205,6 +210,7 @@ struct BnReluMaxpoolBackwardArgs {
   const float* save_mean = nullptr;
   const float* save_inv_std = nullptr;
   float* d_bn_out = nullptr;
+  const float* x_max = nullptr;
   float* dx = nullptr;
   float* dgamma = nullptr;
   float* dbeta = nullptr;

@@ -324,6 +324,7 @@ void batchnorm_pool(BackendComparison& t, Rng& rng) {
     auto scratch = t.activation(std::vector<float>(count), in);
     auto y = t.activation(std::vector<float>(outs), out);
     auto argmax = t.twin(std::vector<int32_t>(outs));  // each backend's own layout: checked through backward
+    auto x_max = t.twin(std::vector<float>(outs));     // the CPU's record for its backward
     t.both([&](Backend& be, Side s) {
       be.bn_relu_maxpool_forward_train({.bn = g,
                                         .pool = p,
@@ -337,7 +338,8 @@ void batchnorm_pool(BackendComparison& t, Rng& rng) {
                                         .save_inv_std = save_inv_std[s],
                                         .bn_out = scratch[s],
                                         .y = y[s],
-                                        .argmax = argmax[s]});
+                                        .argmax = argmax[s],
+                                        .x_max = x_max[s]});
     });
     t.check("bn_relu_maxpool_forward_train " + name, "y", y, kReduction);
     t.check("bn_relu_maxpool_forward_train " + name, "save_mean", save_mean, kReduction);
@@ -357,6 +359,7 @@ void batchnorm_pool(BackendComparison& t, Rng& rng) {
                                        .save_mean = save_mean[s],
                                        .save_inv_std = save_inv_std[s],
                                        .d_bn_out = scratch[s],
+                                       .x_max = x_max[s],
                                        .dx = dx[s],
                                        .dgamma = dgamma[s],
                                        .dbeta = dbeta[s]};

@@ -165,10 +165,23 @@ struct Tiles {
       }
   }
 
-  // y, argmax = maxpool(bn_relu(x)) over tile (i, b), batch-norm values computed on the fly.
+  // x at each lane's argmax `am` in the window whose first position (in the plane) is `first`,
+  // blended from the window's positions; x points at the lanes' values at position 0.
+  static F value_at_argmax(const PoolGeometry& p, const float* x, I am, int32_t first) {
+    F value = V::load(x + int64_t(first) * kLanes);
+    for (int di = 0; di < p.size; ++di)
+      for (int dj = di == 0 ? 1 : 0; dj < p.size; ++dj) {
+        const int32_t position = first + di * p.w + dj;
+        value = am == position ? V::load(x + int64_t(position) * kLanes) : value;
+      }
+    return value;
+  }
+
+  // y, argmax = maxpool(bn_relu(x)) over tile (i, b), batch-norm values computed on the fly; and
+  // where x_max is not null, x at each argmax, for backward's pass 1.
   template <class Act>
   static void apply_and_pool_tile(Act, const BatchNormGeometry& g, const PoolGeometry& pool, int i, int b,
-                                  const BlockAffine& a, const float* x, float* y, int32_t* argmax) {
+                                  const BlockAffine& a, const float* x, float* y, int32_t* argmax, float* x_max) {
     constexpr BnActivation kAct = Act::value;
     const int out_h = pool.out_h(), out_w = pool.out_w();
     const int64_t in_base = tile_offset(g, i, b), out_base = (int64_t(i) * (g.c / kLanes) + b) * out_h * out_w * kLanes;
@@ -178,19 +191,20 @@ struct Tiles {
           const LaneAffine& lanes = a[p];
           const int32_t first = r * pool.stride * pool.w + q * pool.stride;  // in the plane
           const float* lanes_x = x + in_base + p * kWidth;
-          F best = bn_relu_value(V::load(lanes_x + int64_t(first) * kLanes), lanes.mean, lanes.scale, lanes.shift,
-                                 kAct);
+          F x_best = V::load(lanes_x + int64_t(first) * kLanes);
+          F best = bn_relu_value(x_best, lanes.mean, lanes.scale, lanes.shift, kAct);
           I where = I{} + first;
           for (int di = 0; di < pool.size; ++di)
             for (int dj = di == 0 ? 1 : 0; dj < pool.size; ++dj) {
               const int32_t at = first + di * pool.w + dj;
-              maxpool_take(
-                  bn_relu_value(V::load(lanes_x + int64_t(at) * kLanes), lanes.mean, lanes.scale, lanes.shift, kAct),
-                  I{} + at, best, where);
+              const F value = V::load(lanes_x + int64_t(at) * kLanes);
+              maxpool_take(bn_relu_value(value, lanes.mean, lanes.scale, lanes.shift, kAct), I{} + at, value, best,
+                           where, x_best);
             }
           const int64_t o = out_base + (int64_t(r) * out_w + q) * kLanes + p * kWidth;
           V::store(y + o, best);
           V::store(argmax + o, where);
+          if (x_max) V::store(x_max + o, x_best);
         }
   }
 
@@ -278,15 +292,8 @@ struct Tiles {
       for (int q = 0; q < out_w; ++q)
         for (int part = 0; part < kParts; ++part) {
           const int64_t o = out_base + (int64_t(r) * out_w + q) * kLanes + part * kWidth;
-          const I am = V::load(argmax + o);
-          const int32_t first = r * p.stride * p.w + q * p.stride;
-          F x_max = V::load(x + in_base + int64_t(first) * kLanes + part * kWidth);
-          for (int di = 0; di < p.size; ++di)
-            for (int dj = di == 0 ? 1 : 0; dj < p.size; ++dj) {
-              const int32_t position = first + di * p.w + dj;
-              x_max = am == position ? V::load(x + in_base + int64_t(position) * kLanes + part * kWidth) : x_max;
-            }
-          body(part, o, x_max);
+          body(part, o,
+               value_at_argmax(p, x + in_base + part * kWidth, V::load(argmax + o), r * p.stride * p.w + q * p.stride));
         }
     }
   }
@@ -318,9 +325,17 @@ struct Tiles {
   static void pooled_tile_sums(Act act, const PooledBnBackward& in, int i, int b, float* sums) {
     const auto a = saved_affine(b, in.gamma, in.beta, in.save_mean, in.save_inv_std);
     std::array<F, kParts> ps = {}, pss = {};
-    walk_window_maxima(in.g, in.p, in.x, in.argmax, b, i, [&](int part, int64_t o, F x_max) {
+    const auto add = [&](int part, int64_t o, F x_max) {
       add_grad_sums(act, a[part], x_max, V::load(in.dy + o), ps[part], pss[part]);
-    });
+    };
+    if (in.x_max) {  // the same values in the same order, from the forward's record
+      const int64_t pooled = int64_t(in.p.out_h()) * in.p.out_w() * kLanes,
+                    first = (int64_t(i) * (in.g.c / kLanes) + b) * pooled;
+      for (int64_t o = first; o < first + pooled; o += kLanes)
+        for (int part = 0; part < kParts; ++part) add(part, o + part * kWidth, V::load(in.x_max + o + part * kWidth));
+    } else {
+      walk_window_maxima(in.g, in.p, in.x, in.argmax, b, i, add);
+    }
     for (int p = 0; p < kParts; ++p) {
       V::store(sums + p * kWidth, ps[p]);
       V::store(sums + kLanes + p * kWidth, pss[p]);
@@ -476,7 +491,7 @@ template <int kBlock>
 void BatchNorm<kBlock>::maxpool_forward_train(const BatchNormGeometry& g, const PoolGeometry& p, const float* x,
                                               const float* gamma, const float* beta, float* running_mean,
                                               float* running_var, float* save_mean, float* save_inv_std, float* y,
-                                              int32_t* argmax) {
+                                              int32_t* argmax, float* x_max) {
   using T = Tiles<kBlock>;
   const int blocks = g.c / kBlock;
   with_activation(g.activation, [&](auto act) {
@@ -484,7 +499,8 @@ void BatchNorm<kBlock>::maxpool_forward_train(const BatchNormGeometry& g, const 
 #pragma omp parallel for schedule(static)
     for (int64_t t = 0; t < int64_t(g.n) * blocks; ++t) {
       const int i = int(t / blocks), b = int(t % blocks);
-      T::apply_and_pool_tile(act, g, p, i, b, T::saved_affine(b, gamma, beta, save_mean, save_inv_std), x, y, argmax);
+      T::apply_and_pool_tile(act, g, p, i, b, T::saved_affine(b, gamma, beta, save_mean, save_inv_std), x, y, argmax,
+                             x_max);
     }
   });
 }
@@ -492,14 +508,14 @@ void BatchNorm<kBlock>::maxpool_forward_train(const BatchNormGeometry& g, const 
 template <int kBlock>
 void BatchNorm<kBlock>::maxpool_forward_infer(const BatchNormGeometry& g, const PoolGeometry& p, const float* x,
                                               const float* gamma, const float* beta, const float* running_mean,
-                                              const float* running_var, float* y, int32_t* argmax) {
+                                              const float* running_var, float* y, int32_t* argmax, float* x_max) {
   using T = Tiles<kBlock>;
   with_activation(g.activation, [&](auto act) {
 #pragma omp parallel for collapse(2) schedule(static)
     for (int i = 0; i < g.n; ++i)
       for (int b = 0; b < g.c / kBlock; ++b)
         T::apply_and_pool_tile(act, g, p, i, b, T::running_affine(g, b, gamma, beta, running_mean, running_var), x, y,
-                               argmax);
+                               argmax, x_max);
   });
 }
 
@@ -510,9 +526,9 @@ template <int kBlock>
 void BatchNorm<kBlock>::maxpool_backward(const BatchNormGeometry& g, const PoolGeometry& p, const float* x,
                                          const float* dy, const int32_t* argmax, const float* gamma, const float* beta,
                                          const float* save_mean, const float* save_inv_std, float* dx, float* dgamma,
-                                         float* dbeta) {
+                                         float* dbeta, const float* x_max) {
   using T = Tiles<kBlock>;
-  const PooledBnBackward in{g, p, x, dy, argmax, gamma, beta, save_mean, save_inv_std};
+  const PooledBnBackward in{g, p, x, dy, argmax, gamma, beta, save_mean, save_inv_std, x_max};
   std::vector<float> mean_dy(size_t(g.c)), mean_dy_xhat(size_t(g.c));
   const int blocks = g.c / kBlock;
   with_activation(g.activation, [&](auto act) {

@@ -213,6 +213,20 @@ TYPED_TEST(Blocked, BatchNormMaxPoolEqualsItsParts) {
     expect_close(dg_b, dg_a, "fused dgamma", {1e-5, 1e-4});
     expect_close(db_b, db_a, "fused dbeta", {1e-5, 1e-4});
 
+    // With x at each argmax recorded by the forward, backward reads the record: the same bits.
+    Floats x_max(out_count, -1.0f), dx_c(count), dg_c(size_t(g.c)), db_c(size_t(g.c));
+    BatchNorm::maxpool_forward_train(g, p, x.data(), gamma.data(), beta.data(), rm_b.data(), rv_b.data(), mean_b.data(),
+                                     inv_b.data(), y_b.data(), arg_b.data(), x_max.data());
+    for (size_t o = 0; o < out_count; ++o) {  // the record is x where argmax points
+      const size_t block_base = o / size_t(out_plane * B) * size_t(g.spatial * B);
+      ASSERT_EQ(x_max[o], x[block_base + size_t(arg_b[o]) * B + o % B]) << o;
+    }
+    BatchNorm::maxpool_backward(g, p, x.data(), dy.data(), arg_b.data(), gamma.data(), beta.data(), mean_b.data(),
+                                inv_b.data(), dx_c.data(), dg_c.data(), db_c.data(), x_max.data());
+    EXPECT_EQ(dx_c, dx_b);
+    EXPECT_EQ(dg_c, dg_b);
+    EXPECT_EQ(db_c, db_b);
+
     BatchNorm::forward_infer(g, x.data(), gamma.data(), beta.data(), rm_a.data(), rv_a.data(), bn.data());
     MaxPool::forward(p, bn.data(), y_a.data(), arg_a.data());
     BatchNorm::maxpool_forward_infer(g, p, x.data(), gamma.data(), beta.data(), rm_a.data(), rv_a.data(), y_b.data(),

@@ -144,23 +144,26 @@ class CpuBackend final : public Backend {
   void do_bn_relu_maxpool_forward_train(const BnReluMaxpoolForwardTrainArgs& a) override {
     if (!fusable(a.layout, a.pool)) return bn_relu_maxpool_forward_train_in_parts(a);
     blocked_kernel(a.layout, [](auto b) { return &blocked::BatchNorm<b>::maxpool_forward_train; })(
-        a.bn, a.pool, a.x, a.gamma, a.beta, a.running_mean, a.running_var, a.save_mean, a.save_inv_std, a.y, a.argmax);
+        a.bn, a.pool, a.x, a.gamma, a.beta, a.running_mean, a.running_var, a.save_mean, a.save_inv_std, a.y, a.argmax,
+        a.x_max);
   }
   void do_bn_relu_maxpool_forward_infer(const BnReluMaxpoolForwardInferArgs& a) override {
     if (!fusable(a.layout, a.pool)) return bn_relu_maxpool_forward_infer_in_parts(a);
     blocked_kernel(a.layout, [](auto b) { return &blocked::BatchNorm<b>::maxpool_forward_infer; })(
-        a.bn, a.pool, a.x, a.gamma, a.beta, a.running_mean, a.running_var, a.y, a.argmax);
+        a.bn, a.pool, a.x, a.gamma, a.beta, a.running_mean, a.running_var, a.y, a.argmax, a.x_max);
   }
   void do_bn_relu_maxpool_backward(const BnReluMaxpoolBackwardArgs& a) override {
     if (!fusable(a.layout, a.pool)) return bn_relu_maxpool_backward_in_parts(a);
     blocked_kernel(a.layout, [](auto b) { return &blocked::BatchNorm<b>::maxpool_backward; })(
-        a.bn, a.pool, a.x, a.dy, a.argmax, a.gamma, a.beta, a.save_mean, a.save_inv_std, a.dx, a.dgamma, a.dbeta);
+        a.bn, a.pool, a.x, a.dy, a.argmax, a.gamma, a.beta, a.save_mean, a.save_inv_std, a.dx, a.dgamma, a.dbeta,
+        a.x_max);
   }
   // The hand-written first layer's weight gradient straight from the conv block's backward,
   // where both run by hand (kernels/cpu/blocked.h: OneChannelConv::backward_weights_through).
   void do_conv_bn_relu_maxpool_backward(const ConvBnReluMaxpoolBackwardArgs& a) override {
     const BnReluMaxpoolBackwardArgs& b = a.block;
-    const blocked::PooledBnBackward in{b.bn, b.pool, b.x, b.dy, b.argmax, b.gamma, b.beta, b.save_mean, b.save_inv_std};
+    const blocked::PooledBnBackward in{b.bn,    b.pool, b.x,         b.dy,           b.argmax,
+                                       b.gamma, b.beta, b.save_mean, b.save_inv_std, b.x_max};
     if (hand_one_channel_ && b.layout == Layout::kNchw8c && fusable(b.layout, b.pool) &&
         blocked::OneChannelConv<8>::backward_weights_through(a.conv.g, a.conv.x, in, a.conv.dw, a.conv.dbias, b.dgamma,
                                                              b.dbeta))

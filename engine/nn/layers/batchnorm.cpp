@@ -115,7 +115,8 @@ void BatchNorm::forward_pooled(const Pass& pass, MaxPool2D& pool, const float* x
                                                 .running_var = var,
                                                 .bn_out = bn_out,
                                                 .y = y,
-                                                .argmax = pool.argmax()});
+                                                .argmax = pool.argmax(),
+                                                .x_max = pass.training ? pool.x_max() : nullptr});
   };
   if (pass.training && pass.sync)
     forward_synced(pass, x, bn_out, infer);
@@ -132,7 +133,8 @@ void BatchNorm::forward_pooled(const Pass& pass, MaxPool2D& pool, const float* x
                                                 .save_inv_std = save_inv_std_.data(),
                                                 .bn_out = bn_out,
                                                 .y = y,
-                                                .argmax = pool.argmax()});
+                                                .argmax = pool.argmax(),
+                                                .x_max = pool.x_max()});
   else
     infer(values_[2], values_[3]);
 }
@@ -150,6 +152,7 @@ BnReluMaxpoolBackwardArgs BatchNorm::pooled_backward_args(const Pass& pass, MaxP
           .save_mean = save_mean_.data(),
           .save_inv_std = save_inv_std_.data(),
           .d_bn_out = bn_out,
+          .x_max = pool.x_max(),
           .dx = dx,
           .dgamma = grads_[0],
           .dbeta = grads_[1]};

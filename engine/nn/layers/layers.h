@@ -89,10 +89,14 @@ class MaxPool2D final : public Layer {
   void backward(const Pass& pass, const float* x, const float* y, float* dy, float* dx) override;
   PoolGeometry geometry(int n) const;
   int32_t* argmax() { return argmax_.data(); }
+  // x at each argmax, recorded by a fused batch norm's training forward for its backward
+  // (BnReluMaxpoolForwardTrainArgs::x_max).
+  float* x_max() { return x_max_.data(); }
 
  private:
   int size_, stride_;
   DeviceArray<int32_t> argmax_;
+  DeviceArray<float> x_max_;
 };
 
 class Dropout final : public Layer {

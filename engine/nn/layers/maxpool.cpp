@@ -26,6 +26,7 @@ PoolGeometry MaxPool2D::geometry(int n) const {
 
 void MaxPool2D::allocate_workspace(Backend& backend, int max_batch) {
   argmax_ = DeviceArray<int32_t>(backend, size_t(max_batch) * output_shape().size());
+  x_max_ = DeviceArray<float>(backend, size_t(max_batch) * output_shape().size());
 }
 
 void MaxPool2D::forward(const Pass& pass, const float* x, float* y) {
