@@ -164,7 +164,7 @@ class CpuBackend final : public Backend {
     const BnReluMaxpoolBackwardArgs& b = a.block;
     const blocked::PooledBnBackward in{b.bn,    b.pool, b.x,         b.dy,           b.argmax,
                                        b.gamma, b.beta, b.save_mean, b.save_inv_std, b.x_max};
-    if (hand_one_channel_ && b.layout == Layout::kNchw8c && fusable(b.layout, b.pool) &&
+    if (hand_one_channel_ && fusable(b.layout, b.pool) &&
         blocked::OneChannelConv<8>::backward_weights_through(a.conv.g, a.conv.x, in, a.conv.dw, a.conv.dbias, b.dgamma,
                                                              b.dbeta))
       return;
