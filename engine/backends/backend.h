@@ -80,6 +80,16 @@ class Backend {
   // steps of a prepared model add none.
   virtual size_t plan_count() const { return 0; }
 
+  // The multiply-adds a convolution pass (op: conv_forward or conv_backward_data) performs here
+  // where the backend runs it by an algorithm with fewer than the direct sum's (Winograd on AVX2
+  // CPUs): the profiler's cost of the op, so that its GFLOP/s stay below the peak. 0 where it
+  // runs the direct sum or cannot tell (cuDNN chooses its own).
+  virtual double conv_multiply_adds(Op op, const ConvGeometry& g) const {
+    (void)op;
+    (void)g;
+    return 0;
+  }
+
   // Profiling. The default timer reads the host clock between synchronize() calls: exact for a
   // backend whose ops return finished (the CPU's); the CUDA backend records events instead.
   virtual std::unique_ptr<OpTimer> make_op_timer();

@@ -22,13 +22,13 @@ OpCost gemm(int m, int n, int k, float beta) {
   return {2.0 * c * k, kF * (double(m) * k + double(k) * n + c * (beta != 0.0f ? 2 : 1))};
 }
 
-OpCost conv_forward(const ConvGeometry& g, bool bias) {
-  return {2.0 * multiply_adds(g) + (bias ? values(g, true) : 0),
+OpCost conv_forward(const ConvGeometry& g, bool bias, double performed) {
+  return {2.0 * (performed > 0 ? performed : multiply_adds(g)) + (bias ? values(g, true) : 0),
           kF * (values(g, false) + weights(g) + values(g, true))};
 }
 
-OpCost conv_backward_data(const ConvGeometry& g) {
-  return {2.0 * multiply_adds(g), kF * (weights(g) + values(g, true) + values(g, false))};
+OpCost conv_backward_data(const ConvGeometry& g, double performed) {
+  return {2.0 * (performed > 0 ? performed : multiply_adds(g)), kF * (weights(g) + values(g, true) + values(g, false))};
 }
 
 OpCost conv_backward_weights(const ConvGeometry& g, bool bias) {

@@ -22,8 +22,10 @@ struct OpCost {
 namespace op_cost {
 
 OpCost gemm(int m, int n, int k, float beta);
-OpCost conv_forward(const ConvGeometry& g, bool bias);
-OpCost conv_backward_data(const ConvGeometry& g);
+// multiply_adds: what the backend performs where it runs a pass by a fast algorithm
+// (Backend::conv_multiply_adds); 0 counts the direct sum's.
+OpCost conv_forward(const ConvGeometry& g, bool bias, double multiply_adds = 0);
+OpCost conv_backward_data(const ConvGeometry& g, double multiply_adds = 0);
 OpCost conv_backward_weights(const ConvGeometry& g, bool bias);
 OpCost augment(int n, int h, int w);
 OpCost gather_labels(int n);

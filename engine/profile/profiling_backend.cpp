@@ -70,6 +70,7 @@ void ProfilingBackend::run(Op op, Shape shape, Cost cost, Fn fn) {
 // Each op's row: its name, cost and shape text as the table gives them.
 #define HDR_PROFILED_OP(name, Args, cost_expression, shape_expression)                                    \
   void ProfilingBackend::do_##name(const Args& a) {                                                       \
+    [[maybe_unused]] const Backend& backend = inner_;                                                     \
     run(                                                                                                  \
         Op::name, [&] { return std::string(shape_expression); }, [&] { return OpCost(cost_expression); }, \
         [&] { inner_.name(a); });                                                                         \

@@ -53,6 +53,7 @@ class ProfilingBackend final : public Backend {
   void prepare_convolution(const ConvGeometry& g, const ConvUse& use) override { inner_.prepare_convolution(g, use); }
   void prepare_batch_norm(const BatchNormGeometry& g) override { inner_.prepare_batch_norm(g); }
   size_t plan_count() const override { return inner_.plan_count(); }
+  double conv_multiply_adds(Op op, const ConvGeometry& g) const override { return inner_.conv_multiply_adds(op, g); }
   std::unique_ptr<OpTimer> make_op_timer() override { return inner_.make_op_timer(); }
   void flush_caches() override { inner_.flush_caches(); }
   DevicePeaks measure_peaks() override { return inner_.measure_peaks(); }

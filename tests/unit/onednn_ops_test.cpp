@@ -276,15 +276,42 @@ TEST(OneDnnConvChoice, NoTrainingConvolutionRunsReferenceCode) {
   for (const std::string& line : lines) EXPECT_EQ(line.find(": ref"), std::string::npos) << line;
   // The weight gradients of outputs of at most 3x3 positions run as one GEMM: seed 000's conv3
   // (5x5 -> 3x3) and cnn_best's last (4x4 -> 1x1); the 4x4 output of cnn_best's conv6 does not.
-  const auto route = [&](const std::string& geometry) {
+  const auto route = [&](const std::string& op, const std::string& geometry) {
     for (const std::string& line : lines)
-      if (line.rfind("backward-weights+bias " + geometry + ":", 0) == 0) return line.substr(line.rfind(": ") + 2);
+      if (line.rfind(op + " " + geometry + ":", 0) == 0) return line.substr(line.rfind(": ") + 2);
     return std::string("(not run)");
   };
-  EXPECT_EQ(route("n64 c64 5x5 k128 3x3 pad 0,0 stride 1"), "im2col + sgemm");
-  EXPECT_EQ(route("n64 c64 4x4 k128 4x4 pad 0,0 stride 1"), "im2col + sgemm");
-  EXPECT_NE(route("n64 c64 8x8 k64 5x5 pad 2,2 stride 2"), "im2col + sgemm");
-  EXPECT_NE(route("n64 c64 8x8 k64 5x5 pad 2,2 stride 2"), "(not run)");
+  EXPECT_EQ(route("backward-weights+bias", "n64 c64 5x5 k128 3x3 pad 0,0 stride 1"), "im2col + sgemm");
+  EXPECT_EQ(route("backward-weights+bias", "n64 c64 4x4 k128 4x4 pad 0,0 stride 1"), "im2col + sgemm");
+  EXPECT_NE(route("backward-weights+bias", "n64 c64 8x8 k64 5x5 pad 2,2 stride 2"), "im2col + sgemm");
+  EXPECT_NE(route("backward-weights+bias", "n64 c64 8x8 k64 5x5 pad 2,2 stride 2"), "(not run)");
+  // On nChw8c (AVX2) the forward and input gradient of 3x3 stride-1 layers with 8x8 outputs or
+  // more run as Winograd: seed 000's conv2 and cnn_best's 3x3 layers, not seed 000's conv3 (3x3
+  // out) nor its first layer (one channel). Elsewhere the library runs them all.
+  const std::string winograd = "winograd F(4x4,3x3) (hdr)";
+  const bool eight = OneDnnOps::activation_block() == 8;
+  for (const char* op : {"forward", "backward-data"}) {
+    EXPECT_EQ(route(op, "n64 c32 13x13 k64 3x3 pad 0,0 stride 1") == winograd, eight) << op;
+    EXPECT_EQ(route(op, "n64 c32 12x12 k64 3x3 pad 0,0 stride 1") == winograd, eight) << op;
+    EXPECT_NE(route(op, "n64 c64 5x5 k128 3x3 pad 0,0 stride 1"), winograd) << op;
+    EXPECT_NE(route(op, "n64 c64 8x8 k64 5x5 pad 2,2 stride 2"), winograd) << op;
+  }
+  EXPECT_NE(route("forward", "n64 c1 28x28 k32 3x3 pad 0,0 stride 1"), winograd);
+}
+
+// The profiler's cost of a Winograd pass counts the multiply-adds it performs (36 per 4x4 tile,
+// channel and filter), so its GFLOP/s stay below the peak: for conv2, 576 tiles of 36 against
+// 64 x 121 outputs of 9.
+TEST(OneDnnConvChoice, WinogradPassesReportTheirMultiplyAdds) {
+  const ConvGeometry conv2 = geometry(64, 32, 13, 13, 64, 3, 3, 0, 0, 1),
+                     conv3 = geometry(64, 64, 5, 5, 128, 3, 3, 0, 0, 1);
+  const bool eight = OneDnnOps::activation_block() == 8;
+  const double per_pair = 32.0 * 64;
+  EXPECT_EQ(OneDnnOps::winograd_multiply_adds(Op::conv_forward, conv2), eight ? 64 * 9 * 36 * per_pair : 0.0);
+  // The input gradient: 13x13 outputs in 4x4 tiles of 36.
+  EXPECT_EQ(OneDnnOps::winograd_multiply_adds(Op::conv_backward_data, conv2), eight ? 64 * 16 * 36 * per_pair : 0.0);
+  EXPECT_EQ(OneDnnOps::winograd_multiply_adds(Op::conv_backward_weights, conv2), 0.0);
+  EXPECT_EQ(OneDnnOps::winograd_multiply_adds(Op::conv_forward, conv3), 0.0);
 }
 
 TEST(OneDnnConvCache, SameGeometryReusesPrimitiveWithNewPointersAndData) {
@@ -329,7 +356,9 @@ TEST(OneDnnConvCache, InterleavedGeometriesAndOpsStayCorrect) {
       expect_close(dw, reference_backward_weights(g, x, dy), "backward-weights " + what);
       expect_close(db, reference_bias_grad(g, dy), "backward-bias " + what);
     }
-    EXPECT_EQ(ops.cached_primitives(), 6u);  // 2 geometries x 3 ops, created in round 0 only
+    // 2 geometries x 3 ops, made in round 0 only: primitives, or Winograd passes on nChw8c.
+    EXPECT_EQ(ops.implementations().size(), 6u);
+    EXPECT_EQ(ops.cached_primitives(), OneDnnOps::activation_block() == 8 ? 4u : 6u);
   }
 }
 

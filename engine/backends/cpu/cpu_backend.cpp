@@ -50,6 +50,9 @@ class CpuBackend final : public Backend {
   }
   void prepare_convolution(const ConvGeometry& g, const ConvUse& use) override { dnnl_.prepare(g, use); }
   size_t plan_count() const override { return dnnl_.cached_primitives(); }
+  double conv_multiply_adds(Op op, const ConvGeometry& g) const override {
+    return OneDnnOps::winograd_multiply_adds(op, g);
+  }
 
   // Main memory: arrays four times the last-level cache (STREAM's rule), from 64 to 256 MiB each;
   // the cache: 32 KiB per array and thread, 96 KiB in all, inside any L2 of 256 KiB or more.

@@ -45,10 +45,16 @@ class OneDnnOps {
   size_t cached_primitives() const;
   // Their oneDNN implementations, one line each: "backward-weights n64 c1 28x28 k32 3x3 pad 0,0
   // stride 1: gemm:jit" (what ONEDNN_VERBOSE would print, without running it), then one
-  // "...: im2col + sgemm" per weight gradient run without a primitive.
+  // "...: im2col + sgemm" per weight gradient run without a primitive and "...: winograd
+  // F(4x4,3x3) (hdr)" per forward or input gradient run by Winograd.
   std::vector<std::string> implementations() const;
+  // The multiply-adds of a pass run by Winograd here (fewer than the direct sum's); 0 for a pass
+  // the library runs.
+  static double winograd_multiply_adds(Op op, const ConvGeometry& g);
 
  private:
+  void winograd(bool input_gradient, const ConvGeometry& g, const float* w, const float* x, const float* bias,
+                float* y);
   void weight_gradient_gemm(const ConvGeometry& g, const float* x, const float* dy, float* dw, float* dbias);
 
   struct State;

@@ -1,0 +1,246 @@
+// F(4x4, 3x3) on nChw8c (conv_winograd.h). The tiles of the whole batch are cut into groups of
+// kGroupTiles, one group per task: its input tiles are transformed into V[tile][xi][c] (8
+// channels per vector), the 36 products M[tile][xi][.] = V[tile][xi][.] x U[xi] run as small
+// matrix products whose 6 x 16 blocks stay in registers over the channels, and M is transformed
+// back into the output. A group's V and M (about 100 KB each at 64 channels) stay in L2; laying
+// out V by xi across the whole batch instead put 36 write streams 16 KB apart and ran the
+// input transform 4x slower.
+#include "kernels/cpu/conv_winograd.h"
+
+#include <algorithm>
+#include <memory>
+
+#include "kernels/cpu/lanes.h"
+
+namespace hdr::cpu::winograd {
+namespace {
+
+using V8 = Lanes<8>;
+using F8 = V8::F;
+
+constexpr int kTile = 6;                  // input tile side
+constexpr int kOut = 4;                   // output tile side
+constexpr int kPoints = kTile * kTile;    // xi: the 36 products per tile
+constexpr int kRows = 6;                  // tiles per register block of the product
+constexpr int kGroupTiles = 2 * kRows;    // tiles per task
+
+// B^T d: one column of six input values to six transformed ones.
+template <class T>
+inline void input_column(const T* d, T* t) {
+  t[0] = 4.0f * d[0] - 5.0f * d[2] + d[4];
+  t[1] = -4.0f * d[1] - 4.0f * d[2] + d[3] + d[4];
+  t[2] = 4.0f * d[1] - 4.0f * d[2] - d[3] + d[4];
+  t[3] = -2.0f * d[1] - d[2] + 2.0f * d[3] + d[4];
+  t[4] = 2.0f * d[1] - d[2] - 2.0f * d[3] + d[4];
+  t[5] = 4.0f * d[1] - 5.0f * d[3] + d[5];
+}
+
+// A^T m: six products to four outputs.
+inline void output_column(const F8* m, F8* o) {
+  o[0] = m[0] + m[1] + m[2] + m[3] + m[4];
+  o[1] = m[1] - m[2] + 2.0f * m[3] - 2.0f * m[4];
+  o[2] = m[1] + m[2] + 4.0f * m[3] + 4.0f * m[4];
+  o[3] = m[1] - m[2] + 8.0f * m[3] - 8.0f * m[4] + m[5];
+}
+
+// G g: three taps to six (the divisions as products: 4x faster, within a rounding).
+inline void weight_column(const F8* g, F8* u) {
+  constexpr float kSixth = 1.0f / 6, kTwelfth = 1.0f / 12, kTwentyFourth = 1.0f / 24;
+  u[0] = 0.25f * g[0];
+  u[1] = -kSixth * (g[0] + g[1] + g[2]);
+  u[2] = -kSixth * (g[0] - g[1] + g[2]);
+  u[3] = kTwentyFourth * g[0] + kTwelfth * g[1] + kSixth * g[2];
+  u[4] = kTwentyFourth * g[0] - kTwelfth * g[1] + kSixth * g[2];
+  u[5] = g[2];
+}
+
+int tiles_across(int out) { return (out + kOut - 1) / kOut; }
+
+// The batch's tiles in order: image, tile row, tile column.
+struct Tiling {
+  int rows, cols, per_image, total;
+  explicit Tiling(const ConvGeometry& g)
+      : rows(tiles_across(g.out_h())),
+        cols(tiles_across(g.out_w())),
+        per_image(rows * cols),
+        total(g.n * per_image) {}
+};
+
+// V[t][xi][c] of one tile for one block of 8 channels: the 6x6 window at (r0, c0) of plane xb,
+// zeros outside it.
+void transform_input_tile(const ConvGeometry& g, const float* xb, int r0, int c0, float* v) {
+  F8 d[kTile][kTile];
+  const bool inside = r0 >= 0 && c0 >= 0 && r0 + kTile <= g.h && c0 + kTile <= g.w;
+  for (int r = 0; r < kTile; ++r)
+    for (int s = 0; s < kTile; ++s) {
+      const int row = r0 + r, col = c0 + s;
+      d[r][s] = inside || (row >= 0 && row < g.h && col >= 0 && col < g.w)
+                    ? V8::load(xb + (int64_t(row) * g.w + col) * 8)
+                    : F8{};
+    }
+  F8 t[kTile][kTile];
+  for (int s = 0; s < kTile; ++s) {
+    F8 column[kTile], out[kTile];
+    for (int r = 0; r < kTile; ++r) column[r] = d[r][s];
+    input_column(column, out);
+    for (int r = 0; r < kTile; ++r) t[r][s] = out[r];
+  }
+  for (int r = 0; r < kTile; ++r) {
+    F8 out[kTile];
+    input_column(t[r], out);
+    for (int s = 0; s < kTile; ++s) V8::store(v + int64_t(r * kTile + s) * g.c, out[s]);
+  }
+}
+
+// Output block of 8 filters of one tile from m[xi] (k floats apart), + bias, clipped to the map.
+void transform_output_tile(const ConvGeometry& g, const float* m, F8 bias, int r0, int c0, float* yb) {
+  F8 p[kTile][kTile], t[kOut][kTile];
+  for (int r = 0; r < kTile; ++r)
+    for (int s = 0; s < kTile; ++s) p[r][s] = V8::load(m + int64_t(r * kTile + s) * g.k);
+  for (int s = 0; s < kTile; ++s) {
+    F8 column[kTile], out[kOut];
+    for (int r = 0; r < kTile; ++r) column[r] = p[r][s];
+    output_column(column, out);
+    for (int r = 0; r < kOut; ++r) t[r][s] = out[r];
+  }
+  const int rows = std::min(kOut, g.out_h() - r0), cols = std::min(kOut, g.out_w() - c0);
+  for (int r = 0; r < rows; ++r) {
+    F8 out[kOut];
+    output_column(t[r], out);
+    for (int s = 0; s < cols; ++s) V8::store(yb + (int64_t(r0 + r) * g.out_w() + c0 + s) * 8, out[s] + bias);
+  }
+}
+
+// m[r][0 .. 8 kVectors) = sum over channels of v[r][c] u[c][.], for kR rows: the accumulators
+// stay in registers (kR x kVectors <= 12 of AVX2's 16), channels added in order.
+template <int kR, int kVectors>
+void product_block(int channels, const float* v, int64_t v_stride, const float* u, int64_t u_stride, float* m,
+                   int64_t m_stride) {
+  F8 acc[kR][kVectors] = {};
+  for (int c = 0; c < channels; ++c) {
+    F8 b[kVectors];
+    for (int j = 0; j < kVectors; ++j) b[j] = V8::load(u + c * u_stride + 8 * j);
+    for (int r = 0; r < kR; ++r) {
+      const float a = v[r * v_stride + c];
+      const F8 broadcast = {a, a, a, a, a, a, a, a};  // one vbroadcastss (F8{} + a adds a zero first)
+      for (int j = 0; j < kVectors; ++j) acc[r][j] += broadcast * b[j];
+    }
+  }
+  for (int r = 0; r < kR; ++r)
+    for (int j = 0; j < kVectors; ++j) V8::store(m + r * m_stride + 8 * j, acc[r][j]);
+}
+
+template <int kVectors>
+void product_rows(int rows, int channels, const float* v, int64_t v_stride, const float* u, int64_t u_stride, float* m,
+                  int64_t m_stride) {
+  switch (rows) {
+    case 6: return product_block<6, kVectors>(channels, v, v_stride, u, u_stride, m, m_stride);
+    case 5: return product_block<5, kVectors>(channels, v, v_stride, u, u_stride, m, m_stride);
+    case 4: return product_block<4, kVectors>(channels, v, v_stride, u, u_stride, m, m_stride);
+    case 3: return product_block<3, kVectors>(channels, v, v_stride, u, u_stride, m, m_stride);
+    case 2: return product_block<2, kVectors>(channels, v, v_stride, u, u_stride, m, m_stride);
+    default: return product_block<1, kVectors>(channels, v, v_stride, u, u_stride, m, m_stride);
+  }
+}
+
+// M[t][xi][.] = V[t][xi][.] x U[xi] for the group's tiles, 16 filters (8 for an odd last block)
+// at a time.
+void products(const ConvGeometry& g, int tiles, const float* u, const float* v, float* m) {
+  const int64_t v_stride = int64_t(kPoints) * g.c, m_stride = int64_t(kPoints) * g.k;
+  for (int xi = 0; xi < kPoints; ++xi) {
+    const float* ux = u + int64_t(xi) * g.c * g.k;
+    for (int k0 = 0; k0 < g.k; k0 += 16)
+      for (int t = 0; t < tiles; t += kRows) {
+        const int rows = std::min(kRows, tiles - t);
+        const float* vt = v + t * v_stride + xi * g.c;
+        float* mt = m + t * m_stride + xi * g.k + k0;
+        if (k0 + 16 <= g.k)
+          product_rows<2>(rows, g.c, vt, v_stride, ux + k0, g.k, mt, m_stride);
+        else
+          product_rows<1>(rows, g.c, vt, v_stride, ux + k0, g.k, mt, m_stride);
+      }
+  }
+}
+
+}  // namespace
+
+bool supports(const ConvGeometry& g) {
+  return g.kh == 3 && g.kw == 3 && g.stride == 1 && g.pad_h == g.pad_w && g.pad_h >= 0 && g.pad_h <= 2 &&
+         g.c % 8 == 0 && g.k % 8 == 0 && g.c > 0 && g.k > 0 && g.n > 0 && g.out_h() > 0 && g.out_w() > 0;
+}
+
+int64_t transformed_weight_count(const ConvGeometry& g) { return int64_t(kPoints) * g.c * g.k; }
+
+ConvGeometry input_gradient_geometry(const ConvGeometry& g) {
+  ConvGeometry d = g;
+  d.c = g.k;
+  d.h = g.out_h();
+  d.w = g.out_w();
+  d.k = g.c;
+  d.pad_h = d.pad_w = 2 - g.pad_h;
+  return d;
+}
+
+void transform_weights(const ConvGeometry& g, const float* w, bool for_input_gradient, float* u) {
+  // The product's channels and filters (swapped for the input gradient) and where a tap of
+  // (channel, filter) lies in w: a vector holds 8 filters, gathered `filter_step` apart.
+  const int channels = for_input_gradient ? g.k : g.c, filters = for_input_gradient ? g.c : g.k;
+  const int64_t channel_step = for_input_gradient ? int64_t(g.c) * 9 : 9;
+  const int64_t filter_step = for_input_gradient ? 9 : int64_t(g.c) * 9;
+#pragma omp parallel for schedule(static)
+  for (int c = 0; c < channels; ++c)
+    for (int k = 0; k < filters; k += 8) {
+      const float* first = w + c * channel_step + k * filter_step;
+      F8 taps[3][3];
+      for (int i = 0; i < 3; ++i)
+        for (int j = 0; j < 3; ++j) {
+          const int64_t tap = for_input_gradient ? (2 - i) * 3 + 2 - j : i * 3 + j;  // rotated by 180 degrees
+          for (int l = 0; l < 8; ++l) taps[i][j][l] = first[l * filter_step + tap];
+        }
+      F8 half[kTile][3], full[kTile][kTile];
+      for (int j = 0; j < 3; ++j) {
+        const F8 column[3] = {taps[0][j], taps[1][j], taps[2][j]};
+        F8 out[kTile];
+        weight_column(column, out);
+        for (int i = 0; i < kTile; ++i) half[i][j] = out[i];
+      }
+      for (int i = 0; i < kTile; ++i) weight_column(half[i], full[i]);
+      for (int i = 0; i < kTile; ++i)
+        for (int j = 0; j < kTile; ++j) V8::store(u + (int64_t(i * kTile + j) * channels + c) * filters + k, full[i][j]);
+    }
+}
+
+void forward(const ConvGeometry& g, const float* u, const float* x, const float* bias, float* y) {
+  const Tiling tiling(g);
+  const int groups = (tiling.total + kGroupTiles - 1) / kGroupTiles;
+  const int64_t in_plane = int64_t(g.h) * g.w * 8, out_plane = int64_t(g.out_h()) * g.out_w() * 8;
+#pragma omp parallel
+  {
+    const auto v = std::make_unique_for_overwrite<float[]>(size_t(kGroupTiles) * kPoints * size_t(g.c));
+    const auto m = std::make_unique_for_overwrite<float[]>(size_t(kGroupTiles) * kPoints * size_t(g.k));
+#pragma omp for schedule(static)
+    for (int group = 0; group < groups; ++group) {
+      const int first = group * kGroupTiles, tiles = std::min(kGroupTiles, tiling.total - first);
+      for (int t = 0; t < tiles; ++t) {
+        const int n = (first + t) / tiling.per_image, at = (first + t) % tiling.per_image;
+        const int r0 = at / tiling.cols * kOut, c0 = at % tiling.cols * kOut;
+        for (int b = 0; b < g.c / 8; ++b)
+          transform_input_tile(g, x + (int64_t(n) * (g.c / 8) + b) * in_plane, r0 - g.pad_h, c0 - g.pad_w,
+                               v.get() + int64_t(t) * kPoints * g.c + b * 8);
+      }
+      products(g, tiles, u, v.get(), m.get());
+      for (int t = 0; t < tiles; ++t) {
+        const int n = (first + t) / tiling.per_image, at = (first + t) % tiling.per_image;
+        const int r0 = at / tiling.cols * kOut, c0 = at % tiling.cols * kOut;
+        for (int b = 0; b < g.k / 8; ++b)
+          transform_output_tile(g, m.get() + int64_t(t) * kPoints * g.k + b * 8,
+                                bias ? V8::load(bias + b * 8) : F8{}, r0, c0,
+                                y + (int64_t(n) * (g.k / 8) + b) * out_plane);
+      }
+    }
+  }
+}
+
+double multiply_adds(const ConvGeometry& g) { return double(Tiling(g).total) * kPoints * g.c * g.k; }
+
+}  // namespace hdr::cpu::winograd

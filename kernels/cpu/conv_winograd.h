@@ -1,0 +1,43 @@
+// 3x3 stride-1 convolutions on nChw8c tensors by Winograd's minimal filtering F(4x4, 3x3)
+// (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks", 2016): each 4x4 tile of
+// the output comes from a 6x6 tile of the input through 36 products per channel pair instead of
+// 144, so the multiplies fall 4x (3.4x with the tiles that overhang an 11x11 output). oneDNN 2.6
+// has no Winograd kernel for AVX2, and its direct kernels run cnn_bn's conv2 at 1.3 ms where this
+// takes 0.7 (bench/README.md, eighth pass). The rounding differs from the direct sum (the
+// transforms scale by up to 8 and 1/24): within 1e-5 of the output's scale. Each output value is
+// computed by one thread in a fixed order, so the bits do not depend on the thread count.
+//
+// A forward convolution: u = transform_weights(w), then forward(u, x). The input gradient of a
+// convolution is the forward of dy under the weights flipped and transposed: transform_weights
+// with `for_input_gradient` set, then forward on input_gradient_geometry(g).
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/types.h"
+
+namespace hdr::cpu::winograd {
+
+// Whether g can run here: 3x3 taps, stride 1, padding at most 2, channels and filters in whole
+// blocks of 8 (the tensors are nChw8c).
+bool supports(const ConvGeometry& g);
+
+// Floats of the transformed weights: 36 x c x k.
+int64_t transformed_weight_count(const ConvGeometry& g);
+
+// u[xi][c][k] = (G w[k][c] G^T)[xi] from oihw weights, or, with for_input_gradient, from
+// w[c][k] rotated by 180 degrees (g is then the forward's geometry and u serves
+// input_gradient_geometry(g)).
+void transform_weights(const ConvGeometry& g, const float* w, bool for_input_gradient, float* u);
+
+// The geometry whose forward is g's input gradient: dy (k channels, padded by 2 - pad) in,
+// dx (c channels) out.
+ConvGeometry input_gradient_geometry(const ConvGeometry& g);
+
+// y (n x k x out_h x out_w, nChw8c) = x (n x c x h x w, nChw8c) convolved, + bias (k, may be null).
+void forward(const ConvGeometry& g, const float* u, const float* x, const float* bias, float* y);
+
+// The multiply-adds forward performs: 36 per tile, channel and filter (the profiler's cost).
+double multiply_adds(const ConvGeometry& g);
+
+}  // namespace hdr::cpu::winograd

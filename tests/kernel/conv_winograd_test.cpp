@@ -1,0 +1,194 @@
+// Winograd F(4x4, 3x3) (kernels/cpu/conv_winograd.h) against the convolution written out in
+// double precision: forward with and without bias, every padding it takes, maps whose tiles
+// overhang on both sides, a batch whose tiles do not fill the last group, a filter count with an
+// odd block of 8; the input gradient through the flipped weights; the same bits on 1 and 2
+// threads; the geometries it refuses.
+#include "kernels/cpu/conv_winograd.h"
+
+#include <gtest/gtest.h>
+#include <omp.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "kernels/cpu/blocked.h"
+#include "tests/kernel/test_values.h"
+
+namespace hdr {
+namespace {
+
+using Floats = std::vector<float>;
+
+Floats pattern(size_t count, uint32_t seed) { return test::make_values(count, 0.1f, 2.0f, seed, true); }
+
+Floats to_blocked(int n, int c, int64_t spatial, const Floats& plain) {
+  Floats out(plain.size());
+  cpu::blocked::Reorder<8>::from_nchw(n, c, spatial, plain.data(), out.data());
+  return out;
+}
+
+Floats to_plain(int n, int c, int64_t spatial, const Floats& blocked) {
+  Floats out(blocked.size());
+  cpu::blocked::Reorder<8>::to_nchw(n, c, spatial, blocked.data(), out.data());
+  return out;
+}
+
+ConvGeometry geometry(int n, int c, int h, int w, int k, int pad) {
+  ConvGeometry g;
+  g.n = n;
+  g.c = c;
+  g.h = h;
+  g.w = w;
+  g.k = k;
+  g.kh = g.kw = 3;
+  g.pad_h = g.pad_w = pad;
+  return g;
+}
+
+// A value and the sum of its terms' magnitudes, which bounds the rounding of any order of sums.
+struct Expected {
+  Floats value, scale;
+};
+
+// y = x (NCHW) convolved with w (oihw) + bias, in double.
+Expected direct_forward(const ConvGeometry& g, const Floats& x, const Floats& w, const float* bias) {
+  const int oh = g.out_h(), ow = g.out_w();
+  Expected e{Floats(size_t(g.n) * g.k * oh * ow), Floats(size_t(g.n) * g.k * oh * ow)};
+  for (int n = 0; n < g.n; ++n)
+    for (int k = 0; k < g.k; ++k)
+      for (int r = 0; r < oh; ++r)
+        for (int q = 0; q < ow; ++q) {
+          double sum = bias ? bias[k] : 0.0, scale = bias ? std::fabs(bias[k]) : 0.0;
+          for (int c = 0; c < g.c; ++c)
+            for (int i = 0; i < 3; ++i)
+              for (int j = 0; j < 3; ++j) {
+                const int y = r + i - g.pad_h, xc = q + j - g.pad_w;
+                if (y < 0 || y >= g.h || xc < 0 || xc >= g.w) continue;
+                const double term = double(x[((size_t(n) * g.c + c) * g.h + y) * g.w + xc]) *
+                                    w[((size_t(k) * g.c + c) * 3 + i) * 3 + j];
+                sum += term;
+                scale += std::fabs(term);
+              }
+          const size_t at = ((size_t(n) * g.k + k) * oh + r) * ow + q;
+          e.value[at] = float(sum);
+          e.scale[at] = float(scale);
+        }
+  return e;
+}
+
+// Each value within 2e-5 of its terms' magnitude (F(4x4, 3x3)'s transforms scale by up to 8 and
+// 1/24: measured up to about 3e-6 here).
+void expect_close(const Floats& got, const Expected& want, const std::string& what) {
+  ASSERT_EQ(got.size(), want.value.size());
+  int bad = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    const double limit = 2e-5 * want.scale[i] + 1e-6;
+    if (!(std::fabs(double(got[i]) - want.value[i]) <= limit) && ++bad <= 5)
+      ADD_FAILURE() << what << "[" << i << "] = " << got[i] << ", want " << want.value[i] << " within " << limit;
+  }
+  EXPECT_EQ(bad, 0) << what;
+}
+
+Floats winograd_forward(const ConvGeometry& g, const Floats& x_plain, const Floats& w, const float* bias) {
+  Floats u(size_t(cpu::winograd::transformed_weight_count(g)));
+  cpu::winograd::transform_weights(g, w.data(), false, u.data());
+  const int64_t out_spatial = int64_t(g.out_h()) * g.out_w();
+  Floats y(size_t(g.n) * g.k * size_t(out_spatial), -7.0f);
+  cpu::winograd::forward(g, u.data(), to_blocked(g.n, g.c, int64_t(g.h) * g.w, x_plain).data(), bias, y.data());
+  return to_plain(g.n, g.k, out_spatial, y);
+}
+
+TEST(WinogradConv, ForwardIsTheConvolution) {
+  struct Case {
+    int n, c, h, w, k, pad;
+    bool bias;
+  };
+  // conv2 of cnn_bn (11x11 out: 3x3 tiles overhanging), padding 1 and 2 on odd and unequal
+  // sides, 24 filters (an odd block of 8), batches whose tiles leave the last group part-full.
+  for (const Case& t : {Case{3, 32, 13, 13, 64, 0, true}, Case{2, 16, 9, 7, 24, 1, false},
+                        Case{1, 8, 6, 10, 16, 2, true}, Case{5, 8, 5, 5, 8, 0, false}}) {
+    const ConvGeometry g = geometry(t.n, t.c, t.h, t.w, t.k, t.pad);
+    ASSERT_TRUE(cpu::winograd::supports(g));
+    const Floats x = pattern(size_t(g.n) * g.c * g.h * g.w, 1), w = pattern(size_t(g.k) * g.c * 9, 2),
+                 bias = pattern(size_t(g.k), 3);
+    const float* b = t.bias ? bias.data() : nullptr;
+    expect_close(winograd_forward(g, x, w, b), direct_forward(g, x, w, b),
+                 "y of " + std::to_string(t.h) + "x" + std::to_string(t.w) + " pad " + std::to_string(t.pad));
+  }
+}
+
+// dx[c][y][x] = sum over k, i, j of dy[k][y - i + pad][x - j + pad] w[k][c][i][j]: the forward of
+// dy under the flipped, transposed weights, written out here as the adjoint of the forward.
+TEST(WinogradConv, InputGradientIsTheAdjoint) {
+  for (const int pad : {0, 1}) {
+    const ConvGeometry g = geometry(2, 16, 13, 11, 32, pad);
+    const int oh = g.out_h(), ow = g.out_w();
+    const Floats dy = pattern(size_t(g.n) * g.k * oh * ow, 4), w = pattern(size_t(g.k) * g.c * 9, 5);
+    Expected want{Floats(size_t(g.n) * g.c * g.h * g.w, 0.0f), Floats(size_t(g.n) * g.c * g.h * g.w, 0.0f)};
+    std::vector<double> sum(want.value.size(), 0.0), scale(want.value.size(), 0.0);
+    for (int n = 0; n < g.n; ++n)
+      for (int k = 0; k < g.k; ++k)
+        for (int r = 0; r < oh; ++r)
+          for (int q = 0; q < ow; ++q)
+            for (int c = 0; c < g.c; ++c)
+              for (int i = 0; i < 3; ++i)
+                for (int j = 0; j < 3; ++j) {
+                  const int y = r + i - pad, xc = q + j - pad;
+                  if (y < 0 || y >= g.h || xc < 0 || xc >= g.w) continue;
+                  const double term = double(dy[((size_t(n) * g.k + k) * oh + r) * ow + q]) *
+                                      w[((size_t(k) * g.c + c) * 3 + i) * 3 + j];
+                  const size_t at = ((size_t(n) * g.c + c) * g.h + y) * g.w + xc;
+                  sum[at] += term;
+                  scale[at] += std::fabs(term);
+                }
+    for (size_t i = 0; i < sum.size(); ++i) {
+      want.value[i] = float(sum[i]);
+      want.scale[i] = float(scale[i]);
+    }
+    const ConvGeometry d = cpu::winograd::input_gradient_geometry(g);
+    ASSERT_TRUE(cpu::winograd::supports(d));
+    EXPECT_EQ(d.out_h(), g.h);
+    EXPECT_EQ(d.out_w(), g.w);
+    Floats u(size_t(cpu::winograd::transformed_weight_count(d)));
+    cpu::winograd::transform_weights(g, w.data(), true, u.data());
+    Floats dx(want.value.size(), -7.0f);
+    cpu::winograd::forward(d, u.data(), to_blocked(g.n, g.k, int64_t(oh) * ow, dy).data(), nullptr, dx.data());
+    expect_close(to_plain(g.n, g.c, int64_t(g.h) * g.w, dx), want, "dx pad " + std::to_string(pad));
+  }
+}
+
+TEST(WinogradConv, SameBitsOnOneAndTwoThreads) {
+  const ConvGeometry g = geometry(7, 32, 13, 13, 64, 0);
+  const Floats x = pattern(size_t(g.n) * g.c * g.h * g.w, 6), w = pattern(size_t(g.k) * g.c * 9, 7);
+  const int threads = omp_get_max_threads();
+  omp_set_num_threads(1);
+  const Floats one = winograd_forward(g, x, w, nullptr);
+  omp_set_num_threads(2);
+  const Floats two = winograd_forward(g, x, w, nullptr);
+  omp_set_num_threads(threads);
+  ASSERT_EQ(one.size(), two.size());
+  EXPECT_EQ(0, std::memcmp(one.data(), two.data(), one.size() * sizeof(float)));
+}
+
+TEST(WinogradConv, RefusesWhatItCannotRun) {
+  EXPECT_TRUE(cpu::winograd::supports(geometry(1, 8, 5, 5, 8, 0)));
+  ConvGeometry g = geometry(1, 8, 5, 5, 8, 0);
+  g.kh = g.kw = 5;
+  EXPECT_FALSE(cpu::winograd::supports(g));  // taps
+  g = geometry(1, 8, 5, 5, 8, 0);
+  g.stride = 2;
+  EXPECT_FALSE(cpu::winograd::supports(g));
+  EXPECT_FALSE(cpu::winograd::supports(geometry(1, 12, 5, 5, 8, 0)));  // channels not in blocks of 8
+  EXPECT_FALSE(cpu::winograd::supports(geometry(1, 8, 5, 5, 20, 0)));  // filters not in blocks of 8
+  EXPECT_FALSE(cpu::winograd::supports(geometry(1, 8, 5, 5, 8, 3)));   // padding beyond 2
+  g = geometry(1, 8, 5, 5, 8, 1);
+  g.pad_w = 0;
+  EXPECT_FALSE(cpu::winograd::supports(g));                           // unequal padding
+  EXPECT_FALSE(cpu::winograd::supports(geometry(1, 8, 2, 2, 8, 0)));  // no output
+}
+
+}  // namespace
+}  // namespace hdr
