@@ -80,10 +80,11 @@ class Backend {
   // steps of a prepared model add none.
   virtual size_t plan_count() const { return 0; }
 
-  // The multiply-adds a convolution pass (op: conv_forward or conv_backward_data) performs here
-  // where the backend runs it by an algorithm with fewer than the direct sum's (Winograd on AVX2
-  // CPUs): the profiler's cost of the op, so that its GFLOP/s stay below the peak. 0 where it
-  // runs the direct sum or cannot tell (cuDNN chooses its own).
+  // The multiply-adds a convolution pass (op: conv_forward, conv_backward_data or
+  // conv_backward_weights) performs here where the backend runs it by an algorithm with fewer
+  // than the direct sum's (Winograd on AVX2 CPUs): the profiler's cost of the op, so that its
+  // GFLOP/s stay below the peak. 0 where it runs the direct sum or cannot tell (cuDNN chooses
+  // its own).
   virtual double conv_multiply_adds(Op op, const ConvGeometry& g) const {
     (void)op;
     (void)g;

@@ -25,7 +25,9 @@
     op_cost::conv_forward(a.g, a.bias != nullptr, backend.conv_multiply_adds(Op::conv_forward, a.g)), shape_text(a.g)) \
   X(conv_backward_data, ConvBackwardDataArgs,                                                                          \
     op_cost::conv_backward_data(a.g, backend.conv_multiply_adds(Op::conv_backward_data, a.g)), shape_text(a.g))        \
-  X(conv_backward_weights, ConvBackwardWeightsArgs, op_cost::conv_backward_weights(a.g, a.dbias != nullptr),           \
+  X(conv_backward_weights, ConvBackwardWeightsArgs,                                                                    \
+    op_cost::conv_backward_weights(a.g, a.dbias != nullptr,                                                            \
+                                   backend.conv_multiply_adds(Op::conv_backward_weights, a.g)),                        \
     shape_text(a.g))                                                                                                   \
   X(augment, AugmentArgs, op_cost::augment(a.n, a.h, a.w), fmt::format("{}x1x{}x{}", a.n, a.h, a.w))                   \
   X(gather_labels, GatherLabelsArgs, op_cost::gather_labels(a.n), fmt::format("{}", a.n))                              \

@@ -31,8 +31,8 @@ OpCost conv_backward_data(const ConvGeometry& g, double performed) {
   return {2.0 * (performed > 0 ? performed : multiply_adds(g)), kF * (weights(g) + values(g, true) + values(g, false))};
 }
 
-OpCost conv_backward_weights(const ConvGeometry& g, bool bias) {
-  return {2.0 * multiply_adds(g) + (bias ? values(g, true) : 0),
+OpCost conv_backward_weights(const ConvGeometry& g, bool bias, double performed) {
+  return {2.0 * (performed > 0 ? performed : multiply_adds(g)) + (bias ? values(g, true) : 0),
           kF * (values(g, false) + values(g, true) + weights(g))};
 }
 

@@ -26,7 +26,7 @@ OpCost gemm(int m, int n, int k, float beta);
 // (Backend::conv_multiply_adds); 0 counts the direct sum's.
 OpCost conv_forward(const ConvGeometry& g, bool bias, double multiply_adds = 0);
 OpCost conv_backward_data(const ConvGeometry& g, double multiply_adds = 0);
-OpCost conv_backward_weights(const ConvGeometry& g, bool bias);
+OpCost conv_backward_weights(const ConvGeometry& g, bool bias, double multiply_adds = 0);
 OpCost augment(int n, int h, int w);
 OpCost gather_labels(int n);
 OpCost bn_relu_forward_train(const BatchNormGeometry& g);

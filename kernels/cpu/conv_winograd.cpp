@@ -18,11 +18,13 @@ namespace {
 using V8 = Lanes<8>;
 using F8 = V8::F;
 
-constexpr int kTile = 6;                  // input tile side
-constexpr int kOut = 4;                   // output tile side
-constexpr int kPoints = kTile * kTile;    // xi: the 36 products per tile
-constexpr int kRows = 6;                  // tiles per register block of the product
-constexpr int kGroupTiles = 2 * kRows;    // tiles per task
+constexpr int kTile = 6;                 // input tile side
+constexpr int kOut = 4;                  // output tile side
+constexpr int kPoints = kTile * kTile;   // xi: the 36 products per tile
+constexpr int kRows = 6;                 // tiles per register block of the product
+constexpr int kGroupTiles = 2 * kRows;   // tiles per task of the forward
+constexpr int kGradientGroupTiles = 24;  // tiles per update of the weight gradient's products
+constexpr int kSlices = 4;               // fixed slices of the weight gradient's tiles
 
 // B^T d: one column of six input values to six transformed ones.
 template <class T>
@@ -43,6 +45,24 @@ inline void output_column(const F8* m, F8* o) {
   o[3] = m[1] - m[2] + 8.0f * m[3] - 8.0f * m[4] + m[5];
 }
 
+// A m: four output gradients to six (the transpose of output_column).
+inline void gradient_column(const F8* m, F8* o) {
+  o[0] = m[0];
+  o[1] = m[0] + m[1] + m[2] + m[3];
+  o[2] = m[0] - m[1] + m[2] - m[3];
+  o[3] = m[0] + 2.0f * m[1] + 4.0f * m[2] + 8.0f * m[3];
+  o[4] = m[0] - 2.0f * m[1] + 4.0f * m[2] - 8.0f * m[3];
+  o[5] = m[3];
+}
+
+// G^T p: six products to three taps (the transpose of weight_column).
+inline void tap_column(const F8* p, F8* t) {
+  constexpr float kSixth = 1.0f / 6, kTwelfth = 1.0f / 12, kTwentyFourth = 1.0f / 24;
+  t[0] = 0.25f * p[0] - kSixth * (p[1] + p[2]) + kTwentyFourth * (p[3] + p[4]);
+  t[1] = kSixth * (p[2] - p[1]) + kTwelfth * (p[3] - p[4]);
+  t[2] = kSixth * (p[3] + p[4] - p[1] - p[2]) + p[5];
+}
+
 // G g: three taps to six (the divisions as products: 4x faster, within a rounding).
 inline void weight_column(const F8* g, F8* u) {
   constexpr float kSixth = 1.0f / 6, kTwelfth = 1.0f / 12, kTwentyFourth = 1.0f / 24;
@@ -60,10 +80,7 @@ int tiles_across(int out) { return (out + kOut - 1) / kOut; }
 struct Tiling {
   int rows, cols, per_image, total;
   explicit Tiling(const ConvGeometry& g)
-      : rows(tiles_across(g.out_h())),
-        cols(tiles_across(g.out_w())),
-        per_image(rows * cols),
-        total(g.n * per_image) {}
+      : rows(tiles_across(g.out_h())), cols(tiles_across(g.out_w())), per_image(rows * cols), total(g.n * per_image) {}
 };
 
 // V[t][xi][c] of one tile for one block of 8 channels: the 6x6 window at (r0, c0) of plane xb,
@@ -108,6 +125,27 @@ void transform_output_tile(const ConvGeometry& g, const float* m, F8 bias, int r
     F8 out[kOut];
     output_column(t[r], out);
     for (int s = 0; s < cols; ++s) V8::store(yb + (int64_t(r0 + r) * g.out_w() + c0 + s) * 8, out[s] + bias);
+  }
+}
+
+// D[t][xi][k] of one tile for one block of 8 filters: A dy A^T of the 4x4 output gradient at
+// (r0, c0) of plane dyb, zeros where the tile overhangs the map.
+void transform_gradient_tile(const ConvGeometry& g, const float* dyb, int r0, int c0, float* d) {
+  const int rows = std::min(kOut, g.out_h() - r0), cols = std::min(kOut, g.out_w() - c0);
+  F8 m[kOut][kOut], t[kTile][kOut];
+  for (int r = 0; r < kOut; ++r)
+    for (int s = 0; s < kOut; ++s)
+      m[r][s] = r < rows && s < cols ? V8::load(dyb + (int64_t(r0 + r) * g.out_w() + c0 + s) * 8) : F8{};
+  for (int s = 0; s < kOut; ++s) {
+    F8 column[kOut], out[kTile];
+    for (int r = 0; r < kOut; ++r) column[r] = m[r][s];
+    gradient_column(column, out);
+    for (int r = 0; r < kTile; ++r) t[r][s] = out[r];
+  }
+  for (int r = 0; r < kTile; ++r) {
+    F8 out[kTile];
+    gradient_column(t[r], out);
+    for (int s = 0; s < kTile; ++s) V8::store(d + int64_t(r * kTile + s) * g.k, out[s]);
   }
 }
 
@@ -162,6 +200,68 @@ void products(const ConvGeometry& g, int tiles, const float* u, const float* v, 
   }
 }
 
+// p[r][0 .. 8 kVectors) += sum over the group's tiles of d[t][r] v[t][.], for kR filters: the
+// rank-`tiles` update of one block of a product's gradient, tiles added in order.
+template <int kR, int kVectors>
+void gradient_block(int tiles, const float* d, int64_t d_stride, const float* v, int64_t v_stride, float* p,
+                    int64_t p_stride) {
+  F8 acc[kR][kVectors];
+  for (int r = 0; r < kR; ++r)
+    for (int j = 0; j < kVectors; ++j) acc[r][j] = V8::load(p + r * p_stride + 8 * j);
+  for (int t = 0; t < tiles; ++t) {
+    F8 b[kVectors];
+    for (int j = 0; j < kVectors; ++j) b[j] = V8::load(v + t * v_stride + 8 * j);
+    for (int r = 0; r < kR; ++r) {
+      const float a = d[t * d_stride + r];
+      const F8 broadcast = {a, a, a, a, a, a, a, a};
+      for (int j = 0; j < kVectors; ++j) acc[r][j] += broadcast * b[j];
+    }
+  }
+  for (int r = 0; r < kR; ++r)
+    for (int j = 0; j < kVectors; ++j) V8::store(p + r * p_stride + 8 * j, acc[r][j]);
+}
+
+template <int kVectors>
+void gradient_rows(int rows, int tiles, const float* d, int64_t d_stride, const float* v, int64_t v_stride, float* p,
+                   int64_t p_stride) {
+  switch (rows) {
+    case 6: return gradient_block<6, kVectors>(tiles, d, d_stride, v, v_stride, p, p_stride);
+    case 5: return gradient_block<5, kVectors>(tiles, d, d_stride, v, v_stride, p, p_stride);
+    case 4: return gradient_block<4, kVectors>(tiles, d, d_stride, v, v_stride, p, p_stride);
+    case 3: return gradient_block<3, kVectors>(tiles, d, d_stride, v, v_stride, p, p_stride);
+    case 2: return gradient_block<2, kVectors>(tiles, d, d_stride, v, v_stride, p, p_stride);
+    default: return gradient_block<1, kVectors>(tiles, d, d_stride, v, v_stride, p, p_stride);
+  }
+}
+
+// P[xi][k][c] += sum over the group's tiles of D[t][xi][k] V[t][xi][c].
+void gradient_products(const ConvGeometry& g, int tiles, const float* d, const float* v, float* p) {
+  const int64_t v_stride = int64_t(kPoints) * g.c, d_stride = int64_t(kPoints) * g.k;
+  for (int xi = 0; xi < kPoints; ++xi) {
+    float* px = p + int64_t(xi) * g.k * g.c;
+    for (int k0 = 0; k0 < g.k; k0 += kRows)
+      for (int c0 = 0; c0 < g.c; c0 += 16) {
+        const int rows = std::min(kRows, g.k - k0);
+        const float* dt = d + xi * g.k + k0;
+        const float* vt = v + xi * g.c + c0;
+        float* pt = px + int64_t(k0) * g.c + c0;
+        if (c0 + 16 <= g.c)
+          gradient_rows<2>(rows, tiles, dt, d_stride, vt, v_stride, pt, g.c);
+        else
+          gradient_rows<1>(rows, tiles, dt, d_stride, vt, v_stride, pt, g.c);
+      }
+  }
+}
+
+// The tile at index `tile` of the batch: its image and the top left of its output tile.
+struct TilePlace {
+  int n, r0, c0;
+};
+TilePlace place_of(const Tiling& tiling, int tile) {
+  const int at = tile % tiling.per_image;
+  return {tile / tiling.per_image, at / tiling.cols * kOut, at % tiling.cols * kOut};
+}
+
 }  // namespace
 
 bool supports(const ConvGeometry& g) {
@@ -206,7 +306,8 @@ void transform_weights(const ConvGeometry& g, const float* w, bool for_input_gra
       }
       for (int i = 0; i < kTile; ++i) weight_column(half[i], full[i]);
       for (int i = 0; i < kTile; ++i)
-        for (int j = 0; j < kTile; ++j) V8::store(u + (int64_t(i * kTile + j) * channels + c) * filters + k, full[i][j]);
+        for (int j = 0; j < kTile; ++j)
+          V8::store(u + (int64_t(i * kTile + j) * channels + c) * filters + k, full[i][j]);
     }
 }
 
@@ -222,20 +323,84 @@ void forward(const ConvGeometry& g, const float* u, const float* x, const float*
     for (int group = 0; group < groups; ++group) {
       const int first = group * kGroupTiles, tiles = std::min(kGroupTiles, tiling.total - first);
       for (int t = 0; t < tiles; ++t) {
-        const int n = (first + t) / tiling.per_image, at = (first + t) % tiling.per_image;
-        const int r0 = at / tiling.cols * kOut, c0 = at % tiling.cols * kOut;
+        const TilePlace at = place_of(tiling, first + t);
         for (int b = 0; b < g.c / 8; ++b)
-          transform_input_tile(g, x + (int64_t(n) * (g.c / 8) + b) * in_plane, r0 - g.pad_h, c0 - g.pad_w,
+          transform_input_tile(g, x + (int64_t(at.n) * (g.c / 8) + b) * in_plane, at.r0 - g.pad_h, at.c0 - g.pad_w,
                                v.get() + int64_t(t) * kPoints * g.c + b * 8);
       }
       products(g, tiles, u, v.get(), m.get());
       for (int t = 0; t < tiles; ++t) {
-        const int n = (first + t) / tiling.per_image, at = (first + t) % tiling.per_image;
-        const int r0 = at / tiling.cols * kOut, c0 = at % tiling.cols * kOut;
+        const TilePlace at = place_of(tiling, first + t);
         for (int b = 0; b < g.k / 8; ++b)
-          transform_output_tile(g, m.get() + int64_t(t) * kPoints * g.k + b * 8,
-                                bias ? V8::load(bias + b * 8) : F8{}, r0, c0,
-                                y + (int64_t(n) * (g.k / 8) + b) * out_plane);
+          transform_output_tile(g, m.get() + int64_t(t) * kPoints * g.k + b * 8, bias ? V8::load(bias + b * 8) : F8{},
+                                at.r0, at.c0, y + (int64_t(at.n) * (g.k / 8) + b) * out_plane);
+      }
+    }
+  }
+}
+
+void backward_weights(const ConvGeometry& g, const float* x, const float* dy, float* dw, float* dbias) {
+  const Tiling tiling(g);
+  const int64_t in_plane = int64_t(g.h) * g.w * 8, out_plane = int64_t(g.out_h()) * g.out_w() * 8;
+  const int64_t per_slice = int64_t(kPoints) * g.k * g.c;
+  const auto p = std::make_unique_for_overwrite<float[]>(size_t(kSlices * per_slice));
+#pragma omp parallel
+  {
+    const auto v = std::make_unique_for_overwrite<float[]>(size_t(kGradientGroupTiles) * kPoints * size_t(g.c));
+    const auto d = std::make_unique_for_overwrite<float[]>(size_t(kGradientGroupTiles) * kPoints * size_t(g.k));
+    // Each slice's sums over its tiles, group by group in order.
+#pragma omp for schedule(static)
+    for (int slice = 0; slice < kSlices; ++slice) {
+      float* ps = p.get() + slice * per_slice;
+      std::fill_n(ps, per_slice, 0.0f);
+      const int end = int(int64_t(tiling.total) * (slice + 1) / kSlices);
+      for (int first = int(int64_t(tiling.total) * slice / kSlices); first < end; first += kGradientGroupTiles) {
+        const int tiles = std::min(kGradientGroupTiles, end - first);
+        for (int t = 0; t < tiles; ++t) {
+          const TilePlace at = place_of(tiling, first + t);
+          for (int b = 0; b < g.c / 8; ++b)
+            transform_input_tile(g, x + (int64_t(at.n) * (g.c / 8) + b) * in_plane, at.r0 - g.pad_h, at.c0 - g.pad_w,
+                                 v.get() + int64_t(t) * kPoints * g.c + b * 8);
+          for (int b = 0; b < g.k / 8; ++b)
+            transform_gradient_tile(g, dy + (int64_t(at.n) * (g.k / 8) + b) * out_plane, at.r0, at.c0,
+                                    d.get() + int64_t(t) * kPoints * g.k + b * 8);
+        }
+        gradient_products(g, tiles, d.get(), v.get(), ps);
+      }
+    }
+    // The slices added in order, then G^T P G per (filter, 8 channels) into oihw.
+#pragma omp for schedule(static)
+    for (int k = 0; k < g.k; ++k)
+      for (int c = 0; c < g.c; c += 8) {
+        F8 sum[kTile][kTile];
+        for (int xi = 0; xi < kPoints; ++xi) {
+          const int64_t at = (int64_t(xi) * g.k + k) * g.c + c;
+          F8 total = V8::load(p.get() + at);
+          for (int slice = 1; slice < kSlices; ++slice) total += V8::load(p.get() + slice * per_slice + at);
+          sum[xi / kTile][xi % kTile] = total;
+        }
+        F8 half[3][kTile], taps[3][3];
+        for (int s = 0; s < kTile; ++s) {
+          F8 column[kTile], out[3];
+          for (int r = 0; r < kTile; ++r) column[r] = sum[r][s];
+          tap_column(column, out);
+          for (int i = 0; i < 3; ++i) half[i][s] = out[i];
+        }
+        for (int i = 0; i < 3; ++i) tap_column(half[i], taps[i]);
+        for (int l = 0; l < 8; ++l)
+          for (int i = 0; i < 3; ++i)
+            for (int j = 0; j < 3; ++j) dw[((int64_t(k) * g.c + c + l) * 3 + i) * 3 + j] = taps[i][j][l];
+      }
+    // dbias: each filter's gradient summed over the batch in order, 8 filters per vector.
+    if (dbias) {
+#pragma omp for schedule(static)
+      for (int b = 0; b < g.k / 8; ++b) {
+        F8 total{};
+        for (int n = 0; n < g.n; ++n) {
+          const float* plane = dy + (int64_t(n) * (g.k / 8) + b) * out_plane;
+          for (int64_t s = 0; s < out_plane; s += 8) total += V8::load(plane + s);
+        }
+        V8::store(dbias + b * 8, total);
       }
     }
   }

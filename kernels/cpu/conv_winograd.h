@@ -9,7 +9,8 @@
 //
 // A forward convolution: u = transform_weights(w), then forward(u, x). The input gradient of a
 // convolution is the forward of dy under the weights flipped and transposed: transform_weights
-// with `for_input_gradient` set, then forward on input_gradient_geometry(g).
+// with `for_input_gradient` set, then forward on input_gradient_geometry(g). The weight gradient:
+// backward_weights.
 #pragma once
 
 #include <cstdint>
@@ -37,7 +38,14 @@ ConvGeometry input_gradient_geometry(const ConvGeometry& g);
 // y (n x k x out_h x out_w, nChw8c) = x (n x c x h x w, nChw8c) convolved, + bias (k, may be null).
 void forward(const ConvGeometry& g, const float* u, const float* x, const float* bias, float* y);
 
-// The multiply-adds forward performs: 36 per tile, channel and filter (the profiler's cost).
+// dw (oihw, k x c x 3 x 3) = the weight gradient from x and dy (nChw8c), and dbias (may be null)
+// = dy summed per filter: dw = G^T [sum over tiles of (A dy A^T) . (B^T x B)] G, the forward's
+// transforms transposed. The tiles are cut into fixed slices whose sums are added in slice
+// order, so the bits depend on the geometry alone, not on the threads.
+void backward_weights(const ConvGeometry& g, const float* x, const float* dy, float* dw, float* dbias);
+
+// The multiply-adds forward and backward_weights perform: 36 per tile, channel and filter (the
+// profiler's cost).
 double multiply_adds(const ConvGeometry& g);
 
 }  // namespace hdr::cpu::winograd

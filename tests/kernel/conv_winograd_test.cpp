@@ -1,8 +1,8 @@
 // Winograd F(4x4, 3x3) (kernels/cpu/conv_winograd.h) against the convolution written out in
 // double precision: forward with and without bias, every padding it takes, maps whose tiles
 // overhang on both sides, a batch whose tiles do not fill the last group, a filter count with an
-// odd block of 8; the input gradient through the flipped weights; the same bits on 1 and 2
-// threads; the geometries it refuses.
+// odd block of 8; the input gradient through the flipped weights; the weight and bias gradients;
+// the same bits on 1, 2 and 3 threads; the geometries it refuses.
 #include "kernels/cpu/conv_winograd.h"
 
 #include <gtest/gtest.h>
@@ -160,17 +160,77 @@ TEST(WinogradConv, InputGradientIsTheAdjoint) {
   }
 }
 
+// dw[k][c][i][j] = sum over n, y, x of dy[k][y][x] x[c][y + i - pad][x + j - pad]; dbias[k] = sum
+// of dy[k]. Batches of one tile (three of the four slices empty) up to several per slice; 24
+// channels (a block of 16 and one of 8) and 8 or 24 filters (blocks of 6 and their remainders).
+TEST(WinogradConv, WeightGradientIsTheCorrelation) {
+  struct Case {
+    int n, c, h, w, k, pad;
+  };
+  for (const Case& t :
+       {Case{3, 32, 13, 13, 64, 0}, Case{1, 8, 5, 5, 8, 0}, Case{2, 24, 9, 7, 24, 1}, Case{3, 16, 6, 10, 8, 2}}) {
+    const ConvGeometry g = geometry(t.n, t.c, t.h, t.w, t.k, t.pad);
+    const int oh = g.out_h(), ow = g.out_w();
+    const Floats x = pattern(size_t(g.n) * g.c * g.h * g.w, 8), dy = pattern(size_t(g.n) * g.k * oh * ow, 9);
+    std::vector<double> sum(size_t(g.k) * g.c * 9, 0.0), scale(sum.size(), 0.0), bias(size_t(g.k), 0.0),
+        bias_scale(size_t(g.k), 0.0);
+    for (int n = 0; n < g.n; ++n)
+      for (int k = 0; k < g.k; ++k)
+        for (int r = 0; r < oh; ++r)
+          for (int q = 0; q < ow; ++q) {
+            const double d = dy[((size_t(n) * g.k + k) * oh + r) * ow + q];
+            bias[size_t(k)] += d;
+            bias_scale[size_t(k)] += std::fabs(d);
+            for (int c = 0; c < g.c; ++c)
+              for (int i = 0; i < 3; ++i)
+                for (int j = 0; j < 3; ++j) {
+                  const int y = r + i - g.pad_h, xc = q + j - g.pad_w;
+                  if (y < 0 || y >= g.h || xc < 0 || xc >= g.w) continue;
+                  const double term = d * x[((size_t(n) * g.c + c) * g.h + y) * g.w + xc];
+                  const size_t at = ((size_t(k) * g.c + c) * 3 + i) * 3 + j;
+                  sum[at] += term;
+                  scale[at] += std::fabs(term);
+                }
+          }
+    const auto expected = [](const std::vector<double>& value, const std::vector<double>& magnitude) {
+      Expected e;
+      for (size_t i = 0; i < value.size(); ++i) {
+        e.value.push_back(float(value[i]));
+        e.scale.push_back(float(magnitude[i]));
+      }
+      return e;
+    };
+    Floats dw(sum.size(), -7.0f), db(size_t(g.k), -7.0f);
+    cpu::winograd::backward_weights(g, to_blocked(g.n, g.c, int64_t(g.h) * g.w, x).data(),
+                                    to_blocked(g.n, g.k, int64_t(oh) * ow, dy).data(), dw.data(), db.data());
+    const std::string what = std::to_string(t.h) + "x" + std::to_string(t.w) + " pad " + std::to_string(t.pad);
+    expect_close(dw, expected(sum, scale), "dw of " + what);
+    expect_close(db, expected(bias, bias_scale), "dbias of " + what);
+  }
+}
+
 TEST(WinogradConv, SameBitsOnOneAndTwoThreads) {
   const ConvGeometry g = geometry(7, 32, 13, 13, 64, 0);
   const Floats x = pattern(size_t(g.n) * g.c * g.h * g.w, 6), w = pattern(size_t(g.k) * g.c * 9, 7);
   const int threads = omp_get_max_threads();
+  const Floats xb = to_blocked(g.n, g.c, int64_t(g.h) * g.w, x), dy = pattern(size_t(g.n) * g.k * 121, 10);
+  const auto weight_gradient = [&] {
+    Floats dw(w.size()), db(size_t(g.k));
+    cpu::winograd::backward_weights(g, xb.data(), dy.data(), dw.data(), db.data());
+    dw.insert(dw.end(), db.begin(), db.end());
+    return dw;
+  };
   omp_set_num_threads(1);
-  const Floats one = winograd_forward(g, x, w, nullptr);
+  const Floats one = winograd_forward(g, x, w, nullptr), one_dw = weight_gradient();
   omp_set_num_threads(2);
-  const Floats two = winograd_forward(g, x, w, nullptr);
+  const Floats two = winograd_forward(g, x, w, nullptr), two_dw = weight_gradient();
+  omp_set_num_threads(3);  // slices shared unevenly
+  const Floats three_dw = weight_gradient();
   omp_set_num_threads(threads);
   ASSERT_EQ(one.size(), two.size());
   EXPECT_EQ(0, std::memcmp(one.data(), two.data(), one.size() * sizeof(float)));
+  EXPECT_EQ(0, std::memcmp(one_dw.data(), two_dw.data(), one_dw.size() * sizeof(float)));
+  EXPECT_EQ(0, std::memcmp(one_dw.data(), three_dw.data(), one_dw.size() * sizeof(float)));
 }
 
 TEST(WinogradConv, RefusesWhatItCannotRun) {

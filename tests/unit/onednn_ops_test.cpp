@@ -285,12 +285,12 @@ TEST(OneDnnConvChoice, NoTrainingConvolutionRunsReferenceCode) {
   EXPECT_EQ(route("backward-weights+bias", "n64 c64 4x4 k128 4x4 pad 0,0 stride 1"), "im2col + sgemm");
   EXPECT_NE(route("backward-weights+bias", "n64 c64 8x8 k64 5x5 pad 2,2 stride 2"), "im2col + sgemm");
   EXPECT_NE(route("backward-weights+bias", "n64 c64 8x8 k64 5x5 pad 2,2 stride 2"), "(not run)");
-  // On nChw8c (AVX2) the forward and input gradient of 3x3 stride-1 layers with 8x8 outputs or
-  // more run as Winograd: seed 000's conv2 and cnn_best's 3x3 layers, not seed 000's conv3 (3x3
+  // On nChw8c (AVX2) the three passes of 3x3 stride-1 layers with 8x8 outputs or more run as
+  // Winograd: seed 000's conv2 and cnn_best's 3x3 layers, not seed 000's conv3 (3x3
   // out) nor its first layer (one channel). Elsewhere the library runs them all.
   const std::string winograd = "winograd F(4x4,3x3) (hdr)";
   const bool eight = OneDnnOps::activation_block() == 8;
-  for (const char* op : {"forward", "backward-data"}) {
+  for (const char* op : {"forward", "backward-data", "backward-weights+bias"}) {
     EXPECT_EQ(route(op, "n64 c32 13x13 k64 3x3 pad 0,0 stride 1") == winograd, eight) << op;
     EXPECT_EQ(route(op, "n64 c32 12x12 k64 3x3 pad 0,0 stride 1") == winograd, eight) << op;
     EXPECT_NE(route(op, "n64 c64 5x5 k128 3x3 pad 0,0 stride 1"), winograd) << op;
@@ -310,7 +310,7 @@ TEST(OneDnnConvChoice, WinogradPassesReportTheirMultiplyAdds) {
   EXPECT_EQ(OneDnnOps::winograd_multiply_adds(Op::conv_forward, conv2), eight ? 64 * 9 * 36 * per_pair : 0.0);
   // The input gradient: 13x13 outputs in 4x4 tiles of 36.
   EXPECT_EQ(OneDnnOps::winograd_multiply_adds(Op::conv_backward_data, conv2), eight ? 64 * 16 * 36 * per_pair : 0.0);
-  EXPECT_EQ(OneDnnOps::winograd_multiply_adds(Op::conv_backward_weights, conv2), 0.0);
+  EXPECT_EQ(OneDnnOps::winograd_multiply_adds(Op::conv_backward_weights, conv2), eight ? 64 * 9 * 36 * per_pair : 0.0);
   EXPECT_EQ(OneDnnOps::winograd_multiply_adds(Op::conv_forward, conv3), 0.0);
 }
 
@@ -358,7 +358,7 @@ TEST(OneDnnConvCache, InterleavedGeometriesAndOpsStayCorrect) {
     }
     // 2 geometries x 3 ops, made in round 0 only: primitives, or Winograd passes on nChw8c.
     EXPECT_EQ(ops.implementations().size(), 6u);
-    EXPECT_EQ(ops.cached_primitives(), OneDnnOps::activation_block() == 8 ? 4u : 6u);
+    EXPECT_EQ(ops.cached_primitives(), OneDnnOps::activation_block() == 8 ? 3u : 6u);
   }
 }
 

@@ -12,9 +12,9 @@
 // bwd-weights x3), with reorders to and from plain NCHW: 1.17 / 0.88 / 1.19; on plain NCHW
 // without reorders: 1.95 / 1.94 / 2.31; the exceptions are handled by choose_layouts().
 // Weight gradients of outputs of at most 3x3 positions skip the convolution primitive: an im2col
-// of ours and one sgemm (weight_gradient_by_gemm). On nChw8c (AVX2), the forward and input
-// gradient of 3x3 stride-1 convolutions with maps of 8x8 and more run as Winograd F(4x4, 3x3)
-// of ours (by_winograd).
+// of ours and one sgemm (weight_gradient_by_gemm). On nChw8c (AVX2), all three passes of 3x3
+// stride-1 convolutions with maps of 8x8 and more run as Winograd F(4x4, 3x3) of ours
+// (by_winograd), which takes its thread buffers per call.
 // Primitives run through the C API with argument arrays bound once, so a call sets a few data
 // handles and executes: no primitive creation and no allocation of ours after the first call
 // (libdnnl itself still mallocs a few bytes of bookkeeping per execution).
@@ -226,12 +226,12 @@ memory::desc activation_desc(int n, int c, int h, int w) {
 constexpr int64_t kGemmPositions = 9;
 bool weight_gradient_by_gemm(const ConvGeometry& g) { return int64_t(g.out_h()) * g.out_w() <= kGemmPositions; }
 
-// Whether a convolution pass that is g's forward runs as Winograd F(4x4, 3x3)
-// (kernels/cpu/conv_winograd.h) rather than through oneDNN: on nChw8c in and out (oneDNN 2.6 has
-// Winograd for AVX-512 only), for outputs of at least 8x8 positions. cnn_bn's conv2 (13x13 ->
-// 11x11) measured 0.7 against 1.3 ms forward and 1.1 against 1.4 ms for its input gradient; conv3
-// (5x5 -> 3x3) ran 2.7x slower, its one tile per image overhanging and its weights the larger
-// transform.
+// Whether a convolution pass that is g's forward, or g's weight gradient, runs as Winograd
+// F(4x4, 3x3) (kernels/cpu/conv_winograd.h) rather than through oneDNN: on nChw8c in and out
+// (oneDNN 2.6 has Winograd for AVX-512 only), for outputs of at least 8x8 positions. cnn_bn's
+// conv2 (13x13 -> 11x11) measured 0.7 against 1.3 ms forward and 1.1 against 1.4 ms for its input
+// gradient; conv3 (5x5 -> 3x3) ran 2.7x slower, its one tile per image overhanging and its
+// weights the larger transform.
 constexpr int64_t kWinogradPositions = 64;
 bool by_winograd(const ConvGeometry& g) {
   const int64_t in = int64_t(g.h) * g.w, out = int64_t(g.out_h()) * g.out_w();
@@ -353,6 +353,7 @@ struct OneDnnOps::State {
     std::vector<float> source, transformed;
   };
   std::map<ConvKey, WinogradWeights> winograd;
+  std::set<ConvKey> winograd_weight_gradients;  // geometries whose weight gradient ran by Winograd
 
   ConvEntry& entry(ConvOp op, const ConvGeometry& g, bool with_bias) {
     const ConvKey key = key_of(op, g, with_bias);
@@ -404,6 +405,11 @@ void OneDnnOps::conv_backward_data(const ConvGeometry& g, const float* w, const 
 
 void OneDnnOps::conv_backward_weights(const ConvGeometry& g, const float* x, const float* dy, float* dw, float* dbias) {
   if (weight_gradient_by_gemm(g)) return weight_gradient_gemm(g, x, dy, dw, dbias);
+  if (by_winograd(g)) {
+    check_geometry(g);
+    state_->winograd_weight_gradients.insert(key_of(ConvOp::kBackwardWeights, g, dbias != nullptr));
+    return cpu::winograd::backward_weights(g, x, dy, dw, dbias);
+  }
   ConvEntry& e = state_->entry(ConvOp::kBackwardWeights, g, dbias != nullptr);
   if (dbias)
     e.run(state_->stream, {x, dy}, {dw, dbias});
@@ -444,14 +450,14 @@ void OneDnnOps::winograd(bool input_gradient, const ConvGeometry& g, const float
 }
 
 double OneDnnOps::winograd_multiply_adds(Op op, const ConvGeometry& g) {
-  if (op != Op::conv_forward && op != Op::conv_backward_data) return 0.0;
   const ConvGeometry run = op == Op::conv_backward_data ? cpu::winograd::input_gradient_geometry(g) : g;
   return by_winograd(run) ? cpu::winograd::multiply_adds(run) : 0.0;
 }
 
 void OneDnnOps::prepare(const ConvGeometry& g, const ConvUse& use) {
   if (!by_winograd(g)) state_->entry(ConvOp::kForward, g, use.bias);
-  if (use.backward && !weight_gradient_by_gemm(g)) state_->entry(ConvOp::kBackwardWeights, g, use.bias);
+  if (use.backward && !weight_gradient_by_gemm(g) && !by_winograd(g))
+    state_->entry(ConvOp::kBackwardWeights, g, use.bias);
   if (use.input_grad && !by_winograd(cpu::winograd::input_gradient_geometry(g)))
     state_->entry(ConvOp::kBackwardData, g, false);
 }
@@ -470,6 +476,7 @@ std::vector<std::string> OneDnnOps::implementations() const {
   for (const auto& [k, e] : state_->convs) lines.push_back(line(k, e.implementation));
   for (const ConvKey& k : state_->gemm_weight_gradients) lines.push_back(line(k, "im2col + sgemm"));
   for (const auto& [k, weights] : state_->winograd) lines.push_back(line(k, "winograd F(4x4,3x3) (hdr)"));
+  for (const ConvKey& k : state_->winograd_weight_gradients) lines.push_back(line(k, "winograd F(4x4,3x3) (hdr)"));
   return lines;
 }
 
