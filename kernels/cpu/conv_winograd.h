@@ -2,10 +2,11 @@
 // (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks", 2016): each 4x4 tile of
 // the output comes from a 6x6 tile of the input through 36 products per channel pair instead of
 // 144, so the multiplies fall 4x (3.4x with the tiles that overhang an 11x11 output). oneDNN 2.6
-// has no Winograd kernel for AVX2, and its direct kernels run cnn_bn's conv2 at 1.3 ms where this
-// takes 0.7 (bench/README.md, eighth pass). The rounding differs from the direct sum (the
-// transforms scale by up to 8 and 1/24): within 1e-5 of the output's scale. Each output value is
-// computed by one thread in a fixed order, so the bits do not depend on the thread count.
+// has no Winograd kernel for AVX2, and its direct kernels ran cnn_bn's conv2 1.3-2.5x slower than
+// this in its three passes (bench/README.md, eighth pass). The rounding differs from the direct
+// sum (the transforms scale by up to 8 and 1/24): within 2e-5 of the sum of the terms'
+// magnitudes. Each value is summed in a fixed order, so the bits do not depend on the thread
+// count.
 //
 // A forward convolution: u = transform_weights(w), then forward(u, x). The input gradient of a
 // convolution is the forward of dy under the weights flipped and transposed: transform_weights

@@ -14,10 +14,12 @@
 // Weight gradients of outputs of at most 3x3 positions skip the convolution primitive: an im2col
 // of ours and one sgemm (weight_gradient_by_gemm). On nChw8c (AVX2), all three passes of 3x3
 // stride-1 convolutions with maps of 8x8 and more run as Winograd F(4x4, 3x3) of ours
-// (by_winograd), which takes its thread buffers per call.
+// (by_winograd).
 // Primitives run through the C API with argument arrays bound once, so a call sets a few data
 // handles and executes: no primitive creation and no allocation of ours after the first call
-// (libdnnl itself still mallocs a few bytes of bookkeeping per execution).
+// but the Winograd kernels' group buffers (kernels/cpu/conv_winograd.cpp, as the other
+// hand-written kernels take theirs); libdnnl itself still mallocs a few bytes of bookkeeping per
+// execution.
 #include "engine/backends/cpu/onednn_ops.h"
 
 #include "kernels/cpu/blocked.h"
@@ -229,9 +231,9 @@ bool weight_gradient_by_gemm(const ConvGeometry& g) { return int64_t(g.out_h()) 
 // Whether a convolution pass that is g's forward, or g's weight gradient, runs as Winograd
 // F(4x4, 3x3) (kernels/cpu/conv_winograd.h) rather than through oneDNN: on nChw8c in and out
 // (oneDNN 2.6 has Winograd for AVX-512 only), for outputs of at least 8x8 positions. cnn_bn's
-// conv2 (13x13 -> 11x11) measured 0.7 against 1.3 ms forward and 1.1 against 1.4 ms for its input
-// gradient; conv3 (5x5 -> 3x3) ran 2.7x slower, its one tile per image overhanging and its
-// weights the larger transform.
+// conv2 (13x13 -> 11x11) measured 0.77 against 1.46 ms forward, 1.19 against 1.49 ms for its
+// input gradient and 0.75 against 1.86 ms for its weight gradient (bench/README.md, eighth pass);
+// conv3 (5x5 -> 3x3) ran 2.7x slower forward, its one tile per image overhanging.
 constexpr int64_t kWinogradPositions = 64;
 bool by_winograd(const ConvGeometry& g) {
   const int64_t in = int64_t(g.h) * g.w, out = int64_t(g.out_h()) * g.out_w();
