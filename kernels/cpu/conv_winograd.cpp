@@ -278,7 +278,8 @@ ConvGeometry input_gradient_geometry(const ConvGeometry& g) {
   d.h = g.out_h();
   d.w = g.out_w();
   d.k = g.c;
-  d.pad_h = d.pad_w = 2 - g.pad_h;
+  d.pad_h = 2 - g.pad_h;  // unequal paddings stay unequal, which supports() refuses
+  d.pad_w = 2 - g.pad_w;
   return d;
 }
 

@@ -123,8 +123,14 @@ TEST(WinogradConv, ForwardIsTheConvolution) {
 // dx[c][y][x] = sum over k, i, j of dy[k][y - i + pad][x - j + pad] w[k][c][i][j]: the forward of
 // dy under the flipped, transposed weights, written out here as the adjoint of the forward.
 TEST(WinogradConv, InputGradientIsTheAdjoint) {
-  for (const int pad : {0, 1}) {
-    const ConvGeometry g = geometry(2, 16, 13, 11, 32, pad);
+  struct Case {
+    int c, k, pad;
+  };
+  // Every padding (the input gradient's: 2, 1, 0); 24 channels, so 24 filters of the product (a
+  // block of 16 and one of 8).
+  for (const Case& t : {Case{16, 32, 0}, Case{24, 16, 1}, Case{16, 8, 2}}) {
+    const int pad = t.pad;
+    const ConvGeometry g = geometry(2, t.c, 13, 11, t.k, pad);
     const int oh = g.out_h(), ow = g.out_w();
     const Floats dy = pattern(size_t(g.n) * g.k * oh * ow, 4), w = pattern(size_t(g.k) * g.c * 9, 5);
     Expected want{Floats(size_t(g.n) * g.c * g.h * g.w, 0.0f), Floats(size_t(g.n) * g.c * g.h * g.w, 0.0f)};
@@ -209,7 +215,7 @@ TEST(WinogradConv, WeightGradientIsTheCorrelation) {
   }
 }
 
-TEST(WinogradConv, SameBitsOnOneAndTwoThreads) {
+TEST(WinogradConv, SameBitsOnOneTwoAndThreeThreads) {
 #if defined(__SANITIZE_THREAD__)
   // tests/CMakeLists.txt: TSan cannot see OpenMP's barriers, so its builds run one thread.
   GTEST_SKIP() << "more than one OpenMP thread under ThreadSanitizer";
@@ -228,11 +234,12 @@ TEST(WinogradConv, SameBitsOnOneAndTwoThreads) {
   const Floats one = winograd_forward(g, x, w, nullptr), one_dw = weight_gradient();
   omp_set_num_threads(2);
   const Floats two = winograd_forward(g, x, w, nullptr), two_dw = weight_gradient();
-  omp_set_num_threads(3);  // slices shared unevenly
-  const Floats three_dw = weight_gradient();
+  omp_set_num_threads(3);  // groups and slices shared unevenly
+  const Floats three = winograd_forward(g, x, w, nullptr), three_dw = weight_gradient();
   omp_set_num_threads(threads);
   ASSERT_EQ(one.size(), two.size());
   EXPECT_EQ(0, std::memcmp(one.data(), two.data(), one.size() * sizeof(float)));
+  EXPECT_EQ(0, std::memcmp(one.data(), three.data(), one.size() * sizeof(float)));
   EXPECT_EQ(0, std::memcmp(one_dw.data(), two_dw.data(), one_dw.size() * sizeof(float)));
   EXPECT_EQ(0, std::memcmp(one_dw.data(), three_dw.data(), one_dw.size() * sizeof(float)));
 }
@@ -250,7 +257,8 @@ TEST(WinogradConv, RefusesWhatItCannotRun) {
   EXPECT_FALSE(cpu::winograd::supports(geometry(1, 8, 5, 5, 8, 3)));   // padding beyond 2
   g = geometry(1, 8, 5, 5, 8, 1);
   g.pad_w = 0;
-  EXPECT_FALSE(cpu::winograd::supports(g));                           // unequal padding
+  EXPECT_FALSE(cpu::winograd::supports(g));  // unequal padding, nor its input gradient's
+  EXPECT_FALSE(cpu::winograd::supports(cpu::winograd::input_gradient_geometry(g)));
   EXPECT_FALSE(cpu::winograd::supports(geometry(1, 8, 2, 2, 8, 0)));  // no output
 }
 
