@@ -38,6 +38,16 @@ inline void input_column(const T* d, T* t) {
   t[5] = 4.0f * d[1] - 5.0f * d[3] + d[5];
 }
 
+// B e: six transformed input gradients back to six (the transpose of input_column).
+inline void input_gradient_column(const F8* e, F8* o) {
+  o[0] = 4.0f * e[0];
+  o[1] = -4.0f * e[1] + 4.0f * e[2] - 2.0f * e[3] + 2.0f * e[4] + 4.0f * e[5];
+  o[2] = -5.0f * e[0] - 4.0f * e[1] - 4.0f * e[2] - e[3] - e[4];
+  o[3] = e[1] - e[2] + 2.0f * e[3] - 2.0f * e[4] - 5.0f * e[5];
+  o[4] = e[0] + e[1] + e[2] + e[3] + e[4];
+  o[5] = e[5];
+}
+
 // A^T m: six products to four outputs.
 inline void output_column(const F8* m, F8* o) {
   o[0] = m[0] + m[1] + m[2] + m[3] + m[4];
@@ -147,6 +157,32 @@ void transform_gradient_tile(const ConvGeometry& g, const float* dyb, int r0, in
     F8 out[kTile];
     gradient_column(t[r], out);
     for (int s = 0; s < kTile; ++s) V8::store(d + int64_t(r * kTile + s) * g.k, out[s]);
+  }
+}
+
+// B E B^T of one tile's transformed input gradient e[xi] (c floats apart), for 8 channels,
+// added into plane dxb over the 6x6 window at (r0, c0) clipped to the map.
+void add_input_gradient_tile(const ConvGeometry& g, const float* e, int r0, int c0, float* dxb) {
+  F8 p[kTile][kTile], t[kTile][kTile];
+  for (int r = 0; r < kTile; ++r)
+    for (int s = 0; s < kTile; ++s) p[r][s] = V8::load(e + int64_t(r * kTile + s) * g.c);
+  for (int s = 0; s < kTile; ++s) {
+    F8 column[kTile], out[kTile];
+    for (int r = 0; r < kTile; ++r) column[r] = p[r][s];
+    input_gradient_column(column, out);
+    for (int r = 0; r < kTile; ++r) t[r][s] = out[r];
+  }
+  for (int r = 0; r < kTile; ++r) {
+    const int row = r0 + r;
+    if (row < 0 || row >= g.h) continue;
+    F8 out[kTile];
+    input_gradient_column(t[r], out);
+    for (int s = 0; s < kTile; ++s) {
+      const int col = c0 + s;
+      if (col < 0 || col >= g.w) continue;
+      float* at = dxb + (int64_t(row) * g.w + col) * 8;
+      V8::store(at, V8::load(at) + out[s]);
+    }
   }
 }
 
@@ -272,17 +308,6 @@ bool supports(const ConvGeometry& g) {
 
 int64_t transformed_weight_count(const ConvGeometry& g) { return int64_t(kPoints) * g.c * g.k; }
 
-ConvGeometry input_gradient_geometry(const ConvGeometry& g) {
-  ConvGeometry d = g;
-  d.c = g.k;
-  d.h = g.out_h();
-  d.w = g.out_w();
-  d.k = g.c;
-  d.pad_h = 2 - g.pad_h;  // unequal paddings stay unequal, which supports() refuses
-  d.pad_w = 2 - g.pad_w;
-  return d;
-}
-
 void transform_weights(const ConvGeometry& g, const float* w, bool for_input_gradient, float* u) {
   // The product's channels and filters (swapped for the input gradient) and where a tap of
   // (channel, filter) lies in w: a vector holds 8 filters, gathered `filter_step` apart.
@@ -295,10 +320,8 @@ void transform_weights(const ConvGeometry& g, const float* w, bool for_input_gra
       const float* first = w + c * channel_step + k * filter_step;
       F8 taps[3][3];
       for (int i = 0; i < 3; ++i)
-        for (int j = 0; j < 3; ++j) {
-          const int64_t tap = for_input_gradient ? (2 - i) * 3 + 2 - j : i * 3 + j;  // rotated by 180 degrees
-          for (int l = 0; l < 8; ++l) taps[i][j][l] = first[l * filter_step + tap];
-        }
+        for (int j = 0; j < 3; ++j)
+          for (int l = 0; l < 8; ++l) taps[i][j][l] = first[l * filter_step + i * 3 + j];
       F8 half[kTile][3], full[kTile][kTile];
       for (int j = 0; j < 3; ++j) {
         const F8 column[3] = {taps[0][j], taps[1][j], taps[2][j]};
@@ -336,6 +359,42 @@ void forward(const ConvGeometry& g, const float* u, const float* x, const float*
         for (int b = 0; b < g.k / 8; ++b)
           transform_output_tile(g, m.get() + int64_t(t) * kPoints * g.k + b * 8, bias ? V8::load(bias + b * 8) : F8{},
                                 at.r0, at.c0, y + (int64_t(at.n) * (g.k / 8) + b) * out_plane);
+      }
+    }
+  }
+}
+
+void backward_data(const ConvGeometry& g, const float* u, const float* dy, float* dx) {
+  const Tiling tiling(g);
+  // Whole images per task, so that each overlapping tile is added into dx by one thread in order.
+  const int images = std::max(1, kGradientGroupTiles / tiling.per_image);
+  const int groups = (g.n + images - 1) / images;
+  const int64_t in_plane = int64_t(g.h) * g.w * 8, out_plane = int64_t(g.out_h()) * g.out_w() * 8;
+  ConvGeometry product = g;  // E[t][xi][c] = D[t][xi][.] x U[xi]: k channels in, c filters out
+  product.c = g.k;
+  product.k = g.c;
+  const size_t group_tiles = size_t(images) * size_t(tiling.per_image);
+#pragma omp parallel
+  {
+    const auto d = std::make_unique_for_overwrite<float[]>(group_tiles * kPoints * size_t(g.k));
+    const auto e = std::make_unique_for_overwrite<float[]>(group_tiles * kPoints * size_t(g.c));
+#pragma omp for schedule(static)
+    for (int group = 0; group < groups; ++group) {
+      const int n0 = group * images, count = std::min(images, g.n - n0);
+      const int first = n0 * tiling.per_image, tiles = count * tiling.per_image;
+      for (int t = 0; t < tiles; ++t) {
+        const TilePlace at = place_of(tiling, first + t);
+        for (int b = 0; b < g.k / 8; ++b)
+          transform_gradient_tile(g, dy + (int64_t(at.n) * (g.k / 8) + b) * out_plane, at.r0, at.c0,
+                                  d.get() + int64_t(t) * kPoints * g.k + b * 8);
+      }
+      products(product, tiles, u, d.get(), e.get());
+      std::fill_n(dx + int64_t(n0) * g.c * g.h * g.w, int64_t(count) * g.c * g.h * g.w, 0.0f);
+      for (int t = 0; t < tiles; ++t) {
+        const TilePlace at = place_of(tiling, first + t);
+        for (int b = 0; b < g.c / 8; ++b)
+          add_input_gradient_tile(g, e.get() + int64_t(t) * kPoints * g.c + b * 8, at.r0 - g.pad_h, at.c0 - g.pad_w,
+                                  dx + (int64_t(at.n) * (g.c / 8) + b) * in_plane);
       }
     }
   }

@@ -8,10 +8,9 @@
 // magnitudes. Each value is summed in a fixed order, so the bits do not depend on the thread
 // count.
 //
-// A forward convolution: u = transform_weights(w), then forward(u, x). The input gradient of a
-// convolution is the forward of dy under the weights flipped and transposed: transform_weights
-// with `for_input_gradient` set, then forward on input_gradient_geometry(g). The weight gradient:
-// backward_weights.
+// A forward convolution: u = transform_weights(w), then forward(u, x). Its input gradient: u =
+// transform_weights(w) with `for_input_gradient` set, then backward_data(u, dy), the forward's
+// algorithm transposed over the forward's tiles. The weight gradient: backward_weights.
 #pragma once
 
 #include <cstdint>
@@ -27,17 +26,17 @@ bool supports(const ConvGeometry& g);
 // Floats of the transformed weights: 36 x c x k.
 int64_t transformed_weight_count(const ConvGeometry& g);
 
-// u[xi][c][k] = (G w[k][c] G^T)[xi] from oihw weights, or, with for_input_gradient, from
-// w[c][k] rotated by 180 degrees (g is then the forward's geometry and u serves
-// input_gradient_geometry(g)).
+// u[xi][c][k] = (G w[k][c] G^T)[xi] from oihw weights, or, with for_input_gradient, the same
+// products transposed: u[xi][k][c].
 void transform_weights(const ConvGeometry& g, const float* w, bool for_input_gradient, float* u);
-
-// The geometry whose forward is g's input gradient: dy (k channels, padded by 2 - pad) in,
-// dx (c channels) out.
-ConvGeometry input_gradient_geometry(const ConvGeometry& g);
 
 // y (n x k x out_h x out_w, nChw8c) = x (n x c x h x w, nChw8c) convolved, + bias (k, may be null).
 void forward(const ConvGeometry& g, const float* u, const float* x, const float* bias, float* y);
+
+// dx (n x c x h x w, nChw8c) = the input gradient from dy (nChw8c): for each output tile,
+// B [(A dy A^T) x U] B^T added into dx over its 6x6 input window (neighbouring windows overlap;
+// each image's tiles are added in order by one thread).
+void backward_data(const ConvGeometry& g, const float* u, const float* dy, float* dx);
 
 // dw (oihw, k x c x 3 x 3) = the weight gradient from x and dy (nChw8c), and dbias (may be null)
 // = dy summed per filter: dw = G^T [sum over tiles of (A dy A^T) . (B^T x B)] G, the forward's
@@ -45,8 +44,8 @@ void forward(const ConvGeometry& g, const float* u, const float* x, const float*
 // order, so the bits depend on the geometry alone, not on the threads.
 void backward_weights(const ConvGeometry& g, const float* x, const float* dy, float* dw, float* dbias);
 
-// The multiply-adds forward and backward_weights perform: 36 per tile, channel and filter (the
-// profiler's cost).
+// The multiply-adds each pass performs: 36 per output tile, channel and filter (the profiler's
+// cost).
 double multiply_adds(const ConvGeometry& g);
 
 }  // namespace hdr::cpu::winograd

@@ -1,7 +1,7 @@
 // Winograd F(4x4, 3x3) (kernels/cpu/conv_winograd.h) against the convolution written out in
 // double precision: forward with and without bias, every padding it takes, maps whose tiles
 // overhang on both sides, a batch whose tiles do not fill the last group, a filter count with an
-// odd block of 8; the input gradient through the flipped weights; the weight and bias gradients;
+// odd block of 8; the input gradient, whose tiles overlap; the weight and bias gradients;
 // the same bits on 1, 2 and 3 threads; the geometries it refuses.
 #include "kernels/cpu/conv_winograd.h"
 
@@ -120,17 +120,17 @@ TEST(WinogradConv, ForwardIsTheConvolution) {
   }
 }
 
-// dx[c][y][x] = sum over k, i, j of dy[k][y - i + pad][x - j + pad] w[k][c][i][j]: the forward of
-// dy under the flipped, transposed weights, written out here as the adjoint of the forward.
+// dx[c][y][x] = sum over k, i, j of dy[k][y - i + pad][x - j + pad] w[k][c][i][j], written out as
+// the adjoint of the forward; batches of 2 and 3 images (whole images per task).
 TEST(WinogradConv, InputGradientIsTheAdjoint) {
   struct Case {
-    int c, k, pad;
+    int n, c, k, pad;
   };
-  // Every padding (the input gradient's: 2, 1, 0); 24 channels, so 24 filters of the product (a
-  // block of 16 and one of 8).
-  for (const Case& t : {Case{16, 32, 0}, Case{24, 16, 1}, Case{16, 8, 2}}) {
+  // Every padding; 24 channels, so 24 filters of the product (a block of 16 and one of 8); 3
+  // images of 9 tiles: a task of 2 images and one of 1.
+  for (const Case& t : {Case{2, 16, 32, 0}, Case{3, 24, 16, 1}, Case{3, 16, 8, 2}, Case{3, 8, 16, 0}}) {
     const int pad = t.pad;
-    const ConvGeometry g = geometry(2, t.c, 13, 11, t.k, pad);
+    const ConvGeometry g = geometry(t.n, t.c, 13, 11, t.k, pad);
     const int oh = g.out_h(), ow = g.out_w();
     const Floats dy = pattern(size_t(g.n) * g.k * oh * ow, 4), w = pattern(size_t(g.k) * g.c * 9, 5);
     Expected want{Floats(size_t(g.n) * g.c * g.h * g.w, 0.0f), Floats(size_t(g.n) * g.c * g.h * g.w, 0.0f)};
@@ -154,14 +154,10 @@ TEST(WinogradConv, InputGradientIsTheAdjoint) {
       want.value[i] = float(sum[i]);
       want.scale[i] = float(scale[i]);
     }
-    const ConvGeometry d = cpu::winograd::input_gradient_geometry(g);
-    ASSERT_TRUE(cpu::winograd::supports(d));
-    EXPECT_EQ(d.out_h(), g.h);
-    EXPECT_EQ(d.out_w(), g.w);
-    Floats u(size_t(cpu::winograd::transformed_weight_count(d)));
+    Floats u(size_t(cpu::winograd::transformed_weight_count(g)));
     cpu::winograd::transform_weights(g, w.data(), true, u.data());
-    Floats dx(want.value.size(), -7.0f);
-    cpu::winograd::forward(d, u.data(), to_blocked(g.n, g.k, int64_t(oh) * ow, dy).data(), nullptr, dx.data());
+    Floats dx(want.value.size(), -7.0f);  // every value written, those no output sees as 0
+    cpu::winograd::backward_data(g, u.data(), to_blocked(g.n, g.k, int64_t(oh) * ow, dy).data(), dx.data());
     expect_close(to_plain(g.n, g.c, int64_t(g.h) * g.w, dx), want, "dx pad " + std::to_string(pad));
   }
 }
@@ -224,10 +220,13 @@ TEST(WinogradConv, SameBitsOnOneTwoAndThreeThreads) {
   const Floats x = pattern(size_t(g.n) * g.c * g.h * g.w, 6), w = pattern(size_t(g.k) * g.c * 9, 7);
   const int threads = omp_get_max_threads();
   const Floats xb = to_blocked(g.n, g.c, int64_t(g.h) * g.w, x), dy = pattern(size_t(g.n) * g.k * 121, 10);
-  const auto weight_gradient = [&] {
-    Floats dw(w.size()), db(size_t(g.k));
+  const auto weight_gradient = [&] {  // and the input gradient, from the same dy
+    Floats dw(w.size()), db(size_t(g.k)), u(size_t(cpu::winograd::transformed_weight_count(g))), dx(xb.size());
     cpu::winograd::backward_weights(g, xb.data(), dy.data(), dw.data(), db.data());
+    cpu::winograd::transform_weights(g, w.data(), true, u.data());
+    cpu::winograd::backward_data(g, u.data(), dy.data(), dx.data());
     dw.insert(dw.end(), db.begin(), db.end());
+    dw.insert(dw.end(), dx.begin(), dx.end());
     return dw;
   };
   omp_set_num_threads(1);
@@ -257,8 +256,7 @@ TEST(WinogradConv, RefusesWhatItCannotRun) {
   EXPECT_FALSE(cpu::winograd::supports(geometry(1, 8, 5, 5, 8, 3)));   // padding beyond 2
   g = geometry(1, 8, 5, 5, 8, 1);
   g.pad_w = 0;
-  EXPECT_FALSE(cpu::winograd::supports(g));  // unequal padding, nor its input gradient's
-  EXPECT_FALSE(cpu::winograd::supports(cpu::winograd::input_gradient_geometry(g)));
+  EXPECT_FALSE(cpu::winograd::supports(g));                           // unequal padding
   EXPECT_FALSE(cpu::winograd::supports(geometry(1, 8, 2, 2, 8, 0)));  // no output
 }
 

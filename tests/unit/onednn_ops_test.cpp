@@ -308,8 +308,8 @@ TEST(OneDnnConvChoice, WinogradPassesReportTheirMultiplyAdds) {
   const bool eight = OneDnnOps::activation_block() == 8;
   const double per_pair = 32.0 * 64;
   EXPECT_EQ(OneDnnOps::winograd_multiply_adds(Op::conv_forward, conv2), eight ? 64 * 9 * 36 * per_pair : 0.0);
-  // The input gradient: 13x13 outputs in 4x4 tiles of 36.
-  EXPECT_EQ(OneDnnOps::winograd_multiply_adds(Op::conv_backward_data, conv2), eight ? 64 * 16 * 36 * per_pair : 0.0);
+  // The input gradient and the weight gradient run over the forward's tiles.
+  EXPECT_EQ(OneDnnOps::winograd_multiply_adds(Op::conv_backward_data, conv2), eight ? 64 * 9 * 36 * per_pair : 0.0);
   EXPECT_EQ(OneDnnOps::winograd_multiply_adds(Op::conv_backward_weights, conv2), eight ? 64 * 9 * 36 * per_pair : 0.0);
   EXPECT_EQ(OneDnnOps::winograd_multiply_adds(Op::conv_forward, conv3), 0.0);
 }

@@ -228,12 +228,11 @@ memory::desc activation_desc(int n, int c, int h, int w) {
 constexpr int64_t kGemmPositions = 9;
 bool weight_gradient_by_gemm(const ConvGeometry& g) { return int64_t(g.out_h()) * g.out_w() <= kGemmPositions; }
 
-// Whether a convolution pass that is g's forward, or g's weight gradient, runs as Winograd
-// F(4x4, 3x3) (kernels/cpu/conv_winograd.h) rather than through oneDNN: on nChw8c in and out
-// (oneDNN 2.6 has Winograd for AVX-512 only), for outputs of at least 8x8 positions. cnn_bn's
-// conv2 (13x13 -> 11x11) measured 0.77 against 1.46 ms forward, 1.19 against 1.49 ms for its
-// input gradient and 0.75 against 1.86 ms for its weight gradient (bench/README.md, eighth pass);
-// conv3 (5x5 -> 3x3) ran 2.7x slower forward, its one tile per image overhanging.
+// Whether the passes of convolution g run as Winograd F(4x4, 3x3) (kernels/cpu/conv_winograd.h) rather than through
+// oneDNN: on nChw8c in and out (oneDNN 2.6 has Winograd for AVX-512 only), for outputs of at least 8x8 positions.
+// cnn_bn's conv2 (13x13 -> 11x11) measured 0.77 against 1.46 ms forward, 1.19 against 1.49 ms for its input gradient
+// and 0.75 against 1.86 ms for its weight gradient (bench/README.md, eighth pass); conv3 (5x5 -> 3x3) ran 2.7x slower
+// forward, its one tile per image overhanging.
 constexpr int64_t kWinogradPositions = 64;
 bool by_winograd(const ConvGeometry& g) {
   const int64_t in = int64_t(g.h) * g.w, out = int64_t(g.out_h()) * g.out_w();
@@ -401,7 +400,7 @@ void OneDnnOps::conv_forward(const ConvGeometry& g, const float* x, const float*
 }
 
 void OneDnnOps::conv_backward_data(const ConvGeometry& g, const float* w, const float* dy, float* dx) {
-  if (by_winograd(cpu::winograd::input_gradient_geometry(g))) return winograd(true, g, w, dy, nullptr, dx);
+  if (by_winograd(g)) return winograd(true, g, w, dy, nullptr, dx);
   state_->entry(ConvOp::kBackwardData, g, false).run(state_->stream, {w, dy}, {dx});
 }
 
@@ -434,8 +433,8 @@ void OneDnnOps::weight_gradient_gemm(const ConvGeometry& g, const float* x, cons
   cpu::conv_weights_from_taps(g, s.taps.data(), dw);
 }
 
-// The forward of g, or of its input gradient, as Winograd F(4x4, 3x3) (by_winograd): w's
-// transform is kept and reused while w holds the same values.
+// The forward or the input gradient of g as Winograd F(4x4, 3x3) (by_winograd): w's transform
+// is kept and reused while w holds the same values.
 void OneDnnOps::winograd(bool input_gradient, const ConvGeometry& g, const float* w, const float* x, const float* bias,
                          float* y) {
   check_geometry(g);
@@ -447,21 +446,22 @@ void OneDnnOps::winograd(bool input_gradient, const ConvGeometry& g, const float
     t.transformed.resize(size_t(cpu::winograd::transformed_weight_count(g)));
     cpu::winograd::transform_weights(g, w, input_gradient, t.transformed.data());
   }
-  cpu::winograd::forward(input_gradient ? cpu::winograd::input_gradient_geometry(g) : g, t.transformed.data(), x, bias,
-                         y);
+  if (input_gradient)
+    cpu::winograd::backward_data(g, t.transformed.data(), x, y);
+  else
+    cpu::winograd::forward(g, t.transformed.data(), x, bias, y);
 }
 
 double OneDnnOps::winograd_multiply_adds(Op op, const ConvGeometry& g) {
-  const ConvGeometry run = op == Op::conv_backward_data ? cpu::winograd::input_gradient_geometry(g) : g;
-  return by_winograd(run) ? cpu::winograd::multiply_adds(run) : 0.0;
+  const bool pass = op == Op::conv_forward || op == Op::conv_backward_data || op == Op::conv_backward_weights;
+  return pass && by_winograd(g) ? cpu::winograd::multiply_adds(g) : 0.0;
 }
 
 void OneDnnOps::prepare(const ConvGeometry& g, const ConvUse& use) {
   if (!by_winograd(g)) state_->entry(ConvOp::kForward, g, use.bias);
   if (use.backward && !weight_gradient_by_gemm(g) && !by_winograd(g))
     state_->entry(ConvOp::kBackwardWeights, g, use.bias);
-  if (use.input_grad && !by_winograd(cpu::winograd::input_gradient_geometry(g)))
-    state_->entry(ConvOp::kBackwardData, g, false);
+  if (use.input_grad && !by_winograd(g)) state_->entry(ConvOp::kBackwardData, g, false);
 }
 
 size_t OneDnnOps::cached_primitives() const { return state_->convs.size(); }
