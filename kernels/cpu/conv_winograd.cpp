@@ -4,8 +4,10 @@
 // matrix products whose 6 x 16 blocks stay in registers over the channels, and M is transformed
 // back into the output. A group's V and M (about 100 KB each at 64 channels) stay in L2; laying
 // out V by xi across the whole batch instead put 36 write streams 16 KB apart and ran the
-// input transform 4x slower. The weight gradient takes groups of kGradientGroupTiles from each
-// of kSlices fixed slices: V as above, D[tile][xi][k] from dy, and P[xi][k][c] += D^T V per slice.
+// input transform 4x slower. The input gradient takes whole images per task: D[tile][xi][k] from
+// dy, E = D x U, and each tile's B E B^T added into dx. The weight gradient takes groups of
+// kGradientGroupTiles from each of kSlices fixed slices: V as above, D from dy, and
+// P[xi][k][c] += D^T V per slice.
 #include "kernels/cpu/conv_winograd.h"
 
 #include <algorithm>

@@ -230,7 +230,7 @@ bool weight_gradient_by_gemm(const ConvGeometry& g) { return int64_t(g.out_h()) 
 
 // Whether the passes of convolution g run as Winograd F(4x4, 3x3) (kernels/cpu/conv_winograd.h) rather than through
 // oneDNN: on nChw8c in and out (oneDNN 2.6 has Winograd for AVX-512 only), for outputs of at least 8x8 positions.
-// cnn_bn's conv2 (13x13 -> 11x11) measured 0.77 against 1.46 ms forward, 1.19 against 1.49 ms for its input gradient
+// cnn_bn's conv2 (13x13 -> 11x11) measured 0.77 against 1.46 ms forward, 0.78 against 1.49 ms for its input gradient
 // and 0.75 against 1.86 ms for its weight gradient (bench/README.md, eighth pass); conv3 (5x5 -> 3x3) ran 2.7x slower
 // forward, its one tile per image overhanging.
 constexpr int64_t kWinogradPositions = 64;
