@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <type_traits>
 
 #include "kernels/cpu/lanes.h"
 
@@ -87,6 +88,18 @@ inline void weight_column(const F8* g, F8* u) {
   u[5] = g[2];
 }
 
+// out[.][s] = f(in[.][s]) for each column s: a 1-D transform down the columns of a tile (the
+// first half of every 2-D transform here; the second runs f on the rows).
+template <int kIn, int kOutRows, int kCols, class F>
+void transform_columns(const F8 (&in)[kIn][kCols], F8 (&out)[kOutRows][kCols], F f) {
+  for (int s = 0; s < kCols; ++s) {
+    F8 column[kIn], result[kOutRows];
+    for (int r = 0; r < kIn; ++r) column[r] = in[r][s];
+    f(column, result);
+    for (int r = 0; r < kOutRows; ++r) out[r][s] = result[r];
+  }
+}
+
 int tiles_across(int out) { return (out + kOut - 1) / kOut; }
 
 // The batch's tiles in order: image, tile row, tile column.
@@ -109,12 +122,7 @@ void transform_input_tile(const ConvGeometry& g, const float* xb, int r0, int c0
                     : F8{};
     }
   F8 t[kTile][kTile];
-  for (int s = 0; s < kTile; ++s) {
-    F8 column[kTile], out[kTile];
-    for (int r = 0; r < kTile; ++r) column[r] = d[r][s];
-    input_column(column, out);
-    for (int r = 0; r < kTile; ++r) t[r][s] = out[r];
-  }
+  transform_columns(d, t, input_column<F8>);
   for (int r = 0; r < kTile; ++r) {
     F8 out[kTile];
     input_column(t[r], out);
@@ -127,12 +135,7 @@ void transform_output_tile(const ConvGeometry& g, const float* m, F8 bias, int r
   F8 p[kTile][kTile], t[kOut][kTile];
   for (int r = 0; r < kTile; ++r)
     for (int s = 0; s < kTile; ++s) p[r][s] = V8::load(m + int64_t(r * kTile + s) * g.k);
-  for (int s = 0; s < kTile; ++s) {
-    F8 column[kTile], out[kOut];
-    for (int r = 0; r < kTile; ++r) column[r] = p[r][s];
-    output_column(column, out);
-    for (int r = 0; r < kOut; ++r) t[r][s] = out[r];
-  }
+  transform_columns(p, t, output_column);
   const int rows = std::min(kOut, g.out_h() - r0), cols = std::min(kOut, g.out_w() - c0);
   for (int r = 0; r < rows; ++r) {
     F8 out[kOut];
@@ -149,12 +152,7 @@ void transform_gradient_tile(const ConvGeometry& g, const float* dyb, int r0, in
   for (int r = 0; r < kOut; ++r)
     for (int s = 0; s < kOut; ++s)
       m[r][s] = r < rows && s < cols ? V8::load(dyb + (int64_t(r0 + r) * g.out_w() + c0 + s) * 8) : F8{};
-  for (int s = 0; s < kOut; ++s) {
-    F8 column[kOut], out[kTile];
-    for (int r = 0; r < kOut; ++r) column[r] = m[r][s];
-    gradient_column(column, out);
-    for (int r = 0; r < kTile; ++r) t[r][s] = out[r];
-  }
+  transform_columns(m, t, gradient_column);
   for (int r = 0; r < kTile; ++r) {
     F8 out[kTile];
     gradient_column(t[r], out);
@@ -168,12 +166,7 @@ void add_input_gradient_tile(const ConvGeometry& g, const float* e, int r0, int 
   F8 p[kTile][kTile], t[kTile][kTile];
   for (int r = 0; r < kTile; ++r)
     for (int s = 0; s < kTile; ++s) p[r][s] = V8::load(e + int64_t(r * kTile + s) * g.c);
-  for (int s = 0; s < kTile; ++s) {
-    F8 column[kTile], out[kTile];
-    for (int r = 0; r < kTile; ++r) column[r] = p[r][s];
-    input_gradient_column(column, out);
-    for (int r = 0; r < kTile; ++r) t[r][s] = out[r];
-  }
+  transform_columns(p, t, input_gradient_column);
   for (int r = 0; r < kTile; ++r) {
     const int row = r0 + r;
     if (row < 0 || row >= g.h) continue;
@@ -188,36 +181,43 @@ void add_input_gradient_tile(const ConvGeometry& g, const float* e, int r0, int 
   }
 }
 
-// m[r][0 .. 8 kVectors) = sum over channels of v[r][c] u[c][.], for kR rows: the accumulators
-// stay in registers (kR x kVectors <= 12 of AVX2's 16), channels added in order.
+// f(std::integral_constant<int, R>{}) for R = rows, 1 to kRows: a register block's row count as
+// the constant its loops unroll by.
+template <class F>
+void with_rows(int rows, F f) {
+  switch (rows) {
+    case 6: return f(std::integral_constant<int, 6>{});
+    case 5: return f(std::integral_constant<int, 5>{});
+    case 4: return f(std::integral_constant<int, 4>{});
+    case 3: return f(std::integral_constant<int, 3>{});
+    case 2: return f(std::integral_constant<int, 2>{});
+    default: return f(std::integral_constant<int, 1>{});
+  }
+}
+
+// One register block of a small matrix product, kR rows x 8 kVectors columns:
+//   c[r][.] (+)= sum over q < depth of a[r * a_row + q * a_depth] b[q * b_depth + .],
+// q in order, starting from 0 or (accumulate) from what c holds. The accumulators stay in
+// registers (kR x kVectors <= 12 of AVX2's 16). The forward's products take a = V, b = U over
+// the channels; the weight gradient's take a = D, b = V over the tiles.
 template <int kR, int kVectors>
-void product_block(int channels, const float* v, int64_t v_stride, const float* u, int64_t u_stride, float* m,
-                   int64_t m_stride) {
+void product_block(int depth, const float* a, int64_t a_row, int64_t a_depth, const float* b, int64_t b_depth, float* c,
+                   int64_t c_row, bool accumulate) {
   F8 acc[kR][kVectors] = {};
-  for (int c = 0; c < channels; ++c) {
-    F8 b[kVectors];
-    for (int j = 0; j < kVectors; ++j) b[j] = V8::load(u + c * u_stride + 8 * j);
+  if (accumulate)
+    for (int r = 0; r < kR; ++r)
+      for (int j = 0; j < kVectors; ++j) acc[r][j] = V8::load(c + r * c_row + 8 * j);
+  for (int q = 0; q < depth; ++q) {
+    F8 column[kVectors];
+    for (int j = 0; j < kVectors; ++j) column[j] = V8::load(b + q * b_depth + 8 * j);
     for (int r = 0; r < kR; ++r) {
-      const float a = v[r * v_stride + c];
-      const F8 broadcast = {a, a, a, a, a, a, a, a};  // one vbroadcastss (F8{} + a adds a zero first)
-      for (int j = 0; j < kVectors; ++j) acc[r][j] += broadcast * b[j];
+      const float x = a[r * a_row + q * a_depth];
+      const F8 broadcast = {x, x, x, x, x, x, x, x};  // one vbroadcastss (F8{} + x adds a zero first)
+      for (int j = 0; j < kVectors; ++j) acc[r][j] += broadcast * column[j];
     }
   }
   for (int r = 0; r < kR; ++r)
-    for (int j = 0; j < kVectors; ++j) V8::store(m + r * m_stride + 8 * j, acc[r][j]);
-}
-
-template <int kVectors>
-void product_rows(int rows, int channels, const float* v, int64_t v_stride, const float* u, int64_t u_stride, float* m,
-                  int64_t m_stride) {
-  switch (rows) {
-    case 6: return product_block<6, kVectors>(channels, v, v_stride, u, u_stride, m, m_stride);
-    case 5: return product_block<5, kVectors>(channels, v, v_stride, u, u_stride, m, m_stride);
-    case 4: return product_block<4, kVectors>(channels, v, v_stride, u, u_stride, m, m_stride);
-    case 3: return product_block<3, kVectors>(channels, v, v_stride, u, u_stride, m, m_stride);
-    case 2: return product_block<2, kVectors>(channels, v, v_stride, u, u_stride, m, m_stride);
-    default: return product_block<1, kVectors>(channels, v, v_stride, u, u_stride, m, m_stride);
-  }
+    for (int j = 0; j < kVectors; ++j) V8::store(c + r * c_row + 8 * j, acc[r][j]);
 }
 
 // M[t][xi][.] = V[t][xi][.] x U[xi] for the group's tiles, 16 filters (8 for an odd last block)
@@ -231,45 +231,13 @@ void products(const ConvGeometry& g, int tiles, const float* u, const float* v, 
         const int rows = std::min(kRows, tiles - t);
         const float* vt = v + t * v_stride + xi * g.c;
         float* mt = m + t * m_stride + xi * g.k + k0;
-        if (k0 + 16 <= g.k)
-          product_rows<2>(rows, g.c, vt, v_stride, ux + k0, g.k, mt, m_stride);
-        else
-          product_rows<1>(rows, g.c, vt, v_stride, ux + k0, g.k, mt, m_stride);
+        with_rows(rows, [&](auto row_count) {
+          if (k0 + 16 <= g.k)
+            product_block<row_count, 2>(g.c, vt, v_stride, 1, ux + k0, g.k, mt, m_stride, false);
+          else
+            product_block<row_count, 1>(g.c, vt, v_stride, 1, ux + k0, g.k, mt, m_stride, false);
+        });
       }
-  }
-}
-
-// p[r][0 .. 8 kVectors) += sum over the group's tiles of d[t][r] v[t][.], for kR filters: the
-// rank-`tiles` update of one block of a product's gradient, tiles added in order.
-template <int kR, int kVectors>
-void gradient_block(int tiles, const float* d, int64_t d_stride, const float* v, int64_t v_stride, float* p,
-                    int64_t p_stride) {
-  F8 acc[kR][kVectors];
-  for (int r = 0; r < kR; ++r)
-    for (int j = 0; j < kVectors; ++j) acc[r][j] = V8::load(p + r * p_stride + 8 * j);
-  for (int t = 0; t < tiles; ++t) {
-    F8 b[kVectors];
-    for (int j = 0; j < kVectors; ++j) b[j] = V8::load(v + t * v_stride + 8 * j);
-    for (int r = 0; r < kR; ++r) {
-      const float a = d[t * d_stride + r];
-      const F8 broadcast = {a, a, a, a, a, a, a, a};
-      for (int j = 0; j < kVectors; ++j) acc[r][j] += broadcast * b[j];
-    }
-  }
-  for (int r = 0; r < kR; ++r)
-    for (int j = 0; j < kVectors; ++j) V8::store(p + r * p_stride + 8 * j, acc[r][j]);
-}
-
-template <int kVectors>
-void gradient_rows(int rows, int tiles, const float* d, int64_t d_stride, const float* v, int64_t v_stride, float* p,
-                   int64_t p_stride) {
-  switch (rows) {
-    case 6: return gradient_block<6, kVectors>(tiles, d, d_stride, v, v_stride, p, p_stride);
-    case 5: return gradient_block<5, kVectors>(tiles, d, d_stride, v, v_stride, p, p_stride);
-    case 4: return gradient_block<4, kVectors>(tiles, d, d_stride, v, v_stride, p, p_stride);
-    case 3: return gradient_block<3, kVectors>(tiles, d, d_stride, v, v_stride, p, p_stride);
-    case 2: return gradient_block<2, kVectors>(tiles, d, d_stride, v, v_stride, p, p_stride);
-    default: return gradient_block<1, kVectors>(tiles, d, d_stride, v, v_stride, p, p_stride);
   }
 }
 
@@ -284,10 +252,12 @@ void gradient_products(const ConvGeometry& g, int tiles, const float* d, const f
         const float* dt = d + xi * g.k + k0;
         const float* vt = v + xi * g.c + c0;
         float* pt = px + int64_t(k0) * g.c + c0;
-        if (c0 + 16 <= g.c)
-          gradient_rows<2>(rows, tiles, dt, d_stride, vt, v_stride, pt, g.c);
-        else
-          gradient_rows<1>(rows, tiles, dt, d_stride, vt, v_stride, pt, g.c);
+        with_rows(rows, [&](auto row_count) {
+          if (c0 + 16 <= g.c)
+            product_block<row_count, 2>(tiles, dt, 1, d_stride, vt, v_stride, pt, g.c, true);
+          else
+            product_block<row_count, 1>(tiles, dt, 1, d_stride, vt, v_stride, pt, g.c, true);
+        });
       }
   }
 }
@@ -325,12 +295,7 @@ void transform_weights(const ConvGeometry& g, const float* w, bool for_input_gra
         for (int j = 0; j < 3; ++j)
           for (int l = 0; l < 8; ++l) taps[i][j][l] = first[l * filter_step + i * 3 + j];
       F8 half[kTile][3], full[kTile][kTile];
-      for (int j = 0; j < 3; ++j) {
-        const F8 column[3] = {taps[0][j], taps[1][j], taps[2][j]};
-        F8 out[kTile];
-        weight_column(column, out);
-        for (int i = 0; i < kTile; ++i) half[i][j] = out[i];
-      }
+      transform_columns(taps, half, weight_column);
       for (int i = 0; i < kTile; ++i) weight_column(half[i], full[i]);
       for (int i = 0; i < kTile; ++i)
         for (int j = 0; j < kTile; ++j)
@@ -443,12 +408,7 @@ void backward_weights(const ConvGeometry& g, const float* x, const float* dy, fl
           sum[xi / kTile][xi % kTile] = total;
         }
         F8 half[3][kTile], taps[3][3];
-        for (int s = 0; s < kTile; ++s) {
-          F8 column[kTile], out[3];
-          for (int r = 0; r < kTile; ++r) column[r] = sum[r][s];
-          tap_column(column, out);
-          for (int i = 0; i < 3; ++i) half[i][s] = out[i];
-        }
+        transform_columns(sum, half, tap_column);
         for (int i = 0; i < 3; ++i) tap_column(half[i], taps[i]);
         for (int l = 0; l < 8; ++l)
           for (int i = 0; i < 3; ++i)
