@@ -1,20 +1,21 @@
 // Winograd F(4x4, 3x3) (kernels/cpu/conv_winograd.h) against the convolution written out in
-// double precision: forward with and without bias, every padding it takes, maps whose tiles
-// overhang on both sides, a batch whose tiles do not fill the last group, a filter count with an
-// odd block of 8; the input gradient, whose tiles overlap; the weight and bias gradients;
-// the same bits on 1, 2 and 3 threads; the geometries it refuses.
+// double precision (tests/conv_reference.h: within 2e-5 of each value's terms' magnitudes):
+// forward with and without bias, every padding it takes, maps whose tiles overhang on both
+// sides, a batch whose tiles do not fill the last group, a filter count with an odd block of 8;
+// the input gradient, whose tiles overlap; the weight and bias gradients; the same bits on 1, 2
+// and 3 threads; the geometries it refuses.
 #include "kernels/cpu/conv_winograd.h"
 
 #include <gtest/gtest.h>
 #include <omp.h>
 
-#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <string>
 #include <vector>
 
 #include "kernels/cpu/blocked.h"
+#include "tests/conv_reference.h"
 #include "tests/kernel/test_values.h"
 
 namespace hdr {
@@ -48,50 +49,6 @@ ConvGeometry geometry(int n, int c, int h, int w, int k, int pad) {
   return g;
 }
 
-// A value and the sum of its terms' magnitudes, which bounds the rounding of any order of sums.
-struct Expected {
-  Floats value, scale;
-};
-
-// y = x (NCHW) convolved with w (oihw) + bias, in double.
-Expected direct_forward(const ConvGeometry& g, const Floats& x, const Floats& w, const float* bias) {
-  const int oh = g.out_h(), ow = g.out_w();
-  Expected e{Floats(size_t(g.n) * g.k * oh * ow), Floats(size_t(g.n) * g.k * oh * ow)};
-  for (int n = 0; n < g.n; ++n)
-    for (int k = 0; k < g.k; ++k)
-      for (int r = 0; r < oh; ++r)
-        for (int q = 0; q < ow; ++q) {
-          double sum = bias ? bias[k] : 0.0, scale = bias ? std::fabs(bias[k]) : 0.0;
-          for (int c = 0; c < g.c; ++c)
-            for (int i = 0; i < 3; ++i)
-              for (int j = 0; j < 3; ++j) {
-                const int y = r + i - g.pad_h, xc = q + j - g.pad_w;
-                if (y < 0 || y >= g.h || xc < 0 || xc >= g.w) continue;
-                const double term = double(x[((size_t(n) * g.c + c) * g.h + y) * g.w + xc]) *
-                                    w[((size_t(k) * g.c + c) * 3 + i) * 3 + j];
-                sum += term;
-                scale += std::fabs(term);
-              }
-          const size_t at = ((size_t(n) * g.k + k) * oh + r) * ow + q;
-          e.value[at] = float(sum);
-          e.scale[at] = float(scale);
-        }
-  return e;
-}
-
-// Each value within 2e-5 of its terms' magnitude (F(4x4, 3x3)'s transforms scale by up to 8 and
-// 1/24: measured up to about 3e-6 here).
-void expect_close(const Floats& got, const Expected& want, const std::string& what) {
-  ASSERT_EQ(got.size(), want.value.size());
-  int bad = 0;
-  for (size_t i = 0; i < got.size(); ++i) {
-    const double limit = 2e-5 * want.scale[i] + 1e-6;
-    if (!(std::fabs(double(got[i]) - want.value[i]) <= limit) && ++bad <= 5)
-      ADD_FAILURE() << what << "[" << i << "] = " << got[i] << ", want " << want.value[i] << " within " << limit;
-  }
-  EXPECT_EQ(bad, 0) << what;
-}
-
 Floats winograd_forward(const ConvGeometry& g, const Floats& x_plain, const Floats& w, const float* bias) {
   Floats u(size_t(cpu::winograd::transformed_weight_count(g)));
   cpu::winograd::transform_weights(g, w.data(), false, u.data());
@@ -115,8 +72,8 @@ TEST(WinogradConv, ForwardIsTheConvolution) {
     const Floats x = pattern(size_t(g.n) * g.c * g.h * g.w, 1), w = pattern(size_t(g.k) * g.c * 9, 2),
                  bias = pattern(size_t(g.k), 3);
     const float* b = t.bias ? bias.data() : nullptr;
-    expect_close(winograd_forward(g, x, w, b), direct_forward(g, x, w, b),
-                 "y of " + std::to_string(t.h) + "x" + std::to_string(t.w) + " pad " + std::to_string(t.pad));
+    test::expect_close(winograd_forward(g, x, w, b), test::reference_forward(g, x, w, b),
+                       "y of " + std::to_string(t.h) + "x" + std::to_string(t.w) + " pad " + std::to_string(t.pad));
   }
 }
 
@@ -133,32 +90,12 @@ TEST(WinogradConv, InputGradientIsTheAdjoint) {
     const ConvGeometry g = geometry(t.n, t.c, 13, 11, t.k, pad);
     const int oh = g.out_h(), ow = g.out_w();
     const Floats dy = pattern(size_t(g.n) * g.k * oh * ow, 4), w = pattern(size_t(g.k) * g.c * 9, 5);
-    Expected want{Floats(size_t(g.n) * g.c * g.h * g.w, 0.0f), Floats(size_t(g.n) * g.c * g.h * g.w, 0.0f)};
-    std::vector<double> sum(want.value.size(), 0.0), scale(want.value.size(), 0.0);
-    for (int n = 0; n < g.n; ++n)
-      for (int k = 0; k < g.k; ++k)
-        for (int r = 0; r < oh; ++r)
-          for (int q = 0; q < ow; ++q)
-            for (int c = 0; c < g.c; ++c)
-              for (int i = 0; i < 3; ++i)
-                for (int j = 0; j < 3; ++j) {
-                  const int y = r + i - pad, xc = q + j - pad;
-                  if (y < 0 || y >= g.h || xc < 0 || xc >= g.w) continue;
-                  const double term = double(dy[((size_t(n) * g.k + k) * oh + r) * ow + q]) *
-                                      w[((size_t(k) * g.c + c) * 3 + i) * 3 + j];
-                  const size_t at = ((size_t(n) * g.c + c) * g.h + y) * g.w + xc;
-                  sum[at] += term;
-                  scale[at] += std::fabs(term);
-                }
-    for (size_t i = 0; i < sum.size(); ++i) {
-      want.value[i] = float(sum[i]);
-      want.scale[i] = float(scale[i]);
-    }
+    const test::Reference want = test::reference_backward_data(g, w, dy);
     Floats u(size_t(cpu::winograd::transformed_weight_count(g)));
     cpu::winograd::transform_weights(g, w.data(), true, u.data());
     Floats dx(want.value.size(), -7.0f);  // every value written, those no output sees as 0
     cpu::winograd::backward_data(g, u.data(), to_blocked(g.n, g.k, int64_t(oh) * ow, dy).data(), dx.data());
-    expect_close(to_plain(g.n, g.c, int64_t(g.h) * g.w, dx), want, "dx pad " + std::to_string(pad));
+    test::expect_close(to_plain(g.n, g.c, int64_t(g.h) * g.w, dx), want, "dx pad " + std::to_string(pad));
   }
 }
 
@@ -174,40 +111,12 @@ TEST(WinogradConv, WeightGradientIsTheCorrelation) {
     const ConvGeometry g = geometry(t.n, t.c, t.h, t.w, t.k, t.pad);
     const int oh = g.out_h(), ow = g.out_w();
     const Floats x = pattern(size_t(g.n) * g.c * g.h * g.w, 8), dy = pattern(size_t(g.n) * g.k * oh * ow, 9);
-    std::vector<double> sum(size_t(g.k) * g.c * 9, 0.0), scale(sum.size(), 0.0), bias(size_t(g.k), 0.0),
-        bias_scale(size_t(g.k), 0.0);
-    for (int n = 0; n < g.n; ++n)
-      for (int k = 0; k < g.k; ++k)
-        for (int r = 0; r < oh; ++r)
-          for (int q = 0; q < ow; ++q) {
-            const double d = dy[((size_t(n) * g.k + k) * oh + r) * ow + q];
-            bias[size_t(k)] += d;
-            bias_scale[size_t(k)] += std::fabs(d);
-            for (int c = 0; c < g.c; ++c)
-              for (int i = 0; i < 3; ++i)
-                for (int j = 0; j < 3; ++j) {
-                  const int y = r + i - g.pad_h, xc = q + j - g.pad_w;
-                  if (y < 0 || y >= g.h || xc < 0 || xc >= g.w) continue;
-                  const double term = d * x[((size_t(n) * g.c + c) * g.h + y) * g.w + xc];
-                  const size_t at = ((size_t(k) * g.c + c) * 3 + i) * 3 + j;
-                  sum[at] += term;
-                  scale[at] += std::fabs(term);
-                }
-          }
-    const auto expected = [](const std::vector<double>& value, const std::vector<double>& magnitude) {
-      Expected e;
-      for (size_t i = 0; i < value.size(); ++i) {
-        e.value.push_back(float(value[i]));
-        e.scale.push_back(float(magnitude[i]));
-      }
-      return e;
-    };
-    Floats dw(sum.size(), -7.0f), db(size_t(g.k), -7.0f);
+    Floats dw(test::w_size(g), -7.0f), db(size_t(g.k), -7.0f);
     cpu::winograd::backward_weights(g, to_blocked(g.n, g.c, int64_t(g.h) * g.w, x).data(),
                                     to_blocked(g.n, g.k, int64_t(oh) * ow, dy).data(), dw.data(), db.data());
     const std::string what = std::to_string(t.h) + "x" + std::to_string(t.w) + " pad " + std::to_string(t.pad);
-    expect_close(dw, expected(sum, scale), "dw of " + what);
-    expect_close(db, expected(bias, bias_scale), "dbias of " + what);
+    test::expect_close(dw, test::reference_backward_weights(g, x, dy), "dw of " + what);
+    test::expect_close(db, test::reference_bias_grad(g, dy), "dbias of " + what);
   }
 }
 
