@@ -58,7 +58,7 @@ void for_each_tap(const ConvGeometry& g, F f) {
 }
 
 inline Reference reference_forward(const ConvGeometry& g, const std::vector<float>& x, const std::vector<float>& w,
-                            const float* bias) {
+                                   const float* bias) {
   Reference y(y_size(g));
   for_each_tap(g, [&](size_t xi, size_t wi, size_t yi) { y.add(yi, double(x[xi]) * w[wi]); });
   if (bias) {
@@ -68,13 +68,15 @@ inline Reference reference_forward(const ConvGeometry& g, const std::vector<floa
   return y;
 }
 
-inline Reference reference_backward_data(const ConvGeometry& g, const std::vector<float>& w, const std::vector<float>& dy) {
+inline Reference reference_backward_data(const ConvGeometry& g, const std::vector<float>& w,
+                                         const std::vector<float>& dy) {
   Reference dx(x_size(g));
   for_each_tap(g, [&](size_t xi, size_t wi, size_t yi) { dx.add(xi, double(w[wi]) * dy[yi]); });
   return dx;
 }
 
-inline Reference reference_backward_weights(const ConvGeometry& g, const std::vector<float>& x, const std::vector<float>& dy) {
+inline Reference reference_backward_weights(const ConvGeometry& g, const std::vector<float>& x,
+                                            const std::vector<float>& dy) {
   Reference dw(w_size(g));
   for_each_tap(g, [&](size_t xi, size_t wi, size_t yi) { dw.add(wi, double(x[xi]) * dy[yi]); });
   return dw;
