@@ -165,6 +165,12 @@ int64_t Model::forward_flops_per_image() const {
   return flops;
 }
 
+double Model::performed_flops_per_image(int n, bool training) const {
+  double flops = 0;
+  for (const auto& layer : layers_) flops += layer->performed_flops(backend_, n, training);
+  return flops;
+}
+
 void Model::attach_profile(ProfilingBackend* profiler) {
   profiler_ = profiler;
   scopes_.clear();

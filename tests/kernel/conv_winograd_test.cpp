@@ -1,5 +1,6 @@
-// Winograd F(4x4, 3x3) (kernels/cpu/conv_winograd.h) against the convolution written out in
-// double precision (tests/conv_reference.h: within 2e-5 of each value's terms' magnitudes):
+// Winograd F(4x4, 3x3) and F(3x3, 3x3) (kernels/cpu/conv_winograd.h), each case under both,
+// against the convolution written out in double precision (tests/conv_reference.h: within 2e-5
+// of each value's terms' magnitudes):
 // forward with and without bias, every padding it takes, maps whose tiles overhang on both
 // sides, a batch whose tiles do not fill the last group, a filter count with an odd block of 8;
 // the input gradient, whose tiles overlap; the weight and bias gradients; the same bits on 1, 2
@@ -49,12 +50,16 @@ ConvGeometry geometry(int n, int c, int h, int w, int k, int pad) {
   return g;
 }
 
-Floats winograd_forward(const ConvGeometry& g, const Floats& x_plain, const Floats& w, const float* bias) {
-  Floats u(size_t(cpu::winograd::transformed_weight_count(g)));
-  cpu::winograd::transform_weights(g, w.data(), false, u.data());
+constexpr int kTiles[] = {4, 3};  // F(4x4, 3x3), F(3x3, 3x3)
+
+std::string tile_text(int tile) { return " F(" + std::to_string(tile) + "x" + std::to_string(tile) + ")"; }
+
+Floats winograd_forward(const ConvGeometry& g, int tile, const Floats& x_plain, const Floats& w, const float* bias) {
+  Floats u(size_t(cpu::winograd::transformed_weight_count(g, tile)));
+  cpu::winograd::transform_weights(g, tile, w.data(), false, u.data());
   const int64_t out_spatial = int64_t(g.out_h()) * g.out_w();
   Floats y(size_t(g.n) * g.k * size_t(out_spatial), -7.0f);
-  cpu::winograd::forward(g, u.data(), to_blocked(g.n, g.c, int64_t(g.h) * g.w, x_plain).data(), bias, y.data());
+  cpu::winograd::forward(g, tile, u.data(), to_blocked(g.n, g.c, int64_t(g.h) * g.w, x_plain).data(), bias, y.data());
   return to_plain(g.n, g.k, out_spatial, y);
 }
 
@@ -72,8 +77,11 @@ TEST(WinogradConv, ForwardIsTheConvolution) {
     const Floats x = pattern(size_t(g.n) * g.c * g.h * g.w, 1), w = pattern(size_t(g.k) * g.c * 9, 2),
                  bias = pattern(size_t(g.k), 3);
     const float* b = t.bias ? bias.data() : nullptr;
-    test::expect_close(winograd_forward(g, x, w, b), test::reference_forward(g, x, w, b),
-                       "y of " + std::to_string(t.h) + "x" + std::to_string(t.w) + " pad " + std::to_string(t.pad));
+    const test::Reference want = test::reference_forward(g, x, w, b);
+    for (const int tile : kTiles)
+      test::expect_close(winograd_forward(g, tile, x, w, b), want,
+                         "y of " + std::to_string(t.h) + "x" + std::to_string(t.w) + " pad " + std::to_string(t.pad) +
+                             tile_text(tile));
   }
 }
 
@@ -91,11 +99,14 @@ TEST(WinogradConv, InputGradientIsTheAdjoint) {
     const int oh = g.out_h(), ow = g.out_w();
     const Floats dy = pattern(size_t(g.n) * g.k * oh * ow, 4), w = pattern(size_t(g.k) * g.c * 9, 5);
     const test::Reference want = test::reference_backward_data(g, w, dy);
-    Floats u(size_t(cpu::winograd::transformed_weight_count(g)));
-    cpu::winograd::transform_weights(g, w.data(), true, u.data());
-    Floats dx(want.value.size(), -7.0f);  // every value written, those no output sees as 0
-    cpu::winograd::backward_data(g, u.data(), to_blocked(g.n, g.k, int64_t(oh) * ow, dy).data(), dx.data());
-    test::expect_close(to_plain(g.n, g.c, int64_t(g.h) * g.w, dx), want, "dx pad " + std::to_string(pad));
+    for (const int tile : kTiles) {
+      Floats u(size_t(cpu::winograd::transformed_weight_count(g, tile)));
+      cpu::winograd::transform_weights(g, tile, w.data(), true, u.data());
+      Floats dx(want.value.size(), -7.0f);  // every value written, those no output sees as 0
+      cpu::winograd::backward_data(g, tile, u.data(), to_blocked(g.n, g.k, int64_t(oh) * ow, dy).data(), dx.data());
+      test::expect_close(to_plain(g.n, g.c, int64_t(g.h) * g.w, dx), want,
+                         "dx pad " + std::to_string(pad) + tile_text(tile));
+    }
   }
 }
 
@@ -111,12 +122,17 @@ TEST(WinogradConv, WeightGradientIsTheCorrelation) {
     const ConvGeometry g = geometry(t.n, t.c, t.h, t.w, t.k, t.pad);
     const int oh = g.out_h(), ow = g.out_w();
     const Floats x = pattern(size_t(g.n) * g.c * g.h * g.w, 8), dy = pattern(size_t(g.n) * g.k * oh * ow, 9);
-    Floats dw(test::w_size(g), -7.0f), db(size_t(g.k), -7.0f);
-    cpu::winograd::backward_weights(g, to_blocked(g.n, g.c, int64_t(g.h) * g.w, x).data(),
-                                    to_blocked(g.n, g.k, int64_t(oh) * ow, dy).data(), dw.data(), db.data());
-    const std::string what = std::to_string(t.h) + "x" + std::to_string(t.w) + " pad " + std::to_string(t.pad);
-    test::expect_close(dw, test::reference_backward_weights(g, x, dy), "dw of " + what);
-    test::expect_close(db, test::reference_bias_grad(g, dy), "dbias of " + what);
+    const test::Reference want_dw = test::reference_backward_weights(g, x, dy),
+                          want_db = test::reference_bias_grad(g, dy);
+    for (const int tile : kTiles) {
+      Floats dw(test::w_size(g), -7.0f), db(size_t(g.k), -7.0f);
+      cpu::winograd::backward_weights(g, tile, to_blocked(g.n, g.c, int64_t(g.h) * g.w, x).data(),
+                                      to_blocked(g.n, g.k, int64_t(oh) * ow, dy).data(), dw.data(), db.data());
+      const std::string what = std::to_string(t.h) + "x" + std::to_string(t.w) + " pad " + std::to_string(t.pad) +
+                               tile_text(tile);
+      test::expect_close(dw, want_dw, "dw of " + what);
+      test::expect_close(db, want_db, "dbias of " + what);
+    }
   }
 }
 
@@ -129,27 +145,42 @@ TEST(WinogradConv, SameBitsOnOneTwoAndThreeThreads) {
   const Floats x = pattern(size_t(g.n) * g.c * g.h * g.w, 6), w = pattern(size_t(g.k) * g.c * 9, 7);
   const int threads = omp_get_max_threads();
   const Floats xb = to_blocked(g.n, g.c, int64_t(g.h) * g.w, x), dy = pattern(size_t(g.n) * g.k * 121, 10);
-  const auto weight_gradient = [&] {  // and the input gradient, from the same dy
-    Floats dw(w.size()), db(size_t(g.k)), u(size_t(cpu::winograd::transformed_weight_count(g))), dx(xb.size());
-    cpu::winograd::backward_weights(g, xb.data(), dy.data(), dw.data(), db.data());
-    cpu::winograd::transform_weights(g, w.data(), true, u.data());
-    cpu::winograd::backward_data(g, u.data(), dy.data(), dx.data());
-    dw.insert(dw.end(), db.begin(), db.end());
-    dw.insert(dw.end(), dx.begin(), dx.end());
-    return dw;
-  };
-  omp_set_num_threads(1);
-  const Floats one = winograd_forward(g, x, w, nullptr), one_dw = weight_gradient();
-  omp_set_num_threads(2);
-  const Floats two = winograd_forward(g, x, w, nullptr), two_dw = weight_gradient();
-  omp_set_num_threads(3);  // groups and slices shared unevenly
-  const Floats three = winograd_forward(g, x, w, nullptr), three_dw = weight_gradient();
-  omp_set_num_threads(threads);
-  ASSERT_EQ(one.size(), two.size());
-  EXPECT_EQ(0, std::memcmp(one.data(), two.data(), one.size() * sizeof(float)));
-  EXPECT_EQ(0, std::memcmp(one.data(), three.data(), one.size() * sizeof(float)));
-  EXPECT_EQ(0, std::memcmp(one_dw.data(), two_dw.data(), one_dw.size() * sizeof(float)));
-  EXPECT_EQ(0, std::memcmp(one_dw.data(), three_dw.data(), one_dw.size() * sizeof(float)));
+  for (const int tile : kTiles) {
+    // The three passes' results, the input gradient's from the same dy.
+    const auto passes = [&] {
+      Floats all = winograd_forward(g, tile, x, w, nullptr), dw(w.size()), db(size_t(g.k)),
+             u(size_t(cpu::winograd::transformed_weight_count(g, tile))), dx(xb.size());
+      cpu::winograd::backward_weights(g, tile, xb.data(), dy.data(), dw.data(), db.data());
+      cpu::winograd::transform_weights(g, tile, w.data(), true, u.data());
+      cpu::winograd::backward_data(g, tile, u.data(), dy.data(), dx.data());
+      for (const Floats* part : {&dw, &db, &dx}) all.insert(all.end(), part->begin(), part->end());
+      return all;
+    };
+    omp_set_num_threads(1);
+    const Floats one = passes();
+    omp_set_num_threads(2);
+    const Floats two = passes();
+    omp_set_num_threads(3);  // groups and slices shared unevenly
+    const Floats three = passes();
+    omp_set_num_threads(threads);
+    ASSERT_EQ(one.size(), two.size());
+    EXPECT_EQ(0, std::memcmp(one.data(), two.data(), one.size() * sizeof(float))) << tile_text(tile);
+    EXPECT_EQ(0, std::memcmp(one.data(), three.data(), one.size() * sizeof(float))) << tile_text(tile);
+  }
+}
+
+// The tile with fewer products: 3x3 for an output of 3x3 (one tile of 25 products against 36)
+// or 9x6 (6 tiles of 25 against 6 of 36), 4x4 for 11x11 (9 tiles of 36 against 16 of 25) or
+// 8x8; the multiply-adds are the tiles' products per channel pair.
+TEST(WinogradConv, OutputTileHasTheFewerProducts) {
+  EXPECT_EQ(cpu::winograd::output_tile(geometry(64, 64, 5, 5, 128, 0)), 3);
+  EXPECT_EQ(cpu::winograd::output_tile(geometry(2, 8, 11, 8, 8, 0)), 3);
+  EXPECT_EQ(cpu::winograd::output_tile(geometry(64, 32, 13, 13, 64, 0)), 4);
+  EXPECT_EQ(cpu::winograd::output_tile(geometry(1, 8, 10, 10, 8, 0)), 4);
+  EXPECT_EQ(cpu::winograd::multiply_adds(geometry(64, 64, 5, 5, 128, 0), 3), 64.0 * 25 * 64 * 128);
+  EXPECT_EQ(cpu::winograd::multiply_adds(geometry(64, 64, 5, 5, 128, 0), 4), 64.0 * 36 * 64 * 128);
+  EXPECT_EQ(cpu::winograd::multiply_adds(geometry(64, 32, 13, 13, 64, 0), 4), 64.0 * 9 * 36 * 32 * 64);
+  EXPECT_EQ(cpu::winograd::multiply_adds(geometry(64, 32, 13, 13, 64, 0), 3), 64.0 * 16 * 25 * 32 * 64);
 }
 
 TEST(WinogradConv, RefusesWhatItCannotRun) {

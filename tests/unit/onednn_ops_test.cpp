@@ -218,37 +218,43 @@ TEST(OneDnnConvChoice, NoTrainingConvolutionRunsReferenceCode) {
       if (line.rfind(op + " " + geometry + ":", 0) == 0) return line.substr(line.rfind(": ") + 2);
     return std::string("(not run)");
   };
-  EXPECT_EQ(route("backward-weights+bias", "n64 c64 5x5 k128 3x3 pad 0,0 stride 1"), "im2col + sgemm");
+  const bool eight = OneDnnOps::activation_block() == 8;
+  const std::string winograd4 = "winograd F(4x4,3x3) (hdr)", winograd3 = "winograd F(3x3,3x3) (hdr)";
+  EXPECT_EQ(route("backward-weights+bias", "n64 c64 5x5 k128 3x3 pad 0,0 stride 1"),
+            eight ? winograd3 : "im2col + sgemm");
   EXPECT_EQ(route("backward-weights+bias", "n64 c64 4x4 k128 4x4 pad 0,0 stride 1"), "im2col + sgemm");
   EXPECT_NE(route("backward-weights+bias", "n64 c64 8x8 k64 5x5 pad 2,2 stride 2"), "im2col + sgemm");
   EXPECT_NE(route("backward-weights+bias", "n64 c64 8x8 k64 5x5 pad 2,2 stride 2"), "(not run)");
-  // On nChw8c (AVX2) the three passes of 3x3 stride-1 layers with 8x8 outputs or more run as
-  // Winograd: seed 000's conv2 and cnn_best's 3x3 layers, not seed 000's conv3 (3x3
-  // out) nor its first layer (one channel). Elsewhere the library runs them all.
-  const std::string winograd = "winograd F(4x4,3x3) (hdr)";
-  const bool eight = OneDnnOps::activation_block() == 8;
+  // On nChw8c (AVX2) the three passes of 3x3 stride-1 layers run as Winograd: F(4x4) for seed
+  // 000's conv2 and cnn_best's 3x3 layers, F(3x3) for seed 000's conv3 (3x3 out, one tile), not
+  // its first layer (one channel) nor the 5x5 layers. Elsewhere the library runs them all.
   for (const char* op : {"forward", "backward-data", "backward-weights+bias"}) {
-    EXPECT_EQ(route(op, "n64 c32 13x13 k64 3x3 pad 0,0 stride 1") == winograd, eight) << op;
-    EXPECT_EQ(route(op, "n64 c32 12x12 k64 3x3 pad 0,0 stride 1") == winograd, eight) << op;
-    EXPECT_NE(route(op, "n64 c64 5x5 k128 3x3 pad 0,0 stride 1"), winograd) << op;
-    EXPECT_NE(route(op, "n64 c64 8x8 k64 5x5 pad 2,2 stride 2"), winograd) << op;
+    EXPECT_EQ(route(op, "n64 c32 13x13 k64 3x3 pad 0,0 stride 1") == winograd4, eight) << op;
+    EXPECT_EQ(route(op, "n64 c32 12x12 k64 3x3 pad 0,0 stride 1") == winograd4, eight) << op;
+    EXPECT_EQ(route(op, "n64 c64 5x5 k128 3x3 pad 0,0 stride 1") == winograd3, eight) << op;
+    EXPECT_EQ(route(op, "n64 c64 8x8 k64 5x5 pad 2,2 stride 2").rfind("winograd", 0), std::string::npos) << op;
   }
-  EXPECT_NE(route("forward", "n64 c1 28x28 k32 3x3 pad 0,0 stride 1"), winograd);
+  EXPECT_EQ(route("forward", "n64 c1 28x28 k32 3x3 pad 0,0 stride 1").rfind("winograd", 0), std::string::npos);
 }
 
-// The profiler's cost of a Winograd pass counts the multiply-adds it performs (36 per 4x4 tile,
-// channel and filter), so its GFLOP/s stay below the peak: for conv2, 576 tiles of 36 against
-// 64 x 121 outputs of 9.
+// The profiler's cost of a Winograd pass counts the multiply-adds it performs (36 per 4x4 tile
+// or 25 per 3x3 tile, channel and filter), so its GFLOP/s stay below the peak: for conv2, 576
+// tiles of 36 against 64 x 121 outputs of 9; for conv3, 64 tiles of 25 against 64 x 9 of 9. A
+// single image runs through the library.
 TEST(OneDnnConvChoice, WinogradPassesReportTheirMultiplyAdds) {
   const ConvGeometry conv2 = geometry(64, 32, 13, 13, 64, 3, 3, 0, 0, 1),
-                     conv3 = geometry(64, 64, 5, 5, 128, 3, 3, 0, 0, 1);
+                     conv3 = geometry(64, 64, 5, 5, 128, 3, 3, 0, 0, 1),
+                     one_image = geometry(1, 32, 13, 13, 64, 3, 3, 0, 0, 1);
   const bool eight = OneDnnOps::activation_block() == 8;
-  const double per_pair = 32.0 * 64;
-  EXPECT_EQ(OneDnnOps::winograd_multiply_adds(Op::conv_forward, conv2), eight ? 64 * 9 * 36 * per_pair : 0.0);
+  const double conv2_pair = 32.0 * 64, conv3_pair = 64.0 * 128;
+  EXPECT_EQ(OneDnnOps::winograd_multiply_adds(Op::conv_forward, conv2), eight ? 64 * 9 * 36 * conv2_pair : 0.0);
   // The input gradient and the weight gradient run over the forward's tiles.
-  EXPECT_EQ(OneDnnOps::winograd_multiply_adds(Op::conv_backward_data, conv2), eight ? 64 * 9 * 36 * per_pair : 0.0);
-  EXPECT_EQ(OneDnnOps::winograd_multiply_adds(Op::conv_backward_weights, conv2), eight ? 64 * 9 * 36 * per_pair : 0.0);
-  EXPECT_EQ(OneDnnOps::winograd_multiply_adds(Op::conv_forward, conv3), 0.0);
+  EXPECT_EQ(OneDnnOps::winograd_multiply_adds(Op::conv_backward_data, conv2), eight ? 64 * 9 * 36 * conv2_pair : 0.0);
+  EXPECT_EQ(OneDnnOps::winograd_multiply_adds(Op::conv_backward_weights, conv2),
+            eight ? 64 * 9 * 36 * conv2_pair : 0.0);
+  for (const Op op : {Op::conv_forward, Op::conv_backward_data, Op::conv_backward_weights})
+    EXPECT_EQ(OneDnnOps::winograd_multiply_adds(op, conv3), eight ? 64 * 25 * conv3_pair : 0.0);
+  EXPECT_EQ(OneDnnOps::winograd_multiply_adds(Op::conv_forward, one_image), 0.0);
 }
 
 TEST(OneDnnConvCache, SameGeometryReusesPrimitiveWithNewPointersAndData) {

@@ -224,20 +224,25 @@ memory::desc activation_desc(int n, int c, int h, int w) {
 // Whether the weight gradient runs as one GEMM (kernels/cpu/conv_columns.h) rather than through
 // oneDNN's convolution: for outputs of at most 3x3 positions per image, where the library's direct
 // kernels fall to 35-42% of the FP32 peak (bench/README.md). At 4x4 (cnn_best's conv6, 5x5 taps)
-// the im2col matrix is already 6.5 MB and the GEMM route was 1.4x slower.
+// the im2col matrix is already 6.5 MB and the GEMM route was 1.4x slower. Where Winograd takes the
+// layer (by_winograd: seed 000's conv3 on AVX2), it goes first: 0.50-0.52 against 0.63 ms.
 constexpr int64_t kGemmPositions = 9;
 bool weight_gradient_by_gemm(const ConvGeometry& g) { return int64_t(g.out_h()) * g.out_w() <= kGemmPositions; }
 
-// Whether the passes of convolution g run as Winograd F(4x4, 3x3) (kernels/cpu/conv_winograd.h) rather than through
-// oneDNN: on nChw8c in and out (oneDNN 2.6 has Winograd for AVX-512 only), for outputs of at least 8x8 positions.
-// cnn_bn's conv2 (13x13 -> 11x11) measured 0.77 against 1.46 ms forward, 0.78 against 1.49 ms for its input gradient
-// and 0.75 against 1.86 ms for its weight gradient (bench/README.md, eighth pass); conv3 (5x5 -> 3x3) ran 2.7x slower
-// forward, its one tile per image overhanging.
-constexpr int64_t kWinogradPositions = 64;
+// Whether the passes of convolution g run as Winograd F(m x m, 3x3) (kernels/cpu/conv_winograd.h) rather than through
+// oneDNN: on nChw8c in and out (oneDNN 2.6 has Winograd for AVX-512 only), for batches of at least kWinogradTiles
+// tiles. cnn_bn's conv2 (13x13 -> 11x11, F(4x4)) measured 0.77 against 1.46 ms forward, 0.78 against 1.49 ms for its
+// input gradient and 0.75 against 1.86 ms for its weight gradient (bench/README.md, eighth pass); conv3 (5x5 -> 3x3,
+// F(3x3)) 0.43 against 0.57, 0.43 against 0.57 and 0.52 against 0.63 ms (ninth pass). A single image (9 tiles of conv2,
+// 1 of conv3) ran faster through oneDNN: one Winograd group leaves the second thread idle, and checking the kept weight
+// transform reads all the weights.
+constexpr int64_t kWinogradTiles = 16;
 bool by_winograd(const ConvGeometry& g) {
-  const int64_t in = int64_t(g.h) * g.w, out = int64_t(g.out_h()) * g.out_w();
-  return cpu::winograd::supports(g) && out >= kWinogradPositions && stored_block(g.c, in) == 8 &&
-         stored_block(g.k, out) == 8;
+  if (!cpu::winograd::supports(g)) return false;
+  const int m = cpu::winograd::output_tile(g);
+  const int64_t tiles = int64_t(g.n) * ((g.out_h() + m - 1) / m) * ((g.out_w() + m - 1) / m);
+  return tiles >= kWinogradTiles && stored_block(g.c, int64_t(g.h) * g.w) == 8 &&
+         stored_block(g.k, int64_t(g.out_h()) * g.out_w()) == 8;
 }
 
 // The descriptors of a geometry's tensors as the engine holds them, and the ones offered to the
@@ -351,10 +356,11 @@ struct OneDnnOps::State {
   // Per Winograd pass: the weights last transformed and their transform, redone only when the
   // weights change (every training step; never in inference).
   struct WinogradWeights {
+    int tile = 0;  // the output tile m of F(m x m, 3x3)
     std::vector<float> source, transformed;
   };
   std::map<ConvKey, WinogradWeights> winograd;
-  std::set<ConvKey> winograd_weight_gradients;  // geometries whose weight gradient ran by Winograd
+  std::map<ConvKey, int> winograd_weight_gradients;  // geometries whose weight gradient ran by Winograd: m
 
   ConvEntry& entry(ConvOp op, const ConvGeometry& g, bool with_bias) {
     const ConvKey key = key_of(op, g, with_bias);
@@ -405,12 +411,13 @@ void OneDnnOps::conv_backward_data(const ConvGeometry& g, const float* w, const 
 }
 
 void OneDnnOps::conv_backward_weights(const ConvGeometry& g, const float* x, const float* dy, float* dw, float* dbias) {
-  if (weight_gradient_by_gemm(g)) return weight_gradient_gemm(g, x, dy, dw, dbias);
   if (by_winograd(g)) {
     check_geometry(g);
-    state_->winograd_weight_gradients.insert(key_of(ConvOp::kBackwardWeights, g, dbias != nullptr));
-    return cpu::winograd::backward_weights(g, x, dy, dw, dbias);
+    const int tile = cpu::winograd::output_tile(g);
+    state_->winograd_weight_gradients[key_of(ConvOp::kBackwardWeights, g, dbias != nullptr)] = tile;
+    return cpu::winograd::backward_weights(g, tile, x, dy, dw, dbias);
   }
+  if (weight_gradient_by_gemm(g)) return weight_gradient_gemm(g, x, dy, dw, dbias);
   ConvEntry& e = state_->entry(ConvOp::kBackwardWeights, g, dbias != nullptr);
   if (dbias)
     e.run(state_->stream, {x, dy}, {dw, dbias});
@@ -433,28 +440,30 @@ void OneDnnOps::weight_gradient_gemm(const ConvGeometry& g, const float* x, cons
   cpu::conv_weights_from_taps(g, s.taps.data(), dw);
 }
 
-// The forward or the input gradient of g as Winograd F(4x4, 3x3) (by_winograd): w's transform
+// The forward or the input gradient of g as Winograd F(m x m, 3x3) (by_winograd): w's transform
 // is kept and reused while w holds the same values.
 void OneDnnOps::winograd(bool input_gradient, const ConvGeometry& g, const float* w, const float* x, const float* bias,
                          float* y) {
   check_geometry(g);
+  const int tile = cpu::winograd::output_tile(g);
   const ConvOp op = input_gradient ? ConvOp::kBackwardData : ConvOp::kForward;
   State::WinogradWeights& t = state_->winograd[key_of(op, g, bias != nullptr)];
   const size_t count = size_t(g.k) * size_t(g.c) * 9;
   if (t.source.size() != count || std::memcmp(t.source.data(), w, count * sizeof(float)) != 0) {
+    t.tile = tile;
     t.source.assign(w, w + count);
-    t.transformed.resize(size_t(cpu::winograd::transformed_weight_count(g)));
-    cpu::winograd::transform_weights(g, w, input_gradient, t.transformed.data());
+    t.transformed.resize(size_t(cpu::winograd::transformed_weight_count(g, tile)));
+    cpu::winograd::transform_weights(g, tile, w, input_gradient, t.transformed.data());
   }
   if (input_gradient)
-    cpu::winograd::backward_data(g, t.transformed.data(), x, y);
+    cpu::winograd::backward_data(g, tile, t.transformed.data(), x, y);
   else
-    cpu::winograd::forward(g, t.transformed.data(), x, bias, y);
+    cpu::winograd::forward(g, tile, t.transformed.data(), x, bias, y);
 }
 
 double OneDnnOps::winograd_multiply_adds(Op op, const ConvGeometry& g) {
   const bool pass = op == Op::conv_forward || op == Op::conv_backward_data || op == Op::conv_backward_weights;
-  return pass && by_winograd(g) ? cpu::winograd::multiply_adds(g) : 0.0;
+  return pass && by_winograd(g) ? cpu::winograd::multiply_adds(g, cpu::winograd::output_tile(g)) : 0.0;
 }
 
 void OneDnnOps::prepare(const ConvGeometry& g, const ConvUse& use) {
@@ -477,8 +486,9 @@ std::vector<std::string> OneDnnOps::implementations() const {
   std::vector<std::string> lines;
   for (const auto& [k, e] : state_->convs) lines.push_back(line(k, e.implementation));
   for (const ConvKey& k : state_->gemm_weight_gradients) lines.push_back(line(k, "im2col + sgemm"));
-  for (const auto& [k, weights] : state_->winograd) lines.push_back(line(k, "winograd F(4x4,3x3) (hdr)"));
-  for (const ConvKey& k : state_->winograd_weight_gradients) lines.push_back(line(k, "winograd F(4x4,3x3) (hdr)"));
+  const auto winograd = [](int tile) { return fmt::format("winograd F({0}x{0},3x3) (hdr)", tile); };
+  for (const auto& [k, weights] : state_->winograd) lines.push_back(line(k, winograd(weights.tile)));
+  for (const auto& [k, tile] : state_->winograd_weight_gradients) lines.push_back(line(k, winograd(tile)));
   return lines;
 }
 

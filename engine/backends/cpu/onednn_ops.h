@@ -46,7 +46,7 @@ class OneDnnOps {
   // Their oneDNN implementations, one line each: "backward-weights n64 c1 28x28 k32 3x3 pad 0,0
   // stride 1: gemm:jit" (what ONEDNN_VERBOSE would print, without running it), then one
   // "...: im2col + sgemm" per weight gradient run without a primitive and "...: winograd
-  // F(4x4,3x3) (hdr)" per pass run by Winograd.
+  // F(4x4,3x3) (hdr)" (or F(3x3,3x3)) per pass run by Winograd.
   std::vector<std::string> implementations() const;
   // The multiply-adds of a pass run by Winograd here (fewer than the direct sum's); 0 for a pass
   // the library runs.
