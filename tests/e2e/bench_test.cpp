@@ -139,6 +139,9 @@ TEST(CliBench, TrainAndInferReportThroughputAgainstThePeak) {
     expect_percent_of_peak(p, pass);
   }
   EXPECT_NEAR(d["infer"]["mflop_per_image"].get<double>(), 6.474496, 1e-9);
+  EXPECT_GE(d["infer"]["single_image_performed_mflop"].get<double>(),
+            d["infer"]["performed_mflop_per_image"].get<double>() - 1e-9);  // a single image: no Winograd
+  EXPECT_LE(d["infer"]["single_image_performed_mflop"].get<double>(), 6.474496 + 1e-9);
   EXPECT_GT(d["infer"]["images_per_second"].get<double>(), 0.0);
   EXPECT_GT(d["infer"]["single_image_latency_ms"].get<double>(), 0.0);
   EXPECT_TRUE(d.contains("kernels"));

@@ -159,6 +159,7 @@ nlohmann::json bench_infer(Bench& b, const BenchArgs& args) {
                       {"single_image_latency_ms", 1e3 * median(single_seconds)}};
   put_flop_rates(r, images_per_second, double(model.forward_flops_per_image()),
                  model.performed_flops_per_image(n, false), b.peaks);
+  r["single_image_performed_mflop"] = model.performed_flops_per_image(1, false) * 1e-6;
   return r;
 }
 

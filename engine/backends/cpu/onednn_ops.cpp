@@ -233,9 +233,9 @@ bool weight_gradient_by_gemm(const ConvGeometry& g) { return int64_t(g.out_h()) 
 // oneDNN: on nChw8c in and out (oneDNN 2.6 has Winograd for AVX-512 only), for batches of at least kWinogradTiles
 // tiles. cnn_bn's conv2 (13x13 -> 11x11, F(4x4)) measured 0.77 against 1.46 ms forward, 0.78 against 1.49 ms for its
 // input gradient and 0.75 against 1.86 ms for its weight gradient (bench/README.md, eighth pass); conv3 (5x5 -> 3x3,
-// F(3x3)) 0.43 against 0.57, 0.43 against 0.57 and 0.52 against 0.63 ms (ninth pass). A single image (9 tiles of conv2,
-// 1 of conv3) ran faster through oneDNN: one Winograd group leaves the second thread idle, and checking the kept weight
-// transform reads all the weights.
+// F(3x3)) 0.43 against 0.57, 0.43 against 0.57 and 0.52 against 0.63 ms (ninth pass). A single image is left to
+// oneDNN: with conv3's one tile by Winograd it took 0.108-0.136 ms against 0.092-0.123 (checking the kept weight
+// transform reads all 295 KB of weights), and conv2's 9 tiles (one group: one thread) were no faster than oneDNN.
 constexpr int64_t kWinogradTiles = 16;
 bool by_winograd(const ConvGeometry& g) {
   if (!cpu::winograd::supports(g)) return false;
