@@ -358,10 +358,12 @@ void transform_weights_by(const ConvGeometry& g, const float* w, bool for_input_
   for (int c = 0; c < channels; ++c)
     for (int k = 0; k < filters; k += 8) {
       const float* first = w + c * channel_step + k * filter_step;
+      // Each filter's 9 taps read in a row, then as 9 vectors of 8 filters.
+      alignas(32) float raw[9][8];
+      for (int l = 0; l < 8; ++l)
+        for (int t = 0; t < 9; ++t) raw[t][l] = first[l * filter_step + t];
       F8 taps[3][3];
-      for (int i = 0; i < 3; ++i)
-        for (int j = 0; j < 3; ++j)
-          for (int l = 0; l < 8; ++l) taps[i][j][l] = first[l * filter_step + i * 3 + j];
+      for (int t = 0; t < 9; ++t) taps[t / 3][t % 3] = V8::load(raw[t]);
       F8 half[kTile][3], full[kTile][kTile];
       transform_columns(taps, half, W::weight_column);
       for (int i = 0; i < kTile; ++i) W::weight_column(half[i], full[i]);
