@@ -1,5 +1,5 @@
 // F(m x m, 3x3) on nChw8c (conv_winograd.h), m = 3 or 4 (Transforms<m>; the code is the same).
-// The tiles of the whole batch are cut into groups of kGroupTiles, one group per task: its input
+// The tiles of the whole batch are cut into groups of at most kGroupTiles, one group per task: its input
 // tiles are transformed into V[tile][xi][c] (8 channels per vector), the (m + 2)^2 products
 // M[tile][xi][.] = V[tile][xi][.] x U[xi] run as small matrix products whose 6 x 16 blocks stay
 // in registers over the channels, and M is transformed back into the output. A group's V and M
@@ -338,6 +338,16 @@ float* scratch(int slot, size_t count) {
   return b.data();
 }
 
+// Items per task for `items` cut into tasks of at most `per_task`, the task count rounded up to a
+// multiple of 4 where the items allow, so that 2 or 4 threads share the tasks evenly: cnn_bn's
+// conv3 took its input gradient in 3 tasks of 24, 16 and 24 images, 48 on one thread and 16 on
+// the other. The grouping never changes a value: each tile's sums run the same way in any group.
+int balanced_task_size(int items, int per_task) {
+  int tasks = (items + per_task - 1) / per_task;
+  tasks = std::min(items, (tasks + 3) / 4 * 4);
+  return (items + tasks - 1) / tasks;
+}
+
 // f(Transforms<tile>{}): the transforms of the output tile `tile` (3 or 4) as a type.
 template <class F>
 void with_transforms(int tile, F f) {
@@ -377,15 +387,16 @@ template <class W>
 void forward_by(const ConvGeometry& g, const float* u, const float* x, const float* bias, float* y) {
   constexpr int kPoints = W::kTile * W::kTile;
   const Tiling tiling(g, W::kOut);
-  const int groups = (tiling.total + kGroupTiles - 1) / kGroupTiles;
+  const int group_tiles = balanced_task_size(tiling.total, kGroupTiles);
+  const int groups = (tiling.total + group_tiles - 1) / group_tiles;
   const int64_t in_plane = int64_t(g.h) * g.w * 8, out_plane = int64_t(g.out_h()) * g.out_w() * 8;
 #pragma omp parallel
   {
-    float* const v = scratch(0, size_t(kGroupTiles) * kPoints * size_t(g.c));
-    float* const m = scratch(1, size_t(kGroupTiles) * kPoints * size_t(g.k));
+    float* const v = scratch(0, size_t(group_tiles) * kPoints * size_t(g.c));
+    float* const m = scratch(1, size_t(group_tiles) * kPoints * size_t(g.k));
 #pragma omp for schedule(static)
     for (int group = 0; group < groups; ++group) {
-      const int first = group * kGroupTiles, tiles = std::min(kGroupTiles, tiling.total - first);
+      const int first = group * group_tiles, tiles = std::min(group_tiles, tiling.total - first);
       for (int t = 0; t < tiles; ++t) {
         const TilePlace at = place_of(tiling, first + t);
         for (int b = 0; b < g.c / 8; ++b)
@@ -408,7 +419,7 @@ void backward_data_by(const ConvGeometry& g, const float* u, const float* dy, fl
   constexpr int kPoints = W::kTile * W::kTile;
   const Tiling tiling(g, W::kOut);
   // Whole images per task, so that each overlapping tile is added into dx by one thread in order.
-  const int images = std::max(1, kGradientGroupTiles / tiling.per_image);
+  const int images = balanced_task_size(g.n, std::max(1, kGradientGroupTiles / tiling.per_image));
   const int groups = (g.n + images - 1) / images;
   const int64_t in_plane = int64_t(g.h) * g.w * 8, out_plane = int64_t(g.out_h()) * g.out_w() * 8;
   ConvGeometry product = g;  // E[t][xi][c] = D[t][xi][.] x U[xi]: k channels in, c filters out
