@@ -612,9 +612,9 @@ def hdr_bench(plan):
         "single_image_latency_ms": infer_dev["infer"]["single_image_latency_ms"],
         # The work per image hdr performs (fewer FLOPs than the direct sums where it runs
         # Winograd) and the machine's FP32 peak, for the ceiling (METRICS)
-        "train_mflop_per_image": train_dev["train"]["performed_mflop_per_image"],
-        "infer_mflop_per_image": infer_dev["infer"]["performed_mflop_per_image"],
-        "single_image_mflop": infer_dev["infer"]["single_image_performed_mflop"],
+        "train_performed_mflop": train_dev["train"]["performed_mflop_per_image"],
+        "infer_performed_mflop": infer_dev["infer"]["performed_mflop_per_image"],
+        "single_image_performed_mflop": infer_dev["infer"]["single_image_performed_mflop"],
         "fp32_peak_gflops": max(train_dev["peaks"]["fp32_gflops"], infer_dev["peaks"]["fp32_gflops"]),
         "backend": train_dev.get("backend"),
         "version": train.get("hdr"),
@@ -672,12 +672,12 @@ def epoch_images(config, train_limit):
 def ceiling(key, hdr, torch_value, peak, images):
     """hdr's advantage were each of its FLOPs run at the FP32 peak and nothing else to take time
     (no start-up, no memory traffic): what no kernel or recipe can exceed on this machine."""
-    train, infer = hdr["train_mflop_per_image"], hdr["infer_mflop_per_image"]  # MFLOP / GFLOP/s = ms
+    train, infer = hdr["train_performed_mflop"], hdr["infer_performed_mflop"]  # MFLOP / GFLOP/s = ms
     at_peak = {
         "epoch_seconds": (images[0] * train + images[1] * infer) / peak / 1e3,
         "train_images_per_second": 1e3 * peak / train,
         "infer_images_per_second": 1e3 * peak / infer,
-        "single_image_latency_ms": hdr["single_image_mflop"] / peak,
+        "single_image_latency_ms": hdr["single_image_performed_mflop"] / peak,
     }[key]
     higher = next(m[3] for m in METRICS if m[0] == key)
     return advantage(at_peak, torch_value, higher)

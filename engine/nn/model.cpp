@@ -167,7 +167,7 @@ int64_t Model::forward_flops_per_image() const {
 
 double Model::performed_flops_per_image(int n, bool training) const {
   double flops = 0;
-  for (const auto& layer : layers_) flops += layer->performed_flops(backend_, n, training);
+  for (size_t i = 0; i < layers_.size(); ++i) flops += layers_[i]->performed_flops(backend_, n, training, i > 0);
   return flops;
 }
 

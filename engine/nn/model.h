@@ -37,7 +37,8 @@ class Model {
   std::string summary() const;  // Keras-like table: layer, output shape, parameters, totals
   int64_t forward_flops_per_image() const;
   // What this backend performs per image in a batch of n (Layer::performed_flops): a training
-  // step's (forward and both gradients) or, without `training`, the forward's.
+  // step's (forward and the gradients; the first layer has no input gradient) or, without
+  // `training`, the forward's.
   double performed_flops_per_image(int n, bool training) const;
 
   // Has the backend plan everything a batch of n samples runs (training: forward and backward;

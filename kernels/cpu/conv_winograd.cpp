@@ -338,8 +338,9 @@ float* scratch(int slot, size_t count) {
   return b.data();
 }
 
-// Items per task for `items` cut into tasks of at most `per_task`, the task count rounded up to a
-// multiple of 4 where the items allow, so that 2 or 4 threads share the tasks evenly: cnn_bn's
+// Items per task for `items` cut into tasks of at most `per_task`, aiming at a task count that is
+// a multiple of 4 (not reached where few items leave a short last task), so that 2 or 4 threads
+// share the tasks evenly: cnn_bn's
 // conv3 took its input gradient in 3 tasks of 24, 16 and 24 images, 48 on one thread and 16 on
 // the other. The grouping never changes a value: each tile's sums run the same way in any group.
 int balanced_task_size(int items, int per_task) {

@@ -69,7 +69,7 @@ const std::set<std::string> kCnnBnStepOps = {"augment",
 
 TEST(CliBench, KernelsTimesEveryOpOfTheStepWithItsRoof) {
   const json r = run_json("bench kernels --device cpu --threads 1 --steps 2 --json");
-  EXPECT_EQ(r["schema"], "hdr-bench/1");
+  EXPECT_EQ(r["schema"], "hdr-bench/2");
   EXPECT_EQ(r["command"], "kernels");
   EXPECT_EQ(r["model"], "cnn_bn");
   ASSERT_EQ(r["devices"].size(), 1u);
@@ -130,9 +130,6 @@ TEST(CliBench, TrainAndInferReportThroughputAgainstThePeak) {
     const json& p = d[pass];
     EXPECT_GT(p["performed_mflop_per_image"].get<double>(), 0.0) << pass;
     EXPECT_LE(p["performed_mflop_per_image"].get<double>(), p["mflop_per_image"].get<double>() + 1e-9) << pass;
-    EXPECT_NEAR(p["performed_gflops"].get<double>() / p["gflops"].get<double>(),
-                p["performed_mflop_per_image"].get<double>() / p["mflop_per_image"].get<double>(), 1e-9)
-        << pass;
     EXPECT_NEAR(p["effective_percent_of_peak"].get<double>(),
                 100 * p["gflops"].get<double>() / d["peaks"]["fp32_gflops"].get<double>(), 1e-9)
         << pass;
@@ -240,7 +237,7 @@ void write(const std::filesystem::path& path, const json& j) { std::ofstream(pat
 json result_with(std::vector<json> ops, double images_per_second) {
   double step = 0;
   for (const json& op : ops) step += op["median_ms"].get<double>();
-  return {{"schema", "hdr-bench/1"},
+  return {{"schema", "hdr-bench/1"},  // the schema before /2: bench compare reads both
           {"command", "all"},
           {"model", "cnn_bn"},
           {"hdr", "test"},
@@ -282,7 +279,8 @@ TEST(CliBench, CompareRefusesWhatIsNotABenchResult) {
   const std::string good = (dir / "good.json").string();
   for (const auto& [file, message] : std::vector<std::pair<std::string, std::string>>{
            {"broken.json", "broken.json: not JSON"},
-           {"other.json", "other.json: not an hdr bench result (expected \"schema\": \"hdr-bench/1\")"},
+           {"other.json",
+            "other.json: not an hdr bench result (expected \"schema\": \"hdr-bench/2\" or \"hdr-bench/1\")"},
            {"missing.json", "missing.json: cannot be read"}}) {
     const auto r = run_command(hdr_command(fmt::format("bench compare {} {}", good, (dir / file).string())));
     EXPECT_EQ(r.exit_code, 2) << file << "\n" << r.output;
@@ -307,7 +305,7 @@ TEST(CliTrain, ProfileBreaksTheStepsDownAndKeepsProfileJson) {
   std::ifstream in(dir / "run" / "profile.json");
   ASSERT_TRUE(in) << r.output;
   const json p = json::parse(in);
-  EXPECT_EQ(p["schema"], "hdr-bench/1");
+  EXPECT_EQ(p["schema"], "hdr-bench/2");
   const json& k = p["devices"][0]["kernels"];
   EXPECT_EQ(k["steps"], 20);
   std::set<std::string> scopes;

@@ -92,8 +92,9 @@ TEST(WinogradConv, InputGradientIsTheAdjoint) {
     int n, c, k, pad;
   };
   // Every padding; 24 channels, so 24 filters of the product (a block of 16 and one of 8); 3
-  // images of 9 tiles: a task of 2 images and one of 1.
-  for (const Case& t : {Case{2, 16, 32, 0}, Case{3, 24, 16, 1}, Case{3, 16, 8, 2}, Case{3, 8, 16, 0}}) {
+  // images, a task each; 10 images of 9 (F(4x4)) or 12 (F(3x3)) tiles: 5 tasks of 2 images, whose
+  // overlapping tiles are added image by image.
+  for (const Case& t : {Case{2, 16, 32, 0}, Case{3, 24, 16, 1}, Case{3, 16, 8, 2}, Case{10, 8, 16, 0}}) {
     const int pad = t.pad;
     const ConvGeometry g = geometry(t.n, t.c, 13, 11, t.k, pad);
     const int oh = g.out_h(), ow = g.out_w();

@@ -183,11 +183,13 @@ INSTANTIATE_TEST_SUITE_P(OneDnnOddShapes, OneDnnConv,
                                          geometry(2, 16, 6, 5, 16, 3, 3, 1, 1, 2),    // padded, strided, blocked
                                          geometry(3, 24, 4, 4, 16, 3, 3, 0, 0, 1)));  // blocked 2x2 output
 
-// Seed 000's three convolutions at n = 2 (28x28x1 -> 32, then 13x13x32 -> 64, 5x5x64 -> 128).
+// Seed 000's three convolutions (28x28x1 -> 32, then 13x13x32 -> 64, 5x5x64 -> 128) at n = 2, and
+// the last at 16 too: on nChw8c (AVX2) that batch's 16 tiles take it to Winograd F(3x3, 3x3).
 INSTANTIATE_TEST_SUITE_P(OneDnnSeed000Shapes, OneDnnConv,
                          testing::Values(geometry(2, 1, 28, 28, 32, 3, 3, 0, 0, 1),
                                          geometry(2, 32, 13, 13, 64, 3, 3, 0, 0, 1),
-                                         geometry(2, 64, 5, 5, 128, 3, 3, 0, 0, 1)));
+                                         geometry(2, 64, 5, 5, 128, 3, 3, 0, 0, 1),
+                                         geometry(16, 64, 5, 5, 128, 3, 3, 0, 0, 1)));
 
 // Every convolution of seed 000's CNN and of cnn_best, at the batch they train with, runs an
 // optimised oneDNN kernel, never its reference loops ("ref:any"): on AVX2 the first layer's

@@ -21,8 +21,9 @@ json read_result(const std::string& path) {
   text << in.rdbuf();
   json j = json::parse(text.str(), nullptr, false);
   if (j.is_discarded()) throw InputError(fmt::format("{}: not JSON", path));
-  if (!j.is_object() || !j.contains("schema") || j["schema"] != kBenchSchema)
-    throw InputError(fmt::format("{}: not an hdr bench result (expected \"schema\": \"{}\")", path, kBenchSchema));
+  if (!j.is_object() || !j.contains("schema") || (j["schema"] != kBenchSchema && j["schema"] != kComparableSchema))
+    throw InputError(fmt::format("{}: not an hdr bench result (expected \"schema\": \"{}\" or \"{}\")", path,
+                                 kBenchSchema, kComparableSchema));
   if (!j.contains("devices") || !j["devices"].is_array())
     throw InputError(fmt::format("{}: has no \"devices\" list (time-to-accuracy results are not compared)", path));
   return j;

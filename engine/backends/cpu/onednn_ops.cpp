@@ -11,13 +11,13 @@
 // convolutions at n = 64 on 2 AVX-512 cores, ms summed over the layers (fwd x3 / bwd-data x2 /
 // bwd-weights x3), with reorders to and from plain NCHW: 1.17 / 0.88 / 1.19; on plain NCHW
 // without reorders: 1.95 / 1.94 / 2.31; the exceptions are handled by choose_layouts().
-// Weight gradients of outputs of at most 3x3 positions skip the convolution primitive: an im2col
-// of ours and one sgemm (weight_gradient_by_gemm). On nChw8c (AVX2), all three passes of 3x3
-// stride-1 convolutions with maps of 8x8 and more run as Winograd F(4x4, 3x3) of ours
-// (by_winograd).
+// On nChw8c (AVX2), all three passes of 3x3 stride-1 convolutions over batches of 16 tiles or more
+// run as Winograd F(4x4, 3x3) or F(3x3, 3x3) of ours (by_winograd). Other weight gradients of
+// outputs of at most 3x3 positions skip the convolution primitive: an im2col of ours and one sgemm
+// (weight_gradient_by_gemm).
 // Primitives run through the C API with argument arrays bound once, so a call sets a few data
 // handles and executes: no primitive creation and no allocation of ours after the first call
-// but the Winograd kernels' group buffers (kernels/cpu/conv_winograd.cpp, as the other
+// but the Winograd weight gradient's buffers (kernels/cpu/conv_winograd.cpp, as the other
 // hand-written kernels take theirs); libdnnl itself still mallocs a few bytes of bookkeeping per
 // execution.
 #include "engine/backends/cpu/onednn_ops.h"
@@ -235,7 +235,8 @@ bool weight_gradient_by_gemm(const ConvGeometry& g) { return int64_t(g.out_h()) 
 // input gradient and 0.75 against 1.86 ms for its weight gradient (bench/README.md, eighth pass); conv3 (5x5 -> 3x3,
 // F(3x3)) 0.43 against 0.57, 0.43 against 0.57 and 0.52 against 0.63 ms (ninth pass). A single image is left to
 // oneDNN: with conv3's one tile by Winograd it took 0.108-0.136 ms against 0.092-0.123 (checking the kept weight
-// transform reads all 295 KB of weights), and conv2's 9 tiles (one group: one thread) were no faster than oneDNN.
+// transform reads all 295 KB of weights), and conv2's 9 tiles were no faster than oneDNN (measured before 596fe98
+// split them into 3 groups).
 constexpr int64_t kWinogradTiles = 16;
 bool by_winograd(const ConvGeometry& g) {
   if (!cpu::winograd::supports(g)) return false;

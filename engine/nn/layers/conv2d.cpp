@@ -44,11 +44,11 @@ int64_t Conv2D::forward_flops() const {
   return 2 * int64_t(out.c) * in.c * spec_.kernel * spec_.kernel * out.h * out.w;
 }
 
-double Conv2D::performed_flops(const Backend& backend, int n, bool training) const {
+double Conv2D::performed_flops(const Backend& backend, int n, bool training, bool input_gradient) const {
   const ConvGeometry g = geometry_for(spec_, input_shape(), n);
   double flops = 0;
-  for (const Op pass : {Op::conv_forward, Op::conv_backward_data, Op::conv_backward_weights}) {
-    if (!training && pass != Op::conv_forward) break;
+  for (const Op pass : {Op::conv_forward, Op::conv_backward_weights, Op::conv_backward_data}) {
+    if ((!training && pass != Op::conv_forward) || (!input_gradient && pass == Op::conv_backward_data)) continue;
     const double multiply_adds = backend.conv_multiply_adds(pass, g);
     flops += multiply_adds > 0 ? 2 * multiply_adds / n : double(forward_flops());
   }

@@ -67,11 +67,11 @@ class Layer {
   // Floating-point operations of the forward pass per sample (multiply-add = 2), for GFLOP/s.
   virtual int64_t forward_flops() const { return 0; }
   // The floating-point operations per sample the backend performs for this layer in a batch of
-  // n: the forward pass, and with `training` both gradients too (2x the forward's, as counted for
-  // GFLOP/s everywhere). Fewer than the formula's where the backend runs an algorithm with fewer
-  // multiplies (Backend::conv_multiply_adds).
-  virtual double performed_flops(const Backend&, int /*n*/, bool training) const {
-    return (training ? 3.0 : 1.0) * double(forward_flops());
+  // n: the forward pass, and with `training` the weight gradient and (input_gradient: all but the
+  // first layer) the input gradient, each as many as the forward's. Fewer than the formula's where
+  // the backend runs an algorithm with fewer multiplies (Backend::conv_multiply_adds).
+  virtual double performed_flops(const Backend&, int /*n*/, bool training, bool input_gradient) const {
+    return (training ? (input_gradient ? 3.0 : 2.0) : 1.0) * double(forward_flops());
   }
   // Pointers into the model's buffers, in the order of params(); grads are null for
   // non-trainable entries.

@@ -14,7 +14,7 @@ class Conv2D final : public Layer {
   const char* kind() const override { return "Conv2D"; }
   std::vector<ParamInfo> params() const override;
   int64_t forward_flops() const override;
-  double performed_flops(const Backend& backend, int n, bool training) const override;
+  double performed_flops(const Backend& backend, int n, bool training, bool input_gradient) const override;
   void forward(const Pass& pass, const float* x, float* y) override;
   void backward(const Pass& pass, const float* x, const float* y, float* dy, float* dx) override;
   void prepare(Backend& backend, int n, bool training, bool input_grad) const override;
