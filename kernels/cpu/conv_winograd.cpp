@@ -25,7 +25,7 @@ using V8 = Lanes<8>;
 using F8 = V8::F;
 
 constexpr int kRows = 6;                 // tiles per register block of the product
-constexpr int kGroupTiles = 2 * kRows;   // tiles per task of the forward
+constexpr int kGroupTiles = 2 * kRows;   // most tiles per task of the forward
 constexpr int kGradientGroupTiles = 24;  // tiles per update of the weight gradient's products
 constexpr int kSlices = 4;               // fixed slices of the weight gradient's tiles
 
@@ -327,8 +327,8 @@ void product_block(int depth, const float* a, int64_t a_row, int64_t a_depth, co
   }
 }
 
-// This thread's scratch buffer `slot` (0 or 1), of at least `count` floats: kept from call to
-// call: allocated on every call, the group buffers put the forward's time 1.3-1.8x up and down
+// This thread's scratch buffer `slot` (0 or 1), of at least `count` floats, kept from call to
+// call. Allocated on every call, the group buffers put the forward's time 1.3-1.8x up and down
 // with their sizes (likely the allocator returning and refaulting their pages), and cnn_bn's conv3
 // forward at 0.55 ms warm instead of 0.25.
 float* scratch(int slot, size_t count) {
@@ -340,9 +340,9 @@ float* scratch(int slot, size_t count) {
 
 // Items per task for `items` cut into tasks of at most `per_task`, aiming at a task count that is
 // a multiple of 4 (not reached where few items leave a short last task), so that 2 or 4 threads
-// share the tasks evenly: cnn_bn's
-// conv3 took its input gradient in 3 tasks of 24, 16 and 24 images, 48 on one thread and 16 on
-// the other. The grouping never changes a value: each tile's sums run the same way in any group.
+// share the tasks evenly: cnn_bn's conv3 took its input gradient in 3 tasks of 24, 24 and 16
+// images, 48 on one thread and 16 on the other. The grouping never changes a value: each tile's sums run the same way
+// in any group.
 int balanced_task_size(int items, int per_task) {
   int tasks = (items + per_task - 1) / per_task;
   tasks = std::min(items, (tasks + 3) / 4 * 4);
@@ -528,8 +528,10 @@ bool supports(const ConvGeometry& g) {
          g.c % 8 == 0 && g.k % 8 == 0 && g.c > 0 && g.k > 0 && g.n > 0 && g.out_h() > 0 && g.out_w() > 0;
 }
 
+int64_t tile_count(const ConvGeometry& g, int tile) { return Tiling(g, tile).total; }
+
 int output_tile(const ConvGeometry& g) {
-  const auto products = [&](int m) { return double(Tiling(g, m).total) * points_of(m); };
+  const auto products = [&](int m) { return double(tile_count(g, m)) * points_of(m); };
   return products(3) < products(4) ? 3 : 4;
 }
 
@@ -552,7 +554,7 @@ void backward_weights(const ConvGeometry& g, int tile, const float* x, const flo
 }
 
 double multiply_adds(const ConvGeometry& g, int tile) {
-  return double(Tiling(g, tile).total) * points_of(tile) * g.c * g.k;
+  return double(tile_count(g, tile)) * points_of(tile) * g.c * g.k;
 }
 
 }  // namespace hdr::cpu::winograd

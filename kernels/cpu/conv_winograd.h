@@ -25,6 +25,9 @@ namespace hdr::cpu::winograd {
 // blocks of 8 (the tensors are nChw8c).
 bool supports(const ConvGeometry& g);
 
+// The batch's m x m output tiles (those at the right and bottom edges may overhang the map).
+int64_t tile_count(const ConvGeometry& g, int tile);
+
 // The output tile m (3 or 4) with the fewer products for g's output.
 int output_tile(const ConvGeometry& g);
 

@@ -239,11 +239,8 @@ bool weight_gradient_by_gemm(const ConvGeometry& g) { return int64_t(g.out_h()) 
 // split them into 3 groups).
 constexpr int64_t kWinogradTiles = 16;
 bool by_winograd(const ConvGeometry& g) {
-  if (!cpu::winograd::supports(g)) return false;
-  const int m = cpu::winograd::output_tile(g);
-  const int64_t tiles = int64_t(g.n) * ((g.out_h() + m - 1) / m) * ((g.out_w() + m - 1) / m);
-  return tiles >= kWinogradTiles && stored_block(g.c, int64_t(g.h) * g.w) == 8 &&
-         stored_block(g.k, int64_t(g.out_h()) * g.out_w()) == 8;
+  return cpu::winograd::supports(g) && cpu::winograd::tile_count(g, cpu::winograd::output_tile(g)) >= kWinogradTiles &&
+         stored_block(g.c, int64_t(g.h) * g.w) == 8 && stored_block(g.k, int64_t(g.out_h()) * g.out_w()) == 8;
 }
 
 // The descriptors of a geometry's tensors as the engine holds them, and the ones offered to the
