@@ -2,7 +2,9 @@
 // kernels/cpu/conv_one_channel_blocked.cpp), forward and weight gradient, at cnn_bn's 3x3 x 32
 // and the speedrun's 5x5 x 16 on 28x28 images. Counters: GFLOP/s (2 per multiply-add). Then
 // cnn_bn's first block backward from cold caches: batch norm + pooling's backward then the
-// weight gradient, against the two in one (backward_weights_through).
+// weight gradient, against the two in one (backward_weights_through); and its inference forward
+// at batch 1000 (`hdr bench infer`'s), the convolution then batch norm + pooling against the two
+// in one (forward_through).
 #include "bench/bench_data.h"
 #include "kernels/cpu/blocked.h"
 
@@ -42,22 +44,33 @@ void BM_OneChannelConv(benchmark::State& state) {
 BENCHMARK(BM_OneChannelConv<true>)->Args({32, 3})->Args({16, 5})->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_OneChannelConv<false>)->Args({32, 3})->Args({16, 5})->Unit(benchmark::kMicrosecond);
 
+// cnn_bn's first block on `images` images: conv1, then bn1 + ReLU + pool1.
+struct FirstBlock {
+  ConvGeometry g;
+  BatchNormGeometry bn;
+  PoolGeometry p;
+  size_t out, pooled;  // values of the convolution's output and of the pooled output
+  explicit FirstBlock(int images) {
+    g.n = images;
+    g.c = 1;
+    g.h = g.w = 28;
+    g.k = 32;
+    g.kh = g.kw = 3;
+    const int side = g.out_h();
+    bn.n = g.n;
+    bn.c = g.k;
+    bn.spatial = side * side;
+    bn.activation = BnActivation::kReluBefore;
+    p = {g.n, g.k, side, side, 2, 2};
+    out = size_t(g.n) * g.k * side * side;
+    pooled = out / 4;
+  }
+};
+
 // arg: 1 for backward_weights_through, 0 for its two parts through the stored gradient.
 void BM_FirstBlockBackwardCold(benchmark::State& state) {
-  ConvGeometry g;
-  g.n = kBatch;
-  g.c = 1;
-  g.h = g.w = 28;
-  g.k = 32;
-  g.kh = g.kw = 3;
-  const int side = g.out_h();
-  BatchNormGeometry bn;
-  bn.n = g.n;
-  bn.c = g.k;
-  bn.spatial = side * side;
-  bn.activation = BnActivation::kReluBefore;
-  const PoolGeometry p{g.n, g.k, side, side, 2, 2};
-  const size_t out = size_t(g.n) * g.k * side * side, pooled = out / 4;
+  const FirstBlock block(kBatch);
+  const auto& [g, bn, p, out, pooled] = block;
   const auto image = filled(size_t(g.n) * g.h * g.w), x = filled(out), dy = filled(pooled), gamma = filled(32),
              beta = filled(32);
   std::vector<float> y(pooled), rm(32), rv(32, 1.0f), mean(32), inv(32), dx(out), dw(32 * 9), db(32), dg(32), dbeta(32);
@@ -81,6 +94,32 @@ void BM_FirstBlockBackwardCold(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_FirstBlockBackwardCold)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
+
+// arg: 1 for forward_through, 0 for its two parts through the stored convolution output.
+void BM_FirstBlockForwardInfer(benchmark::State& state) {
+  constexpr int kImages = 1000;
+  const FirstBlock block(kImages);
+  const auto& [g, bn, p, out, pooled] = block;
+  const auto image = filled(size_t(g.n) * g.h * g.w), w = filled(32 * 9), bias = filled(32), gamma = filled(32),
+             beta = filled(32), mean = filled(32);
+  std::vector<float> x(out), y(pooled), var(32, 1.0f);
+  std::vector<int32_t> argmax(pooled);
+  using BatchNorm = cpu::blocked::BatchNorm<8>;
+  using Conv = cpu::blocked::OneChannelConv<8>;
+  const cpu::blocked::PooledBnInfer in{bn,          p,          gamma.data(), beta.data(),
+                                       mean.data(), var.data(), y.data(),     argmax.data()};
+  for (auto _ : state) {
+    if (state.range(0)) {
+      Conv::forward_through(g, image.data(), w.data(), bias.data(), in);
+    } else {
+      Conv::forward(g, image.data(), w.data(), bias.data(), x.data());
+      BatchNorm::maxpool_forward_infer(bn, p, x.data(), gamma.data(), beta.data(), mean.data(), var.data(), y.data(),
+                                       argmax.data());
+    }
+  }
+  state.counters["images/s"] = benchmark::Counter(kImages, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_FirstBlockForwardInfer)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace hdr::bench

@@ -94,4 +94,9 @@ void Backend::conv_bn_relu_maxpool_backward_in_parts(const ConvBnReluMaxpoolBack
   conv_backward_weights(a.conv);
 }
 
+void Backend::conv_bn_relu_maxpool_forward_infer_in_parts(const ConvBnReluMaxpoolForwardInferArgs& a) {
+  conv_forward(a.conv);
+  bn_relu_maxpool_forward_infer(a.block);
+}
+
 }  // namespace hdr

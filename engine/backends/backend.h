@@ -138,6 +138,7 @@ class Backend {
   void bn_relu_maxpool_forward_infer_in_parts(const BnReluMaxpoolForwardInferArgs& a);
   void bn_relu_maxpool_backward_in_parts(const BnReluMaxpoolBackwardArgs& a);
   void conv_bn_relu_maxpool_backward_in_parts(const ConvBnReluMaxpoolBackwardArgs& a);
+  void conv_bn_relu_maxpool_forward_infer_in_parts(const ConvBnReluMaxpoolForwardInferArgs& a);
 
  private:
   class OpBracket {

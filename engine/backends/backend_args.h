@@ -225,6 +225,12 @@ struct ConvBnReluMaxpoolBackwardArgs {
   BnReluMaxpoolBackwardArgs block;
   ConvBackwardWeightsArgs conv;
 };
+// The convolution into the block at inference: block.x is conv.y, which a backend running the
+// two in one never writes.
+struct ConvBnReluMaxpoolForwardInferArgs {
+  ConvForwardArgs conv;
+  BnReluMaxpoolForwardInferArgs block;
+};
 
 struct ReluForwardArgs {
   int64_t count = 0;

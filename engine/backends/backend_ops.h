@@ -47,6 +47,11 @@
   X(conv_bn_relu_maxpool_backward, ConvBnReluMaxpoolBackwardArgs,                                                      \
     op_cost::conv_bn_relu_maxpool_backward(a.conv.g, a.block.bn, a.block.pool),                                        \
     shape_text(a.conv.g) + ", " + shape_text(a.block.pool))                                                            \
+  X(conv_bn_relu_maxpool_forward_infer, ConvBnReluMaxpoolForwardInferArgs,                                             \
+    op_cost::conv_bn_relu_maxpool_forward_infer(a.conv.g, a.conv.bias != nullptr,                                      \
+                                                backend.conv_multiply_adds(Op::conv_forward, a.conv.g), a.block.bn,    \
+                                                a.block.pool),                                                         \
+    shape_text(a.conv.g) + ", " + shape_text(a.block.pool))                                                            \
   X(relu_forward, ReluForwardArgs, op_cost::relu_forward(a.count), fmt::format("{}", a.count))                         \
   X(relu_backward, ReluBackwardArgs, op_cost::relu_backward(a.count), fmt::format("{}", a.count))                      \
   X(bias_add, BiasAddArgs, op_cost::bias_add(a.rows, a.cols), fmt::format("{}x{}", a.rows, a.cols))                    \

@@ -195,7 +195,12 @@ void Model::enter(size_t layer, bool backward, const Pass& pass) {
 
 const float* Model::forward(const Pass& pass, const float* x) {
   const float* in = x;
-  for (size_t i = 0; i < layers_.size(); ++i) {
+  size_t i = 0;
+  if (first_block_ && !pass.training) {
+    in = forward_first_block(pass, x);
+    i = 3;
+  }
+  for (; i < layers_.size(); ++i) {
     if (!pass.training && layers_[i]->identity_at_inference()) continue;  // no copy through dropout
     enter(i, false, pass);
     if (fused_[i]) {  // batch norm + max pooling in one op
@@ -245,6 +250,18 @@ void Model::backward(const Pass& pass, const float* x, float* dlogits, const Gra
         dy = dx;
       },
       ready);
+}
+
+const float* Model::forward_first_block(const Pass& pass, const float* x) {
+  auto& conv = static_cast<Conv2D&>(*layers_[0]);
+  auto& bn = static_cast<BatchNorm&>(*layers_[1]);
+  auto& pool = static_cast<MaxPool2D&>(*layers_[2]);
+  float* conv_out = activations_[0].data();
+  float* y = activations_[2].data();
+  pass.backend.conv_bn_relu_maxpool_forward_infer(
+      {.conv = conv.forward_args(pass.n, x, conv_out),
+       .block = bn.pooled_infer_args(pass, pool, conv_out, activations_[1].data(), y)});
+  return y;
 }
 
 // Synchronised batch norm adjusts the batch norm's gradient before the convolution reads it:

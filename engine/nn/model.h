@@ -124,7 +124,9 @@ class Model {
   std::vector<bool> fused_;
   // Layers 0..2 are a convolution and a fused batch norm + max pooling, whose backward runs as
   // one op (Backend::conv_bn_relu_maxpool_backward): the network's input needs no gradient.
+  // Its inference forward runs as one op too (Backend::conv_bn_relu_maxpool_forward_infer).
   bool first_block_ = false;
+  const float* forward_first_block(const Pass& pass, const float* x);
   void backward_first_block(const Pass& pass, const float* x, const float* dy, float* scratch);
   DeviceArray<float> grad_a_, grad_b_;                  // ping-pong buffers for backward
   std::vector<std::pair<size_t, size_t>> grad_ranges_;  // per layer: its trainable range of grads_ (first, count)

@@ -71,6 +71,14 @@ OpCost conv_bn_relu_maxpool_backward(const ConvGeometry& conv, const BatchNormGe
           kF * (values(conv, false) + values(g) + weights(conv)) + 2 * kF * pooled(p)};
 }
 
+// Both ops' work; the convolution's output between them is not traffic of the op: the image,
+// the weights, y and argmax.
+OpCost conv_bn_relu_maxpool_forward_infer(const ConvGeometry& conv, bool bias, double performed,
+                                          const BatchNormGeometry& g, const PoolGeometry& p) {
+  return {conv_forward(conv, bias, performed).flops + bn_relu_maxpool_forward(g, p, false).flops,
+          kF * (values(conv, false) + weights(conv)) + 2 * kF * pooled(p)};
+}
+
 OpCost relu_forward(int64_t count) { return {double(count), kF * 2 * double(count)}; }
 OpCost relu_backward(int64_t count) { return {double(count), kF * 3 * double(count)}; }
 OpCost bias_add(int rows, int cols) { return {double(rows) * cols, kF * 2 * double(rows) * cols}; }

@@ -37,6 +37,8 @@ OpCost bn_sync(const BatchNormGeometry& g);  // each per-channel step of synchro
 OpCost bn_relu_maxpool_forward(const BatchNormGeometry& g, const PoolGeometry& p, bool training);
 OpCost bn_relu_maxpool_backward(const BatchNormGeometry& g, const PoolGeometry& p);
 OpCost conv_bn_relu_maxpool_backward(const ConvGeometry& conv, const BatchNormGeometry& g, const PoolGeometry& p);
+OpCost conv_bn_relu_maxpool_forward_infer(const ConvGeometry& conv, bool bias, double performed,
+                                          const BatchNormGeometry& g, const PoolGeometry& p);
 OpCost relu_forward(int64_t count);
 OpCost relu_backward(int64_t count);
 OpCost bias_add(int rows, int cols);

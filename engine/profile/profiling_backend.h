@@ -4,7 +4,8 @@
 // FLOPs and bytes per call (engine/profile/op_cost.h). `hdr bench kernels` runs training steps on one
 // with caches flushed between ops; `hdr train --profile` runs a whole training on one, where it
 // costs two clock reads and a row lookup per op. The model and the training step set the scopes
-// (Model / TrainStep::attach_profile); ops outside a scope (evaluation) run untimed.
+// (Model / TrainStep::attach_profile); ops outside a scope (evaluation) run untimed. Not final:
+// a test's backend derives from it to run one op of the inner backend another way.
 #pragma once
 
 #include <map>
@@ -25,7 +26,7 @@ struct OpRow {
   double percentile(double q) const;  // q in [0, 1], of the calls' seconds
 };
 
-class ProfilingBackend final : public Backend {
+class ProfilingBackend : public Backend {
  public:
   // flush_caches: Backend::flush_caches() before each timed op (benchmarks: every op starts cold).
   explicit ProfilingBackend(Backend& inner, bool flush_caches = false);

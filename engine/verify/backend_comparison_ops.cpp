@@ -383,20 +383,29 @@ void batchnorm_pool(BackendComparison& t, Rng& rng) {
     t.check(first, "dbias", dbias, kReduction);
     t.check(first, "dgamma", dgamma, kReduction);
     t.check(first, "dbeta", dbeta, kReduction);
-    t.both([&](Backend& be, Side s) {
-      be.bn_relu_maxpool_forward_infer({.bn = g,
-                                        .pool = p,
-                                        .layout = be.activation_layout(g.c, g.spatial),
-                                        .x = x[s],
-                                        .gamma = gamma[s],
-                                        .beta = beta[s],
-                                        .running_mean = running_mean[s],
-                                        .running_var = running_var[s],
-                                        .bn_out = scratch[s],
-                                        .y = y[s],
-                                        .argmax = argmax[s]});
-    });
+    const auto infer = [&](Backend& be, Side s) {
+      return BnReluMaxpoolForwardInferArgs{.bn = g,
+                                           .pool = p,
+                                           .layout = be.activation_layout(g.c, g.spatial),
+                                           .x = x[s],
+                                           .gamma = gamma[s],
+                                           .beta = beta[s],
+                                           .running_mean = running_mean[s],
+                                           .running_var = running_var[s],
+                                           .bn_out = scratch[s],
+                                           .y = y[s],
+                                           .argmax = argmax[s]};
+    };
+    t.both([&](Backend& be, Side s) { be.bn_relu_maxpool_forward_infer(infer(be, s)); });
     t.check("bn_relu_maxpool_forward_infer " + name, "y", y, kReduction);
+    // The same inference forward fed by that first layer's forward: on the CPU, one op where it
+    // takes the geometry, x then left as it was.
+    auto w = t.twin(rng.floats(size_t(k.c) * 9, -1, 1)), bias = t.twin(rng.floats(c, -1, 1));
+    t.both([&](Backend& be, Side s) {
+      be.conv_bn_relu_maxpool_forward_infer(
+          {.conv = {.g = conv, .x = images[s], .w = w[s], .bias = bias[s], .y = x[s]}, .block = infer(be, s)});
+    });
+    t.check("conv_bn_relu_maxpool_forward_infer " + name, "y", y, kReduction);
   }
 }
 

@@ -43,6 +43,16 @@ struct PooledBnBackward {
   const float* x_max = nullptr;  // the forward's record of x at each argmax, or null (read x)
 };
 
+// What the inference forward of batch norm + ReLU + max pooling reads and writes, but x:
+// BatchNorm::maxpool_forward_infer's arguments, for the op that makes x tile by tile.
+struct PooledBnInfer {
+  BatchNormGeometry g;
+  PoolGeometry p;
+  const float *gamma = nullptr, *beta = nullptr, *running_mean = nullptr, *running_var = nullptr;
+  float* y = nullptr;
+  int32_t* argmax = nullptr;
+};
+
 // Batch norm + ReLU (kernels/ops_list.h's bn_relu_*), and fused with a following max pooling
 // with non-overlapping windows only (p.stride == p.size; kernels/conv_block_ops_list.h's
 // bn_relu_maxpool_*, argmax as MaxPool's). Where x_max is not null (laid out as y), the pooled
@@ -78,6 +88,10 @@ struct BatchNorm {
                                     float* mean_dy_xhat);
   static void maxpool_backward_tile(const PooledBnBackward& in, const float* mean_dy, const float* mean_dy_xhat, int i,
                                     int b, float* dx_tile);
+  // maxpool_forward_infer of image i's tile of block b alone, from x_tile (g.spatial x kBlock
+  // values laid out as in x), for an op that makes x tile by tile without storing it
+  // (OneChannelConv::forward_through). Tile by tile: maxpool_forward_infer's bits.
+  static void maxpool_forward_infer_tile(const PooledBnInfer& in, int i, int b, const float* x_tile);
 };
 
 // argmax holds each value's index within its plane (row * w + col), as the NCHW twin's does.
@@ -111,6 +125,13 @@ struct OneChannelConv {
   // geometry or backward_weights would refuse it.
   static bool backward_weights_through(const ConvGeometry& g, const float* x, const PooledBnBackward& bn, float* dw,
                                        float* dbias, float* dgamma, float* dbeta);
+  // forward into batch norm + ReLU + max pooling's inference forward (BatchNorm::maxpool_forward_infer
+  // of bn, whose x is this convolution's output), tile by tile, the convolution's output never
+  // stored: the same y and argmax, bit for bit, without writing cnn_bn's 26x26 maps (22 MB per
+  // 256 images) and reading them back. False, touching nothing, where bn does not follow this
+  // geometry or forward would refuse it.
+  static bool forward_through(const ConvGeometry& g, const float* x, const float* w, const float* bias,
+                              const PooledBnInfer& bn);
 };
 
 // body(std::integral_constant<int, B>{}) for block width B = `block` (8 or 16), so that a caller

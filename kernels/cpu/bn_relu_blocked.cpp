@@ -177,20 +177,20 @@ struct Tiles {
     return value;
   }
 
-  // y, argmax = maxpool(bn_relu(x)) over tile (i, b), batch-norm values computed on the fly; and
-  // where x_max is not null, x at each argmax, for backward's pass 1.
+  // y, argmax = maxpool(bn_relu(x)) over tile (i, b), whose values x_tile holds, batch-norm values
+  // computed on the fly; and where x_max is not null, x at each argmax, for backward's pass 1.
   template <class Act>
   static void apply_and_pool_tile(Act, const BatchNormGeometry& g, const PoolGeometry& pool, int i, int b,
-                                  const BlockAffine& a, const float* x, float* y, int32_t* argmax, float* x_max) {
+                                  const BlockAffine& a, const float* x_tile, float* y, int32_t* argmax, float* x_max) {
     constexpr BnActivation kAct = Act::value;
     const int out_h = pool.out_h(), out_w = pool.out_w();
-    const int64_t in_base = tile_offset(g, i, b), out_base = (int64_t(i) * (g.c / kLanes) + b) * out_h * out_w * kLanes;
+    const int64_t out_base = (int64_t(i) * (g.c / kLanes) + b) * out_h * out_w * kLanes;
     for (int r = 0; r < out_h; ++r)
       for (int q = 0; q < out_w; ++q)
         for (int p = 0; p < kParts; ++p) {
           const LaneAffine& lanes = a[p];
           const int32_t first = r * pool.stride * pool.w + q * pool.stride;  // in the plane
-          const float* lanes_x = x + in_base + p * kWidth;
+          const float* lanes_x = x_tile + p * kWidth;
           F x_best = V::load(lanes_x + int64_t(first) * kLanes);
           F best = bn_relu_value(x_best, lanes.mean, lanes.scale, lanes.shift, kAct);
           I where = I{} + first;
@@ -499,8 +499,8 @@ void BatchNorm<kBlock>::maxpool_forward_train(const BatchNormGeometry& g, const 
 #pragma omp parallel for schedule(static)
     for (int64_t t = 0; t < int64_t(g.n) * blocks; ++t) {
       const int i = int(t / blocks), b = int(t % blocks);
-      T::apply_and_pool_tile(act, g, p, i, b, T::saved_affine(b, gamma, beta, save_mean, save_inv_std), x, y, argmax,
-                             x_max);
+      T::apply_and_pool_tile(act, g, p, i, b, T::saved_affine(b, gamma, beta, save_mean, save_inv_std),
+                             x + T::tile_offset(g, i, b), y, argmax, x_max);
     }
   });
 }
@@ -514,8 +514,18 @@ void BatchNorm<kBlock>::maxpool_forward_infer(const BatchNormGeometry& g, const 
 #pragma omp parallel for collapse(2) schedule(static)
     for (int i = 0; i < g.n; ++i)
       for (int b = 0; b < g.c / kBlock; ++b)
-        T::apply_and_pool_tile(act, g, p, i, b, T::running_affine(g, b, gamma, beta, running_mean, running_var), x, y,
-                               argmax, x_max);
+        T::apply_and_pool_tile(act, g, p, i, b, T::running_affine(g, b, gamma, beta, running_mean, running_var),
+                               x + T::tile_offset(g, i, b), y, argmax, x_max);
+  });
+}
+
+template <int kBlock>
+void BatchNorm<kBlock>::maxpool_forward_infer_tile(const PooledBnInfer& in, int i, int b, const float* x_tile) {
+  using T = Tiles<kBlock>;
+  with_activation(in.g.activation, [&](auto act) {
+    T::apply_and_pool_tile(act, in.g, in.p, i, b,
+                           T::running_affine(in.g, b, in.gamma, in.beta, in.running_mean, in.running_var), x_tile, in.y,
+                           in.argmax, nullptr);
   });
 }
 

@@ -3,9 +3,10 @@
 // GFLOP/s; backward-weights gemm:jit at 4-9 GFLOP/s, 2 ms of cnn_bn's 15 ms step), while on
 // AVX-512 its jit kernels are fast and the CPU backend keeps them. Each position's kLanes output
 // channels are vectors of lanes (kernels/cpu/lanes.h) and each input pixel a broadcast: one FMA
-// per tap. Forward: one thread per (image, group of 16 channels), taps added in order. Backward: the batch is
-// cut into kChunks fixed slices whose partial sums are added in slice order, so the bits depend
-// on the geometry alone, not on the threads.
+// per tap. Forward: one thread per (image, group of 16 channels), taps added in order; at
+// inference, each group's output can go to batch norm + pooling while it is in the cache.
+// Backward: the batch is cut into kChunks fixed slices whose partial sums are added in slice
+// order, so the bits depend on the geometry alone, not on the threads.
 #include <algorithm>
 #include <array>
 #include <type_traits>
@@ -112,15 +113,53 @@ void slice_sums(const ConvGeometry& g, int group, int first, int last, const flo
 // (one position at a time, one chain of kh * kw dependent FMAs, ran at a third of this speed).
 constexpr int kTile = 4;
 
+// Image n's kGroup output channels of `group` from its padded plane, the group's taps (lanes) and
+// bias (or null), into out: the group's kGroup / kLanes blocks one after the other, as in y.
 template <int kLanes, int KW>
-void forward(const ConvGeometry& g, const float* x, const float* w, const float* bias, float* y) {
+void group_forward(const ConvGeometry& g, const std::vector<float>& plane, const float* lanes, const float* bias,
+                   int group, float* out) {
   using O = OutputLanes<kLanes>;
   using V = typename O::V;
   using F = typename O::F;
   constexpr int kWidth = O::kWidth, kParts = kGroup / kWidth;
-  const int out_h = g.out_h(), out_w = g.out_w(), padded_w = g.w + 2 * g.pad_w, blocks = g.k / kLanes;
-  const int groups = g.k / kGroup, taps = g.kh * KW;
+  const int out_h = g.out_h(), out_w = g.out_w(), padded_w = g.w + 2 * g.pad_w;
   const int64_t spatial = int64_t(out_h) * out_w;
+  std::array<float*, kParts> part_out;  // each vector's channels at position 0
+  std::array<F, kParts> b;
+  for (int p = 0; p < kParts; ++p) {
+    const int c = p * kWidth;  // in the group
+    part_out[p] = out + c / kLanes * spatial * kLanes + c % kLanes;
+    b[p] = bias ? V::load(bias + group * kGroup + c) : F{};
+  }
+  // Positions ow .. ow + R - 1 of row oh, taps added in (i, j) order to the bias.
+  const auto positions = [&](auto count, int oh, int ow) {
+    constexpr int R = decltype(count)::value;
+    std::array<std::array<F, kParts>, R> acc;
+    for (int r = 0; r < R; ++r) acc[r] = b;
+    for (int i = 0; i < g.kh; ++i) {
+      const float* row = plane.data() + (oh + i) * padded_w + ow;
+      for (int j = 0; j < KW; ++j) {
+        std::array<F, kParts> tap;
+        for (int p = 0; p < kParts; ++p) tap[p] = V::load(lanes + (i * KW + j) * kGroup + p * kWidth);
+        for (int r = 0; r < R; ++r)
+          for (int p = 0; p < kParts; ++p) acc[r][p] += row[r + j] * tap[p];
+      }
+    }
+    for (int r = 0; r < R; ++r)
+      for (int p = 0; p < kParts; ++p) V::store(part_out[p] + (int64_t(oh) * out_w + ow + r) * kLanes, acc[r][p]);
+  };
+  for (int oh = 0; oh < out_h; ++oh) {
+    int ow = 0;
+    for (; ow + kTile <= out_w; ow += kTile) positions(std::integral_constant<int, kTile>{}, oh, ow);
+    for (; ow < out_w; ++ow) positions(std::integral_constant<int, 1>{}, oh, ow);
+  }
+}
+
+// One thread per (image, group), each group's output into make_sink()'s: per thread, a sink
+// whose to(n, group) is where group_forward writes and whose done(n, group) follows it.
+template <int kLanes, int KW, class MakeSink>
+void forward(const ConvGeometry& g, const float* x, const float* w, const float* bias, MakeSink&& make_sink) {
+  const int groups = g.k / kGroup, taps = g.kh * KW;
   // oihw -> per group, kGroup lanes per tap
   std::vector<float> group_taps(size_t(g.k) * taps);
   for (int k = 0; k < g.k; ++k)
@@ -129,43 +168,44 @@ void forward(const ConvGeometry& g, const float* x, const float* w, const float*
 #pragma omp parallel
   {
     std::vector<float> plane;
+    auto sink = make_sink();
 #pragma omp for collapse(2) schedule(static)
     for (int n = 0; n < g.n; ++n)
       for (int group = 0; group < groups; ++group) {
         pad_plane(g, x, n, plane);
-        const float* lanes = group_taps.data() + int64_t(group) * taps * kGroup;
-        std::array<float*, kParts> out;  // each vector's channels at position 0 of image n
-        std::array<F, kParts> b;
-        for (int p = 0; p < kParts; ++p) {
-          const int c = group * kGroup + p * kWidth;
-          out[p] = y + (int64_t(n) * blocks + c / kLanes) * spatial * kLanes + c % kLanes;
-          b[p] = bias ? V::load(bias + c) : F{};
-        }
-        // Positions ow .. ow + R - 1 of row oh, taps added in (i, j) order to the bias.
-        const auto positions = [&](auto count, int oh, int ow) {
-          constexpr int R = decltype(count)::value;
-          std::array<std::array<F, kParts>, R> acc;
-          for (int r = 0; r < R; ++r) acc[r] = b;
-          for (int i = 0; i < g.kh; ++i) {
-            const float* row = plane.data() + (oh + i) * padded_w + ow;
-            for (int j = 0; j < KW; ++j) {
-              std::array<F, kParts> tap;
-              for (int p = 0; p < kParts; ++p) tap[p] = V::load(lanes + (i * KW + j) * kGroup + p * kWidth);
-              for (int r = 0; r < R; ++r)
-                for (int p = 0; p < kParts; ++p) acc[r][p] += row[r + j] * tap[p];
-            }
-          }
-          for (int r = 0; r < R; ++r)
-            for (int p = 0; p < kParts; ++p) V::store(out[p] + (int64_t(oh) * out_w + ow + r) * kLanes, acc[r][p]);
-        };
-        for (int oh = 0; oh < out_h; ++oh) {
-          int ow = 0;
-          for (; ow + kTile <= out_w; ow += kTile) positions(std::integral_constant<int, kTile>{}, oh, ow);
-          for (; ow < out_w; ++ow) positions(std::integral_constant<int, 1>{}, oh, ow);
-        }
+        group_forward<kLanes, KW>(g, plane, group_taps.data() + int64_t(group) * taps * kGroup, bias, group,
+                                  sink.to(n, group));
+        sink.done(n, group);
       }
   }
 }
+
+// The output written to y.
+template <int kLanes>
+struct StoredOutput {
+  const ConvGeometry& g;
+  float* y;
+  float* to(int n, int group) const {
+    constexpr int kBlocks = kGroup / kLanes;
+    return y + (int64_t(n) * (g.k / kLanes) + group * kBlocks) * g.out_h() * g.out_w() * kLanes;
+  }
+  void done(int, int) const {}
+};
+
+// The output taken through batch norm + ReLU + max pooling's inference forward, group by group
+// from this thread's buffer.
+template <int kLanes>
+struct PooledBnOutput {
+  static constexpr int kBlocks = kGroup / kLanes;
+  const PooledBnInfer& bn;
+  std::vector<float> tiles = std::vector<float>(size_t(kGroup) * size_t(bn.g.spatial));
+  float* to(int, int) { return tiles.data(); }
+  void done(int n, int group) {
+    for (int blk = 0; blk < kBlocks; ++blk)
+      BatchNorm<kLanes>::maxpool_forward_infer_tile(bn, n, group * kBlocks + blk,
+                                                    tiles.data() + blk * bn.g.spatial * kLanes);
+  }
+};
 
 // make_gradient() gives each thread its source of the images' output gradients (StoredGradient's
 // or a computing one).
@@ -225,6 +265,12 @@ struct PooledBnGradient {
   }
 };
 
+// Whether batch norm + pooling (bn, p) takes the output of convolution g, with non-overlapping windows.
+bool follows(const ConvGeometry& g, const BatchNormGeometry& bn, const PoolGeometry& p) {
+  return bn.n == g.n && bn.c == g.k && bn.spatial == int64_t(g.out_h()) * g.out_w() && p.h == g.out_h() &&
+         p.w == g.out_w() && p.c == g.k && p.n == g.n && p.stride == p.size;
+}
+
 template <int kLanes>
 bool one_channel(const ConvGeometry& g) {
   return g.c == 1 && g.stride == 1 && g.k % kGroup == 0 && is_blocked(kLanes, g.k, int64_t(g.out_h()) * g.out_w());
@@ -236,9 +282,22 @@ template <int kBlock>
 bool OneChannelConv<kBlock>::forward(const ConvGeometry& g, const float* x, const float* w, const float* bias,
                                      float* y) {
   if (!one_channel<kBlock>(g)) return false;
+  const auto stored = [&] { return StoredOutput<kBlock>{g, y}; };
   switch (g.kw) {
-    case 3: blocked::forward<kBlock, 3>(g, x, w, bias, y); return true;
-    case 5: blocked::forward<kBlock, 5>(g, x, w, bias, y); return true;
+    case 3: blocked::forward<kBlock, 3>(g, x, w, bias, stored); return true;
+    case 5: blocked::forward<kBlock, 5>(g, x, w, bias, stored); return true;
+    default: return false;
+  }
+}
+
+template <int kBlock>
+bool OneChannelConv<kBlock>::forward_through(const ConvGeometry& g, const float* x, const float* w, const float* bias,
+                                             const PooledBnInfer& bn) {
+  if (!follows(g, bn.g, bn.p) || !one_channel<kBlock>(g)) return false;
+  const auto pooled = [&] { return PooledBnOutput<kBlock>{bn}; };
+  switch (g.kw) {
+    case 3: blocked::forward<kBlock, 3>(g, x, w, bias, pooled); return true;
+    case 5: blocked::forward<kBlock, 5>(g, x, w, bias, pooled); return true;
     default: return false;
   }
 }
@@ -258,10 +317,7 @@ bool OneChannelConv<kBlock>::backward_weights(const ConvGeometry& g, const float
 template <int kBlock>
 bool OneChannelConv<kBlock>::backward_weights_through(const ConvGeometry& g, const float* x, const PooledBnBackward& bn,
                                                       float* dw, float* dbias, float* dgamma, float* dbeta) {
-  const bool matches = bn.g.n == g.n && bn.g.c == g.k && bn.g.spatial == int64_t(g.out_h()) * g.out_w() &&
-                       bn.p.h == g.out_h() && bn.p.w == g.out_w() && bn.p.c == g.k && bn.p.n == g.n &&
-                       bn.p.stride == bn.p.size;
-  if (!matches || !one_channel<kBlock>(g) || (g.kw != 3 && g.kw != 5)) return false;
+  if (!follows(g, bn.g, bn.p) || !one_channel<kBlock>(g) || (g.kw != 3 && g.kw != 5)) return false;
   std::vector<float> mean_dy(size_t(g.k)), mean_dy_xhat(size_t(g.k));
   BatchNorm<kBlock>::maxpool_backward_sums(bn, dgamma, dbeta, mean_dy.data(), mean_dy_xhat.data());
   const auto computed = [&] { return PooledBnGradient<kBlock>{bn, mean_dy.data(), mean_dy_xhat.data()}; };

@@ -357,6 +357,26 @@ TEST(BlockedOneChannelConv, WeightGradientIsTheSumWrittenOut) {
   EXPECT_FALSE(cpu::blocked::OneChannelConv<8>::forward(strided, nullptr, nullptr, nullptr, nullptr));
 }
 
+// Batch norm + ReLU + max pooling (2 / 2) of convolution g's output, and the values of that output
+// and of the pooled one.
+struct BlockAfter {
+  BatchNormGeometry bn;
+  PoolGeometry p;
+  size_t count, pooled;
+};
+BlockAfter block_after(const ConvGeometry& g, BnActivation act) {
+  const int oh = g.out_h(), ow = g.out_w();
+  BlockAfter b;
+  b.bn.n = g.n;
+  b.bn.c = g.k;
+  b.bn.spatial = oh * ow;
+  b.bn.activation = act;
+  b.p = {g.n, g.k, oh, ow, 2, 2};
+  b.count = size_t(g.n * g.k * oh * ow);
+  b.pooled = size_t(g.n * g.k * b.p.out_h() * b.p.out_w());
+  return b;
+}
+
 // The weight gradient through batch norm + ReLU + max pooling's backward, never storing the
 // convolution's output gradient, against the two ops one after the other: the same bits. An even
 // map (every position in a window) and an odd one (the last row and column in none), a batch
@@ -371,14 +391,7 @@ TEST(BlockedOneChannelConv, WeightGradientThroughPooledBatchNormIsTheTwoOps) {
   for (const Case& t : {Case{5, 12, 3, 0, BnActivation::kReluAfter}, Case{3, 13, 3, 0, BnActivation::kReluBefore},
                         Case{9, 11, 5, 2, BnActivation::kNone}}) {
     const ConvGeometry g = one_channel_geometry(t.n, t.h, t.h, t.kw, t.kw, t.pad);
-    const int oh = g.out_h(), ow = g.out_w();
-    BatchNormGeometry bn_g;
-    bn_g.n = g.n;
-    bn_g.c = g.k;
-    bn_g.spatial = oh * ow;
-    bn_g.activation = t.act;
-    const PoolGeometry p{g.n, g.k, oh, ow, 2, 2};
-    const size_t count = size_t(g.n * g.k * oh * ow), pooled = size_t(g.n * g.k * p.out_h() * p.out_w());
+    const auto [bn_g, p, count, pooled] = block_after(g, t.act);
     const Floats image = pattern(size_t(g.n * g.h * g.w), 0.5f), w = pattern(size_t(g.k * g.kh * g.kw), 2.5f),
                  bias = pattern(size_t(g.k), 3.5f), gamma = pattern(size_t(g.k), 3.0f),
                  beta = pattern(size_t(g.k), 4.0f);
@@ -412,6 +425,58 @@ TEST(BlockedOneChannelConv, WeightGradientThroughPooledBatchNormIsTheTwoOps) {
     other_map.g.spatial += 1;
     EXPECT_FALSE(Conv::backward_weights_through(g, image.data(), other_map, dw_b.data(), db_b.data(), dg_b.data(),
                                                 dbeta_b.data()));
+  }
+}
+
+// The forward into batch norm + ReLU + max pooling's inference forward, never storing the
+// convolution's output, against the two ops one after the other: the same y and argmax, bit for
+// bit. One image and several, an even map and an odd one, each kernel width, with and without
+// bias, each activation order; other geometries are refused.
+TEST(BlockedOneChannelConv, ForwardThroughPooledBatchNormIsTheTwoOps) {
+  using Conv = cpu::blocked::OneChannelConv<8>;
+  using BatchNorm = cpu::blocked::BatchNorm<8>;
+  struct Case {
+    int n, h, kw, pad;
+    bool bias;
+    BnActivation act;
+  };
+  for (const Case& t :
+       {Case{1, 12, 3, 0, true, BnActivation::kReluBefore}, Case{5, 13, 3, 0, false, BnActivation::kReluAfter},
+        Case{3, 11, 5, 2, true, BnActivation::kNone}}) {
+    const ConvGeometry g = one_channel_geometry(t.n, t.h, t.h, t.kw, t.kw, t.pad);
+    const auto [bn_g, p, count, pooled] = block_after(g, t.act);
+    const Floats image = pattern(size_t(g.n * g.h * g.w), 0.5f), w = pattern(size_t(g.k * g.kh * g.kw), 2.5f),
+                 bias = pattern(size_t(g.k), 3.5f), gamma = pattern(size_t(g.k), 3.0f),
+                 beta = pattern(size_t(g.k), 4.0f), mean = pattern(size_t(g.k), 5.0f);
+    Floats var = pattern(size_t(g.k), 6.0f);
+    for (float& v : var) v = v * v + 0.1f;
+    const float* b = t.bias ? bias.data() : nullptr;
+
+    Floats x(count), y_a(pooled);
+    std::vector<int32_t> argmax_a(pooled);
+    ASSERT_TRUE(Conv::forward(g, image.data(), w.data(), b, x.data()));
+    BatchNorm::maxpool_forward_infer(bn_g, p, x.data(), gamma.data(), beta.data(), mean.data(), var.data(), y_a.data(),
+                                     argmax_a.data());
+
+    Floats y_b(pooled, -1.0f);
+    std::vector<int32_t> argmax_b(pooled, -1);
+    const cpu::blocked::PooledBnInfer in{bn_g,        p,          gamma.data(), beta.data(),
+                                         mean.data(), var.data(), y_b.data(),   argmax_b.data()};
+    ASSERT_TRUE(Conv::forward_through(g, image.data(), w.data(), b, in));
+    EXPECT_EQ(y_b, y_a);
+    EXPECT_EQ(argmax_b, argmax_a);
+
+    cpu::blocked::PooledBnInfer overlapping = in;  // windows of 3 every 2: not the fused pooling
+    overlapping.p.size = 3;
+    EXPECT_FALSE(Conv::forward_through(g, image.data(), w.data(), b, overlapping));
+    cpu::blocked::PooledBnInfer other_batch = in;
+    other_batch.g.n += 1;
+    EXPECT_FALSE(Conv::forward_through(g, image.data(), w.data(), b, other_batch));
+    ConvGeometry partial_group = g;
+    partial_group.k = 24;  // blocks of 8, but not whole groups of 16
+    cpu::blocked::PooledBnInfer fewer = in;
+    fewer.g.c = fewer.p.c = 24;
+    EXPECT_FALSE(Conv::forward_through(partial_group, image.data(), w.data(), b, fewer));
   }
 }
 

@@ -173,6 +173,16 @@ class CpuBackend final : public Backend {
       return;
     conv_bn_relu_maxpool_backward_in_parts(a);
   }
+  // The first layer's output taken through the conv block tile by tile, never stored
+  // (kernels/cpu/blocked.h: OneChannelConv::forward_through).
+  void do_conv_bn_relu_maxpool_forward_infer(const ConvBnReluMaxpoolForwardInferArgs& a) override {
+    const BnReluMaxpoolForwardInferArgs& b = a.block;
+    const blocked::PooledBnInfer in{b.bn, b.pool, b.gamma, b.beta, b.running_mean, b.running_var, b.y, b.argmax};
+    if (hand_one_channel_ && fusable(b.layout, b.pool) && !b.x_max &&
+        blocked::OneChannelConv<8>::forward_through(a.conv.g, a.conv.x, a.conv.w, a.conv.bias, in))
+      return;
+    conv_bn_relu_maxpool_forward_infer_in_parts(a);
+  }
   void do_relu_forward(const ReluForwardArgs& a) override { cpu::relu_forward(a.count, a.x, a.y); }
   void do_relu_backward(const ReluBackwardArgs& a) override { cpu::relu_backward(a.count, a.y, a.dy, a.dx); }
   void do_bias_add(const BiasAddArgs& a) override { cpu::bias_add(a.rows, a.cols, a.bias, a.y); }

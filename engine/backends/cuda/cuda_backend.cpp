@@ -265,6 +265,9 @@ class CudaBackend final : public Backend {
   void do_conv_bn_relu_maxpool_backward(const ConvBnReluMaxpoolBackwardArgs& a) override {
     conv_bn_relu_maxpool_backward_in_parts(a);
   }
+  void do_conv_bn_relu_maxpool_forward_infer(const ConvBnReluMaxpoolForwardInferArgs& a) override {
+    conv_bn_relu_maxpool_forward_infer_in_parts(a);
+  }
   void do_relu_forward(const ReluForwardArgs& a) override { cuda::relu_forward(a.count, a.x, a.y); }
   void do_relu_backward(const ReluBackwardArgs& a) override { cuda::relu_backward(a.count, a.y, a.dy, a.dx); }
   void do_bias_add(const BiasAddArgs& a) override { cuda::bias_add(a.rows, a.cols, a.bias, a.y); }

@@ -103,20 +103,28 @@ void BatchNorm::forward(const Pass& pass, const float* x, float* y) {
     pass.backend.bn_relu_forward_infer(infer_args(pass.n, x, values_[2], values_[3], y));
 }
 
+BnReluMaxpoolForwardInferArgs BatchNorm::pooled_infer_args(const Pass& pass, MaxPool2D& pool, const float* x,
+                                                           float* bn_out, float* y) const {
+  return {.bn = geometry(pass.n),
+          .pool = pool.geometry(pass.n),
+          .layout = input_layout(),
+          .x = x,
+          .gamma = values_[0],
+          .beta = values_[1],
+          .running_mean = values_[2],
+          .running_var = values_[3],
+          .bn_out = bn_out,
+          .y = y,
+          .argmax = pool.argmax(),
+          .x_max = pass.training ? pool.x_max() : nullptr};
+}
+
 void BatchNorm::forward_pooled(const Pass& pass, MaxPool2D& pool, const float* x, float* bn_out, float* y) {
-  const auto infer = [&](const float* mean, const float* var) {
-    pass.backend.bn_relu_maxpool_forward_infer({.bn = geometry(pass.n),
-                                                .pool = pool.geometry(pass.n),
-                                                .layout = input_layout(),
-                                                .x = x,
-                                                .gamma = values_[0],
-                                                .beta = values_[1],
-                                                .running_mean = mean,
-                                                .running_var = var,
-                                                .bn_out = bn_out,
-                                                .y = y,
-                                                .argmax = pool.argmax(),
-                                                .x_max = pass.training ? pool.x_max() : nullptr});
+  const auto infer = [&](const float* mean, const float* var) {  // the running statistics, or the synced batch's
+    BnReluMaxpoolForwardInferArgs a = pooled_infer_args(pass, pool, x, bn_out, y);
+    a.running_mean = mean;
+    a.running_var = var;
+    pass.backend.bn_relu_maxpool_forward_infer(a);
   };
   if (pass.training && pass.sync)
     forward_synced(pass, x, bn_out, infer);

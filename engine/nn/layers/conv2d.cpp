@@ -59,9 +59,12 @@ void Conv2D::prepare(Backend& backend, int n, bool training, bool input_grad) co
   backend.prepare_convolution(geometry_for(spec_, input_shape(), n), ConvUse{true, training, training && input_grad});
 }
 
+ConvForwardArgs Conv2D::forward_args(int n, const float* x, float* y) const {
+  return {.g = geometry_for(spec_, input_shape(), n), .x = x, .w = values_[0], .bias = values_[1], .y = y};
+}
+
 void Conv2D::forward(const Pass& pass, const float* x, float* y) {
-  const ConvGeometry g = geometry_for(spec_, input_shape(), pass.n);
-  pass.backend.conv_forward({.g = g, .x = x, .w = values_[0], .bias = values_[1], .y = y});
+  pass.backend.conv_forward(forward_args(pass.n, x, y));
   if (relu_) pass.backend.relu_forward({.count = int64_t(pass.n) * output_shape().size(), .x = y, .y = y});
 }
 

@@ -22,6 +22,8 @@ class Conv2D final : public Layer {
   bool applies_relu() const { return relu_; }
   // The weight gradient from the output gradient dy (no ReLU of this layer's own to undo).
   ConvBackwardWeightsArgs weight_grad_args(int n, const float* x, const float* dy) const;
+  // The convolution of forward, without this layer's own ReLU.
+  ConvForwardArgs forward_args(int n, const float* x, float* y) const;
 
  private:
   static Shape output_for(const LayerSpec& spec, Shape in);
@@ -56,6 +58,9 @@ class BatchNorm final : public Layer {
   void backward_pooled(const Pass& pass, MaxPool2D& pool, const float* x, const float* dy, float* bn_out, float* dx);
   BnReluMaxpoolBackwardArgs pooled_backward_args(const Pass& pass, MaxPool2D& pool, const float* x, const float* dy,
                                                  float* bn_out, float* dx);
+  // forward_pooled's op at inference.
+  BnReluMaxpoolForwardInferArgs pooled_infer_args(const Pass& pass, MaxPool2D& pool, const float* x, float* bn_out,
+                                                  float* y) const;
   const char* kind() const override { return "BatchNormalization"; }
   std::vector<ParamInfo> params() const override;
   void allocate_workspace(Backend& backend, int max_batch) override;
