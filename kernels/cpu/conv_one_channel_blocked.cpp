@@ -328,6 +328,7 @@ bool OneChannelConv<kBlock>::backward_weights_through(const ConvGeometry& g, con
   return true;
 }
 
-template struct OneChannelConv<8>;  // used below AVX-512 only, where activations come in blocks of 8
+template struct OneChannelConv<8>;
+template struct OneChannelConv<16>;  // used below AVX-512 only, where activations come in blocks of 8
 
 }  // namespace hdr::cpu::blocked

@@ -258,8 +258,8 @@ TYPED_TEST(Blocked, DropoutMaskIsTheNchwMask) {
     ASSERT_EQ((bits_b[m / 8] >> (m % 8) & 1) != 0, y_b[m] != 0.0f) << m;
 }
 
-// The one-channel convolution exists in the 8-wide layout only (blocked.h). A first layer's
-// geometry: one input channel, 32 filters, stride 1.
+// The one-channel convolution (blocked.h): weight gradient in the 8-wide layout, forward in both.
+// A first layer's geometry: one input channel, 32 filters, stride 1.
 ConvGeometry one_channel_geometry(int n, int h, int w, int kh, int kw, int pad) {
   ConvGeometry g;
   g.n = n;
@@ -273,8 +273,15 @@ ConvGeometry one_channel_geometry(int n, int h, int w, int kh, int kw, int pad) 
   return g;
 }
 
+// The one-channel forward in both widths: the 8-lane one everywhere below AVX-512, the 16-lane
+// one at inference through batch norm + pooling (forward_through).
+template <class Width>
+class BlockedOneChannelForward : public ::testing::Test {};
+TYPED_TEST_SUITE(BlockedOneChannelForward, Widths, WidthName);
+
 // The one-channel forward against the sum written out, with and without bias and padding.
-TEST(BlockedOneChannelConv, ForwardIsTheSumWrittenOut) {
+TYPED_TEST(BlockedOneChannelForward, IsTheSumWrittenOut) {
+  constexpr int B = TypeParam::value;
   struct Case {
     int n, h, w, kh, kw, pad;
     bool bias;
@@ -286,7 +293,7 @@ TEST(BlockedOneChannelConv, ForwardIsTheSumWrittenOut) {
                  bias = pattern(size_t(g.k), 3.5f);
     Floats y(size_t(g.n * g.k * oh * ow), -1.0f);
     ASSERT_TRUE(
-        cpu::blocked::OneChannelConv<8>::forward(g, x.data(), w.data(), t.bias ? bias.data() : nullptr, y.data()));
+        cpu::blocked::OneChannelConv<B>::forward(g, x.data(), w.data(), t.bias ? bias.data() : nullptr, y.data()));
     Floats want(y.size());
     for (int i = 0; i < g.n; ++i)
       for (int k = 0; k < g.k; ++k)
@@ -301,7 +308,7 @@ TEST(BlockedOneChannelConv, ForwardIsTheSumWrittenOut) {
               }
             want[size_t(((i * g.k + k) * oh + r) * ow + q)] = float(sum);
           }
-    expect_close(plain<8>(g.n, g.k, oh * ow, y), want, "y");
+    expect_close(plain<B>(g.n, g.k, oh * ow, y), want, "y");
   }
 }
 
@@ -432,9 +439,10 @@ TEST(BlockedOneChannelConv, WeightGradientThroughPooledBatchNormIsTheTwoOps) {
 // convolution's output, against the two ops one after the other: the same y and argmax, bit for
 // bit. One image and several, an even map and an odd one, each kernel width, with and without
 // bias, each activation order; other geometries are refused.
-TEST(BlockedOneChannelConv, ForwardThroughPooledBatchNormIsTheTwoOps) {
-  using Conv = cpu::blocked::OneChannelConv<8>;
-  using BatchNorm = cpu::blocked::BatchNorm<8>;
+TYPED_TEST(BlockedOneChannelForward, ThroughPooledBatchNormIsTheTwoOps) {
+  constexpr int B = TypeParam::value;
+  using Conv = cpu::blocked::OneChannelConv<B>;
+  using BatchNorm = cpu::blocked::BatchNorm<B>;
   struct Case {
     int n, h, kw, pad;
     bool bias;

@@ -174,12 +174,14 @@ class CpuBackend final : public Backend {
     conv_bn_relu_maxpool_backward_in_parts(a);
   }
   // The first layer's output taken through the conv block tile by tile, never stored
-  // (kernels/cpu/blocked.h: OneChannelConv::forward_through).
+  // (kernels/cpu/blocked.h: OneChannelConv::forward_through), in either block width: on
+  // AVX-512 too, where oneDNN runs the convolution alone faster.
   void do_conv_bn_relu_maxpool_forward_infer(const ConvBnReluMaxpoolForwardInferArgs& a) override {
     const BnReluMaxpoolForwardInferArgs& b = a.block;
     const blocked::PooledBnInfer in{b.bn, b.pool, b.gamma, b.beta, b.running_mean, b.running_var, b.y, b.argmax};
-    if (hand_one_channel_ && fusable(b.layout, b.pool) && !b.x_max &&
-        blocked::OneChannelConv<8>::forward_through(a.conv.g, a.conv.x, a.conv.w, a.conv.bias, in))
+    if (fusable(b.layout, b.pool) && !b.x_max && blocked_kernel(b.layout, [](auto w) {
+          return &blocked::OneChannelConv<w>::forward_through;
+        })(a.conv.g, a.conv.x, a.conv.w, a.conv.bias, in))
       return;
     conv_bn_relu_maxpool_forward_infer_in_parts(a);
   }
