@@ -111,10 +111,10 @@ struct Dropout {
 
 // A stride-1 convolution of a plain one-channel input x (n x 1 x h x w, any padding) whose output
 // (y, or its gradient dy) is blocked, k % 16 == 0, kernel width 3 or 5; false, touching
-// nothing, for any other geometry (forward: square kernels only). w and dw are oihw; bias and
-// dbias may be null. Built for kBlock = 8, and 16 for forward_through: with AVX-512 (16) oneDNN's
-// kernels are faster at the convolution alone, but the fused inference forward saves the
-// traffic of its output (bench infer on AVX-512: 24.5k -> 28.9k images/s at batch 1000).
+// nothing, for any other geometry. w and dw are oihw; bias and dbias may be null. The CPU
+// backend runs kBlock = 8 below AVX-512, and 16 on AVX-512 for forward_through only: there
+// oneDNN's kernels are faster at the convolution alone, but the fused inference forward saves
+// the traffic of its output (bench infer on AVX-512: 24.5k -> 28.9k images/s at batch 1000).
 template <int kBlock>
 struct OneChannelConv {
   static bool forward(const ConvGeometry& g, const float* x, const float* w, const float* bias, float* y);

@@ -1,7 +1,8 @@
 // The convolution with one input channel (the first layer) whose output is blocked (blocked.h),
 // forward and weight gradient: oneDNN 2.6 is slow at both on AVX2 (forward jit:avx2 at 44
 // GFLOP/s; backward-weights gemm:jit at 4-9 GFLOP/s, 2 ms of cnn_bn's 15 ms step), while on
-// AVX-512 its jit kernels are fast and the CPU backend keeps them. Each position's kLanes output
+// AVX-512 its jit kernels are fast and the CPU backend keeps them, but for the inference forward
+// into batch norm + pooling (forward_through), whose fusion saves more than they gain. Each position's kLanes output
 // channels are vectors of lanes (kernels/cpu/lanes.h) and each input pixel a broadcast: one FMA
 // per tap. Forward: one thread per (image, group of 16 channels), taps added in order; at
 // inference, each group's output can go to batch norm + pooling while it is in the cache.
@@ -198,8 +199,11 @@ template <int kLanes>
 struct PooledBnOutput {
   static constexpr int kBlocks = kGroup / kLanes;
   const PooledBnInfer& bn;
-  std::vector<float> tiles = std::vector<float>(size_t(kGroup) * size_t(bn.g.spatial));
-  float* to(int, int) { return tiles.data(); }
+  std::vector<float> tiles;  // allocated by the first group: at n = 1, one of the threads has none
+  float* to(int, int) {
+    tiles.resize(size_t(kGroup) * size_t(bn.g.spatial));
+    return tiles.data();
+  }
   void done(int n, int group) {
     for (int blk = 0; blk < kBlocks; ++blk)
       BatchNorm<kLanes>::maxpool_forward_infer_tile(bn, n, group * kBlocks + blk,
@@ -328,7 +332,7 @@ bool OneChannelConv<kBlock>::backward_weights_through(const ConvGeometry& g, con
   return true;
 }
 
-template struct OneChannelConv<8>;
-template struct OneChannelConv<16>;  // used below AVX-512 only, where activations come in blocks of 8
+template struct OneChannelConv<8>;   // below AVX-512, where activations come in blocks of 8
+template struct OneChannelConv<16>;  // AVX-512: forward_through only
 
 }  // namespace hdr::cpu::blocked

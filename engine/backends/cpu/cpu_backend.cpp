@@ -101,7 +101,7 @@ class CpuBackend final : public Backend {
   }
   // The first layer's (one input channel) by hand below AVX-512 (8-channel blocks), where
   // oneDNN's kernels for it are slow (kernels/cpu/conv_one_channel_blocked.cpp); the library's
-  // everywhere else.
+  // everywhere else, but for the inference forward into the conv block (below).
   void do_conv_forward(const ConvForwardArgs& a) override {
     if (hand_one_channel_ && blocked::OneChannelConv<8>::forward(a.g, a.x, a.w, a.bias, a.y)) return;
     dnnl_.conv_forward(a.g, a.x, a.w, a.bias, a.y);
@@ -175,7 +175,8 @@ class CpuBackend final : public Backend {
   }
   // The first layer's output taken through the conv block tile by tile, never stored
   // (kernels/cpu/blocked.h: OneChannelConv::forward_through), in either block width: on
-  // AVX-512 too, where oneDNN runs the convolution alone faster.
+  // AVX-512 too, where oneDNN runs the convolution alone faster, so that there the logits differ
+  // from the two ops' in the last bits (another order of the sums).
   void do_conv_bn_relu_maxpool_forward_infer(const ConvBnReluMaxpoolForwardInferArgs& a) override {
     const BnReluMaxpoolForwardInferArgs& b = a.block;
     const blocked::PooledBnInfer in{b.bn, b.pool, b.gamma, b.beta, b.running_mean, b.running_var, b.y, b.argmax};
