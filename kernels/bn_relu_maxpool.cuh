@@ -46,7 +46,7 @@ __device__ void bn_relu_maxpool_values(const BatchNormGeometry& g, const PoolGeo
       maxpool_take(bn_relu_value(in[row + j], mean, scale, beta, g.activation), row + j, best, where);
   }
   y[o] = best;
-  argmax[o] = where;
+  if (argmax) argmax[o] = where;
 }
 
 __global__ void bn_relu_maxpool_apply_kernel(BatchNormGeometry g, PoolGeometry p, const float* x, const float* gamma,

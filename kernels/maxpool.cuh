@@ -72,7 +72,7 @@ __global__ void maxpool_forward_kernel(PoolGeometry g, const float* x, float* y,
   const int r = int((o - plane * out_plane) / out_w), q = int((o - plane * out_plane) % out_w);
   int32_t where = 0;
   y[o] = maxpool_window(x, plane * g.h * g.w, g.w, r * g.stride, q * g.stride, g.size, where);
-  argmax[o] = where;
+  if (argmax) argmax[o] = where;
 }
 
 // The gradient input k (flat, in x's layout) receives: dy of every output whose window covers

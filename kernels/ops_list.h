@@ -64,7 +64,8 @@ void dropout_backward(float rate, const RandomKey& key, int first_sample, int n,
 
 // --- max pooling (kernels/maxpool.cuh) --------------------------------------------------------
 // argmax[i] = the index (row * w + col) within its (n, c) plane of the maximum that produced y[i]
-// (the first one on ties).
+// (the first one on ties); forward leaves it out where argmax is null (inference: only backward
+// reads it).
 void maxpool_forward(const PoolGeometry& g, const float* x, float* y, int32_t* argmax);
 void maxpool_backward(const PoolGeometry& g, const float* dy, const int32_t* argmax, float* dx);  // writes all of dx
 

@@ -195,7 +195,7 @@ struct BnReluMaxpoolForwardInferArgs {
   const float* running_var = nullptr;
   float* bn_out = nullptr;
   float* y = nullptr;
-  int32_t* argmax = nullptr;
+  int32_t* argmax = nullptr;  // null: not written (only a backward reads it)
   float* x_max = nullptr;
 };
 struct BnReluMaxpoolBackwardArgs {
@@ -296,7 +296,7 @@ struct MaxpoolForwardArgs {
   Layout layout = Layout::kNchw;  // of x, y and argmax's indices
   const float* x = nullptr;
   float* y = nullptr;
-  int32_t* argmax = nullptr;
+  int32_t* argmax = nullptr;  // null: not written (only maxpool_backward reads it)
 };
 struct MaxpoolBackwardArgs {
   PoolGeometry g;

@@ -178,7 +178,8 @@ struct Tiles {
   }
 
   // y, argmax = maxpool(bn_relu(x)) over tile (i, b), whose values x_tile holds, batch-norm values
-  // computed on the fly; and where x_max is not null, x at each argmax, for backward's pass 1.
+  // computed on the fly (argmax where not null); and where x_max is not null, x at each argmax,
+  // for backward's pass 1.
   template <class Act>
   static void apply_and_pool_tile(Act, const BatchNormGeometry& g, const PoolGeometry& pool, int i, int b,
                                   const BlockAffine& a, const float* x_tile, float* y, int32_t* argmax, float* x_max) {
@@ -203,7 +204,7 @@ struct Tiles {
             }
           const int64_t o = out_base + (int64_t(r) * out_w + q) * kLanes + p * kWidth;
           V::store(y + o, best);
-          V::store(argmax + o, where);
+          if (argmax) V::store(argmax + o, where);
           if (x_max) V::store(x_max + o, x_best);
         }
   }

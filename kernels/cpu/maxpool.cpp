@@ -18,11 +18,12 @@ void maxpool_forward(const PoolGeometry& g, const float* x, float* y, int32_t* a
 #pragma omp parallel for schedule(static)
   for (int64_t p = 0; p < planes; ++p) {
     float* y_plane = y + p * out_plane;
-    int32_t* where = argmax + p * out_plane;
     for (int r = 0; r < out_h; ++r)
-      for (int q = 0; q < out_w; ++q)
-        y_plane[r * out_w + q] = maxpool_window(x, p * in_plane, g.w, r * g.stride, q * g.stride, g.size,
-                                                where[r * out_w + q]);
+      for (int q = 0; q < out_w; ++q) {
+        int32_t where = 0;
+        y_plane[r * out_w + q] = maxpool_window(x, p * in_plane, g.w, r * g.stride, q * g.stride, g.size, where);
+        if (argmax) argmax[p * out_plane + r * out_w + q] = where;
+      }
   }
 }
 

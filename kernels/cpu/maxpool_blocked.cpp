@@ -36,9 +36,10 @@ void MaxPool<kLanes>::forward(const PoolGeometry& g, const float* x, float* y, i
             }
           const int64_t o = out_base + (int64_t(r) * out_w + q) * kLanes;
 #pragma omp simd
-          for (int l = 0; l < kLanes; ++l) {
-            y[o + l] = best[l];
-            argmax[o + l] = where[l];
+          for (int l = 0; l < kLanes; ++l) y[o + l] = best[l];
+          if (argmax) {
+#pragma omp simd
+            for (int l = 0; l < kLanes; ++l) argmax[o + l] = where[l];
           }
         }
     }

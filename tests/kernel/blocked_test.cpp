@@ -167,6 +167,9 @@ TYPED_TEST(Blocked, MaxPoolMatchesTheNchwTwin) {
     std::memcpy(arg_b_plain.data(), arg_plain.data(), out_count * sizeof(float));
     EXPECT_EQ(arg_b_plain, arg_a) << "size " << g.size;
     expect_close(plain<B>(g.n, g.c, in_plane, dx_b), dx_a, "dx");  // overlapping windows add in another order
+    Floats y_alone(out_count, -1.0f);                              // without argmax (inference): the same y
+    MaxPool::forward(g, xb.data(), y_alone.data(), nullptr);
+    EXPECT_EQ(y_alone, y_b) << "size " << g.size;
   }
 }
 
@@ -233,6 +236,10 @@ TYPED_TEST(Blocked, BatchNormMaxPoolEqualsItsParts) {
                                      arg_b.data());
     EXPECT_EQ(y_b, y_a);
     EXPECT_EQ(arg_b, arg_a);
+    Floats y_alone(out_count, -1.0f);  // without argmax, as at inference: the same y
+    BatchNorm::maxpool_forward_infer(g, p, x.data(), gamma.data(), beta.data(), rm_a.data(), rv_a.data(),
+                                     y_alone.data(), nullptr);
+    EXPECT_EQ(y_alone, y_a);
   }
 }
 

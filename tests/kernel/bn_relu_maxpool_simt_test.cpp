@@ -134,6 +134,10 @@ TEST_P(BnReluMaxpoolSimt, InferenceEqualsTheUnfusedKernels) {
                in.gamma.data(), in.beta.data(), in.running_mean.data(), inv_std.data(), y.data(), argmax.data());
   expect_same(y, y_ref, fmt::format("inference y, {}", name(in, block)));
   EXPECT_EQ(argmax, argmax_ref) << name(in, block);
+  std::vector<float> y_alone(outs, -1.0f);  // without argmax, as at inference: the same y
+  simt::launch(maxpool_forward_grid(in.p, block), threads, bn_relu_maxpool_infer_kernel, in.g, in.p, in.x.data(),
+               in.gamma.data(), in.beta.data(), in.running_mean.data(), inv_std.data(), y_alone.data(), nullptr);
+  expect_same(y_alone, y_ref, fmt::format("inference y without argmax, {}", name(in, block)));
 }
 
 INSTANTIATE_TEST_SUITE_P(Geometries, BnReluMaxpoolSimt,

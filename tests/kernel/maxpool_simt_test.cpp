@@ -85,6 +85,13 @@ TEST(MaxpoolSimt, ForwardMatchesCpuTwinAndReference) {
         expect_close("y", y, ref, kExact);
         EXPECT_EQ(argmax, twin_argmax);
         EXPECT_EQ(argmax, ref_argmax);
+        // Without argmax (inference): the same y from both.
+        std::vector<float> y_alone(outs, NAN), twin_alone(outs, NAN);
+        simt::launch(maxpool_forward_grid(g, block), dim3(unsigned(block)), maxpool_forward_kernel, g, x.data(),
+                     y_alone.data(), nullptr);
+        cpu::maxpool_forward(g, x.data(), twin_alone.data(), nullptr);
+        expect_close("y without argmax", y_alone, twin, kExact);
+        expect_close("CPU y without argmax", twin_alone, twin, kExact);
       }
     }
   }

@@ -115,7 +115,7 @@ BnReluMaxpoolForwardInferArgs BatchNorm::pooled_infer_args(const Pass& pass, Max
           .running_var = values_[3],
           .bn_out = bn_out,
           .y = y,
-          .argmax = pool.argmax(),
+          .argmax = pass.training ? pool.argmax() : nullptr,  // for backward only
           .x_max = pass.training ? pool.x_max() : nullptr};
 }
 

@@ -30,8 +30,11 @@ void MaxPool2D::allocate_workspace(Backend& backend, int max_batch) {
 }
 
 void MaxPool2D::forward(const Pass& pass, const float* x, float* y) {
-  pass.backend.maxpool_forward(
-      {.g = geometry(pass.n), .layout = input_layout(), .x = x, .y = y, .argmax = argmax_.data()});
+  pass.backend.maxpool_forward({.g = geometry(pass.n),
+                                .layout = input_layout(),
+                                .x = x,
+                                .y = y,
+                                .argmax = pass.training ? argmax_.data() : nullptr});  // for backward only
 }
 
 void MaxPool2D::backward(const Pass& pass, const float*, const float*, float* dy, float* dx) {
