@@ -280,6 +280,17 @@ bool one_channel(const ConvGeometry& g) {
   return g.c == 1 && g.stride == 1 && g.k % kGroup == 0 && is_blocked(kLanes, g.k, int64_t(g.out_h()) * g.out_w());
 }
 
+// run(std::integral_constant<int, KW>{}) for a kernel width these kernels take (3 or 5); false,
+// running nothing, for another.
+template <class Run>
+bool with_kernel_width(int kw, Run&& run) {
+  switch (kw) {
+    case 3: run(std::integral_constant<int, 3>{}); return true;
+    case 5: run(std::integral_constant<int, 5>{}); return true;
+    default: return false;
+  }
+}
+
 }  // namespace
 
 template <int kBlock>
@@ -287,11 +298,7 @@ bool OneChannelConv<kBlock>::forward(const ConvGeometry& g, const float* x, cons
                                      float* y) {
   if (!one_channel<kBlock>(g)) return false;
   const auto stored = [&] { return StoredOutput<kBlock>{g, y}; };
-  switch (g.kw) {
-    case 3: blocked::forward<kBlock, 3>(g, x, w, bias, stored); return true;
-    case 5: blocked::forward<kBlock, 5>(g, x, w, bias, stored); return true;
-    default: return false;
-  }
+  return with_kernel_width(g.kw, [&](auto kw) { blocked::forward<kBlock, kw>(g, x, w, bias, stored); });
 }
 
 template <int kBlock>
@@ -299,11 +306,7 @@ bool OneChannelConv<kBlock>::forward_through(const ConvGeometry& g, const float*
                                              const PooledBnInfer& bn) {
   if (!follows(g, bn.g, bn.p) || !one_channel<kBlock>(g)) return false;
   const auto pooled = [&] { return PooledBnOutput<kBlock>{bn}; };
-  switch (g.kw) {
-    case 3: blocked::forward<kBlock, 3>(g, x, w, bias, pooled); return true;
-    case 5: blocked::forward<kBlock, 5>(g, x, w, bias, pooled); return true;
-    default: return false;
-  }
+  return with_kernel_width(g.kw, [&](auto kw) { blocked::forward<kBlock, kw>(g, x, w, bias, pooled); });
 }
 
 template <int kBlock>
@@ -311,11 +314,7 @@ bool OneChannelConv<kBlock>::backward_weights(const ConvGeometry& g, const float
                                               float* dbias) {
   if (!one_channel<kBlock>(g)) return false;
   const auto stored = [&] { return StoredGradient<kBlock>{g, dy}; };
-  switch (g.kw) {
-    case 3: blocked::backward_weights<kBlock, 3>(g, x, stored, dw, dbias); return true;
-    case 5: blocked::backward_weights<kBlock, 5>(g, x, stored, dw, dbias); return true;
-    default: return false;
-  }
+  return with_kernel_width(g.kw, [&](auto kw) { blocked::backward_weights<kBlock, kw>(g, x, stored, dw, dbias); });
 }
 
 template <int kBlock>
@@ -325,11 +324,7 @@ bool OneChannelConv<kBlock>::backward_weights_through(const ConvGeometry& g, con
   std::vector<float> mean_dy(size_t(g.k)), mean_dy_xhat(size_t(g.k));
   BatchNorm<kBlock>::maxpool_backward_sums(bn, dgamma, dbeta, mean_dy.data(), mean_dy_xhat.data());
   const auto computed = [&] { return PooledBnGradient<kBlock>{bn, mean_dy.data(), mean_dy_xhat.data()}; };
-  if (g.kw == 3)
-    blocked::backward_weights<kBlock, 3>(g, x, computed, dw, dbias);
-  else
-    blocked::backward_weights<kBlock, 5>(g, x, computed, dw, dbias);
-  return true;
+  return with_kernel_width(g.kw, [&](auto kw) { blocked::backward_weights<kBlock, kw>(g, x, computed, dw, dbias); });
 }
 
 template struct OneChannelConv<8>;   // below AVX-512, where activations come in blocks of 8
